@@ -1,0 +1,29 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Builds the control-api application: the generation store, its watcher, and the responder.
+enum ControlAPIServer {
+    static func makeApplication(
+        settings: ControlAPISettings, logger: Logger, metrics: APIMetrics = APIMetrics(),
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let store = GenerationStore(reader: .init(root: settings.dataPath), metrics: metrics)
+        // Serve the current generation from the first request on, not after the first poll.
+        store.refresh(logger: logger)
+        if store.generation == nil {
+            logger.notice(
+                "no snapshot yet: answering 503 until the engine publishes one",
+                metadata: ["data_path": "\(settings.dataPath)"])
+        }
+        let responder = APIResponder(store: store, cors: CORSPolicy(origins: settings.corsOrigins), metrics: metrics)
+        let watcher = SnapshotWatcher(store: store, interval: settings.watchInterval, logger: logger)
+        return Application(
+            responder: responder,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            services: [watcher],
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Shared
+
+/// Where the control-api reads snapshots and where it listens: from `arena.yaml`, overridden by flags.
+struct ControlAPISettings: Sendable {
+    var dataPath: String
+    var host: String
+    var port: Int
+    var corsOrigins: [String]
+    var watchInterval: Duration
+
+    static let defaults = ControlAPISettings(
+        dataPath: "mcp-data", host: "127.0.0.1", port: 8080, corsOrigins: ["*"], watchInterval: .milliseconds(250))
+
+    /// Reads `configPath` (when given) and applies the flag overrides.
+    static func resolve(
+        configPath: String?, dataPath: String?, host: String?, port: Int?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> ControlAPISettings {
+        var settings = defaults
+        if let configPath {
+            let configuration = try ConfigLoader(environment: environment).load(path: configPath)
+            settings.dataPath = configuration.dataPath
+            settings.host = configuration.api.host
+            settings.port = configuration.api.port
+            settings.corsOrigins = configuration.api.corsOrigins
+            settings.watchInterval = configuration.api.watchInterval
+        }
+        if let dataPath { settings.dataPath = dataPath }
+        if let host { settings.host = host }
+        if let port {
+            guard (0...65535).contains(port) else {
+                throw ConfigError([ConfigDiagnostic(file: "--port", keyPath: "", message: "must be 0–65535, got \(port)")])
+            }
+            settings.port = port
+        }
+        return settings
+    }
+}

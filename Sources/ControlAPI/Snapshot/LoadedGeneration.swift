@@ -1,0 +1,136 @@
+import Foundation
+import Shared
+
+/// A snapshot generation decoded, validated and prepared for serving. Built once when the generation appears;
+/// requests only read it.
+final class LoadedGeneration: Sendable {
+    let id: String
+    let publishedAt: Date
+    /// Prepared bodies by document; absent when the generation has no such file.
+    let documents: [SnapshotDocument: PreparedDocument]
+    /// Prepared `analytics/{modelId}` bodies by model id.
+    let analyticsByModel: [String: PreparedDocument]
+    /// Decoded documents kept for the queries that filter them.
+    let accountTotals: AccountTotalsDocument?
+    let trades: TradesDocument?
+    let positions: PositionsDocument?
+    /// Filtered responses, built on first use.
+    let queryCache: QueryCache
+
+    init(
+        id: String, publishedAt: Date, documents: [SnapshotDocument: PreparedDocument],
+        analyticsByModel: [String: PreparedDocument], accountTotals: AccountTotalsDocument?,
+        trades: TradesDocument?, positions: PositionsDocument?
+    ) {
+        self.id = id
+        self.publishedAt = publishedAt
+        self.documents = documents
+        self.analyticsByModel = analyticsByModel
+        self.accountTotals = accountTotals
+        self.trades = trades
+        self.positions = positions
+        self.queryCache = QueryCache(limit: 256)
+    }
+
+    /// Reads every document of `generation`. A file that fails to decode fails the whole load, so a broken
+    /// generation is never served in part.
+    static func load(_ generation: SnapshotReader.Generation) throws -> LoadedGeneration {
+        let decoder = SnapshotCoding.makeDecoder()
+        let encoder = SnapshotCoding.makeEncoder()
+        var documents: [SnapshotDocument: PreparedDocument] = [:]
+        var accountTotals: AccountTotalsDocument?
+        var trades: TradesDocument?
+        var positions: PositionsDocument?
+        var analytics: AnalyticsDocument?
+
+        func read<T: Codable & Sendable>(_ document: SnapshotDocument, as type: T.Type) throws -> T? {
+            let path = (generation.directory as NSString).appendingPathComponent(document.fileName)
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            do {
+                return try decoder.decode(T.self, from: data)
+            } catch {
+                throw GenerationLoadError.malformed(file: document.fileName, reason: Self.describe(error))
+            }
+        }
+
+        func prepare<T: Codable & Sendable>(_ document: SnapshotDocument, _ type: T.Type, strip: (inout T) -> Void)
+            throws -> T?
+        {
+            guard var value = try read(document, as: type) else { return nil }
+            strip(&value)
+            documents[document] = try PreparedDocument(encoding: value, encoder: encoder)
+            return value
+        }
+
+        _ = try prepare(.cryptoPrices, CryptoPricesDocument.self) { $0.serverTime = nil }
+        accountTotals = try prepare(.accountTotals, AccountTotalsDocument.self) { $0.serverTime = nil }
+        trades = try prepare(.trades, TradesDocument.self) { $0.serverTime = nil }
+        positions = try prepare(.positions, PositionsDocument.self) { $0.serverTime = nil }
+        analytics = try prepare(.analytics, AnalyticsDocument.self) { $0.serverTime = nil }
+        _ = try prepare(.leaderboard, LeaderboardDocument.self) { $0.serverTime = nil }
+        _ = try prepare(.sinceInceptionValues, SinceInceptionDocument.self) { $0.serverTime = nil }
+        _ = try prepare(.conversations, ConversationsDocument.self) { $0.serverTime = nil }
+
+        var byModel: [String: PreparedDocument] = [:]
+        if let analytics {
+            for entry in analytics.analytics where byModel[entry.modelID] == nil {
+                let entries = analytics.analytics.filter { $0.modelID == entry.modelID }
+                byModel[entry.modelID] = try PreparedDocument(
+                    encoding: AnalyticsDocument(analytics: entries), encoder: encoder)
+            }
+        }
+        // A per-model file, where the generation has one, is what that route serves.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: generation.directory)) ?? []
+        for name in names where name.hasPrefix("analytics-") && name.hasSuffix(".json") {
+            let modelID = String(name.dropFirst("analytics-".count).dropLast(".json".count))
+            guard ModelID.isValid(modelID) else { continue }
+            let path = (generation.directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            do {
+                var document = try decoder.decode(AnalyticsDocument.self, from: data)
+                document.serverTime = nil
+                byModel[modelID] = try PreparedDocument(encoding: document, encoder: encoder)
+            } catch {
+                throw GenerationLoadError.malformed(file: name, reason: Self.describe(error))
+            }
+        }
+        return LoadedGeneration(
+            id: generation.id, publishedAt: generation.publishedAt, documents: documents,
+            analyticsByModel: byModel, accountTotals: accountTotals, trades: trades, positions: positions)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            "missing key '\(key.stringValue)' at \(path(context))"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "wrong type at \(path(context)): \(context.debugDescription)"
+        case DecodingError.dataCorrupted(let context):
+            "invalid JSON at \(path(context)): \(context.debugDescription)"
+        default:
+            String(describing: error)
+        }
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return path.isEmpty ? "top level" : path
+    }
+}
+
+enum GenerationLoadError: Error, CustomStringConvertible {
+    case malformed(file: String, reason: String)
+
+    var description: String {
+        switch self {
+        case .malformed(let file, let reason): "\(file): \(reason)"
+        }
+    }
+}
+
+/// Model ids in paths: `[A-Za-z0-9._-]{1,128}`, which is also what trader ids allow.
+enum ModelID {
+    static func isValid(_ id: some StringProtocol) -> Bool {
+        TraderConfiguration.isValidID(String(id))
+    }
+}

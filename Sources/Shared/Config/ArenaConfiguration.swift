@@ -1,0 +1,148 @@
+/// The whole configuration: `arena.yaml` and the five module files it names, loaded and checked together.
+package struct ArenaConfiguration: Sendable {
+    package struct API: Sendable {
+        package let host: String
+        package let port: Int
+        package let corsOrigins: [String]
+        package let watchInterval: Duration
+    }
+
+    package struct Postgres: Sendable {
+        package let dsn: Secret
+        package let poolSize: Int
+        package let migrateOnStart: Bool
+        package var isEnabled: Bool { !dsn.isEmpty }
+    }
+
+    package struct Redis: Sendable {
+        package let address: String?
+        package let password: Secret
+        package let keyPrefix: String
+        package var isEnabled: Bool { address != nil }
+    }
+
+    package struct CacheTTL: Sendable {
+        package let short: Duration
+        package let medium: Duration
+        package let long: Duration
+    }
+
+    package struct Logging: Sendable {
+        package enum Format: String, Sendable, CaseIterable { case text, json }
+        package let level: String
+        package let format: Format
+    }
+
+    package struct Export: Sendable {
+        package let interval: Duration
+        package let keepGenerations: Int
+        package let gracePeriod: Duration
+    }
+
+    package struct Journal: Sendable {
+        package let path: String
+    }
+
+    /// Path of the root file, as given.
+    package let path: String
+    package let api: API
+    package let dataPath: String
+    package let journal: Journal
+    package let postgres: Postgres
+    package let redis: Redis
+    package let ttl: CacheTTL
+    package let logging: Logging
+    package let export: Export
+    package let llm: LLMConfiguration
+    package let executor: ExecutorConfiguration
+    package let manager: ManagerConfiguration
+    package let exchange: ExchangeConfiguration
+    package let market: MarketConfiguration
+    /// Non-fatal findings (such as a trader disabled because its API key is not set).
+    package let warnings: [ConfigDiagnostic]
+
+    package var traders: [TraderConfiguration] { manager.traders }
+    package var enabledTraders: [TraderConfiguration] { manager.traders.filter(\.isEnabled) }
+
+    /// The module file names read from `arena.yaml`, keyed by module.
+    package static let moduleKeys = ["llm", "executor", "manager", "exchange", "market"]
+
+    package static let validLogLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}
+
+/// The parts of `arena.yaml` other than the module files.
+struct RootSection {
+    let api: ArenaConfiguration.API
+    let dataPath: String
+    let journal: ArenaConfiguration.Journal
+    let postgres: ArenaConfiguration.Postgres
+    let redis: ArenaConfiguration.Redis
+    let ttl: ArenaConfiguration.CacheTTL
+    let logging: ArenaConfiguration.Logging
+    let export: ArenaConfiguration.Export
+
+    static func read(from reader: MappingReader) -> RootSection {
+        let api = reader.mapping("api")
+        let apiSection = ArenaConfiguration.API(
+            host: api?.string("host", default: "127.0.0.1") ?? "127.0.0.1",
+            port: api?.int("port", default: 8080, range: 0...65535) ?? 8080,
+            corsOrigins: api?.stringList("cors_origins") ?? ["*"],
+            watchInterval: api?.duration("watch_interval", default: .milliseconds(250), minimum: .milliseconds(10))
+                ?? .milliseconds(250))
+        api?.finish()
+
+        let postgres = reader.mapping("postgres")
+        let postgresSection = ArenaConfiguration.Postgres(
+            dsn: postgres?.secret("dsn") ?? Secret(""),
+            poolSize: postgres?.int("pool_size", default: 4, range: 1...256) ?? 4,
+            migrateOnStart: postgres?.bool("migrate_on_start", default: true) ?? true)
+        postgres?.finish()
+
+        let redis = reader.mapping("redis")
+        let redisSection = ArenaConfiguration.Redis(
+            address: redis?.string("address").flatMap { $0.isEmpty ? nil : $0 },
+            password: redis?.secret("password") ?? Secret(""),
+            keyPrefix: redis?.string("key_prefix", default: "arena:") ?? "arena:")
+        redis?.finish()
+
+        let ttl = reader.mapping("ttl")
+        let ttlSection = ArenaConfiguration.CacheTTL(
+            short: ttl?.duration("short", default: .seconds(10)) ?? .seconds(10),
+            medium: ttl?.duration("medium", default: .seconds(60)) ?? .seconds(60),
+            long: ttl?.duration("long", default: .seconds(600)) ?? .seconds(600))
+        ttl?.finish()
+
+        let logging = reader.mapping("logging")
+        let level = logging?.string("level", default: "info") ?? "info"
+        if !ArenaConfiguration.validLogLevels.contains(level) {
+            reader.log.error(
+                reader.file, "logging.level",
+                "\"\(level)\" is not one of: \(ArenaConfiguration.validLogLevels.joined(separator: ", "))",
+                line: logging?.lineOf("level"))
+        }
+        let loggingSection = ArenaConfiguration.Logging(
+            level: level, format: logging?.choice("format", default: ArenaConfiguration.Logging.Format.text) ?? .text)
+        logging?.finish()
+
+        let export = reader.mapping("export")
+        let exportSection = ArenaConfiguration.Export(
+            interval: export?.duration("interval", default: .seconds(15), minimum: .milliseconds(100)) ?? .seconds(15),
+            keepGenerations: export?.int("keep_generations", default: 5, range: 1...10_000) ?? 5,
+            gracePeriod: export?.duration("grace_period", default: .seconds(60)) ?? .seconds(60))
+        export?.finish()
+
+        let journal = reader.mapping("journal")
+        let journalSection = ArenaConfiguration.Journal(path: journal?.string("path", default: "journal") ?? "journal")
+        journal?.finish()
+
+        return RootSection(
+            api: apiSection,
+            dataPath: reader.string("data_path", default: "mcp-data"),
+            journal: journalSection,
+            postgres: postgresSection,
+            redis: redisSection,
+            ttl: ttlSection,
+            logging: loggingSection,
+            export: exportSection)
+    }
+}

@@ -1,0 +1,57 @@
+/// `exchange.yaml`: the venues traders send orders to.
+package struct ExchangeConfiguration: Sendable {
+    package enum ProviderKind: String, Sendable, CaseIterable {
+        /// The paper exchange: fees, slippage, margin, liquidation, funding, all simulated locally.
+        case sim
+        case hyperliquid
+    }
+
+    package struct Provider: Sendable {
+        package let id: String
+        package let kind: ProviderKind
+        package let policy: ProviderPolicy
+        // Paper exchange
+        package let takerFeeBps: Double
+        package let makerFeeBps: Double
+        package let slippageBps: Double
+        package let statePath: String?
+        // Hyperliquid
+        package let isTestnet: Bool
+        package let privateKey: Secret
+        package let mainAddress: String?
+        package let vaultAddress: String?
+    }
+
+    package let defaultProvider: String?
+    package let providers: [String: Provider]
+
+    static func read(from reader: MappingReader) -> ExchangeConfiguration {
+        var providers: [String: Provider] = [:]
+        for (id, section) in reader.namedMappings("providers", required: true) {
+            let kind = section.choice("type", default: ProviderKind?.none, required: true)
+            let provider = Provider(
+                id: id,
+                kind: kind ?? .sim,
+                policy: ProviderPolicy.read(from: section) ?? placeholderPolicy,
+                takerFeeBps: section.double("taker_fee_bps", default: 4.5, range: 0...1000),
+                makerFeeBps: section.double("maker_fee_bps", default: 1.5, range: -100...1000),
+                slippageBps: section.double("slippage_bps", default: 2, range: 0...1000),
+                statePath: section.string("state_path"),
+                isTestnet: section.bool("testnet", default: true),
+                privateKey: section.secret("private_key"),
+                mainAddress: section.string("main_address").flatMap { $0.isEmpty ? nil : $0 },
+                vaultAddress: section.string("vault_address").flatMap { $0.isEmpty ? nil : $0 })
+            section.finish()
+            if kind != nil { providers[id] = provider }
+        }
+        let configuration = ExchangeConfiguration(
+            defaultProvider: reader.string("default"), providers: providers)
+        reader.finish()
+        return configuration
+    }
+
+    /// Stands in only while a load that already has an error is completing its report; never used to run.
+    static let placeholderPolicy = ProviderPolicy(
+        timeout: .seconds(1), retry: .init(maxRetries: 0, backoff: .zero, maxBackoff: .zero),
+        healthcheck: .init(isEnabled: false, interval: .seconds(60)), capabilities: [:])
+}

@@ -1,0 +1,41 @@
+/// `executor.yaml`: prompt templates, their schema version, and how strictly prompts and outputs are checked.
+package struct ExecutorConfiguration: Sendable {
+    package enum ValidationMode: String, Sendable, CaseIterable {
+        /// Refuse to load (templates) or fail the cycle closed (outputs).
+        case strict
+        /// Report and carry on; only for development.
+        case warn
+    }
+
+    package struct Template: Sendable {
+        package let id: String
+        package let path: String
+        package let role: PromptTemplateFile.Role
+    }
+
+    package let promptSchemaVersion: String
+    package let promptValidation: ValidationMode
+    package let outputValidation: ValidationMode
+    package let decisionSchemaPath: String
+    package let decisionTimeout: Duration
+    package let templates: [String: Template]
+
+    static func read(from reader: MappingReader) -> ExecutorConfiguration {
+        var templates: [String: Template] = [:]
+        for (id, section) in reader.namedMappings("templates", required: true) {
+            let path = section.string("path", required: true)
+            let role = section.choice("role", default: PromptTemplateFile.Role?.none, required: true)
+            section.finish()
+            if let path, let role { templates[id] = Template(id: id, path: path, role: role) }
+        }
+        let configuration = ExecutorConfiguration(
+            promptSchemaVersion: reader.string("prompt_schema_version", required: true) ?? "",
+            promptValidation: reader.choice("prompt_validation", default: ValidationMode.strict) ?? .strict,
+            outputValidation: reader.choice("output_validation", default: ValidationMode.strict) ?? .strict,
+            decisionSchemaPath: reader.string("decision_schema", default: "schemas/decision.schema.json"),
+            decisionTimeout: reader.duration("decision_timeout", default: .seconds(90), minimum: .seconds(1)),
+            templates: templates)
+        reader.finish()
+        return configuration
+    }
+}

@@ -1,0 +1,50 @@
+/// `manager.yaml`: the capital, the traders and how they are monitored.
+package struct ManagerConfiguration: Sendable {
+    package enum AllocationStrategy: String, Sendable, CaseIterable {
+        case `static`
+        case performanceBased = "performance_based"
+    }
+
+    package struct Monitoring: Sendable {
+        package let updateInterval: Duration
+        package let alertWebhook: String?
+        package let metricsHost: String
+        package let metricsPort: Int
+    }
+
+    package let totalEquityUSD: Double
+    package let reserveEquityPct: Double
+    package let allocationStrategy: AllocationStrategy
+    package let rebalanceInterval: Duration
+    package let statePath: String
+    package let maxConcurrentDecisions: Int
+    package let monitoring: Monitoring
+    package let traders: [TraderConfiguration]
+
+    static func read(from reader: MappingReader) -> ManagerConfiguration {
+        let manager = reader.mapping("manager", required: true)
+        let totalEquity = manager?.double("total_equity_usd", required: true, exclusiveMinimum: 0) ?? 0
+        let reserve = manager?.double("reserve_equity_pct", default: 0, range: 0...100) ?? 0
+        let strategy = manager?.choice("allocation_strategy", default: AllocationStrategy.static) ?? .static
+        let rebalance = manager?.duration("rebalance_interval", default: .seconds(3600), minimum: .seconds(60))
+        let statePath = manager?.string("state_path", default: "state/manager.json") ?? "state/manager.json"
+        let concurrency = manager?.int("max_concurrent_decisions", default: 4, range: 1...256) ?? 4
+        manager?.finish()
+
+        let monitoringSection = reader.mapping("monitoring")
+        let monitoring = Monitoring(
+            updateInterval: monitoringSection?.duration("update_interval", default: .seconds(15), minimum: .seconds(1))
+                ?? .seconds(15),
+            alertWebhook: monitoringSection?.string("alert_webhook").flatMap { $0.isEmpty ? nil : $0 },
+            metricsHost: monitoringSection?.string("metrics_host", default: "127.0.0.1") ?? "127.0.0.1",
+            metricsPort: monitoringSection?.int("metrics_port", default: 9464, range: 0...65535) ?? 9464)
+        monitoringSection?.finish()
+
+        let traders = reader.sequenceOfMappings("traders", required: true).compactMap(TraderConfiguration.read)
+        reader.finish()
+        return ManagerConfiguration(
+            totalEquityUSD: totalEquity, reserveEquityPct: reserve, allocationStrategy: strategy,
+            rebalanceInterval: rebalance ?? .seconds(3600), statePath: statePath,
+            maxConcurrentDecisions: concurrency, monitoring: monitoring, traders: traders)
+    }
+}

@@ -1,0 +1,56 @@
+/// `market.yaml`: where market data comes from and how fresh it must be.
+package struct MarketConfiguration: Sendable {
+    package enum ProviderKind: String, Sendable, CaseIterable {
+        /// Bundled or user CSV candles played against the clock.
+        case replay
+        case hyperliquid
+        /// Several providers in order: the first healthy one answers (hot standby).
+        case chain
+    }
+
+    package struct Provider: Sendable {
+        package let id: String
+        package let kind: ProviderKind
+        package let policy: ProviderPolicy
+        package let symbols: [String]
+        package let maxStaleness: Duration
+        // Replay
+        package let dataDirectory: String?
+        package let intradayInterval: String
+        package let contextInterval: String
+        package let startTime: String?
+        package let speed: Double
+        // Hyperliquid
+        package let isTestnet: Bool
+        // Chain
+        package let members: [String]
+    }
+
+    package let defaultProvider: String?
+    package let providers: [String: Provider]
+
+    static func read(from reader: MappingReader) -> MarketConfiguration {
+        var providers: [String: Provider] = [:]
+        for (id, section) in reader.namedMappings("providers", required: true) {
+            let kind = section.choice("type", default: ProviderKind?.none, required: true)
+            let provider = Provider(
+                id: id,
+                kind: kind ?? .replay,
+                policy: ProviderPolicy.read(from: section) ?? ExchangeConfiguration.placeholderPolicy,
+                symbols: section.stringList("symbols", required: kind != .chain) ?? [],
+                maxStaleness: section.duration("max_staleness", default: .seconds(300), minimum: .seconds(1)),
+                dataDirectory: section.string("data_dir", required: kind == .replay),
+                intradayInterval: section.string("intraday_interval", default: "3m"),
+                contextInterval: section.string("context_interval", default: "4h"),
+                startTime: section.string("start_time"),
+                speed: section.double("speed", default: 1, exclusiveMinimum: 0),
+                isTestnet: section.bool("testnet", default: false),
+                members: section.stringList("members", required: kind == .chain) ?? [])
+            section.finish()
+            if kind != nil { providers[id] = provider }
+        }
+        let configuration = MarketConfiguration(defaultProvider: reader.string("default"), providers: providers)
+        reader.finish()
+        return configuration
+    }
+}

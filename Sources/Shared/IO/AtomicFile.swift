@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Small POSIX helpers for writing files that survive a crash: write, fsync, rename, fsync the directory.
+package enum AtomicFile {
+    package struct Failure: Error, CustomStringConvertible, Sendable {
+        package let operation: String
+        package let path: String
+        package let code: Int32
+
+        package var description: String {
+            "\(operation) \(path): \(String(cString: strerror(code)))"
+        }
+    }
+
+    /// Writes `data` to `path` and fsyncs it. The file is created or truncated.
+    package static func writeAndSync(_ data: Data, to path: String) throws(Failure) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Failure(operation: "open", path: path, code: errno) }
+        defer { close(descriptor) }
+        var failure: Failure?
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = Failure(operation: "write", path: path, code: errno)
+                    return
+                }
+                offset += written
+            }
+        }
+        if let failure { throw failure }
+        guard fsync(descriptor) == 0 else { throw Failure(operation: "fsync", path: path, code: errno) }
+    }
+
+    /// Writes `data` to a temporary file beside `path`, fsyncs it, renames it over `path`, and fsyncs the directory.
+    package static func replace(_ path: String, with data: Data) throws(Failure) {
+        let temporary = path + ".tmp-\(getpid())"
+        try writeAndSync(data, to: temporary)
+        try rename(temporary, to: path)
+        try syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    package static func rename(_ source: String, to destination: String) throws(Failure) {
+        guard Glibc.rename(source, destination) == 0 else {
+            throw Failure(operation: "rename", path: "\(source) -> \(destination)", code: errno)
+        }
+    }
+
+    package static func syncDirectory(_ path: String) throws(Failure) {
+        let directory = path.isEmpty ? "." : path
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Failure(operation: "open", path: directory, code: errno) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw Failure(operation: "fsync", path: directory, code: errno) }
+    }
+
+    package static func makeDirectory(_ path: String) throws(Failure) {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw Failure(operation: "mkdir", path: path, code: errno)
+        }
+    }
+
+    /// Points the symlink `link` at `target` atomically: readers see the old target or the new one, never nothing.
+    package static func swapSymlink(_ link: String, to target: String) throws(Failure) {
+        let temporary = link + ".tmp-\(getpid())"
+        unlink(temporary)
+        guard symlink(target, temporary) == 0 else {
+            throw Failure(operation: "symlink", path: temporary, code: errno)
+        }
+        try rename(temporary, to: link)
+        try syncDirectory((link as NSString).deletingLastPathComponent)
+    }
+
+    /// The target of a symlink, or nil when `path` is not a symlink.
+    package static func readSymlink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
