@@ -1,0 +1,73 @@
+import Foundation
+
+/// Paths and scratch directories shared by the tests.
+enum TestPaths {
+    /// The package root (the directory holding Package.swift).
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                return url
+            }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    static var shipped: URL { packageRoot.appendingPathComponent("etc") }
+
+    /// `../shared/fixtures/nof1-capture` beside the repository.
+    static var capture: URL {
+        packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/nof1-capture")
+    }
+
+    static func makeScratch(_ name: String = "arena") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// A copy of the shipped configuration (etc/, prompts/, schemas/) in a scratch directory, with absolute template
+/// paths, that a test may break on purpose.
+struct ConfigFixture {
+    let root: URL
+
+    var etc: URL { root.appendingPathComponent("etc") }
+    var arenaPath: String { etc.appendingPathComponent("arena.yaml").path }
+
+    init() throws {
+        root = try TestPaths.makeScratch("config")
+        let manager = FileManager.default
+        for folder in ["etc", "prompts", "schemas"] {
+            try manager.copyItem(
+                at: TestPaths.packageRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+        }
+        // Template and data paths are relative to the working directory; make them absolute for the test.
+        try edit("executor.yaml") {
+            $0.replacingOccurrences(of: "path: prompts/", with: "path: \(root.path)/prompts/")
+        }
+    }
+
+    func read(_ file: String) throws -> String {
+        try String(contentsOf: etc.appendingPathComponent(file), encoding: .utf8)
+    }
+
+    func write(_ file: String, _ text: String) throws {
+        try text.write(to: etc.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    }
+
+    func edit(_ file: String, _ change: (String) -> String) throws {
+        let before = try read(file)
+        let after = change(before)
+        guard before != after else { throw FixtureError.editChangedNothing(file) }
+        try write(file, after)
+    }
+
+    func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+}
+
+enum FixtureError: Error {
+    /// The text a test meant to replace was not found: the test is out of date with the shipped files.
+    case editChangedNothing(String)
+}
