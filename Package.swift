@@ -64,15 +64,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "SharedTests", dependencies: ["Shared"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Shared"]),
+        // Helpers every test target uses: package paths, scratch directories, by-value JSON comparison.
+        .target(name: "ArenaTestSupport", path: "Tests/ArenaTestSupport"),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "ArenaTestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Shared", "ArenaTestSupport"]),
         .testTarget(
             name: "ControlAPITests",
             dependencies: [
-                "ControlAPI", "Shared",
+                "ControlAPI", "Shared", "CZlib", "ArenaTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "IntegrationTests", dependencies: ["Shared"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Shared", "ArenaTestSupport"]),
     ]
 )

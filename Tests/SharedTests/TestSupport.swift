@@ -1,32 +1,5 @@
+import ArenaTestSupport
 import Foundation
-
-/// Paths and scratch directories shared by the tests.
-enum TestPaths {
-    /// The package root (the directory holding Package.swift).
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return url
-            }
-        }
-        fatalError("Package.swift not found above \(#filePath)")
-    }()
-
-    static var shipped: URL { packageRoot.appendingPathComponent("etc") }
-
-    /// `../shared/fixtures/nof1-capture` beside the repository.
-    static var capture: URL {
-        packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/nof1-capture")
-    }
-
-    static func makeScratch(_ name: String = "arena") throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-}
 
 /// A copy of the shipped configuration (etc/, prompts/, schemas/) in a scratch directory, with absolute template
 /// paths, that a test may break on purpose.

@@ -2,8 +2,8 @@ import Foundation
 
 /// Compares two JSON texts by value: same keys, same values (numbers compared as numbers, so 10000 == 10000.0).
 /// Returns the first difference as a path, or nil when they are equal.
-enum JSONComparison {
-    static func difference(_ lhs: Data, _ rhs: Data, ignoring ignored: Set<String> = []) throws -> String? {
+public enum JSONComparison {
+    public static func difference(_ lhs: Data, _ rhs: Data, ignoring ignored: Set<String> = []) throws -> String? {
         let left = try JSONSerialization.jsonObject(with: lhs, options: [.fragmentsAllowed])
         let right = try JSONSerialization.jsonObject(with: rhs, options: [.fragmentsAllowed])
         return difference(left, right, path: "$", ignoring: ignored)

@@ -1,0 +1,119 @@
+import ArenaTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+@testable import ControlAPI
+@testable import Shared
+
+@Suite("control-api and snapshot generations")
+struct GenerationTests {
+    var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    func leaderboard(equity: Double) throws -> [String: Data] {
+        let document = LeaderboardDocument(leaderboard: [
+            .init(id: "t1", llmModel: "m", numTrades: 0, sharpe: 0, winDollars: 0, numLosses: 0, loseDollars: 0,
+                  returnPct: 0, equity: equity, numWins: 0)
+        ])
+        return [SnapshotDocument.leaderboard.fileName: try SnapshotCoding.makeEncoder().encode(document)]
+    }
+
+    @Test func noGeneration_gives503WithRetryAfter() async throws {
+        let root = try TestPaths.makeScratch("api")
+        try await makeAPI(dataPath: root.path).test(.router) { client in
+            for uri in ["/api/leaderboard", "/api/trades", "/api/analytics/gpt-5", "/api/health"] {
+                let response = try await client.execute(uri: uri, method: .get)
+                #expect(response.status == .serviceUnavailable, "\(uri)")
+                #expect(response.headers[.retryAfter] != nil, "\(uri)")
+                let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(object?["serverTime"] != nil, "\(uri)")
+            }
+        }
+    }
+
+    @Test func documentMissingFromGeneration_gives503() async throws {
+        let root = try TestPaths.makeScratch("api")
+        try SnapshotPublisher(root: root.path).publish(try leaderboard(equity: 1))
+        try await makeAPI(dataPath: root.path).test(.router) { client in
+            let leaderboard = try await client.execute(uri: "/api/leaderboard", method: .get)
+            let trades = try await client.execute(uri: "/api/trades", method: .get)
+            #expect(leaderboard.status == .ok)
+            #expect(trades.status == .serviceUnavailable)
+        }
+    }
+
+    @Test func newGeneration_isServedAfterRefresh_withANewETag() throws {
+        let root = try TestPaths.makeScratch("api")
+        let publisher = SnapshotPublisher(root: root.path)
+        try publisher.publish(try leaderboard(equity: 100))
+        let store = GenerationStore(reader: SnapshotReader(root: root.path), metrics: APIMetrics())
+        #expect(store.refresh(logger: logger))
+        #expect(store.generation?.id == "g1")
+        #expect(!store.refresh(logger: logger))
+        try publisher.publish(try leaderboard(equity: 200))
+        #expect(store.refresh(logger: logger))
+        #expect(store.generation?.id == "g2")
+        let body = try #require(store.generation?.documents[.leaderboard]).body(serverTime: 5, encoding: .identity)
+        #expect(String(buffer: body).contains("\"equity\":200"))
+        #expect(String(buffer: body).hasPrefix("{\"serverTime\":5,"))
+    }
+
+    @Test func malformedGeneration_isNotServed_andThePreviousOneStays() throws {
+        let root = try TestPaths.makeScratch("api")
+        let publisher = SnapshotPublisher(root: root.path)
+        try publisher.publish(try leaderboard(equity: 100))
+        let metrics = APIMetrics()
+        let store = GenerationStore(reader: SnapshotReader(root: root.path), metrics: metrics)
+        store.refresh(logger: logger)
+        var broken = try leaderboard(equity: 1)
+        broken[SnapshotDocument.trades.fileName] = Data("{\"trades\":[{\"id\":1}]}".utf8)
+        try publisher.publish(broken)
+        #expect(!store.refresh(logger: logger))
+        #expect(store.generation?.id == "g1")
+        #expect(String(buffer: metrics.exposition()).contains("control_api_generation_load_failures_total 1"))
+    }
+
+    @Test func preparedDocument_emptyObject_getsOnlyServerTime() throws {
+        let document = try PreparedDocument(json: Array("{}".utf8))
+        #expect(String(buffer: document.body(serverTime: 42, encoding: .identity)) == "{\"serverTime\":42}")
+        #expect(throws: PreparedDocumentError.self) { try PreparedDocument(json: Array("[1]".utf8)) }
+    }
+
+    @Test func preparedDocument_gzipSplice_inflatesToTheIdentityBody_forManyTimes() throws {
+        let json = Array(try Data(contentsOf: TestPaths.capture.appendingPathComponent("trades.json")))
+        var decoded = try JSONDecoder().decode(TradesDocument.self, from: Data(json))
+        decoded.serverTime = nil
+        let document = try PreparedDocument(encoding: decoded, encoder: SnapshotCoding.makeEncoder())
+        for serverTime: Int64 in [0, 7, 1_761_452_335_744, Int64(Int32.max) * 10] {
+            let identity = Array(buffer: document.body(serverTime: serverTime, encoding: .identity))
+            let gzip = Array(buffer: document.body(serverTime: serverTime, encoding: .gzip))
+            #expect(try gunzip(gzip) == identity)
+        }
+    }
+
+    @Test func controlAPISources_neverImportEngine_norWriteFiles() throws {
+        let directory = TestPaths.packageRoot.appendingPathComponent("Sources/ControlAPI")
+        let enumerator = try #require(FileManager.default.enumerator(atPath: directory.path))
+        var checked = 0
+        let forbidden = [
+            "import Engine", "@testable import Engine", "createFile(", ".write(to:", "write(toFile:", "AtomicFile.",
+            "SnapshotPublisher", "fopen(", "O_WRONLY", "O_CREAT", "removeItem(", "moveItem(", "copyItem(",
+        ]
+        for case let path as String in enumerator where path.hasSuffix(".swift") {
+            let text = try String(contentsOf: directory.appendingPathComponent(path), encoding: .utf8)
+            for pattern in forbidden {
+                #expect(!text.contains(pattern), "Sources/ControlAPI/\(path) contains \(pattern)")
+            }
+            checked += 1
+        }
+        #expect(checked > 5)
+    }
+}
