@@ -22,11 +22,11 @@ enum OpenAPIDocument {
     nonisolated(unsafe) private static let nullableString: Schema = ["type": "string", "nullable": true]
 
     private static func object(_ properties: [String: Schema], optional: Set<String> = []) -> Schema {
-        [
-            "type": "object",
-            "properties": properties,
-            "required": properties.keys.filter { !optional.contains($0) }.sorted(),
-        ]
+        var schema: Schema = ["type": "object", "properties": properties]
+        let required = properties.keys.filter { !optional.contains($0) }.sorted()
+        // OpenAPI 3.0 requires a non-empty `required` list when the key is present.
+        if !required.isEmpty { schema["required"] = required }
+        return schema
     }
 
     private static func array(_ items: Schema) -> Schema { ["type": "array", "items": items] }

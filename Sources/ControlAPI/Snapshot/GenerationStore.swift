@@ -48,14 +48,18 @@ struct SnapshotWatcher: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                store.refresh(logger: logger)
-                if let generation = store.generation {
-                    store.metrics.snapshotAge.set(Date().timeIntervalSince(generation.publishedAt))
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    store.refresh(logger: logger)
+                    if let generation = store.generation {
+                        store.metrics.snapshotAge.set(Date().timeIntervalSince(generation.publishedAt))
+                    }
+                    try await Task.sleep(for: interval)
                 }
-                try await Task.sleep(for: interval)
             }
+        } catch is CancellationError {
+            // Graceful shutdown: stopping is the expected outcome, not an error.
         }
     }
 }

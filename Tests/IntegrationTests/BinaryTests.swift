@@ -1,0 +1,193 @@
+import ArenaTestSupport
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The two binaries as an operator runs them: bad configuration gives one clear line and exit 1; a good one
+/// publishes a snapshot that the control-api serves over real HTTP.
+@Suite("engine and control-api binaries", .serialized)
+struct BinaryTests {
+    /// A scratch copy of the shipped etc/ whose runtime paths point into the scratch directory.
+    func scratchConfig() throws -> URL {
+        let root = try TestPaths.makeScratch("binaries")
+        for folder in ["etc", "prompts", "schemas"] {
+            try FileManager.default.copyItem(
+                at: TestPaths.packageRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+        }
+        return root
+    }
+
+    func assertNoCrashOutput(_ text: String) {
+        for marker in ["Fatal error", "Stack dump", "backtrace", "Current stack trace", "Segmentation fault"] {
+            #expect(!text.contains(marker), "crash output: \(text)")
+        }
+    }
+
+    @Test func check_onTheShippedConfig_printsASummary_andExits0() throws {
+        let result = try ProcessRunner.run("engine", ["check", "--config", "etc/arena.yaml"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("OK: 3 traders (2 enabled)"))
+        #expect(result.stdout.contains("baseline-hold"))
+        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("warning:") }.count == 1)
+        #expect(result.stderr.contains("DEEPSEEK_API_KEY is not set"))
+    }
+
+    @Test func check_neverPrintsSecrets() throws {
+        let result = try ProcessRunner.run(
+            "engine", ["check", "--config", "etc/arena.yaml"],
+            environment: ["DEEPSEEK_API_KEY": "sk-live-abcdef123456", "HYPERLIQUID_PRIVATE_KEY": "0xdeadbeefcafe"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("llm.deepseek.api_key <redacted>"))
+        #expect(!(result.stdout + result.stderr).contains("sk-live-abcdef123456"))
+        #expect(!(result.stdout + result.stderr).contains("0xdeadbeefcafe"))
+    }
+
+    struct BadInput: Sendable, CustomStringConvertible {
+        let name: String
+        let file: String
+        let find: String
+        let replace: String
+        let expected: String
+        var description: String { name }
+    }
+
+    static let badInputs: [BadInput] = [
+        .init(name: "yaml syntax error", file: "llm.yaml", find: "models:\n", replace: "models:\n  x: [\n",
+              expected: "llm.yaml: YAML syntax error at line"),
+        .init(name: "misspelled key", file: "manager.yaml", find: "reserve_equity_pct:", replace: "reserve_equty_pct:",
+              expected: "manager.yaml: manager.reserve_equty_pct: unknown key (did you mean 'reserve_equity_pct'?)"),
+        .init(name: "wrong type", file: "manager.yaml", find: "total_equity_usd: 10000", replace: "total_equity_usd: lots",
+              expected: "manager.yaml: manager.total_equity_usd: expected a number, got \"lots\""),
+        .init(name: "unset variable", file: "arena.yaml", find: "${ARENA_API_PORT:-8080}", replace: "${ARENA_TEST_UNSET_PORT}",
+              expected: "arena.yaml: api.port: environment variable ARENA_TEST_UNSET_PORT is not set"),
+    ]
+
+    @Test(arguments: badInputs)
+    func check_onBadInput_printsOneClearLine_andExits1(input: BadInput) throws {
+        let root = try scratchConfig()
+        let path = root.appendingPathComponent("etc/\(input.file)")
+        let text = try String(contentsOf: path, encoding: .utf8)
+        #expect(text.contains(input.find))
+        try text.replacingOccurrences(of: input.find, with: input.replace).write(to: path, atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.run("engine", ["check", "--config", "etc/arena.yaml"], directory: root)
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("warning:") }
+        // One line naming the problem, then the closing count.
+        #expect(lines.count == 2, "\(result.stderr)")
+        #expect(lines.first?.contains(input.expected) == true, "\(result.stderr)")
+        #expect(lines.last?.contains("configuration refused (1 problem)") == true)
+        assertNoCrashOutput(result.stdout + result.stderr)
+    }
+
+    @Test func check_onAMissingFile_andATemplateWithoutVersion_exits1() throws {
+        let missing = try ProcessRunner.run("engine", ["check", "--config", "etc/does-not-exist.yaml"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("etc/does-not-exist.yaml: file not found\n"))
+        assertNoCrashOutput(missing.stderr)
+
+        let root = try scratchConfig()
+        let template = root.appendingPathComponent("prompts/system/alpha_arena.mustache")
+        let text = try String(contentsOf: template, encoding: .utf8)
+        try String(text.drop(while: { $0 != "\n" }).dropFirst()).write(to: template, atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.run("engine", ["check", "--config", "etc/arena.yaml"], directory: root)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("executor.yaml: templates.alpha-arena-system.path: template prompts/system/alpha_arena.mustache does not start with a 'Version:' header line"))
+        assertNoCrashOutput(result.stderr)
+    }
+
+    @Test func controlAPI_withABadConfig_exits1WithOneLine() throws {
+        let result = try ProcessRunner.run("control-api", ["--config", "etc/nope.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "control-api: etc/nope.yaml: file not found\n")
+    }
+
+    @Test func engineRun_publishes_andControlAPIServesItOverHTTP() async throws {
+        let root = try scratchConfig()
+        let run = try ProcessRunner.run("engine", ["run", "--once", "--config", "etc/arena.yaml"], directory: root)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("mcp-data/current").path))
+
+        let port = try ProcessRunner.freePort()
+        let api = try ProcessRunner.makeProcess(
+            "control-api", ["--config", "etc/arena.yaml", "--port", String(port), "--log-level", "error"],
+            directory: root)
+        try api.run()
+        let body = try await fetch("http://127.0.0.1:\(port)/api/leaderboard")
+        let object = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        #expect(object["serverTime"] != nil)
+        let rows = try #require(object["leaderboard"] as? [[String: Any]])
+        #expect(Set(rows.compactMap { $0["id"] as? String }) == ["baseline-hold", "baseline-ema"])
+        #expect(rows.allSatisfy { ($0["equity"] as? Double) == 3000 })
+        #expect(rows.allSatisfy { ($0["num_trades"] as? Int) == 0 })
+        for document in ["crypto-prices", "account-totals", "trades", "positions", "analytics", "since-inception-values", "conversations"] {
+            let data = try await fetch("http://127.0.0.1:\(port)/api/\(document)")
+            let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            #expect(json?["serverTime"] != nil, "\(document)")
+        }
+        api.terminate()
+        api.waitUntilExit()
+        #expect(api.terminationReason == .exit)
+        #expect(api.terminationStatus == 0)
+    }
+
+    @Test func engineRun_stopsCleanlyOnSIGTERM() async throws {
+        let root = try scratchConfig()
+        let engine = try ProcessRunner.makeProcess("engine", ["run", "--config", "etc/arena.yaml"], directory: root)
+        engine.standardError = FileHandle.nullDevice
+        try engine.run()
+        let current = root.appendingPathComponent("mcp-data/current").path
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: current) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(FileManager.default.fileExists(atPath: current))
+        engine.terminate()
+        engine.waitUntilExit()
+        #expect(engine.terminationReason == .exit)
+        #expect(engine.terminationStatus == 0)
+    }
+
+    @Test func openAPIDocument_passesTheOpenAPISpecValidator() async throws {
+        let probe = try ProcessRunner.runSystem(
+            "/usr/bin/env", ["python3", "-c", "import openapi_spec_validator; print('ok')"])
+        guard probe.contains("ok") else {
+            print("skipped: python3 module openapi_spec_validator is not installed (scripts/test installs it)")
+            return
+        }
+        let port = try ProcessRunner.freePort()
+        let api = try ProcessRunner.makeProcess(
+            "control-api", ["--data-path", TestPaths.capture.path, "--port", String(port), "--log-level", "error"])
+        try api.run()
+        defer {
+            api.terminate()
+            api.waitUntilExit()
+        }
+        let document = try await fetch("http://127.0.0.1:\(port)/api/openapi.json")
+        let file = try TestPaths.makeScratch("openapi").appendingPathComponent("openapi.json")
+        try document.write(to: file)
+        let output = try ProcessRunner.runSystem(
+            "/usr/bin/env",
+            ["python3", "-c",
+             "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))\nprint('valid')",
+             file.path])
+        #expect(output.contains("valid"))
+    }
+
+    /// GETs a URL, retrying while the server starts.
+    func fetch(_ address: String) async throws -> Data {
+        let url = try #require(URL(string: address))
+        var lastError: (any Error)?
+        for _ in 0..<100 {
+            do {
+                let (data, response) = try await URLSession.shared.data(from: url)
+                if (response as? HTTPURLResponse)?.statusCode == 200 { return data }
+            } catch {
+                lastError = error
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw lastError ?? URLError(.cannotConnectToHost)
+    }
+}
