@@ -9,7 +9,9 @@ enum ControlAPIServer {
         settings: ControlAPISettings, logger: Logger, metrics: APIMetrics = APIMetrics(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let store = GenerationStore(reader: .init(root: settings.dataPath), metrics: metrics)
+        let cors = CORSPolicy(origins: settings.corsOrigins)
+        let store = GenerationStore(
+            reader: .init(root: settings.dataPath), metrics: metrics, corsAllowsAny: cors.allowsAny)
         // Serve the current generation from the first request on, not after the first poll.
         store.refresh(logger: logger)
         if store.generation == nil {
@@ -17,7 +19,7 @@ enum ControlAPIServer {
                 "no snapshot yet: answering 503 until the engine publishes one",
                 metadata: ["data_path": "\(settings.dataPath)"])
         }
-        let responder = APIResponder(store: store, cors: CORSPolicy(origins: settings.corsOrigins), metrics: metrics)
+        let responder = APIResponder(store: store, cors: cors, metrics: metrics)
         let watcher = SnapshotWatcher(store: store, interval: settings.watchInterval, logger: logger)
         return Application(
             responder: responder,

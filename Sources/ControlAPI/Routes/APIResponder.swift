@@ -92,13 +92,10 @@ struct APIResponder: HTTPResponder {
         }
         guard let generation = store.generation else { return noSnapshot(request: request) }
         // An unknown model gets empty analytics, as dashboards built for the nof0 API expect.
-        let prepared = generation.analyticsByModel[String(modelID)] ?? Self.emptyAnalytics
+        let prepared = generation.analyticsByModel[String(modelID)] ?? generation.emptyAnalytics
         return send(prepared, generation: generation, maxAge: SnapshotDocument.analytics.maxAgeSeconds,
                     request: request)
     }
-
-    // The literal is a valid JSON object, so preparing it cannot fail.
-    private static let emptyAnalytics = try! PreparedDocument(json: Array(#"{"analytics":[]}"#.utf8))
 
     private func filtered(_ document: SnapshotDocument, generation: LoadedGeneration, query: Parameters)
         throws -> PreparedDocument?
@@ -141,19 +138,14 @@ struct APIResponder: HTTPResponder {
         -> Response
     {
         let wantsGzip = prepared.isCompressible && Self.acceptsGzip(request.headers[.acceptEncoding])
-        let etag = wantsGzip ? "\"\(generation.id)-gz\"" : "\"\(generation.id)\""
-        var headers = HTTPFields()
-        headers.reserveCapacity(8)
-        headers[.contentType] = "application/json"
-        headers[.eTag] = etag
-        headers[.cacheControl] = "public, max-age=\(maxAge)"
-        if prepared.isCompressible { headers[.vary] = "Accept-Encoding" }
-        cors.apply(to: &headers, origin: request.headers[.origin])
+        var headers = generation.headers.fields(
+            maxAge: maxAge, isGzip: wantsGzip, isCompressible: prepared.isCompressible)
+        if !cors.allowsAny { cors.apply(to: &headers, origin: request.headers[.origin]) }
         if let match = request.headers[.ifNoneMatch], Self.matches(match, generation: generation.id) {
+            headers[.contentEncoding] = nil
             return Response(status: .notModified, headers: headers)
         }
         let body = prepared.body(serverTime: clock(), encoding: wantsGzip ? .gzip : .identity)
-        if wantsGzip { headers[.contentEncoding] = "gzip" }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 

@@ -10,10 +10,12 @@ final class GenerationStore: Sendable {
     private let current: Mutex<LoadedGeneration?>
     let reader: SnapshotReader
     let metrics: APIMetrics
+    let corsAllowsAny: Bool
 
-    init(reader: SnapshotReader, metrics: APIMetrics) {
+    init(reader: SnapshotReader, metrics: APIMetrics, corsAllowsAny: Bool = true) {
         self.reader = reader
         self.metrics = metrics
+        self.corsAllowsAny = corsAllowsAny
         self.current = Mutex(nil)
     }
 
@@ -26,7 +28,7 @@ final class GenerationStore: Sendable {
         guard let resolved = reader.resolve() else { return false }
         if current.withLock({ $0?.id }) == resolved.id { return false }
         do {
-            let loaded = try LoadedGeneration.load(resolved)
+            let loaded = try LoadedGeneration.load(resolved, corsAllowsAny: corsAllowsAny)
             current.withLock { $0 = loaded }
             metrics.generationLoads.increment()
             logger.info("serving snapshot generation", metadata: ["generation": "\(resolved.id)"])

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Shared
 
 /// A snapshot generation decoded, validated and prepared for serving. Built once when the generation appears;
@@ -16,12 +17,17 @@ final class LoadedGeneration: Sendable {
     let positions: PositionsDocument?
     /// Filtered responses, built on first use.
     let queryCache: QueryCache
+    /// Response headers of this generation, built once: ETag, Cache-Control, Vary, Content-Encoding and (for a
+    /// `*` CORS policy) the allow-origin header never change within a generation.
+    let headers: ResponseHeaderTable
+    /// `analytics/{modelId}` for a model the generation does not know: empty analytics.
+    let emptyAnalytics: PreparedDocument
 
     init(
         id: String, publishedAt: Date, documents: [SnapshotDocument: PreparedDocument],
         analyticsByModel: [String: PreparedDocument], accountTotals: AccountTotalsDocument?,
-        trades: TradesDocument?, positions: PositionsDocument?
-    ) {
+        trades: TradesDocument?, positions: PositionsDocument?, corsAllowsAny: Bool
+    ) throws {
         self.id = id
         self.publishedAt = publishedAt
         self.documents = documents
@@ -30,11 +36,13 @@ final class LoadedGeneration: Sendable {
         self.trades = trades
         self.positions = positions
         self.queryCache = QueryCache(limit: 256)
+        self.headers = ResponseHeaderTable(generationID: id, corsAllowsAny: corsAllowsAny)
+        self.emptyAnalytics = try PreparedDocument(json: Array(#"{"analytics":[]}"#.utf8))
     }
 
     /// Reads every document of `generation`. A file that fails to decode fails the whole load, so a broken
     /// generation is never served in part.
-    static func load(_ generation: SnapshotReader.Generation) throws -> LoadedGeneration {
+    static func load(_ generation: SnapshotReader.Generation, corsAllowsAny: Bool = true) throws -> LoadedGeneration {
         let decoder = SnapshotCoding.makeDecoder()
         let encoder = SnapshotCoding.makeEncoder()
         var documents: [SnapshotDocument: PreparedDocument] = [:]
@@ -94,9 +102,10 @@ final class LoadedGeneration: Sendable {
                 throw GenerationLoadError.malformed(file: name, reason: Self.describe(error))
             }
         }
-        return LoadedGeneration(
+        return try LoadedGeneration(
             id: generation.id, publishedAt: generation.publishedAt, documents: documents,
-            analyticsByModel: byModel, accountTotals: accountTotals, trades: trades, positions: positions)
+            analyticsByModel: byModel, accountTotals: accountTotals, trades: trades, positions: positions,
+            corsAllowsAny: corsAllowsAny)
     }
 
     private static func describe(_ error: any Error) -> String {
@@ -132,5 +141,42 @@ enum GenerationLoadError: Error, CustomStringConvertible {
 enum ModelID {
     static func isValid(_ id: some StringProtocol) -> Bool {
         TraderConfiguration.isValidID(String(id))
+    }
+}
+
+/// The headers of a document response for each cache lifetime and encoding, built once per generation.
+struct ResponseHeaderTable: Sendable {
+    struct Key: Hashable, Sendable {
+        let maxAge: Int
+        let isGzip: Bool
+        let isCompressible: Bool
+    }
+
+    let identityETag: String
+    let gzipETag: String
+    private let table: [Key: HTTPFields]
+
+    init(generationID: String, corsAllowsAny: Bool) {
+        identityETag = "\"\(generationID)\""
+        gzipETag = "\"\(generationID)-gz\""
+        var table: [Key: HTTPFields] = [:]
+        let lifetimes = Set(SnapshotDocument.allCases.map(\.maxAgeSeconds))
+        for maxAge in lifetimes {
+            for (isGzip, isCompressible) in [(false, false), (false, true), (true, true)] {
+                var fields = HTTPFields()
+                fields[.contentType] = "application/json"
+                fields[.eTag] = isGzip ? "\"\(generationID)-gz\"" : "\"\(generationID)\""
+                fields[.cacheControl] = "public, max-age=\(maxAge)"
+                if isCompressible { fields[.vary] = "Accept-Encoding" }
+                if isGzip { fields[.contentEncoding] = "gzip" }
+                if corsAllowsAny { fields[.accessControlAllowOrigin] = "*" }
+                table[Key(maxAge: maxAge, isGzip: isGzip, isCompressible: isCompressible)] = fields
+            }
+        }
+        self.table = table
+    }
+
+    func fields(maxAge: Int, isGzip: Bool, isCompressible: Bool) -> HTTPFields {
+        table[Key(maxAge: maxAge, isGzip: isGzip, isCompressible: isCompressible)] ?? HTTPFields()
     }
 }
