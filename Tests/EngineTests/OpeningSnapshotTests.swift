@@ -9,7 +9,7 @@ import Testing
 struct OpeningSnapshotTests {
     func shippedConfiguration(environment: [String: String] = [:]) throws -> ArenaConfiguration {
         // Template paths in etc/ are relative to the package root, where `swift test` runs.
-        FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
+        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
         return try ConfigLoader(environment: environment).load(path: "etc/arena.yaml")
     }
 
