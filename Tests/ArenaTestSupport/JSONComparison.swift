@@ -15,7 +15,8 @@ public enum JSONComparison {
             let leftKeys = Set(left.keys).subtracting(path == "$" ? ignored : [])
             let rightKeys = Set(right.keys).subtracting(path == "$" ? ignored : [])
             if leftKeys != rightKeys {
-                return "\(path): keys differ: only left \(leftKeys.subtracting(rightKeys).sorted()), only right \(rightKeys.subtracting(leftKeys).sorted())"
+                return
+                    "\(path): keys differ: only left \(leftKeys.subtracting(rightKeys).sorted()), only right \(rightKeys.subtracting(leftKeys).sorted())"
             }
             for key in leftKeys.sorted() {
                 if let found = difference(left[key]!, right[key]!, path: "\(path).\(key)", ignoring: ignored) {

@@ -21,7 +21,10 @@ public enum ProcessRunner {
     public static func binary(_ name: String) -> URL { binaryDirectory.appendingPathComponent(name) }
 
     public static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        directory: URL? = nil
     ) throws -> Result {
         let process = try makeProcess(executable, arguments, environment: environment, directory: directory)
         let out = Pipe()
@@ -33,12 +36,17 @@ public enum ProcessRunner {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     public static func makeProcess(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        directory: URL? = nil
     ) throws -> Process {
         let process = Process()
         process.executableURL = binary(executable)
@@ -52,8 +60,13 @@ public enum ProcessRunner {
 
     /// A TCP port free on loopback at the time of the call.
     public static func freePort() throws -> Int {
-        let result = try runSystem("/usr/bin/env", ["python3", "-c",
-            "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
+        let result = try runSystem(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
+            ]
+        )
         guard let port = Int(result.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw RunnerError.noPort
         }

@@ -27,4 +27,3 @@ public enum TestPaths {
         return url
     }
 }
-

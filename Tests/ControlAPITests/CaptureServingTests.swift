@@ -49,19 +49,30 @@ struct CaptureServingTests {
         try await makeAPI(dataPath: TestPaths.capture.path).test(.router) { client in
             for route in ["/api/trades", "/api/analytics", "/api/conversations"] {
                 let gz = try await client.execute(
-                    uri: route, method: .get, headers: [.acceptEncoding: "gzip, deflate, br"])
+                    uri: route,
+                    method: .get,
+                    headers: [.acceptEncoding: "gzip, deflate, br"]
+                )
                 #expect(gz.headers[.contentEncoding] == "gzip")
                 #expect(gz.headers[.vary] == "Accept-Encoding")
                 let inflated = try gunzip(Array(buffer: gz.body))
                 let plain = try await client.execute(uri: route, method: .get)
                 #expect(plain.headers[.contentEncoding] == nil)
-                let captured = try Data(contentsOf: TestPaths.capture.appendingPathComponent(
-                    route == "/api/trades" ? "trades.json" : route == "/api/analytics" ? "analytics.json" : "conversations.json"))
+                let captured = try Data(
+                    contentsOf: TestPaths.capture.appendingPathComponent(
+                        route == "/api/trades"
+                            ? "trades.json" : route == "/api/analytics" ? "analytics.json" : "conversations.json"
+                    )
+                )
                 #expect(try JSONComparison.difference(captured, Data(inflated), ignoring: ["serverTime"]) == nil)
                 #expect(gz.body.readableBytes < plain.body.readableBytes / 2)
             }
             // q=0 refuses gzip.
-            let refused = try await client.execute(uri: "/api/trades", method: .get, headers: [.acceptEncoding: "gzip;q=0"])
+            let refused = try await client.execute(
+                uri: "/api/trades",
+                method: .get,
+                headers: [.acceptEncoding: "gzip;q=0"]
+            )
             #expect(refused.headers[.contentEncoding] == nil)
         }
     }
@@ -75,7 +86,11 @@ struct CaptureServingTests {
             let cached = try await client.execute(uri: "/api/leaderboard", method: .get, headers: [.ifNoneMatch: etag])
             #expect(cached.status == .notModified)
             #expect(cached.body.readableBytes == 0)
-            let stale = try await client.execute(uri: "/api/leaderboard", method: .get, headers: [.ifNoneMatch: "\"g0\""])
+            let stale = try await client.execute(
+                uri: "/api/leaderboard",
+                method: .get,
+                headers: [.ifNoneMatch: "\"g0\""]
+            )
             #expect(stale.status == .ok)
         }
     }
@@ -111,7 +126,9 @@ struct CaptureServingTests {
         try await makeAPI(dataPath: TestPaths.capture.path).test(.router) { client in
             let response = try await client.execute(uri: "/api/account-totals?lastHourlyMarker=197", method: .get)
             #expect(response.status == .ok)
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+            )
             let rows = try #require(object["accountTotals"] as? [[String: Any]])
             #expect(!rows.isEmpty)
             #expect(rows.allSatisfy { ($0["since_inception_hourly_marker"] as? Int ?? 0) > 197 })
@@ -126,10 +143,14 @@ struct CaptureServingTests {
     @Test func limit_isHonouredOnTradesAndPositions() async throws {
         try await makeAPI(dataPath: TestPaths.capture.path).test(.router) { client in
             let trades = try await client.execute(uri: "/api/trades?limit=3", method: .get)
-            let tradesObject = try #require(try JSONSerialization.jsonObject(with: Data(buffer: trades.body)) as? [String: Any])
+            let tradesObject = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: trades.body)) as? [String: Any]
+            )
             #expect((tradesObject["trades"] as? [Any])?.count == 3)
             let positions = try await client.execute(uri: "/api/positions?limit=2", method: .get)
-            let positionsObject = try #require(try JSONSerialization.jsonObject(with: Data(buffer: positions.body)) as? [String: Any])
+            let positionsObject = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: positions.body)) as? [String: Any]
+            )
             #expect((positionsObject["accountTotals"] as? [Any])?.count == 2)
             for bad in ["/api/trades?limit=0", "/api/trades?limit=-1", "/api/positions?limit=x"] {
                 let response = try await client.execute(uri: bad, method: .get)
@@ -142,7 +163,9 @@ struct CaptureServingTests {
         try await makeAPI(dataPath: TestPaths.capture.path).test(.router) { client in
             let response = try await client.execute(uri: "/api/analytics/no-such-model", method: .get)
             #expect(response.status == .ok)
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+            )
             #expect((object["analytics"] as? [Any])?.isEmpty == true)
             #expect(object["serverTime"] != nil)
         }
@@ -156,7 +179,9 @@ struct CaptureServingTests {
         try await makeAPI(dataPath: TestPaths.capture.path).test(.router) { client in
             let response = try await client.execute(uri: uri, method: .get)
             #expect(response.status == .badRequest)
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+            )
             #expect(object["error"] != nil)
         }
     }
@@ -171,13 +196,26 @@ struct CaptureServingTests {
 
     @Test func cors_allowsAnyByDefault_andOnlyListedOriginsOtherwise() async throws {
         try await makeAPI(dataPath: TestPaths.capture.path).test(.router) { client in
-            let response = try await client.execute(uri: "/api/leaderboard", method: .get, headers: [.origin: "https://x.example"])
+            let response = try await client.execute(
+                uri: "/api/leaderboard",
+                method: .get,
+                headers: [.origin: "https://x.example"]
+            )
             #expect(response.headers[.accessControlAllowOrigin] == "*")
         }
-        try await makeAPI(dataPath: TestPaths.capture.path, corsOrigins: ["https://dash.example"]).test(.router) { client in
-            let allowed = try await client.execute(uri: "/api/leaderboard", method: .get, headers: [.origin: "https://dash.example"])
+        try await makeAPI(dataPath: TestPaths.capture.path, corsOrigins: ["https://dash.example"]).test(.router) {
+            client in
+            let allowed = try await client.execute(
+                uri: "/api/leaderboard",
+                method: .get,
+                headers: [.origin: "https://dash.example"]
+            )
             #expect(allowed.headers[.accessControlAllowOrigin] == "https://dash.example")
-            let other = try await client.execute(uri: "/api/leaderboard", method: .get, headers: [.origin: "https://evil.example"])
+            let other = try await client.execute(
+                uri: "/api/leaderboard",
+                method: .get,
+                headers: [.origin: "https://evil.example"]
+            )
             #expect(other.headers[.accessControlAllowOrigin] == nil)
         }
     }
@@ -187,7 +225,9 @@ struct CaptureServingTests {
             _ = try await client.execute(uri: "/api/leaderboard", method: .get)
             _ = try await client.execute(uri: "/api/leaderboard", method: .get)
             let health = try await client.execute(uri: "/api/health", method: .get)
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: health.body)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: health.body)) as? [String: Any]
+            )
             #expect(object["status"] as? String == "ok")
             #expect((object["generation"] as? String)?.hasPrefix("f") == true)
             let metrics = try await client.execute(uri: "/metrics", method: .get)
@@ -199,7 +239,9 @@ struct CaptureServingTests {
     @Test func openAPI_describesEveryRoute() async throws {
         try await makeAPI(dataPath: TestPaths.capture.path).test(.router) { client in
             let response = try await client.execute(uri: "/api/openapi.json", method: .get)
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+            )
             #expect((object["openapi"] as? String)?.hasPrefix("3.") == true)
             let paths = try #require(object["paths"] as? [String: Any])
             for document in SnapshotDocument.allCases {
@@ -211,4 +253,3 @@ struct CaptureServingTests {
         }
     }
 }
-

@@ -20,8 +20,18 @@ struct GenerationTests {
 
     func leaderboard(equity: Double) throws -> [String: Data] {
         let document = LeaderboardDocument(leaderboard: [
-            .init(id: "t1", llmModel: "m", numTrades: 0, sharpe: 0, winDollars: 0, numLosses: 0, loseDollars: 0,
-                  returnPct: 0, equity: equity, numWins: 0)
+            .init(
+                id: "t1",
+                llmModel: "m",
+                numTrades: 0,
+                sharpe: 0,
+                winDollars: 0,
+                numLosses: 0,
+                loseDollars: 0,
+                returnPct: 0,
+                equity: equity,
+                numWins: 0
+            )
         ])
         return [SnapshotDocument.leaderboard.fileName: try SnapshotCoding.makeEncoder().encode(document)]
     }

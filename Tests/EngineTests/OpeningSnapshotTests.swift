@@ -20,15 +20,21 @@ struct OpeningSnapshotTests {
         #expect(Set(files.keys) == Set(SnapshotDocument.allCases.map(\.fileName)))
         let decoder = SnapshotCoding.makeDecoder()
         let leaderboard = try decoder.decode(
-            LeaderboardDocument.self, from: try #require(files[SnapshotDocument.leaderboard.fileName]))
+            LeaderboardDocument.self,
+            from: try #require(files[SnapshotDocument.leaderboard.fileName])
+        )
         #expect(leaderboard.leaderboard.map(\.id).sorted() == ["baseline-ema", "baseline-hold"])
         #expect(leaderboard.leaderboard.allSatisfy { $0.equity == 3000 && $0.returnPct == 0 })
         #expect(leaderboard.leaderboard.first { $0.id == "baseline-hold" }?.llmModel == "buy-and-hold")
         let totals = try decoder.decode(
-            AccountTotalsDocument.self, from: try #require(files[SnapshotDocument.accountTotals.fileName]))
+            AccountTotalsDocument.self,
+            from: try #require(files[SnapshotDocument.accountTotals.fileName])
+        )
         #expect(totals.accountTotals.allSatisfy { $0.timestamp == 1_700_000_000 && $0.positions.isEmpty })
         let inception = try decoder.decode(
-            SinceInceptionDocument.self, from: try #require(files[SnapshotDocument.sinceInceptionValues.fileName]))
+            SinceInceptionDocument.self,
+            from: try #require(files[SnapshotDocument.sinceInceptionValues.fileName])
+        )
         #expect(inception.sinceInceptionValues.map(\.navSinceInception) == [3000, 3000])
     }
 
@@ -36,7 +42,9 @@ struct OpeningSnapshotTests {
         let configuration = try shippedConfiguration(environment: ["DEEPSEEK_API_KEY": "k"])
         let files = try OpeningSnapshot(configuration: configuration, now: Date()).encodedFiles()
         let leaderboard = try SnapshotCoding.makeDecoder().decode(
-            LeaderboardDocument.self, from: try #require(files[SnapshotDocument.leaderboard.fileName]))
+            LeaderboardDocument.self,
+            from: try #require(files[SnapshotDocument.leaderboard.fileName])
+        )
         #expect(leaderboard.leaderboard.count == 3)
     }
 

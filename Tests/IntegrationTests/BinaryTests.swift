@@ -15,7 +15,9 @@ struct BinaryTests {
         let root = try TestPaths.makeScratch("binaries")
         for folder in ["etc", "prompts", "schemas"] {
             try FileManager.default.copyItem(
-                at: TestPaths.packageRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+                at: TestPaths.packageRoot.appendingPathComponent(folder),
+                to: root.appendingPathComponent(folder)
+            )
         }
         return root
     }
@@ -37,8 +39,10 @@ struct BinaryTests {
 
     @Test func check_neverPrintsSecrets() throws {
         let result = try ProcessRunner.run(
-            "engine", ["check", "--config", "etc/arena.yaml"],
-            environment: ["DEEPSEEK_API_KEY": "sk-live-abcdef123456", "HYPERLIQUID_PRIVATE_KEY": "0xdeadbeefcafe"])
+            "engine",
+            ["check", "--config", "etc/arena.yaml"],
+            environment: ["DEEPSEEK_API_KEY": "sk-live-abcdef123456", "HYPERLIQUID_PRIVATE_KEY": "0xdeadbeefcafe"]
+        )
         #expect(result.status == 0)
         #expect(result.stdout.contains("llm.deepseek.api_key <redacted>"))
         #expect(!(result.stdout + result.stderr).contains("sk-live-abcdef123456"))
@@ -55,14 +59,34 @@ struct BinaryTests {
     }
 
     static let badInputs: [BadInput] = [
-        .init(name: "yaml syntax error", file: "llm.yaml", find: "models:\n", replace: "models:\n  x: [\n",
-              expected: "llm.yaml: YAML syntax error at line"),
-        .init(name: "misspelled key", file: "manager.yaml", find: "reserve_equity_pct:", replace: "reserve_equty_pct:",
-              expected: "manager.yaml: manager.reserve_equty_pct: unknown key (did you mean 'reserve_equity_pct'?)"),
-        .init(name: "wrong type", file: "manager.yaml", find: "total_equity_usd: 10000", replace: "total_equity_usd: lots",
-              expected: "manager.yaml: manager.total_equity_usd: expected a number, got \"lots\""),
-        .init(name: "unset variable", file: "arena.yaml", find: "${ARENA_API_PORT:-8080}", replace: "${ARENA_TEST_UNSET_PORT}",
-              expected: "arena.yaml: api.port: environment variable ARENA_TEST_UNSET_PORT is not set"),
+        .init(
+            name: "yaml syntax error",
+            file: "llm.yaml",
+            find: "models:\n",
+            replace: "models:\n  x: [\n",
+            expected: "llm.yaml: YAML syntax error at line"
+        ),
+        .init(
+            name: "misspelled key",
+            file: "manager.yaml",
+            find: "reserve_equity_pct:",
+            replace: "reserve_equty_pct:",
+            expected: "manager.yaml: manager.reserve_equty_pct: unknown key (did you mean 'reserve_equity_pct'?)"
+        ),
+        .init(
+            name: "wrong type",
+            file: "manager.yaml",
+            find: "total_equity_usd: 10000",
+            replace: "total_equity_usd: lots",
+            expected: "manager.yaml: manager.total_equity_usd: expected a number, got \"lots\""
+        ),
+        .init(
+            name: "unset variable",
+            file: "arena.yaml",
+            find: "${ARENA_API_PORT:-8080}",
+            replace: "${ARENA_TEST_UNSET_PORT}",
+            expected: "arena.yaml: api.port: environment variable ARENA_TEST_UNSET_PORT is not set"
+        ),
     ]
 
     @Test(arguments: badInputs)
@@ -71,7 +95,11 @@ struct BinaryTests {
         let path = root.appendingPathComponent("etc/\(input.file)")
         let text = try String(contentsOf: path, encoding: .utf8)
         #expect(text.contains(input.find))
-        try text.replacingOccurrences(of: input.find, with: input.replace).write(to: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: input.find, with: input.replace).write(
+            to: path,
+            atomically: true,
+            encoding: .utf8
+        )
         let result = try ProcessRunner.run("engine", ["check", "--config", "etc/arena.yaml"], directory: root)
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("warning:") }
@@ -94,7 +122,11 @@ struct BinaryTests {
         try String(text.drop(while: { $0 != "\n" }).dropFirst()).write(to: template, atomically: true, encoding: .utf8)
         let result = try ProcessRunner.run("engine", ["check", "--config", "etc/arena.yaml"], directory: root)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("executor.yaml: templates.alpha-arena-system.path: template prompts/system/alpha_arena.mustache does not start with a 'Version:' header line"))
+        #expect(
+            result.stderr.contains(
+                "executor.yaml: templates.alpha-arena-system.path: template prompts/system/alpha_arena.mustache does not start with a 'Version:' header line"
+            )
+        )
         assertNoCrashOutput(result.stderr)
     }
 
@@ -112,8 +144,10 @@ struct BinaryTests {
 
         let port = try ProcessRunner.freePort()
         let api = try ProcessRunner.makeProcess(
-            "control-api", ["--config", "etc/arena.yaml", "--port", String(port), "--log-level", "error"],
-            directory: root)
+            "control-api",
+            ["--config", "etc/arena.yaml", "--port", String(port), "--log-level", "error"],
+            directory: root
+        )
         try api.run()
         let body = try await fetch("http://127.0.0.1:\(port)/api/leaderboard")
         let object = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
@@ -122,7 +156,10 @@ struct BinaryTests {
         #expect(Set(rows.compactMap { $0["id"] as? String }) == ["baseline-hold", "baseline-ema"])
         #expect(rows.allSatisfy { ($0["equity"] as? Double) == 3000 })
         #expect(rows.allSatisfy { ($0["num_trades"] as? Int) == 0 })
-        for document in ["crypto-prices", "account-totals", "trades", "positions", "analytics", "since-inception-values", "conversations"] {
+        for document in [
+            "crypto-prices", "account-totals", "trades", "positions", "analytics", "since-inception-values",
+            "conversations",
+        ] {
             let data = try await fetch("http://127.0.0.1:\(port)/api/\(document)")
             let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
             #expect(json?["serverTime"] != nil, "\(document)")
@@ -151,14 +188,18 @@ struct BinaryTests {
 
     @Test func openAPIDocument_passesTheOpenAPISpecValidator() async throws {
         let probe = try ProcessRunner.runSystem(
-            "/usr/bin/env", ["python3", "-c", "import openapi_spec_validator; print('ok')"])
+            "/usr/bin/env",
+            ["python3", "-c", "import openapi_spec_validator; print('ok')"]
+        )
         guard probe.contains("ok") else {
             print("skipped: python3 module openapi_spec_validator is not installed (scripts/test installs it)")
             return
         }
         let port = try ProcessRunner.freePort()
         let api = try ProcessRunner.makeProcess(
-            "control-api", ["--data-path", TestPaths.capture.path, "--port", String(port), "--log-level", "error"])
+            "control-api",
+            ["--data-path", TestPaths.capture.path, "--port", String(port), "--log-level", "error"]
+        )
         try api.run()
         defer {
             api.terminate()
@@ -169,9 +210,12 @@ struct BinaryTests {
         try document.write(to: file)
         let output = try ProcessRunner.runSystem(
             "/usr/bin/env",
-            ["python3", "-c",
-             "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))\nprint('valid')",
-             file.path])
+            [
+                "python3", "-c",
+                "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))\nprint('valid')",
+                file.path,
+            ]
+        )
         #expect(output.contains("valid"))
     }
 

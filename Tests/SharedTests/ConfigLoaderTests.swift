@@ -68,13 +68,22 @@ struct ConfigLoaderTests {
     @Test func rule_unknownModel_isRefusedWithSuggestion() throws {
         try fixture.edit("manager.yaml") { $0.replacingOccurrences(of: "model: ema-cross", with: "model: ema-crosss") }
         let lines = errors()
-        #expect(lines.contains { $0.contains("manager.yaml: traders[1].model: unknown model 'ema-crosss'") && $0.contains("did you mean 'ema-cross'") })
+        #expect(
+            lines.contains {
+                $0.contains("manager.yaml: traders[1].model: unknown model 'ema-crosss'")
+                    && $0.contains("did you mean 'ema-cross'")
+            }
+        )
     }
 
     @Test func rule_unknownExchangeAndMarketProviders_areRefused() throws {
         try fixture.edit("manager.yaml") {
-            $0.replacingOccurrences(of: "exchange_provider: paper\n    market_provider: replay\n    order_style: market_ioc\n    market_ioc_slippage_bps: 25\n    prompt_template: alpha-arena-system\n    executor_prompt_template: alpha-arena-user\n    model: buy-and-hold",
-                                    with: "exchange_provider: papr\n    market_provider: live\n    order_style: market_ioc\n    market_ioc_slippage_bps: 25\n    prompt_template: alpha-arena-system\n    executor_prompt_template: alpha-arena-user\n    model: buy-and-hold")
+            $0.replacingOccurrences(
+                of:
+                    "exchange_provider: paper\n    market_provider: replay\n    order_style: market_ioc\n    market_ioc_slippage_bps: 25\n    prompt_template: alpha-arena-system\n    executor_prompt_template: alpha-arena-user\n    model: buy-and-hold",
+                with:
+                    "exchange_provider: papr\n    market_provider: live\n    order_style: market_ioc\n    market_ioc_slippage_bps: 25\n    prompt_template: alpha-arena-system\n    executor_prompt_template: alpha-arena-user\n    model: buy-and-hold"
+            )
         }
         let lines = errors()
         #expect(lines.contains { $0.contains("traders[0].exchange_provider: unknown exchange provider 'papr'") })
@@ -83,21 +92,33 @@ struct ConfigLoaderTests {
 
     @Test func rule_unknownTemplate_isRefused() throws {
         try fixture.edit("manager.yaml") {
-            $0.replacingOccurrences(of: "executor_prompt_template: alpha-arena-user\n    model: deepseek-chat",
-                                    with: "executor_prompt_template: nope\n    model: deepseek-chat")
+            $0.replacingOccurrences(
+                of: "executor_prompt_template: alpha-arena-user\n    model: deepseek-chat",
+                with: "executor_prompt_template: nope\n    model: deepseek-chat"
+            )
         }
         #expect(errors().contains { $0.contains("traders[2].executor_prompt_template: unknown template 'nope'") })
     }
 
     @Test func rule_unknownLLMProvider_isRefused() throws {
         try fixture.edit("llm.yaml") { $0.replacingOccurrences(of: "provider: deepseek", with: "provider: deepseak") }
-        #expect(errors().contains { $0.contains("llm.yaml: models.deepseek-chat.provider: unknown provider 'deepseak'") })
+        #expect(
+            errors().contains { $0.contains("llm.yaml: models.deepseek-chat.provider: unknown provider 'deepseak'") }
+        )
     }
 
     @Test func rule_overAllocation_isRefused() throws {
-        try fixture.edit("manager.yaml") { $0.replacingOccurrences(of: "reserve_equity_pct: 10", with: "reserve_equity_pct: 15") }
+        try fixture.edit("manager.yaml") {
+            $0.replacingOccurrences(of: "reserve_equity_pct: 10", with: "reserve_equity_pct: 15")
+        }
         let lines = errors()
-        #expect(lines.contains { $0.contains("manager.yaml: traders: the traders' allocation_pct add up to 90 %, more than 100 − reserve_equity_pct = 85 %") })
+        #expect(
+            lines.contains {
+                $0.contains(
+                    "manager.yaml: traders: the traders' allocation_pct add up to 90 %, more than 100 − reserve_equity_pct = 85 %"
+                )
+            }
+        )
     }
 
     @Test(arguments: ["timeout", "retry", "healthcheck", "capabilities"])
@@ -114,44 +135,84 @@ struct ConfigLoaderTests {
             return true
         }.joined(separator: "\n")
         try fixture.write("exchange.yaml", edited)
-        #expect(errors().contains { $0.contains("exchange.yaml: providers.paper.\(key): every provider must declare '\(key)'") })
+        #expect(
+            errors().contains {
+                $0.contains("exchange.yaml: providers.paper.\(key): every provider must declare '\(key)'")
+            }
+        )
     }
 
     @Test func rule_templateWithoutVersionHeader_isRefused() throws {
         let path = fixture.path("prompts/user/alpha_arena.mustache")
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try String(text.drop(while: { $0 != "\n" }).dropFirst()).write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(errors().contains { $0.contains("templates.alpha-arena-user.path") && $0.contains("does not start with a 'Version:' header line") })
+        #expect(
+            errors().contains {
+                $0.contains("templates.alpha-arena-user.path")
+                    && $0.contains("does not start with a 'Version:' header line")
+            }
+        )
     }
 
     @Test func rule_templateVersionMismatch_isRefusedInStrictMode_andWarnedOtherwise() throws {
-        try fixture.edit("executor.yaml") { $0.replacingOccurrences(of: "prompt_schema_version: \"1.0.0\"", with: "prompt_schema_version: \"2.0.0\"") }
-        #expect(errors().contains { $0.contains("has Version: 1.0.0, but prompt_schema_version is 2.0.0 (strict mode refuses it)") })
+        try fixture.edit("executor.yaml") {
+            $0.replacingOccurrences(of: "prompt_schema_version: \"1.0.0\"", with: "prompt_schema_version: \"2.0.0\"")
+        }
+        #expect(
+            errors().contains {
+                $0.contains("has Version: 1.0.0, but prompt_schema_version is 2.0.0 (strict mode refuses it)")
+            }
+        )
 
-        try fixture.edit("executor.yaml") { $0.replacingOccurrences(of: "prompt_validation: strict", with: "prompt_validation: warn") }
+        try fixture.edit("executor.yaml") {
+            $0.replacingOccurrences(of: "prompt_validation: strict", with: "prompt_validation: warn")
+        }
         let configuration = try load()
-        #expect(configuration.warnings.contains { $0.description.contains("has Version: 1.0.0, but prompt_schema_version is 2.0.0") })
+        #expect(
+            configuration.warnings.contains {
+                $0.description.contains("has Version: 1.0.0, but prompt_schema_version is 2.0.0")
+            }
+        )
     }
 
     @Test func rule_ranges_areEnforced() throws {
         try fixture.edit("manager.yaml") {
             $0.replacingOccurrences(of: "major_coin_leverage: 10", with: "major_coin_leverage: 0")
                 .replacingOccurrences(of: "min_confidence: 60", with: "min_confidence: 150")
-                .replacingOccurrences(of: "max_margin_usage_pct: 60\n      major_coin_leverage: 3", with: "max_margin_usage_pct: 160\n      major_coin_leverage: 3")
+                .replacingOccurrences(
+                    of: "max_margin_usage_pct: 60\n      major_coin_leverage: 3",
+                    with: "max_margin_usage_pct: 160\n      major_coin_leverage: 3"
+                )
         }
         let lines = errors()
-        #expect(lines.contains { $0.contains("traders[2].risk_params.major_coin_leverage: must be between 1 and 125, got 0") })
-        #expect(lines.contains { $0.contains("traders[2].risk_params.min_confidence: must be between 0 and 100, got 150") })
+        #expect(
+            lines.contains {
+                $0.contains("traders[2].risk_params.major_coin_leverage: must be between 1 and 125, got 0")
+            }
+        )
+        #expect(
+            lines.contains { $0.contains("traders[2].risk_params.min_confidence: must be between 0 and 100, got 150") }
+        )
         #expect(lines.contains { $0.contains("risk_params.max_margin_usage_pct: must be between 0 and 100, got 160") })
     }
 
     @Test func rule_liveVenueWithoutKey_isRefused() throws {
         try fixture.edit("manager.yaml") {
-            $0.replacingOccurrences(of: "exchange_provider: paper\n    market_provider: replay\n    order_style: market_ioc\n    market_ioc_slippage_bps: 50",
-                                    with: "exchange_provider: hyperliquid\n    market_provider: replay\n    order_style: market_ioc\n    market_ioc_slippage_bps: 50")
+            $0.replacingOccurrences(
+                of:
+                    "exchange_provider: paper\n    market_provider: replay\n    order_style: market_ioc\n    market_ioc_slippage_bps: 50",
+                with:
+                    "exchange_provider: hyperliquid\n    market_provider: replay\n    order_style: market_ioc\n    market_ioc_slippage_bps: 50"
+            )
         }
         let lines = errors(environment: ["DEEPSEEK_API_KEY": "k"])
-        #expect(lines.contains { $0.contains("traders[2].exchange_provider: exchange provider 'hyperliquid' has no private_key (HYPERLIQUID_PRIVATE_KEY is not set)") })
+        #expect(
+            lines.contains {
+                $0.contains(
+                    "traders[2].exchange_provider: exchange provider 'hyperliquid' has no private_key (HYPERLIQUID_PRIVATE_KEY is not set)"
+                )
+            }
+        )
     }
 
     @Test func rule_duplicateTraderIDs_andInvalidIDs_areRefused() throws {
@@ -188,27 +249,50 @@ struct ConfigLoaderTests {
     }
 
     @Test func misspelledKey_isUnknownWithDidYouMean() throws {
-        try fixture.edit("manager.yaml") { $0.replacingOccurrences(of: "decision_interval: 3m\n    allocation_pct: 30\n    auto_start: true\n    symbols: [BTC]\n", with: "decison_interval: 3m\n    allocation_pct: 30\n    auto_start: true\n    symbols: [BTC]\n") }
+        try fixture.edit("manager.yaml") {
+            $0.replacingOccurrences(
+                of: "decision_interval: 3m\n    allocation_pct: 30\n    auto_start: true\n    symbols: [BTC]\n",
+                with: "decison_interval: 3m\n    allocation_pct: 30\n    auto_start: true\n    symbols: [BTC]\n"
+            )
+        }
         let lines = errors()
-        #expect(lines.contains { $0.contains("traders[0].decison_interval: unknown key (did you mean 'decision_interval'?)") })
+        #expect(
+            lines.contains {
+                $0.contains("traders[0].decison_interval: unknown key (did you mean 'decision_interval'?)")
+            }
+        )
         #expect(lines.contains { $0.contains("traders[0].decision_interval: required key is missing") })
     }
 
     @Test func wrongType_namesTheKeyPath() throws {
-        try fixture.edit("manager.yaml") { $0.replacingOccurrences(of: "max_positions: 4", with: "max_positions: four") }
-        #expect(errors().contains { $0.contains("manager.yaml: traders[2].risk_params.max_positions: expected an integer, got \"four\"") })
+        try fixture.edit("manager.yaml") {
+            $0.replacingOccurrences(of: "max_positions: 4", with: "max_positions: four")
+        }
+        #expect(
+            errors().contains {
+                $0.contains("manager.yaml: traders[2].risk_params.max_positions: expected an integer, got \"four\"")
+            }
+        )
     }
 
     @Test func badDuration_namesTheKeyPath() throws {
-        try fixture.edit("manager.yaml") { $0.replacingOccurrences(of: "rebalance_interval: 1h", with: "rebalance_interval: soon") }
+        try fixture.edit("manager.yaml") {
+            $0.replacingOccurrences(of: "rebalance_interval: 1h", with: "rebalance_interval: soon")
+        }
         #expect(errors().contains { $0.contains("manager.rebalance_interval: \"soon\" is not a duration") })
     }
 
     @Test func unsetVariableWithoutDefault_namesFileKeyAndVariable() throws {
-        try fixture.edit("llm.yaml") { $0.replacingOccurrences(of: "${DEEPSEEK_API_KEY:-}", with: "${DEEPSEEK_API_KEY}") }
+        try fixture.edit("llm.yaml") {
+            $0.replacingOccurrences(of: "${DEEPSEEK_API_KEY:-}", with: "${DEEPSEEK_API_KEY}")
+        }
         let lines = errors()
         #expect(lines.count == 1)
-        #expect(lines.first?.contains("llm.yaml: providers.deepseek.api_key: environment variable DEEPSEEK_API_KEY is not set") == true)
+        #expect(
+            lines.first?.contains(
+                "llm.yaml: providers.deepseek.api_key: environment variable DEEPSEEK_API_KEY is not set"
+            ) == true
+        )
     }
 
     @Test func everyViolation_isReportedAtOnce() throws {

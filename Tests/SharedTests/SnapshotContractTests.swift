@@ -45,14 +45,41 @@ struct SnapshotContractTests {
 
     @Test func zeroValuesAndNulls_areWrittenNotOmitted() throws {
         let trade = TradesDocument.Trade(
-            id: "t_1", modelID: "t", tradeID: "1", symbol: "BTC", side: "long", tradeType: "long", quantity: 0,
-            leverage: 1, confidence: 0, exitPlan: ExitPlan(), entryOID: 0, entryTID: 0, entryTime: 0,
-            entryHumanTime: "", entryPrice: 0, entrySz: 0, entryCrossed: false, entryCommissionDollars: 0,
-            entryClosedPnL: 0, exitOID: 0, exitTID: 0, exitTime: 0, exitHumanTime: "", exitPrice: 0, exitSz: 0,
-            exitCrossed: false, exitCommissionDollars: 0, exitClosedPnL: 0, totalCommissionDollars: 0,
-            realizedGrossPnL: 0, realizedNetPnL: 0)
+            id: "t_1",
+            modelID: "t",
+            tradeID: "1",
+            symbol: "BTC",
+            side: "long",
+            tradeType: "long",
+            quantity: 0,
+            leverage: 1,
+            confidence: 0,
+            exitPlan: ExitPlan(),
+            entryOID: 0,
+            entryTID: 0,
+            entryTime: 0,
+            entryHumanTime: "",
+            entryPrice: 0,
+            entrySz: 0,
+            entryCrossed: false,
+            entryCommissionDollars: 0,
+            entryClosedPnL: 0,
+            exitOID: 0,
+            exitTID: 0,
+            exitTime: 0,
+            exitHumanTime: "",
+            exitPrice: 0,
+            exitSz: 0,
+            exitCrossed: false,
+            exitCommissionDollars: 0,
+            exitClosedPnL: 0,
+            totalCommissionDollars: 0,
+            realizedGrossPnL: 0,
+            realizedNetPnL: 0
+        )
         let json = try #require(
-            try JSONSerialization.jsonObject(with: SnapshotCoding.makeEncoder().encode(trade)) as? [String: Any])
+            try JSONSerialization.jsonObject(with: SnapshotCoding.makeEncoder().encode(trade)) as? [String: Any]
+        )
         #expect(json["quantity"] as? Double == 0)
         #expect(json["entry_liquidation"] is NSNull)
         #expect(json["exit_liquidation"] is NSNull)

@@ -7,9 +7,14 @@ import Testing
 @Suite("Snapshot publishing")
 struct SnapshotPublisherTests {
     func files(_ generation: Int) -> [String: Data] {
-        Dictionary(uniqueKeysWithValues: SnapshotDocument.allCases.map { document in
-            (document.fileName, Data("{\"generation\":\(generation),\"pad\":\"\(String(repeating: "x", count: 4096))\"}".utf8))
-        })
+        Dictionary(
+            uniqueKeysWithValues: SnapshotDocument.allCases.map { document in
+                (
+                    document.fileName,
+                    Data("{\"generation\":\(generation),\"pad\":\"\(String(repeating: "x", count: 4096))\"}".utf8)
+                )
+            }
+        )
     }
 
     @Test func publish_writesAGenerationAndPointsCurrentAtIt() throws {
@@ -19,15 +24,21 @@ struct SnapshotPublisherTests {
         let second = try publisher.publish(files(2))
         #expect(first == 1)
         #expect(second == 2)
-        let link = try FileManager.default.destinationOfSymbolicLink(atPath: root.appendingPathComponent("current").path)
+        let link = try FileManager.default.destinationOfSymbolicLink(
+            atPath: root.appendingPathComponent("current").path
+        )
         #expect(link == "generations/2")
         let reader = SnapshotReader(root: root.path)
         let generation = try #require(reader.resolve())
         #expect(generation.id == "g2")
-        let leaderboard = try Data(contentsOf: URL(fileURLWithPath: generation.directory).appendingPathComponent("leaderboard.json"))
+        let leaderboard = try Data(
+            contentsOf: URL(fileURLWithPath: generation.directory).appendingPathComponent("leaderboard.json")
+        )
         #expect(String(decoding: leaderboard, as: UTF8.self).hasPrefix("{\"generation\":2,"))
         // No staging or temporary entries are left behind.
-        let entries = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("generations").path)
+        let entries = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent("generations").path
+        )
         #expect(entries.sorted() == ["1", "2"])
     }
 
@@ -88,7 +99,9 @@ struct SnapshotPublisherTests {
                     guard let generation = reader.resolve() else { throw MixError.noGeneration }
                     var seen: Set<String> = []
                     for name in names {
-                        let data = try Data(contentsOf: URL(fileURLWithPath: generation.directory).appendingPathComponent(name))
+                        let data = try Data(
+                            contentsOf: URL(fileURLWithPath: generation.directory).appendingPathComponent(name)
+                        )
                         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
                         seen.insert("\(object?["generation"] ?? "torn")")
                     }
@@ -104,5 +117,8 @@ struct SnapshotPublisherTests {
         #expect(observed == 400)
     }
 
-    enum MixError: Error { case noGeneration, mixed([String]) }
+    enum MixError: Error {
+        case noGeneration
+        case mixed([String])
+    }
 }

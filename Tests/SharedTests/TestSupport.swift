@@ -14,7 +14,9 @@ struct ConfigFixture {
         let manager = FileManager.default
         for folder in ["etc", "prompts", "schemas"] {
             try manager.copyItem(
-                at: TestPaths.packageRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+                at: TestPaths.packageRoot.appendingPathComponent(folder),
+                to: root.appendingPathComponent(folder)
+            )
         }
         // Template and data paths are relative to the working directory; make them absolute for the test.
         try edit("executor.yaml") {

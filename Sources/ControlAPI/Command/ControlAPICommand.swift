@@ -9,7 +9,8 @@ import Shared
 struct ControlAPICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "control-api",
-        abstract: "Serve the engine's JSON snapshots over a read-only REST API.")
+        abstract: "Serve the engine's JSON snapshots over a read-only REST API."
+    )
 
     @Option(name: .long, help: "Root configuration file (arena.yaml); gives data_path, host, port and CORS.")
     var config: String?
@@ -48,7 +49,12 @@ struct ControlAPICommand: AsyncParsableCommand {
         let logger = Logger(label: "control-api")
         let app = ControlAPIServer.makeApplication(settings: settings, logger: logger) { channel in
             if let address = channel.localAddress {
-                logger.info("listening", metadata: ["address": "http://\(address.ipAddress ?? settings.host):\(address.port ?? settings.port)"])
+                logger.info(
+                    "listening",
+                    metadata: [
+                        "address": "http://\(address.ipAddress ?? settings.host):\(address.port ?? settings.port)"
+                    ]
+                )
             }
         }
         try await app.runService()

@@ -6,18 +6,24 @@ import NIOCore
 /// Builds the control-api application: the generation store, its watcher, and the responder.
 enum ControlAPIServer {
     static func makeApplication(
-        settings: ControlAPISettings, logger: Logger, metrics: APIMetrics = APIMetrics(),
+        settings: ControlAPISettings,
+        logger: Logger,
+        metrics: APIMetrics = APIMetrics(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let cors = CORSPolicy(origins: settings.corsOrigins)
         let store = GenerationStore(
-            reader: .init(root: settings.dataPath), metrics: metrics, corsAllowsAny: cors.allowsAny)
+            reader: .init(root: settings.dataPath),
+            metrics: metrics,
+            corsAllowsAny: cors.allowsAny
+        )
         // Serve the current generation from the first request on, not after the first poll.
         store.refresh(logger: logger)
         if store.generation == nil {
             logger.notice(
                 "no snapshot yet: answering 503 until the engine publishes one",
-                metadata: ["data_path": "\(settings.dataPath)"])
+                metadata: ["data_path": "\(settings.dataPath)"]
+            )
         }
         let responder = APIResponder(store: store, cors: cors, metrics: metrics)
         let watcher = SnapshotWatcher(store: store, interval: settings.watchInterval, logger: logger)
@@ -26,6 +32,7 @@ enum ControlAPIServer {
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             services: [watcher],
             onServerRunning: onServerRunning,
-            logger: logger)
+            logger: logger
+        )
     }
 }

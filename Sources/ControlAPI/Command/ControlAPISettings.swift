@@ -10,11 +10,19 @@ struct ControlAPISettings: Sendable {
     var watchInterval: Duration
 
     static let defaults = ControlAPISettings(
-        dataPath: "mcp-data", host: "127.0.0.1", port: 8080, corsOrigins: ["*"], watchInterval: .milliseconds(250))
+        dataPath: "mcp-data",
+        host: "127.0.0.1",
+        port: 8080,
+        corsOrigins: ["*"],
+        watchInterval: .milliseconds(250)
+    )
 
     /// Reads `configPath` (when given) and applies the flag overrides.
     static func resolve(
-        configPath: String?, dataPath: String?, host: String?, port: Int?,
+        configPath: String?,
+        dataPath: String?,
+        host: String?,
+        port: Int?,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigError) -> ControlAPISettings {
         var settings = defaults
@@ -30,7 +38,9 @@ struct ControlAPISettings: Sendable {
         if let host { settings.host = host }
         if let port {
             guard (0...65535).contains(port) else {
-                throw ConfigError([ConfigDiagnostic(file: "--port", keyPath: "", message: "must be 0–65535, got \(port)")])
+                throw ConfigError([
+                    ConfigDiagnostic(file: "--port", keyPath: "", message: "must be 0–65535, got \(port)")
+                ])
             }
             settings.port = port
         }

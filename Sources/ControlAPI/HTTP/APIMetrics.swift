@@ -43,22 +43,28 @@ final class APIMetrics: Sendable {
         var requests: [Route: Counter] = [:]
         for route in Route.all {
             requests[route] = registry.makeCounter(
-                descriptor: Self.name("requests", "total", "Requests by route"), labels: [("route", route.label)])
+                descriptor: Self.name("requests", "total", "Requests by route"),
+                labels: [("route", route.label)]
+            )
         }
         self.requests = requests
         var errors: [Int: Counter] = [:]
         for status in Self.errorStatuses {
             errors[status] = registry.makeCounter(
                 descriptor: Self.name("error_responses", "total", "Error responses by status"),
-                labels: [("status", String(status))])
+                labels: [("status", String(status))]
+            )
         }
         self.errors = errors
         generationLoads = registry.makeCounter(
-            descriptor: Self.name("generation_loads", "total", "Snapshot generations loaded"))
+            descriptor: Self.name("generation_loads", "total", "Snapshot generations loaded")
+        )
         generationLoadFailures = registry.makeCounter(
-            descriptor: Self.name("generation_load_failures", "total", "Snapshot generations refused as malformed"))
+            descriptor: Self.name("generation_load_failures", "total", "Snapshot generations refused as malformed")
+        )
         snapshotAge = registry.makeGauge(
-            descriptor: Self.name("snapshot_age", "seconds", "Age of the generation being served"))
+            descriptor: Self.name("snapshot_age", "seconds", "Age of the generation being served")
+        )
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {

@@ -53,7 +53,15 @@ struct GzipSplice: Sendable {
     static func rawDeflate(_ input: [UInt8], level: Int32) throws -> [UInt8] {
         var stream = z_stream()
         var status = deflateInit2_(
-            &stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+            &stream,
+            level,
+            Z_DEFLATED,
+            -15,
+            8,
+            Z_DEFAULT_STRATEGY,
+            ZLIB_VERSION,
+            Int32(MemoryLayout<z_stream>.size)
+        )
         guard status == Z_OK else { throw Failure.zlib(status) }
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 16)

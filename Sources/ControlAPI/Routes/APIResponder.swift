@@ -15,8 +15,12 @@ struct APIResponder: HTTPResponder {
     let openAPI: ByteBuffer
     let clock: @Sendable () -> Int64
 
-    init(store: GenerationStore, cors: CORSPolicy, metrics: APIMetrics,
-         clock: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }) {
+    init(
+        store: GenerationStore,
+        cors: CORSPolicy,
+        metrics: APIMetrics,
+        clock: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    ) {
         self.store = store
         self.cors = cors
         self.metrics = metrics
@@ -80,8 +84,11 @@ struct APIResponder: HTTPResponder {
         }
         guard let prepared else {
             return errorResponse(
-                .serviceUnavailable, "the current snapshot has no \(document.rawValue) document", request: request,
-                retryAfter: true)
+                .serviceUnavailable,
+                "the current snapshot has no \(document.rawValue) document",
+                request: request,
+                retryAfter: true
+            )
         }
         return send(prepared, generation: generation, maxAge: document.maxAgeSeconds, request: request)
     }
@@ -93,11 +100,19 @@ struct APIResponder: HTTPResponder {
         guard let generation = store.generation else { return noSnapshot(request: request) }
         // An unknown model gets empty analytics, as dashboards built for the nof0 API expect.
         let prepared = generation.analyticsByModel[String(modelID)] ?? generation.emptyAnalytics
-        return send(prepared, generation: generation, maxAge: SnapshotDocument.analytics.maxAgeSeconds,
-                    request: request)
+        return send(
+            prepared,
+            generation: generation,
+            maxAge: SnapshotDocument.analytics.maxAgeSeconds,
+            request: request
+        )
     }
 
-    private func filtered(_ document: SnapshotDocument, generation: LoadedGeneration, query: Parameters)
+    private func filtered(
+        _ document: SnapshotDocument,
+        generation: LoadedGeneration,
+        query: Parameters
+    )
         throws -> PreparedDocument?
     {
         switch document {
@@ -134,12 +149,20 @@ struct APIResponder: HTTPResponder {
         return generation.documents[document]
     }
 
-    private func send(_ prepared: PreparedDocument, generation: LoadedGeneration, maxAge: Int, request: Request)
+    private func send(
+        _ prepared: PreparedDocument,
+        generation: LoadedGeneration,
+        maxAge: Int,
+        request: Request
+    )
         -> Response
     {
         let wantsGzip = prepared.isCompressible && Self.acceptsGzip(request.headers[.acceptEncoding])
         var headers = generation.headers.fields(
-            maxAge: maxAge, isGzip: wantsGzip, isCompressible: prepared.isCompressible)
+            maxAge: maxAge,
+            isGzip: wantsGzip,
+            isCompressible: prepared.isCompressible
+        )
         if !cors.allowsAny { cors.apply(to: &headers, origin: request.headers[.origin]) }
         if let match = request.headers[.ifNoneMatch], Self.matches(match, generation: generation.id) {
             headers[.contentEncoding] = nil
@@ -159,10 +182,15 @@ struct APIResponder: HTTPResponder {
             headers[.contentType] = "application/json"
             headers[.retryAfter] = "1"
             cors.apply(to: &headers, origin: request.headers[.origin])
-            return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(
+                status: .serviceUnavailable,
+                headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: body))
+            )
         }
         let age = max(0, Double(now) / 1000 - generation.publishedAt.timeIntervalSince1970)
-        let body = #"{"status":"ok","generation":"\#(generation.id)","snapshotAgeSeconds":\#((age * 1000).rounded() / 1000),"serverTime":\#(now)}"#
+        let body =
+            #"{"status":"ok","generation":"\#(generation.id)","snapshotAgeSeconds":\#((age * 1000).rounded() / 1000),"serverTime":\#(now)}"#
         return plain(ByteBuffer(string: body), contentType: "application/json", request: request, noStore: true)
     }
 
@@ -179,7 +207,12 @@ struct APIResponder: HTTPResponder {
     }
 
     /// The one place where failures become HTTP responses: a JSON error with `serverTime`.
-    func errorResponse(_ status: HTTPResponse.Status, _ message: String, request: Request, retryAfter: Bool = false)
+    func errorResponse(
+        _ status: HTTPResponse.Status,
+        _ message: String,
+        request: Request,
+        retryAfter: Bool = false
+    )
         -> Response
     {
         metrics.recordError(status)

@@ -36,7 +36,8 @@ enum OpenAPIDocument {
 
     nonisolated(unsafe) private static let exitPlan = object(
         ["profit_target": number, "stop_loss": number, "invalidation_condition": string],
-        optional: ["profit_target", "stop_loss", "invalidation_condition"])
+        optional: ["profit_target", "stop_loss", "invalidation_condition"]
+    )
 
     nonisolated(unsafe) private static let schemas: [String: Schema] = [
         "ExitPlan": exitPlan,
@@ -66,8 +67,12 @@ enum OpenAPIDocument {
                                     "current_price": number, "closed_pnl": number, "liquidation_price": number,
                                     "commission": number, "leverage": number, "slippage": number,
                                     "quantity": number, "unrealized_pnl": number,
-                                ])),
-                    ], optional: ["llm_model"])),
+                                ])
+                        ),
+                    ],
+                    optional: ["llm_model"]
+                )
+            ),
             "lastHourlyMarkerRead": integer,
             "serverTime": integer,
         ]),
@@ -86,7 +91,10 @@ enum OpenAPIDocument {
                         "exit_crossed": boolean, "exit_commission_dollars": number, "exit_closed_pnl": number,
                         "exit_liquidation": nullableNumber, "total_commission_dollars": number,
                         "realized_gross_pnl": number, "realized_net_pnl": number,
-                    ], optional: ["llm_model"])),
+                    ],
+                    optional: ["llm_model"]
+                )
+            ),
             "serverTime": integer,
         ]),
         "Positions": object([
@@ -100,8 +108,12 @@ enum OpenAPIDocument {
                                 "exit_plan": ref("ExitPlan"), "entry_time": number, "symbol": string,
                                 "entry_price": number, "margin": number, "leverage": number, "quantity": number,
                                 "current_price": number, "unrealized_pnl": number, "closed_pnl": number,
-                            ])),
-                    ], optional: ["llm_model"])),
+                            ])
+                        ),
+                    ],
+                    optional: ["llm_model"]
+                )
+            ),
             "serverTime": integer,
         ]),
         "Analytics": object([
@@ -114,7 +126,10 @@ enum OpenAPIDocument {
                         "invocation_breakdown_table": numberTable, "longs_shorts_breakdown_table": numberTable,
                         "last_convo_doc_id": string, "last_convo_timestamp": number,
                         "overall_trades_overview_table": numberTable, "last_trade_doc_id": string,
-                    ], optional: ["llm_model"])),
+                    ],
+                    optional: ["llm_model"]
+                )
+            ),
             "serverTime": integer,
         ]),
         "Leaderboard": object([
@@ -124,7 +139,10 @@ enum OpenAPIDocument {
                         "id": string, "llm_model": string, "num_trades": integer, "sharpe": number,
                         "win_dollars": number, "num_losses": integer, "lose_dollars": number, "return_pct": number,
                         "equity": number, "num_wins": integer,
-                    ], optional: ["llm_model"])),
+                    ],
+                    optional: ["llm_model"]
+                )
+            ),
             "serverTime": integer,
         ]),
         "SinceInceptionValues": object([
@@ -133,7 +151,10 @@ enum OpenAPIDocument {
                     [
                         "id": string, "nav_since_inception": number, "inception_date": number,
                         "num_invocations": integer, "model_id": string, "llm_model": string,
-                    ], optional: ["llm_model"])),
+                    ],
+                    optional: ["llm_model"]
+                )
+            ),
             "serverTime": integer,
         ]),
         "Conversations": object([
@@ -142,7 +163,10 @@ enum OpenAPIDocument {
                     [
                         "model_id": string, "llm_model": string, "cycle_id": string,
                         "messages": array(object(["role": string, "content": string, "timestamp": number])),
-                    ], optional: ["llm_model", "cycle_id"])),
+                    ],
+                    optional: ["llm_model", "cycle_id"]
+                )
+            ),
             "serverTime": integer,
         ]),
         "Health": object([
@@ -165,7 +189,9 @@ enum OpenAPIDocument {
     ]
 
     private static func documentPath(
-        _ schema: String, summary: String, parameters: [Schema] = []
+        _ schema: String,
+        summary: String,
+        parameters: [Schema] = []
     ) -> Schema {
         var responses = errorResponses
         responses["200"] = jsonResponse(schema, summary)
@@ -179,22 +205,31 @@ enum OpenAPIDocument {
     nonisolated(unsafe) private static let paths: [String: Schema] = [
         "/api/crypto-prices": documentPath("CryptoPrices", summary: "Latest price per symbol"),
         "/api/account-totals": documentPath(
-            "AccountTotals", summary: "Equity rows per trader and hourly marker",
-            parameters: [queryParameter("lastHourlyMarker", "Only rows with a larger hourly marker")]),
+            "AccountTotals",
+            summary: "Equity rows per trader and hourly marker",
+            parameters: [queryParameter("lastHourlyMarker", "Only rows with a larger hourly marker")]
+        ),
         "/api/trades": documentPath(
-            "Trades", summary: "Closed trades", parameters: [queryParameter("limit", "At most this many trades")]),
+            "Trades",
+            summary: "Closed trades",
+            parameters: [queryParameter("limit", "At most this many trades")]
+        ),
         "/api/positions": documentPath(
-            "Positions", summary: "Open positions per trader",
-            parameters: [queryParameter("limit", "At most this many traders")]),
+            "Positions",
+            summary: "Open positions per trader",
+            parameters: [queryParameter("limit", "At most this many traders")]
+        ),
         "/api/analytics": documentPath("Analytics", summary: "Statistics tables per trader"),
         "/api/analytics/{modelId}": documentPath(
-            "Analytics", summary: "Statistics tables of one trader (empty for an unknown id)",
+            "Analytics",
+            summary: "Statistics tables of one trader (empty for an unknown id)",
             parameters: [
                 [
                     "name": "modelId", "in": "path", "required": true,
                     "schema": ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"],
                 ]
-            ]),
+            ]
+        ),
         "/api/leaderboard": documentPath("Leaderboard", summary: "Ranking of the traders"),
         "/api/since-inception-values": documentPath("SinceInceptionValues", summary: "Starting NAV per trader"),
         "/api/conversations": documentPath("Conversations", summary: "Recent prompts and answers per trader"),

@@ -37,7 +37,8 @@ final class GenerationStore: Sendable {
             metrics.generationLoadFailures.increment()
             logger.error(
                 "snapshot generation not served: a file is malformed",
-                metadata: ["generation": "\(resolved.id)", "error": "\(error)"])
+                metadata: ["generation": "\(resolved.id)", "error": "\(error)"]
+            )
             return false
         }
     }

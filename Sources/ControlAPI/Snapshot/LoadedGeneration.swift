@@ -24,9 +24,14 @@ final class LoadedGeneration: Sendable {
     let emptyAnalytics: PreparedDocument
 
     init(
-        id: String, publishedAt: Date, documents: [SnapshotDocument: PreparedDocument],
-        analyticsByModel: [String: PreparedDocument], accountTotals: AccountTotalsDocument?,
-        trades: TradesDocument?, positions: PositionsDocument?, corsAllowsAny: Bool
+        id: String,
+        publishedAt: Date,
+        documents: [SnapshotDocument: PreparedDocument],
+        analyticsByModel: [String: PreparedDocument],
+        accountTotals: AccountTotalsDocument?,
+        trades: TradesDocument?,
+        positions: PositionsDocument?,
+        corsAllowsAny: Bool
     ) throws {
         self.id = id
         self.publishedAt = publishedAt
@@ -61,7 +66,11 @@ final class LoadedGeneration: Sendable {
             }
         }
 
-        func prepare<T: Codable & Sendable>(_ document: SnapshotDocument, _ type: T.Type, strip: (inout T) -> Void)
+        func prepare<T: Codable & Sendable>(
+            _ document: SnapshotDocument,
+            _ type: T.Type,
+            strip: (inout T) -> Void
+        )
             throws -> T?
         {
             guard var value = try read(document, as: type) else { return nil }
@@ -84,7 +93,9 @@ final class LoadedGeneration: Sendable {
             for entry in analytics.analytics where byModel[entry.modelID] == nil {
                 let entries = analytics.analytics.filter { $0.modelID == entry.modelID }
                 byModel[entry.modelID] = try PreparedDocument(
-                    encoding: AnalyticsDocument(analytics: entries), encoder: encoder)
+                    encoding: AnalyticsDocument(analytics: entries),
+                    encoder: encoder
+                )
             }
         }
         // A per-model file, where the generation has one, is what that route serves.
@@ -103,9 +114,15 @@ final class LoadedGeneration: Sendable {
             }
         }
         return try LoadedGeneration(
-            id: generation.id, publishedAt: generation.publishedAt, documents: documents,
-            analyticsByModel: byModel, accountTotals: accountTotals, trades: trades, positions: positions,
-            corsAllowsAny: corsAllowsAny)
+            id: generation.id,
+            publishedAt: generation.publishedAt,
+            documents: documents,
+            analyticsByModel: byModel,
+            accountTotals: accountTotals,
+            trades: trades,
+            positions: positions,
+            corsAllowsAny: corsAllowsAny
+        )
     }
 
     private static func describe(_ error: any Error) -> String {

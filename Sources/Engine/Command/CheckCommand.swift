@@ -6,7 +6,9 @@ import Shared
 /// or prints a summary of the traders and exits 0.
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Validate the configuration and summarise the traders.")
+        commandName: "check",
+        abstract: "Validate the configuration and summarise the traders."
+    )
 
     @OptionGroup var options: ConfigOptions
 
@@ -19,7 +21,10 @@ struct CheckCommand: AsyncParsableCommand {
 /// Loading the configuration at the start of a command: problems go to standard error, one line each, and the
 /// command exits 1 without a stack trace.
 enum ConfigurationLoading {
-    static func loadOrExit(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+    static func loadOrExit(
+        path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws -> ArenaConfiguration
     {
         do {
@@ -34,7 +39,8 @@ enum ConfigurationLoading {
             }
             let count = error.diagnostics.count
             FileHandle.standardError.write(
-                Data("\(path): configuration refused (\(count) problem\(count == 1 ? "" : "s"))\n".utf8))
+                Data("\(path): configuration refused (\(count) problem\(count == 1 ? "" : "s"))\n".utf8)
+            )
             throw ExitCode(1)
         }
     }
@@ -48,7 +54,8 @@ enum ConfigurationSummary {
         var lines: [String] = []
         lines.append(
             "\(configuration.path): OK: \(traders.count) traders (\(enabled) enabled), \(configuration.llm.models.count) models, "
-                + "\(configuration.exchange.providers.count) exchange and \(configuration.market.providers.count) market providers")
+                + "\(configuration.exchange.providers.count) exchange and \(configuration.market.providers.count) market providers"
+        )
         let manager = configuration.manager
         let allocated = traders.reduce(0) { $0 + $1.allocationPct }
         lines.append(
@@ -68,7 +75,8 @@ enum ConfigurationSummary {
             lines.append(line)
         }
         var secrets: [String] = []
-        for provider in configuration.llm.providers.values.sorted(by: { $0.id < $1.id }) where provider.kind != .baseline {
+        for provider in configuration.llm.providers.values.sorted(by: { $0.id < $1.id })
+        where provider.kind != .baseline {
             secrets.append("llm.\(provider.id).api_key \(provider.apiKey)")
         }
         for provider in configuration.exchange.providers.values.sorted(by: { $0.id < $1.id })

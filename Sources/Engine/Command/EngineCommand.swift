@@ -7,7 +7,8 @@ struct EngineCommand: AsyncParsableCommand {
         commandName: "engine",
         abstract: "Run LLM-driven traders, and the operator tools around them.",
         subcommands: [RunCommand.self, CheckCommand.self],
-        defaultSubcommand: nil)
+        defaultSubcommand: nil
+    )
 }
 
 /// Options every subcommand that reads the configuration shares.

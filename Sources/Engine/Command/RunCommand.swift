@@ -8,7 +8,9 @@ import Shared
 /// arena's opening snapshot (every enabled trader at its starting capital) and waits for SIGTERM/SIGINT.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run the engine on a configuration until SIGTERM or SIGINT.")
+        commandName: "run",
+        abstract: "Run the engine on a configuration until SIGTERM or SIGINT."
+    )
 
     @OptionGroup var options: ConfigOptions
 
@@ -28,15 +30,21 @@ struct RunCommand: AsyncParsableCommand {
             let generation = try exporter.publishOpeningSnapshot(now: Date())
             logger.info(
                 "published snapshot",
-                metadata: ["generation": "\(generation)", "data_path": "\(configuration.dataPath)",
-                           "traders": "\(configuration.enabledTraders.count)"])
+                metadata: [
+                    "generation": "\(generation)", "data_path": "\(configuration.dataPath)",
+                    "traders": "\(configuration.enabledTraders.count)",
+                ]
+            )
         } catch {
             logger.error("cannot publish the snapshot", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
         if once { return }
         let group = ServiceGroup(
-            services: [IdleService()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [IdleService()],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
         logger.info("engine running; the trading loop is not built yet, so traders hold their opening state")
         try await group.run()
         logger.info("engine stopped")

@@ -9,8 +9,10 @@ struct SnapshotExporter: Sendable {
 
     var publisher: SnapshotPublisher {
         SnapshotPublisher(
-            root: configuration.dataPath, keepGenerations: configuration.export.keepGenerations,
-            gracePeriod: configuration.export.gracePeriod)
+            root: configuration.dataPath,
+            keepGenerations: configuration.export.keepGenerations,
+            gracePeriod: configuration.export.gracePeriod
+        )
     }
 
     /// Publishes the arena before any cycle: each enabled trader at its starting capital, no positions, no trades.
@@ -40,28 +42,63 @@ struct OpeningSnapshot {
         let accountTotals = AccountTotalsDocument(
             accountTotals: traders.map { trader, capital in
                 .init(
-                    id: "\(trader.id)_0", modelID: trader.id, llmModel: alias(trader), timestamp: seconds,
-                    dollarEquity: capital, realizedPnL: 0, totalUnrealizedPnL: 0, cumPnLPct: 0, sharpeRatio: 0,
-                    sinceInceptionHourlyMarker: 0, sinceInceptionMinuteMarker: 0, positions: [:])
+                    id: "\(trader.id)_0",
+                    modelID: trader.id,
+                    llmModel: alias(trader),
+                    timestamp: seconds,
+                    dollarEquity: capital,
+                    realizedPnL: 0,
+                    totalUnrealizedPnL: 0,
+                    cumPnLPct: 0,
+                    sharpeRatio: 0,
+                    sinceInceptionHourlyMarker: 0,
+                    sinceInceptionMinuteMarker: 0,
+                    positions: [:]
+                )
             },
-            lastHourlyMarkerRead: 0)
+            lastHourlyMarkerRead: 0
+        )
         let positions = PositionsDocument(
-            accountTotals: traders.map { .init(modelID: $0.trader.id, llmModel: alias($0.trader), positions: [:]) })
+            accountTotals: traders.map { .init(modelID: $0.trader.id, llmModel: alias($0.trader), positions: [:]) }
+        )
         let leaderboard = LeaderboardDocument(
             leaderboard: traders.map { trader, capital in
                 .init(
-                    id: trader.id, llmModel: alias(trader), numTrades: 0, sharpe: 0, winDollars: 0, numLosses: 0,
-                    loseDollars: 0, returnPct: 0, equity: capital, numWins: 0)
-            })
+                    id: trader.id,
+                    llmModel: alias(trader),
+                    numTrades: 0,
+                    sharpe: 0,
+                    winDollars: 0,
+                    numLosses: 0,
+                    loseDollars: 0,
+                    returnPct: 0,
+                    equity: capital,
+                    numWins: 0
+                )
+            }
+        )
         let sinceInception = SinceInceptionDocument(
             sinceInceptionValues: traders.map { trader, capital in
                 .init(
-                    id: trader.id, navSinceInception: capital, inceptionDate: seconds, numInvocations: 0,
-                    modelID: trader.id, llmModel: alias(trader))
-            })
+                    id: trader.id,
+                    navSinceInception: capital,
+                    inceptionDate: seconds,
+                    numInvocations: 0,
+                    modelID: trader.id,
+                    llmModel: alias(trader)
+                )
+            }
+        )
         let analytics = AnalyticsDocument(
-            analytics: traders.map { .init(id: $0.trader.id, modelID: $0.trader.id, llmModel: alias($0.trader),
-                                           updatedAt: seconds) })
+            analytics: traders.map {
+                .init(
+                    id: $0.trader.id,
+                    modelID: $0.trader.id,
+                    llmModel: alias($0.trader),
+                    updatedAt: seconds
+                )
+            }
+        )
         return [
             SnapshotDocument.cryptoPrices.fileName: try encoder.encode(CryptoPricesDocument(prices: [:])),
             SnapshotDocument.accountTotals.fileName: try encoder.encode(accountTotals),

@@ -88,47 +88,56 @@ struct RootSection {
             port: api?.int("port", default: 8080, range: 0...65535) ?? 8080,
             corsOrigins: api?.stringList("cors_origins") ?? ["*"],
             watchInterval: api?.duration("watch_interval", default: .milliseconds(250), minimum: .milliseconds(10))
-                ?? .milliseconds(250))
+                ?? .milliseconds(250)
+        )
         api?.finish()
 
         let postgres = reader.mapping("postgres")
         let postgresSection = ArenaConfiguration.Postgres(
             dsn: postgres?.secret("dsn") ?? Secret(""),
             poolSize: postgres?.int("pool_size", default: 4, range: 1...256) ?? 4,
-            migrateOnStart: postgres?.bool("migrate_on_start", default: true) ?? true)
+            migrateOnStart: postgres?.bool("migrate_on_start", default: true) ?? true
+        )
         postgres?.finish()
 
         let redis = reader.mapping("redis")
         let redisSection = ArenaConfiguration.Redis(
             address: redis?.string("address").flatMap { $0.isEmpty ? nil : $0 },
             password: redis?.secret("password") ?? Secret(""),
-            keyPrefix: redis?.string("key_prefix", default: "arena:") ?? "arena:")
+            keyPrefix: redis?.string("key_prefix", default: "arena:") ?? "arena:"
+        )
         redis?.finish()
 
         let ttl = reader.mapping("ttl")
         let ttlSection = ArenaConfiguration.CacheTTL(
             short: ttl?.duration("short", default: .seconds(10)) ?? .seconds(10),
             medium: ttl?.duration("medium", default: .seconds(60)) ?? .seconds(60),
-            long: ttl?.duration("long", default: .seconds(600)) ?? .seconds(600))
+            long: ttl?.duration("long", default: .seconds(600)) ?? .seconds(600)
+        )
         ttl?.finish()
 
         let logging = reader.mapping("logging")
         let level = logging?.string("level", default: "info") ?? "info"
         if !ArenaConfiguration.validLogLevels.contains(level) {
             reader.log.error(
-                reader.file, "logging.level",
+                reader.file,
+                "logging.level",
                 "\"\(level)\" is not one of: \(ArenaConfiguration.validLogLevels.joined(separator: ", "))",
-                line: logging?.lineOf("level"))
+                line: logging?.lineOf("level")
+            )
         }
         let loggingSection = ArenaConfiguration.Logging(
-            level: level, format: logging?.choice("format", default: ArenaConfiguration.Logging.Format.text) ?? .text)
+            level: level,
+            format: logging?.choice("format", default: ArenaConfiguration.Logging.Format.text) ?? .text
+        )
         logging?.finish()
 
         let export = reader.mapping("export")
         let exportSection = ArenaConfiguration.Export(
             interval: export?.duration("interval", default: .seconds(15), minimum: .milliseconds(100)) ?? .seconds(15),
             keepGenerations: export?.int("keep_generations", default: 5, range: 1...10_000) ?? 5,
-            gracePeriod: export?.duration("grace_period", default: .seconds(60)) ?? .seconds(60))
+            gracePeriod: export?.duration("grace_period", default: .seconds(60)) ?? .seconds(60)
+        )
         export?.finish()
 
         let journal = reader.mapping("journal")
@@ -143,6 +152,7 @@ struct RootSection {
             redis: redisSection,
             ttl: ttlSection,
             logging: loggingSection,
-            export: exportSection)
+            export: exportSection
+        )
     }
 }

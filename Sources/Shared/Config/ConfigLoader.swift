@@ -14,8 +14,11 @@ package struct ConfigLoader: Sendable {
         let log = DiagnosticLog()
         let configuration = read(path: path, log: log)
         guard let configuration, log.errors.isEmpty else {
-            throw ConfigError(log.errors.isEmpty ? [ConfigDiagnostic(file: path, keyPath: "", message: "cannot load")]
-                                                 : log.errors)
+            throw ConfigError(
+                log.errors.isEmpty
+                    ? [ConfigDiagnostic(file: path, keyPath: "", message: "cannot load")]
+                    : log.errors
+            )
         }
         return configuration
     }
@@ -32,8 +35,13 @@ package struct ConfigLoader: Sendable {
             for key in ArenaConfiguration.moduleKeys {
                 guard let file = modules.string(key, required: true) else { continue }
                 let modulePath = Self.resolve(file, relativeTo: directory)
-                guard let moduleDocument = YAMLDocument.load(
-                    path: modulePath, displayName: modulePath, log: log, keyPath: "")
+                guard
+                    let moduleDocument = YAMLDocument.load(
+                        path: modulePath,
+                        displayName: modulePath,
+                        log: log,
+                        keyPath: ""
+                    )
                 else {
                     continue
                 }
@@ -56,16 +64,36 @@ package struct ConfigLoader: Sendable {
         let market = MarketConfiguration.read(from: marketReader)
 
         let rules = GoldenRules(
-            llm: llm, llmFile: llmReader.file, executor: executor, executorFile: executorReader.file,
-            exchange: exchange, exchangeFile: exchangeReader.file, market: market, marketFile: marketReader.file,
-            managerFile: managerReader.file, log: log)
+            llm: llm,
+            llmFile: llmReader.file,
+            executor: executor,
+            executorFile: executorReader.file,
+            exchange: exchange,
+            exchangeFile: exchangeReader.file,
+            market: market,
+            marketFile: marketReader.file,
+            managerFile: managerReader.file,
+            log: log
+        )
         manager = rules.check(manager)
 
         return ArenaConfiguration(
-            path: path, api: rootSection.api, dataPath: rootSection.dataPath, journal: rootSection.journal,
-            postgres: rootSection.postgres, redis: rootSection.redis, ttl: rootSection.ttl,
-            logging: rootSection.logging, export: rootSection.export, llm: llm, executor: executor,
-            manager: manager, exchange: exchange, market: market, warnings: log.warnings)
+            path: path,
+            api: rootSection.api,
+            dataPath: rootSection.dataPath,
+            journal: rootSection.journal,
+            postgres: rootSection.postgres,
+            redis: rootSection.redis,
+            ttl: rootSection.ttl,
+            logging: rootSection.logging,
+            export: rootSection.export,
+            llm: llm,
+            executor: executor,
+            manager: manager,
+            exchange: exchange,
+            market: market,
+            warnings: log.warnings
+        )
     }
 
     /// Module files are relative to the directory of `arena.yaml`; absolute paths are kept.

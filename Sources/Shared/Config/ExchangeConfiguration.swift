@@ -40,18 +40,24 @@ package struct ExchangeConfiguration: Sendable {
                 isTestnet: section.bool("testnet", default: true),
                 privateKey: section.secret("private_key"),
                 mainAddress: section.string("main_address").flatMap { $0.isEmpty ? nil : $0 },
-                vaultAddress: section.string("vault_address").flatMap { $0.isEmpty ? nil : $0 })
+                vaultAddress: section.string("vault_address").flatMap { $0.isEmpty ? nil : $0 }
+            )
             section.finish()
             if kind != nil { providers[id] = provider }
         }
         let configuration = ExchangeConfiguration(
-            defaultProvider: reader.string("default"), providers: providers)
+            defaultProvider: reader.string("default"),
+            providers: providers
+        )
         reader.finish()
         return configuration
     }
 
     /// Stands in only while a load that already has an error is completing its report; never used to run.
     static let placeholderPolicy = ProviderPolicy(
-        timeout: .seconds(1), retry: .init(maxRetries: 0, backoff: .zero, maxBackoff: .zero),
-        healthcheck: .init(isEnabled: false, interval: .seconds(60)), capabilities: [:])
+        timeout: .seconds(1),
+        retry: .init(maxRetries: 0, backoff: .zero, maxBackoff: .zero),
+        healthcheck: .init(isEnabled: false, interval: .seconds(60)),
+        capabilities: [:]
+    )
 }

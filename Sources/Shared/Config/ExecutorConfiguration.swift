@@ -34,7 +34,8 @@ package struct ExecutorConfiguration: Sendable {
             outputValidation: reader.choice("output_validation", default: ValidationMode.strict) ?? .strict,
             decisionSchemaPath: reader.string("decision_schema", default: "schemas/decision.schema.json"),
             decisionTimeout: reader.duration("decision_timeout", default: .seconds(90), minimum: .seconds(1)),
-            templates: templates)
+            templates: templates
+        )
         reader.finish()
         return configuration
     }

@@ -28,21 +28,32 @@ struct GoldenRules {
             return check(trader)
         }
         return ManagerConfiguration(
-            totalEquityUSD: manager.totalEquityUSD, reserveEquityPct: manager.reserveEquityPct,
-            allocationStrategy: manager.allocationStrategy, rebalanceInterval: manager.rebalanceInterval,
-            statePath: manager.statePath, maxConcurrentDecisions: manager.maxConcurrentDecisions,
-            monitoring: manager.monitoring, traders: traders)
+            totalEquityUSD: manager.totalEquityUSD,
+            reserveEquityPct: manager.reserveEquityPct,
+            allocationStrategy: manager.allocationStrategy,
+            rebalanceInterval: manager.rebalanceInterval,
+            statePath: manager.statePath,
+            maxConcurrentDecisions: manager.maxConcurrentDecisions,
+            monitoring: manager.monitoring,
+            traders: traders
+        )
     }
 
     private func checkModels() {
         for model in llm.models.values.sorted(by: { $0.alias < $1.alias }) {
             if llm.providers[model.provider] == nil {
-                log.error(llmFile, "models.\(model.alias).provider",
-                          "unknown provider '\(model.provider)'\(suggest(model.provider, llm.providers.keys))")
+                log.error(
+                    llmFile,
+                    "models.\(model.alias).provider",
+                    "unknown provider '\(model.provider)'\(suggest(model.provider, llm.providers.keys))"
+                )
             }
             for fallback in model.fallbacks where llm.models[fallback] == nil {
-                log.error(llmFile, "models.\(model.alias).fallbacks",
-                          "unknown model '\(fallback)'\(suggest(fallback, llm.models.keys))")
+                log.error(
+                    llmFile,
+                    "models.\(model.alias).fallbacks",
+                    "unknown model '\(fallback)'\(suggest(fallback, llm.models.keys))"
+                )
             }
         }
     }
@@ -66,8 +77,11 @@ struct GoldenRules {
                 case .unreadable:
                     log.error(executorFile, keyPath, "cannot read template file \(template.path)")
                 case .missingVersionHeader:
-                    log.error(executorFile, keyPath,
-                              "template \(template.path) does not start with a 'Version:' header line")
+                    log.error(
+                        executorFile,
+                        keyPath,
+                        "template \(template.path) does not start with a 'Version:' header line"
+                    )
                 }
             }
         }
@@ -76,8 +90,11 @@ struct GoldenRules {
     private func checkMarketChains() {
         for provider in market.providers.values where provider.kind == .chain {
             for member in provider.members where market.providers[member] == nil || member == provider.id {
-                log.error(marketFile, "providers.\(provider.id).members",
-                          "unknown or self-referencing market provider '\(member)'")
+                log.error(
+                    marketFile,
+                    "providers.\(provider.id).members",
+                    "unknown or self-referencing market provider '\(member)'"
+                )
             }
         }
     }
@@ -87,7 +104,8 @@ struct GoldenRules {
         let available = 100 - manager.reserveEquityPct
         if total > available + 1e-9 {
             log.error(
-                managerFile, "traders",
+                managerFile,
+                "traders",
                 "the traders' allocation_pct add up to \(Self.format(total)) %, more than 100 − reserve_equity_pct = \(Self.format(available)) %"
             )
         }
@@ -97,18 +115,27 @@ struct GoldenRules {
         var trader = trader
         let path = trader.keyPath
         if exchange.providers[trader.exchangeProvider] == nil, !trader.exchangeProvider.isEmpty {
-            log.error(managerFile, "\(path).exchange_provider",
-                      "unknown exchange provider '\(trader.exchangeProvider)'\(suggest(trader.exchangeProvider, exchange.providers.keys))")
+            log.error(
+                managerFile,
+                "\(path).exchange_provider",
+                "unknown exchange provider '\(trader.exchangeProvider)'\(suggest(trader.exchangeProvider, exchange.providers.keys))"
+            )
         }
         if let provider = market.providers[trader.marketProvider] {
             let available = marketSymbols(provider)
             for symbol in trader.symbols where !available.contains(symbol) {
-                log.error(managerFile, "\(path).symbols",
-                          "symbol '\(symbol)' is not offered by market provider '\(provider.id)'")
+                log.error(
+                    managerFile,
+                    "\(path).symbols",
+                    "symbol '\(symbol)' is not offered by market provider '\(provider.id)'"
+                )
             }
         } else if !trader.marketProvider.isEmpty {
-            log.error(managerFile, "\(path).market_provider",
-                      "unknown market provider '\(trader.marketProvider)'\(suggest(trader.marketProvider, market.providers.keys))")
+            log.error(
+                managerFile,
+                "\(path).market_provider",
+                "unknown market provider '\(trader.marketProvider)'\(suggest(trader.marketProvider, market.providers.keys))"
+            )
         }
         checkTemplate(trader.promptTemplate, role: .system, key: "\(path).prompt_template")
         checkTemplate(trader.executorPromptTemplate, role: .user, key: "\(path).executor_prompt_template")
@@ -121,8 +148,11 @@ struct GoldenRules {
             venue.privateKey.isEmpty
         {
             let variable = venue.privateKey.variable.map { " (\($0) is not set)" } ?? ""
-            log.error(managerFile, "\(path).exchange_provider",
-                      "exchange provider '\(venue.id)' has no private_key\(variable)")
+            log.error(
+                managerFile,
+                "\(path).exchange_provider",
+                "exchange provider '\(venue.id)' has no private_key\(variable)"
+            )
         }
         // An LLM trader whose key is missing is disabled with one warning, so the rest of the arena still runs.
         for alias in [trader.model] + trader.fallbackModels {
@@ -132,8 +162,11 @@ struct GoldenRules {
             let variable = provider.apiKey.variable ?? "api_key of provider '\(provider.id)'"
             if alias == trader.model {
                 trader.disabledReason = "\(variable) is not set (needed by model '\(alias)')"
-                log.warning(managerFile, path,
-                            "trader '\(trader.id)' is disabled: \(variable) is not set (needed by model '\(alias)')")
+                log.warning(
+                    managerFile,
+                    path,
+                    "trader '\(trader.id)' is disabled: \(variable) is not set (needed by model '\(alias)')"
+                )
                 break
             }
         }
@@ -147,7 +180,11 @@ struct GoldenRules {
             return
         }
         if template.role != role {
-            log.error(managerFile, key, "template '\(id)' is a \(template.role.rawValue) template, expected \(role.rawValue)")
+            log.error(
+                managerFile,
+                key,
+                "template '\(id)' is a \(template.role.rawValue) template, expected \(role.rawValue)"
+            )
         }
     }
 

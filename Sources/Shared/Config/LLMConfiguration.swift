@@ -59,13 +59,23 @@ package struct LLMConfiguration: Sendable {
             let requiresKey = section.bool("requires_api_key", default: kind != .baseline)
             section.declare("api_version")
             if (kind == .openai || kind == .anthropic) && baseURL == nil {
-                section.log.error(section.file, section.keyPath("base_url"),
-                                  "required for a \(kind?.rawValue ?? "") provider", line: section.line)
+                section.log.error(
+                    section.file,
+                    section.keyPath("base_url"),
+                    "required for a \(kind?.rawValue ?? "") provider",
+                    line: section.line
+                )
             }
             section.finish()
             if let kind, let policy {
                 providers[id] = Provider(
-                    id: id, kind: kind, baseURL: baseURL, apiKey: apiKey, policy: policy, requiresAPIKey: requiresKey)
+                    id: id,
+                    kind: kind,
+                    baseURL: baseURL,
+                    apiKey: apiKey,
+                    policy: policy,
+                    requiresAPIKey: requiresKey
+                )
             }
         }
         var models: [String: Model] = [:]
@@ -84,7 +94,8 @@ package struct LLMConfiguration: Sendable {
                 costTier: section.choice("cost_tier", default: CostTier.medium) ?? .medium,
                 inputUSDPerMillionTokens: prices.input,
                 outputUSDPerMillionTokens: prices.output,
-                fallbacks: section.stringList("fallbacks") ?? [])
+                fallbacks: section.stringList("fallbacks") ?? []
+            )
             section.finish()
             if provider != nil, modelName != nil { models[alias] = model }
         }
@@ -93,7 +104,8 @@ package struct LLMConfiguration: Sendable {
             budget = Budget(
                 dailyTokenLimit: section.int("daily_token_limit", range: 0...Int.max),
                 dailyUSDLimit: section.double("daily_usd_limit", range: 0...1_000_000_000),
-                alertThresholdPct: section.double("alert_threshold_pct", default: 80, range: 0...100))
+                alertThresholdPct: section.double("alert_threshold_pct", default: 80, range: 0...100)
+            )
             section.finish()
         }
         reader.finish()
@@ -104,7 +116,9 @@ package struct LLMConfiguration: Sendable {
         // A model without a price counts as free; the budget then limits it by tokens only.
         guard let prices = section.mapping("cost_per_million_tokens") else { return (0, 0) }
         defer { prices.finish() }
-        return (prices.double("input", default: 0, range: 0...1_000_000),
-                prices.double("output", default: 0, range: 0...1_000_000))
+        return (
+            prices.double("input", default: 0, range: 0...1_000_000),
+            prices.double("output", default: 0, range: 0...1_000_000)
+        )
     }
 }

@@ -37,14 +37,21 @@ package struct ManagerConfiguration: Sendable {
                 ?? .seconds(15),
             alertWebhook: monitoringSection?.string("alert_webhook").flatMap { $0.isEmpty ? nil : $0 },
             metricsHost: monitoringSection?.string("metrics_host", default: "127.0.0.1") ?? "127.0.0.1",
-            metricsPort: monitoringSection?.int("metrics_port", default: 9464, range: 0...65535) ?? 9464)
+            metricsPort: monitoringSection?.int("metrics_port", default: 9464, range: 0...65535) ?? 9464
+        )
         monitoringSection?.finish()
 
         let traders = reader.sequenceOfMappings("traders", required: true).compactMap(TraderConfiguration.read)
         reader.finish()
         return ManagerConfiguration(
-            totalEquityUSD: totalEquity, reserveEquityPct: reserve, allocationStrategy: strategy,
-            rebalanceInterval: rebalance ?? .seconds(3600), statePath: statePath,
-            maxConcurrentDecisions: concurrency, monitoring: monitoring, traders: traders)
+            totalEquityUSD: totalEquity,
+            reserveEquityPct: reserve,
+            allocationStrategy: strategy,
+            rebalanceInterval: rebalance ?? .seconds(3600),
+            statePath: statePath,
+            maxConcurrentDecisions: concurrency,
+            monitoring: monitoring,
+            traders: traders
+        )
     }
 }

@@ -45,7 +45,8 @@ package struct MarketConfiguration: Sendable {
                 startTime: section.string("start_time"),
                 speed: section.double("speed", default: 1, exclusiveMinimum: 0),
                 isTestnet: section.bool("testnet", default: false),
-                members: section.stringList("members", required: kind == .chain) ?? [])
+                members: section.stringList("members", required: kind == .chain) ?? []
+            )
             section.finish()
             if kind != nil { providers[id] = provider }
         }

@@ -23,7 +23,11 @@ package struct ProviderPolicy: Sendable, Equatable {
     static func read(from reader: MappingReader) -> ProviderPolicy? {
         for key in ["timeout", "retry", "healthcheck", "capabilities"] where !reader.has(key) {
             reader.log.error(
-                reader.file, reader.keyPath(key), "every provider must declare '\(key)'", line: reader.line)
+                reader.file,
+                reader.keyPath(key),
+                "every provider must declare '\(key)'",
+                line: reader.line
+            )
         }
         let timeout = reader.duration("timeout", minimum: .milliseconds(1))
         var retry: Retry?
@@ -32,14 +36,16 @@ package struct ProviderPolicy: Sendable, Equatable {
             retry = Retry(
                 maxRetries: section.int("max_retries", required: true, range: 0...20) ?? 0,
                 backoff: backoff,
-                maxBackoff: section.duration("max_backoff", default: max(backoff, .seconds(30))))
+                maxBackoff: section.duration("max_backoff", default: max(backoff, .seconds(30)))
+            )
             section.finish()
         }
         var healthcheck: Healthcheck?
         if let section = reader.mapping("healthcheck") {
             healthcheck = Healthcheck(
                 isEnabled: section.bool("enabled", default: true),
-                interval: section.duration("interval", default: .seconds(60), minimum: .seconds(1)))
+                interval: section.duration("interval", default: .seconds(60), minimum: .seconds(1))
+            )
             section.finish()
         }
         var capabilities: [String: Bool]?

@@ -41,9 +41,12 @@ package struct TraderConfiguration: Sendable {
     static func read(from reader: MappingReader) -> TraderConfiguration? {
         let id = reader.string("id", required: true)
         if let id, !isValidID(id) {
-            reader.log.error(reader.file, reader.keyPath("id"),
-                             "\"\(id)\" is not a valid trader id (letters, digits, '.', '_', '-'; at most 128)",
-                             line: reader.lineOf("id"))
+            reader.log.error(
+                reader.file,
+                reader.keyPath("id"),
+                "\"\(id)\" is not a valid trader id (letters, digits, '.', '_', '-'; at most 128)",
+                line: reader.lineOf("id")
+            )
         }
         let trader = TraderConfiguration(
             id: id ?? "",
@@ -63,10 +66,15 @@ package struct TraderConfiguration: Sendable {
             symbols: reader.stringList("symbols") ?? [],
             riskParams: reader.mapping("risk_params", required: true).map(RiskParameters.read) ?? .closed,
             disabledReason: nil,
-            keyPath: reader.path)
+            keyPath: reader.path
+        )
         if trader.allocationPct > 100 {
-            reader.log.error(reader.file, reader.keyPath("allocation_pct"),
-                             "must be at most 100, got \(trader.allocationPct)", line: reader.lineOf("allocation_pct"))
+            reader.log.error(
+                reader.file,
+                reader.keyPath("allocation_pct"),
+                "must be at most 100, got \(trader.allocationPct)",
+                line: reader.lineOf("allocation_pct")
+            )
         }
         reader.finish()
         return id == nil ? nil : trader
@@ -95,10 +103,24 @@ package struct RiskParameters: Sendable, Equatable {
 
     /// Limits that allow nothing: used only when the section failed to load, which is already an error.
     static let closed = RiskParameters(
-        maxPositions: 0, maxPositionSizeUSD: 0, maxMarginUsagePct: 0, majorCoinLeverage: 1, altcoinLeverage: 1,
-        minRiskRewardRatio: .infinity, minConfidence: 100, maxRiskPerTradePct: 0, stopLossEnabled: true,
-        takeProfitEnabled: true, maxDailyLossPct: 0, maxDrawdownPct: 0, cooldownAfterClose: .zero,
-        sharpePauseThreshold: nil, pauseDurationOnBreach: .zero, dailyLLMUSDLimit: 0, maxNewPositionsPerCycle: 0)
+        maxPositions: 0,
+        maxPositionSizeUSD: 0,
+        maxMarginUsagePct: 0,
+        majorCoinLeverage: 1,
+        altcoinLeverage: 1,
+        minRiskRewardRatio: .infinity,
+        minConfidence: 100,
+        maxRiskPerTradePct: 0,
+        stopLossEnabled: true,
+        takeProfitEnabled: true,
+        maxDailyLossPct: 0,
+        maxDrawdownPct: 0,
+        cooldownAfterClose: .zero,
+        sharpePauseThreshold: nil,
+        pauseDurationOnBreach: .zero,
+        dailyLLMUSDLimit: 0,
+        maxNewPositionsPerCycle: 0
+    )
 
     static func read(from reader: MappingReader) -> RiskParameters {
         defer { reader.finish() }
@@ -119,6 +141,7 @@ package struct RiskParameters: Sendable, Equatable {
             sharpePauseThreshold: reader.double("sharpe_pause_threshold", range: -10...10),
             pauseDurationOnBreach: reader.duration("pause_duration_on_breach", default: .seconds(3600)),
             dailyLLMUSDLimit: reader.double("daily_llm_usd_limit", range: 0...1_000_000),
-            maxNewPositionsPerCycle: reader.int("max_new_positions_per_cycle", default: 3, range: 1...50))
+            maxNewPositionsPerCycle: reader.int("max_new_positions_per_cycle", default: 3, range: 1...50)
+        )
     }
 }

@@ -7,7 +7,12 @@ package struct YAMLDocument {
     package let root: Node?
 
     /// Reads and parses `path`; a missing file or a syntax error is reported as one diagnostic.
-    package static func load(path: String, displayName: String, log: DiagnosticLog, keyPath: String = "")
+    package static func load(
+        path: String,
+        displayName: String,
+        log: DiagnosticLog,
+        keyPath: String = ""
+    )
         -> YAMLDocument?
     {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -57,8 +62,14 @@ package final class MappingReader {
     private let pairs: [(key: String, value: Node)]
     private var known: [String] = []
 
-    init(file: String, path: String, pairs: [(key: String, value: Node)], line: Int?, log: DiagnosticLog,
-         expander: EnvironmentExpander) {
+    init(
+        file: String,
+        path: String,
+        pairs: [(key: String, value: Node)],
+        line: Int?,
+        log: DiagnosticLog,
+        expander: EnvironmentExpander
+    ) {
         self.file = file
         self.path = path
         self.pairs = pairs
@@ -68,7 +79,11 @@ package final class MappingReader {
     }
 
     /// The root mapping of a document, or nil (with a diagnostic) when the document is not a mapping.
-    package static func root(of document: YAMLDocument, log: DiagnosticLog, expander: EnvironmentExpander)
+    package static func root(
+        of document: YAMLDocument,
+        log: DiagnosticLog,
+        expander: EnvironmentExpander
+    )
         -> MappingReader?
     {
         guard let root = document.root else {
@@ -78,7 +93,13 @@ package final class MappingReader {
         return make(node: root, file: document.file, path: "", log: log, expander: expander)
     }
 
-    static func make(node: Node, file: String, path: String, log: DiagnosticLog, expander: EnvironmentExpander)
+    static func make(
+        node: Node,
+        file: String,
+        path: String,
+        log: DiagnosticLog,
+        expander: EnvironmentExpander
+    )
         -> MappingReader?
     {
         guard case .mapping(let mapping) = node else {
@@ -98,8 +119,14 @@ package final class MappingReader {
             }
             pairs.append((name, value))
         }
-        return MappingReader(file: file, path: path, pairs: pairs, line: node.mark?.line, log: log,
-                             expander: expander)
+        return MappingReader(
+            file: file,
+            path: path,
+            pairs: pairs,
+            line: node.mark?.line,
+            log: log,
+            expander: expander
+        )
     }
 
     package var keys: [String] { pairs.map(\.key) }
@@ -169,8 +196,11 @@ package final class MappingReader {
         }
         if let range, !range.contains(value) {
             log.error(
-                file, keyPath(key), "must be between \(range.lowerBound) and \(range.upperBound), got \(value)",
-                line: lineOf(key))
+                file,
+                keyPath(key),
+                "must be between \(range.lowerBound) and \(range.upperBound), got \(value)",
+                line: lineOf(key)
+            )
             return nil
         }
         return value
@@ -180,9 +210,12 @@ package final class MappingReader {
         int(key, range: range) ?? fallback
     }
 
-    package func double(_ key: String, required: Bool = false, range: ClosedRange<Double>? = nil,
-                        exclusiveMinimum: Double? = nil) -> Double?
-    {
+    package func double(
+        _ key: String,
+        required: Bool = false,
+        range: ClosedRange<Double>? = nil,
+        exclusiveMinimum: Double? = nil
+    ) -> Double? {
         guard let text = scalar(key, required: required)?.value else { return nil }
         guard let value = Double(text.replacingOccurrences(of: "_", with: "")), value.isFinite else {
             log.error(file, keyPath(key), "expected a number, got \"\(text)\"", line: lineOf(key))
@@ -190,23 +223,31 @@ package final class MappingReader {
         }
         if let range, !range.contains(value) {
             log.error(
-                file, keyPath(key),
+                file,
+                keyPath(key),
                 "must be between \(Self.format(range.lowerBound)) and \(Self.format(range.upperBound)), got \(Self.format(value))",
-                line: lineOf(key))
+                line: lineOf(key)
+            )
             return nil
         }
         if let exclusiveMinimum, value <= exclusiveMinimum {
             log.error(
-                file, keyPath(key), "must be greater than \(Self.format(exclusiveMinimum)), got \(Self.format(value))",
-                line: lineOf(key))
+                file,
+                keyPath(key),
+                "must be greater than \(Self.format(exclusiveMinimum)), got \(Self.format(value))",
+                line: lineOf(key)
+            )
             return nil
         }
         return value
     }
 
-    package func double(_ key: String, default fallback: Double, range: ClosedRange<Double>? = nil,
-                        exclusiveMinimum: Double? = nil) -> Double
-    {
+    package func double(
+        _ key: String,
+        default fallback: Double,
+        range: ClosedRange<Double>? = nil,
+        exclusiveMinimum: Double? = nil
+    ) -> Double {
         double(key, range: range, exclusiveMinimum: exclusiveMinimum) ?? fallback
     }
 
@@ -229,14 +270,20 @@ package final class MappingReader {
         guard let text = scalar(key, required: required)?.value else { return nil }
         guard let value = ConfigDuration.parse(text) else {
             log.error(
-                file, keyPath(key), "\"\(text)\" is not a duration (write e.g. 500ms, 30s, 3m, 1h)",
-                line: lineOf(key))
+                file,
+                keyPath(key),
+                "\"\(text)\" is not a duration (write e.g. 500ms, 30s, 3m, 1h)",
+                line: lineOf(key)
+            )
             return nil
         }
         if value < minimum {
             log.error(
-                file, keyPath(key), "must be at least \(ConfigDuration.format(minimum)), got \(text)",
-                line: lineOf(key))
+                file,
+                keyPath(key),
+                "must be at least \(ConfigDuration.format(minimum)), got \(text)",
+                line: lineOf(key)
+            )
             return nil
         }
         return value
@@ -247,7 +294,11 @@ package final class MappingReader {
     }
 
     /// A value from a closed set of choices.
-    package func choice<T: RawRepresentable<String>>(_ key: String, default fallback: T?, required: Bool = false)
+    package func choice<T: RawRepresentable<String>>(
+        _ key: String,
+        default fallback: T?,
+        required: Bool = false
+    )
         -> T? where T: CaseIterable
     {
         guard let text = string(key, required: required && fallback == nil) else { return fallback }
@@ -273,8 +324,12 @@ package final class MappingReader {
         var values: [String] = []
         for (index, element) in sequence.enumerated() {
             guard let text = element.scalar?.string else {
-                log.error(file, "\(keyPath(key))[\(index)]", "expected a value, got \(element.kindName)",
-                          line: element.mark?.line)
+                log.error(
+                    file,
+                    "\(keyPath(key))[\(index)]",
+                    "expected a value, got \(element.kindName)",
+                    line: element.mark?.line
+                )
                 continue
             }
             do {
@@ -301,8 +356,13 @@ package final class MappingReader {
         for name in section.keys {
             section.declare(name)
             guard let node = section.pairs.first(where: { $0.key == name })?.value,
-                let reader = Self.make(node: node, file: file, path: section.keyPath(name), log: log,
-                                       expander: expander)
+                let reader = Self.make(
+                    node: node,
+                    file: file,
+                    path: section.keyPath(name),
+                    log: log,
+                    expander: expander
+                )
             else { continue }
             result.append((name, reader))
         }
@@ -335,9 +395,11 @@ package final class MappingReader {
         switch failure {
         case .unset(let variable):
             log.error(
-                file, keyPath,
+                file,
+                keyPath,
                 "environment variable \(variable) is not set (write ${\(variable):-} to make it optional)",
-                line: line)
+                line: line
+            )
         case .malformed(let message):
             log.error(file, keyPath, message, line: line)
         }

@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// Small POSIX helpers for writing files that survive a crash: write, fsync, rename, fsync the directory.
 package enum AtomicFile {

@@ -28,10 +28,27 @@ package struct AccountTotalsDocument: Codable, Sendable, Equatable {
         package var unrealizedPnL: Double
 
         package init(
-            entryOID: Int64, oid: Int64, tpOID: Int64, slOID: Int64, riskUSD: Double, confidence: Double,
-            indexCol: String? = nil, exitPlan: ExitPlan, entryTime: Double, symbol: String, entryPrice: Double,
-            margin: Double, waitForFill: Bool, currentPrice: Double, closedPnL: Double, liquidationPrice: Double,
-            commission: Double, leverage: Double, slippage: Double, quantity: Double, unrealizedPnL: Double
+            entryOID: Int64,
+            oid: Int64,
+            tpOID: Int64,
+            slOID: Int64,
+            riskUSD: Double,
+            confidence: Double,
+            indexCol: String? = nil,
+            exitPlan: ExitPlan,
+            entryTime: Double,
+            symbol: String,
+            entryPrice: Double,
+            margin: Double,
+            waitForFill: Bool,
+            currentPrice: Double,
+            closedPnL: Double,
+            liquidationPrice: Double,
+            commission: Double,
+            leverage: Double,
+            slippage: Double,
+            quantity: Double,
+            unrealizedPnL: Double
         ) {
             self.entryOID = entryOID
             self.oid = oid
@@ -101,9 +118,18 @@ package struct AccountTotalsDocument: Codable, Sendable, Equatable {
         package var positions: [String: Position]
 
         package init(
-            id: String, modelID: String, llmModel: String? = nil, timestamp: Double, dollarEquity: Double,
-            realizedPnL: Double, totalUnrealizedPnL: Double, cumPnLPct: Double, sharpeRatio: Double,
-            sinceInceptionHourlyMarker: Int, sinceInceptionMinuteMarker: Int, positions: [String: Position]
+            id: String,
+            modelID: String,
+            llmModel: String? = nil,
+            timestamp: Double,
+            dollarEquity: Double,
+            realizedPnL: Double,
+            totalUnrealizedPnL: Double,
+            cumPnLPct: Double,
+            sharpeRatio: Double,
+            sinceInceptionHourlyMarker: Int,
+            sinceInceptionMinuteMarker: Int,
+            positions: [String: Position]
         ) {
             self.id = id
             self.modelID = modelID
@@ -152,6 +178,7 @@ package struct AccountTotalsDocument: Codable, Sendable, Equatable {
         return AccountTotalsDocument(
             accountTotals: rows,
             lastHourlyMarkerRead: rows.map(\.sinceInceptionHourlyMarker).max() ?? lastHourlyMarkerRead,
-            serverTime: serverTime)
+            serverTime: serverTime
+        )
     }
 }

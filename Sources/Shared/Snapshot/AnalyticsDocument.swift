@@ -18,13 +18,19 @@ package struct AnalyticsDocument: Codable, Sendable, Equatable {
         package var lastTradeDocID: String
 
         package init(
-            id: String, modelID: String, llmModel: String? = nil, updatedAt: Double,
+            id: String,
+            modelID: String,
+            llmModel: String? = nil,
+            updatedAt: Double,
             feePnLMovesBreakdownTable: FeePnLMovesBreakdown = .init(),
             winnersLosersBreakdownTable: WinnersLosersBreakdown = .init(),
-            signalsBreakdownTable: SignalsBreakdown = .init(), lastTradeExitTime: Double = 0,
+            signalsBreakdownTable: SignalsBreakdown = .init(),
+            lastTradeExitTime: Double = 0,
             invocationBreakdownTable: InvocationBreakdown = .init(),
-            longsShortsBreakdownTable: LongsShortsBreakdown = .init(), lastConvoDocID: String = "",
-            lastConvoTimestamp: Double = 0, overallTradesOverviewTable: OverallTradesOverview = .init(),
+            longsShortsBreakdownTable: LongsShortsBreakdown = .init(),
+            lastConvoDocID: String = "",
+            lastConvoTimestamp: Double = 0,
+            overallTradesOverviewTable: OverallTradesOverview = .init(),
             lastTradeDocID: String = ""
         ) {
             self.id = id

@@ -434,4 +434,3 @@ package struct OverallTradesOverview: Codable, Sendable, Equatable {
         case totalTrades = "total_trades"
     }
 }
-

@@ -14,8 +14,16 @@ package struct LeaderboardDocument: Codable, Sendable, Equatable {
         package var numWins: Int
 
         package init(
-            id: String, llmModel: String? = nil, numTrades: Int, sharpe: Double, winDollars: Double, numLosses: Int,
-            loseDollars: Double, returnPct: Double, equity: Double, numWins: Int
+            id: String,
+            llmModel: String? = nil,
+            numTrades: Int,
+            sharpe: Double,
+            winDollars: Double,
+            numLosses: Int,
+            loseDollars: Double,
+            returnPct: Double,
+            equity: Double,
+            numWins: Int
         ) {
             self.id = id
             self.llmModel = llmModel

@@ -19,9 +19,19 @@ package struct PositionsDocument: Codable, Sendable, Equatable {
         package var closedPnL: Double
 
         package init(
-            entryOID: Int64, riskUSD: Double, confidence: Double, exitPlan: ExitPlan, entryTime: Double,
-            symbol: String, entryPrice: Double, margin: Double, leverage: Double, quantity: Double,
-            currentPrice: Double, unrealizedPnL: Double, closedPnL: Double
+            entryOID: Int64,
+            riskUSD: Double,
+            confidence: Double,
+            exitPlan: ExitPlan,
+            entryTime: Double,
+            symbol: String,
+            entryPrice: Double,
+            margin: Double,
+            leverage: Double,
+            quantity: Double,
+            currentPrice: Double,
+            unrealizedPnL: Double,
+            closedPnL: Double
         ) {
             self.entryOID = entryOID
             self.riskUSD = riskUSD

@@ -9,7 +9,11 @@ package struct SinceInceptionDocument: Codable, Sendable, Equatable {
         package var llmModel: String?
 
         package init(
-            id: String, navSinceInception: Double, inceptionDate: Double, numInvocations: Int, modelID: String,
+            id: String,
+            navSinceInception: Double,
+            inceptionDate: Double,
+            numInvocations: Int,
+            modelID: String,
             llmModel: String? = nil
         ) {
             self.id = id

@@ -48,7 +48,8 @@ package struct SnapshotReader: Sendable {
             newest = max(newest, modified)
             for byte in name.utf8 { signature = (signature ^ UInt64(byte)) &* 1_099_511_628_211 }
             signature = (signature ^ size) &* 1_099_511_628_211
-            signature = (signature ^ UInt64(bitPattern: Int64(modified.timeIntervalSince1970 * 1e6)))
+            signature =
+                (signature ^ UInt64(bitPattern: Int64(modified.timeIntervalSince1970 * 1e6)))
                 &* 1_099_511_628_211
         }
         return Generation(id: "f" + String(signature, radix: 36), directory: root, publishedAt: newest)

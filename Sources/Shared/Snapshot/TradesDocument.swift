@@ -40,14 +40,40 @@ package struct TradesDocument: Codable, Sendable, Equatable {
         package var realizedNetPnL: Double
 
         package init(
-            id: String, modelID: String, llmModel: String? = nil, tradeID: String, symbol: String, side: String,
-            tradeType: String, quantity: Double, leverage: Double, confidence: Double, exitPlan: ExitPlan,
-            entryOID: Int64, entryTID: Int64, entryTime: Double, entryHumanTime: String, entryPrice: Double,
-            entrySz: Double, entryCrossed: Bool, entryCommissionDollars: Double, entryClosedPnL: Double,
-            entryLiquidation: Double? = nil, exitOID: Int64, exitTID: Int64, exitTime: Double,
-            exitHumanTime: String, exitPrice: Double, exitSz: Double, exitCrossed: Bool,
-            exitCommissionDollars: Double, exitClosedPnL: Double, exitLiquidation: Double? = nil,
-            totalCommissionDollars: Double, realizedGrossPnL: Double, realizedNetPnL: Double
+            id: String,
+            modelID: String,
+            llmModel: String? = nil,
+            tradeID: String,
+            symbol: String,
+            side: String,
+            tradeType: String,
+            quantity: Double,
+            leverage: Double,
+            confidence: Double,
+            exitPlan: ExitPlan,
+            entryOID: Int64,
+            entryTID: Int64,
+            entryTime: Double,
+            entryHumanTime: String,
+            entryPrice: Double,
+            entrySz: Double,
+            entryCrossed: Bool,
+            entryCommissionDollars: Double,
+            entryClosedPnL: Double,
+            entryLiquidation: Double? = nil,
+            exitOID: Int64,
+            exitTID: Int64,
+            exitTime: Double,
+            exitHumanTime: String,
+            exitPrice: Double,
+            exitSz: Double,
+            exitCrossed: Bool,
+            exitCommissionDollars: Double,
+            exitClosedPnL: Double,
+            exitLiquidation: Double? = nil,
+            totalCommissionDollars: Double,
+            realizedGrossPnL: Double,
+            realizedNetPnL: Double
         ) {
             self.id = id
             self.modelID = modelID
