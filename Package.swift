@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -48,6 +51,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -67,7 +74,13 @@ let package = Package(
         // Helpers every test target uses: package paths, scratch directories, by-value JSON comparison.
         .target(name: "ArenaTestSupport", path: "Tests/ArenaTestSupport"),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "ArenaTestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Shared", "ArenaTestSupport"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: [
+                "Engine", "Shared", "ArenaTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "ControlAPITests",
             dependencies: [

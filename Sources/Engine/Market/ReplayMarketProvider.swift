@@ -1,0 +1,193 @@
+import Foundation
+import Shared
+
+/// Plays bundled or user CSV candles against the clock. At time `now` it shows only candles whose close time
+/// (`open + interval`) is not after `now`. Indicators are computed once over each whole file; each value depends
+/// only on candles up to its own, so nothing from the future leaks into the past.
+struct ReplayMarketProvider: MarketProvider {
+    let id: String
+    let symbols: [String]
+    private let series: [String: SymbolSeries]
+
+    /// Points of each intraday series in a prompt (the Alpha Arena prompt showed 10).
+    static let seriesLength = 10
+
+    struct SymbolSeries: Sendable {
+        let intraday: IndicatorTable
+        let context: IndicatorTable
+        let funding: [(time: Int64, rate: Double)]
+    }
+
+    /// A candle file with every indicator precomputed per row.
+    struct IndicatorTable: Sendable {
+        let interval: Int64
+        let candles: [Candle]
+        let ema20: [Double?]
+        let ema50: [Double?]
+        let macd: [Indicators.MACD?]
+        let rsi7: [Double?]
+        let rsi14: [Double?]
+        let atr3: [Double?]
+        let atr14: [Double?]
+        let volumeAverage: [Double?]
+
+        init(candles: [Candle], interval: Int64) {
+            self.interval = interval
+            self.candles = candles
+            let closes = candles.map(\.close)
+            ema20 = Indicators.ema(closes, period: 20)
+            ema50 = Indicators.ema(closes, period: 50)
+            macd = Indicators.macd(closes)
+            rsi7 = Indicators.rsi(closes, period: 7)
+            rsi14 = Indicators.rsi(closes, period: 14)
+            atr3 = Indicators.atr(candles, period: 3)
+            atr14 = Indicators.atr(candles, period: 14)
+            volumeAverage = Indicators.sma(candles.map(\.volume), period: 20)
+        }
+
+        /// Index of the newest candle closed at `now`, if any.
+        func lastClosedIndex(at now: Int64) -> Int? {
+            var low = 0
+            var high = candles.count - 1
+            var found: Int?
+            while low <= high {
+                let middle = (low + high) / 2
+                if candles[middle].openTime + interval <= now {
+                    found = middle
+                    low = middle + 1
+                } else {
+                    high = middle - 1
+                }
+            }
+            return found
+        }
+    }
+
+    enum LoadError: Error, CustomStringConvertible {
+        case badInterval(String)
+        case file(String)
+
+        var description: String {
+            switch self {
+            case .badInterval(let name): "'\(name)' is not a candle interval"
+            case .file(let reason): reason
+            }
+        }
+    }
+
+    init(id: String, symbols: [String], series: [String: SymbolSeries]) {
+        self.id = id
+        self.symbols = symbols
+        self.series = series
+    }
+
+    /// Loads `hyperliquid_<SYMBOL>_<interval>.csv` (and `_funding_1h.csv` when present) from `directory`.
+    static func load(configuration: MarketConfiguration.Provider) throws -> ReplayMarketProvider {
+        guard let directory = configuration.dataDirectory else { throw LoadError.file("data_dir is not set") }
+        guard let intraday = CandleInterval(configuration.intradayInterval) else {
+            throw LoadError.badInterval(configuration.intradayInterval)
+        }
+        guard let context = CandleInterval(configuration.contextInterval) else {
+            throw LoadError.badInterval(configuration.contextInterval)
+        }
+        var series: [String: SymbolSeries] = [:]
+        for symbol in configuration.symbols {
+            func path(_ suffix: String) -> String {
+                (directory as NSString).appendingPathComponent("hyperliquid_\(symbol)_\(suffix).csv")
+            }
+            let intradayCandles = try CandleCSV.load(path: path(intraday.name))
+            let contextCandles = try CandleCSV.load(path: path(context.name))
+            let fundingPath = path("funding_1h")
+            let funding =
+                FileManager.default.fileExists(atPath: fundingPath) ? try FundingCSV.load(path: fundingPath) : []
+            series[symbol] = SymbolSeries(
+                intraday: IndicatorTable(candles: intradayCandles, interval: intraday.milliseconds),
+                context: IndicatorTable(candles: contextCandles, interval: context.milliseconds),
+                funding: funding
+            )
+        }
+        return ReplayMarketProvider(id: configuration.id, symbols: configuration.symbols, series: series)
+    }
+
+    func snapshot(symbols requested: [String], now: Int64) async throws -> MarketSnapshot {
+        var result: [String: SymbolSnapshot] = [:]
+        for symbol in requested {
+            if let snapshot = self.snapshot(symbol: symbol, now: now) { result[symbol] = snapshot }
+        }
+        return MarketSnapshot(takenAt: now, symbols: result)
+    }
+
+    /// The snapshot of one symbol at `now`, or nil when there is not enough closed history yet.
+    func snapshot(symbol: String, now: Int64) -> SymbolSnapshot? {
+        guard let series = series[symbol],
+            let index = series.intraday.lastClosedIndex(at: now),
+            let contextIndex = series.context.lastClosedIndex(at: now)
+        else { return nil }
+        let table = series.intraday
+        let contextTable = series.context
+        let window = max(0, index - Self.seriesLength + 1)...index
+        let contextWindow = max(0, contextIndex - Self.seriesLength + 1)...contextIndex
+        guard let ema20 = Self.complete(window.map { table.ema20[$0] }),
+            let rsi7 = Self.complete(window.map { table.rsi7[$0] }),
+            let rsi14 = Self.complete(window.map { table.rsi14[$0] }),
+            let macd = Self.complete(window.map { table.macd[$0]?.macd }),
+            let contextMACD = Self.complete(contextWindow.map { contextTable.macd[$0]?.macd }),
+            let contextRSI = Self.complete(contextWindow.map { contextTable.rsi14[$0] }),
+            let contextEMA20 = contextTable.ema20[contextIndex], let contextEMA50 = contextTable.ema50[contextIndex],
+            let atr3 = contextTable.atr3[contextIndex], let atr14 = contextTable.atr14[contextIndex],
+            let averageVolume = contextTable.volumeAverage[contextIndex],
+            let currentEMA20 = ema20.last, let currentMACD = macd.last, let currentRSI7 = rsi7.last
+        else { return nil }
+        let candle = table.candles[index]
+        let asOf = candle.openTime + table.interval
+        let funding = series.funding.last { $0.time <= asOf }?.rate
+        return SymbolSnapshot(
+            symbol: symbol,
+            asOf: asOf,
+            price: candle.close,
+            markPrice: candle.close,
+            fundingRate: funding,
+            openInterest: nil,
+            ema20: currentEMA20,
+            macd: currentMACD,
+            rsi7: currentRSI7,
+            intraday: .init(
+                prices: window.map { table.candles[$0].close },
+                ema20: ema20,
+                macd: macd,
+                rsi7: rsi7,
+                rsi14: rsi14
+            ),
+            context: .init(
+                ema20: contextEMA20,
+                ema50: contextEMA50,
+                atr3: atr3,
+                atr14: atr14,
+                volume: contextTable.candles[contextIndex].volume,
+                averageVolume: averageVolume,
+                macd: contextMACD,
+                rsi14: contextRSI
+            )
+        )
+    }
+
+    /// The values of a window, or nil while any of them is still warming up.
+    private static func complete(_ values: [Double?]) -> [Double]? {
+        let present = values.compactMap { $0 }
+        return present.count == values.count ? present : nil
+    }
+
+    /// The first time at which every symbol has a full snapshot (the earliest useful replay start).
+    func earliestCompleteTime() -> Int64? {
+        symbols.compactMap { symbol -> Int64? in
+            guard let table = series[symbol]?.intraday else { return nil }
+            return table.candles.indices.lazy.map { table.candles[$0].openTime + table.interval }
+                .first { self.snapshot(symbol: symbol, now: $0) != nil }
+        }.max()
+    }
+
+    /// The close time of the last candle common to every symbol.
+    func latestCompleteTime() -> Int64? {
+        symbols.compactMap { series[$0]?.intraday }.map { ($0.candles.last?.openTime ?? 0) + $0.interval }.min()
+    }
+}
