@@ -1,0 +1,111 @@
+/// What a model may ask for one symbol in one cycle (schemas/decision.schema.json).
+struct Decision: Sendable, Equatable, Codable {
+    enum Signal: String, Sendable, Codable, CaseIterable {
+        case buyToEnter = "buy_to_enter"
+        case sellToEnter = "sell_to_enter"
+        case hold
+        case closePosition = "close_position"
+
+        var isEntry: Bool { self == .buyToEnter || self == .sellToEnter }
+    }
+
+    var symbol: String
+    var signal: Signal
+    var leverage: Int?
+    var positionSizeUSD: Double?
+    var stopLoss: Double?
+    var takeProfit: Double?
+    /// 0..1.
+    var confidence: Double
+    var riskUSD: Double?
+    var invalidationCondition: String?
+    var reasoning: String?
+
+    enum CodingKeys: String, CodingKey {
+        case symbol, signal, leverage
+        case positionSizeUSD = "position_size_usd"
+        case stopLoss = "stop_loss"
+        case takeProfit = "take_profit"
+        case confidence
+        case riskUSD = "risk_usd"
+        case invalidationCondition = "invalidation_condition"
+        case reasoning
+    }
+
+    /// +1 for a long entry, −1 for a short entry, 0 otherwise.
+    var direction: Double {
+        switch signal {
+        case .buyToEnter: 1
+        case .sellToEnter: -1
+        default: 0
+        }
+    }
+}
+
+/// Why the engine did not do something. Stable strings: they are journaled, exported and counted.
+enum ReasonCode: String, Sendable, Codable, CaseIterable, Comparable {
+    case confidenceBelowMin = "CONFIDENCE_BELOW_MIN"
+    case riskRewardBelowMin = "RISK_REWARD_BELOW_MIN"
+    case leverageAboveCap = "LEVERAGE_ABOVE_CAP"
+    case positionSizeAboveMax = "POSITION_SIZE_ABOVE_MAX"
+    case positionSizeInvalid = "POSITION_SIZE_INVALID"
+    case marginUsageAboveMax = "MARGIN_USAGE_ABOVE_MAX"
+    case maxPositionsReached = "MAX_POSITIONS_REACHED"
+    case maxNewPositionsPerCycle = "MAX_NEW_POSITIONS_PER_CYCLE"
+    case positionExists = "POSITION_EXISTS"
+    case noPositionToClose = "NO_POSITION_TO_CLOSE"
+    case stopLossInvalid = "STOP_LOSS_INVALID"
+    case takeProfitInvalid = "TAKE_PROFIT_INVALID"
+    case liquidationBeforeStop = "LIQUIDATION_BEFORE_STOP"
+    case riskPerTradeAboveMax = "RISK_PER_TRADE_ABOVE_MAX"
+    case unknownSymbol = "UNKNOWN_SYMBOL"
+    case cooldownActive = "COOLDOWN_ACTIVE"
+    case dailyLossLimit = "DAILY_LOSS_LIMIT"
+    case drawdownLimit = "DRAWDOWN_LIMIT"
+    case traderPaused = "TRADER_PAUSED"
+    case staleMarketData = "STALE_MARKET_DATA"
+    case budgetExhausted = "BUDGET_EXHAUSTED"
+    case llmOutputInvalid = "LLM_OUTPUT_INVALID"
+    case llmUnavailable = "LLM_UNAVAILABLE"
+    case insufficientMargin = "INSUFFICIENT_MARGIN"
+    case exchangeError = "EXCHANGE_ERROR"
+    case accountUnavailable = "ACCOUNT_UNAVAILABLE"
+    case promptInvalid = "PROMPT_INVALID"
+
+    static func < (lhs: ReasonCode, rhs: ReasonCode) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Venue facts about a tradable asset.
+struct AssetInfo: Sendable, Equatable, Codable {
+    var symbol: String
+    var maxLeverage: Int
+    var sizeDecimals: Int
+
+    /// BTC and ETH use the trader's major-coin leverage cap; everything else the altcoin cap.
+    var isMajor: Bool { symbol == "BTC" || symbol == "ETH" }
+
+    /// Maintenance margin as a fraction of notional: half the initial margin at maximum leverage, as on
+    /// Hyperliquid.
+    var maintenanceMarginRate: Double { 1 / (2 * Double(maxLeverage)) }
+
+    /// Perpetuals listed on Hyperliquid with their maximum leverage and size decimals. Used by the paper
+    /// exchange and by risk when the venue does not say otherwise.
+    static let catalog: [String: AssetInfo] = [
+        "BTC": .init(symbol: "BTC", maxLeverage: 40, sizeDecimals: 5),
+        "ETH": .init(symbol: "ETH", maxLeverage: 25, sizeDecimals: 4),
+        "SOL": .init(symbol: "SOL", maxLeverage: 20, sizeDecimals: 2),
+        "DOGE": .init(symbol: "DOGE", maxLeverage: 10, sizeDecimals: 0),
+        "HYPE": .init(symbol: "HYPE", maxLeverage: 10, sizeDecimals: 2),
+        "XRP": .init(symbol: "XRP", maxLeverage: 20, sizeDecimals: 0),
+        "BNB": .init(symbol: "BNB", maxLeverage: 10, sizeDecimals: 3),
+    ]
+
+    /// Isolated-margin liquidation price for an entry at `price` with `leverage`, direction +1 long / −1 short:
+    /// the price at which margin plus PnL equals the maintenance requirement.
+    func liquidationPrice(entry price: Double, leverage: Double, direction: Double) -> Double {
+        let maintenance = maintenanceMarginRate
+        return direction > 0
+            ? price * (1 - 1 / leverage) / (1 - maintenance)
+            : price * (1 + 1 / leverage) / (1 + maintenance)
+    }
+}

@@ -1,0 +1,95 @@
+import ArenaTestSupport
+import Foundation
+import Testing
+
+@testable import Engine
+
+@Suite("Decision parsing")
+struct DecisionParserTests {
+    static let entry =
+        #"{"symbol":"BTC","signal":"buy_to_enter","leverage":5,"position_size_usd":1000,"stop_loss":95,"take_profit":120,"confidence":0.7,"risk_usd":50,"invalidation_condition":"4h close below 90","reasoning":"trend"}"#
+
+    @Test func parsesAPlainAnswer() throws {
+        let decisions = try DecisionParser.parse(
+            #"{"decisions":[\#(Self.entry),{"symbol":"ETH","signal":"hold","confidence":0.5}]}"#
+        )
+        #expect(decisions.count == 2)
+        #expect(
+            decisions[0]
+                == Decision(
+                    symbol: "BTC",
+                    signal: .buyToEnter,
+                    leverage: 5,
+                    positionSizeUSD: 1000,
+                    stopLoss: 95,
+                    takeProfit: 120,
+                    confidence: 0.7,
+                    riskUSD: 50,
+                    invalidationCondition: "4h close below 90",
+                    reasoning: "trend"
+                )
+        )
+        #expect(decisions[1].signal == .hold)
+    }
+
+    @Test func toleratesProseAndCodeFences() throws {
+        let fenced = "Here is my plan.\n```json\n{\"decisions\":[\(Self.entry)]}\n```\nGood luck {not json}"
+        #expect(try DecisionParser.parse(fenced).count == 1)
+        let prose =
+            "I think {\"decisions\":[{\"symbol\":\"SOL\",\"signal\":\"close_position\",\"confidence\":1,\"reasoning\":\"brace } in text\"}]} done."
+        #expect(try DecisionParser.parse(prose).first?.signal == .closePosition)
+    }
+
+    @Test(arguments: [
+        ("not json at all", "no JSON object"),
+        ("{\"decisions\": [", "no JSON object"),
+        ("{\"decisions\": {}}", "'decisions' must be a list"),
+        ("{\"decisions\": [], \"extra\": 1}", "unexpected top-level keys: extra"),
+        ("{\"decisions\":[{\"symbol\":\"btc\",\"signal\":\"hold\",\"confidence\":0.5}]}", "symbol"),
+        ("{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"buy\",\"confidence\":0.5}]}", "signal"),
+        ("{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":70}]}", "confidence"),
+        ("{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":true}]}", "confidence"),
+        (
+            "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"buy_to_enter\",\"confidence\":0.9}]}",
+            "required for buy_to_enter"
+        ),
+        ("{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5,\"leverage\":2.5}]}", "leverage"),
+        (
+            "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5,\"size\":3}]}",
+            "unexpected keys: size"
+        ),
+        (
+            "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5},{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5}]}",
+            "second decision for BTC"
+        ),
+    ])
+    func rejects(answer: String, expected: String) {
+        do {
+            let decisions = try DecisionParser.parse(answer)
+            Issue.record("accepted \(decisions)")
+        } catch {
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+
+    @Test func oneInvalidItem_rejectsTheWholeAnswer() {
+        let answer = #"{"decisions":[\#(Self.entry),{"symbol":"ETH","signal":"sell_to_enter","confidence":0.9}]}"#
+        #expect(throws: DecisionParser.Failure.self) { try DecisionParser.parse(answer) }
+    }
+
+    /// The Swift contract and schemas/decision.schema.json must say the same thing.
+    @Test func schemaFile_agreesWithTheParser() throws {
+        let data = try Data(contentsOf: TestPaths.packageRoot.appendingPathComponent("schemas/decision.schema.json"))
+        let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let items = try #require(
+            ((schema["properties"] as? [String: Any])?["decisions"] as? [String: Any])?["items"] as? [String: Any]
+        )
+        let properties = try #require(items["properties"] as? [String: Any])
+        #expect(Set(properties.keys) == DecisionParser.itemKeys)
+        let signals = try #require((properties["signal"] as? [String: Any])?["enum"] as? [String])
+        #expect(Set(signals) == Set(Decision.Signal.allCases.map(\.rawValue)))
+        let then = try #require((items["then"] as? [String: Any])?["required"] as? [String])
+        #expect(Set(then) == Set(DecisionParser.entryKeys))
+        #expect(Set(items["required"] as? [String] ?? []) == ["symbol", "signal", "confidence"])
+    }
+}
