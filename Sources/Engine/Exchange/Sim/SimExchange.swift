@@ -1,0 +1,91 @@
+import Foundation
+import Shared
+
+/// The paper exchange: a `SimLedger` behind an actor, persisted atomically to `state_path` after every change,
+/// so a paper account survives restarts.
+actor SimExchange: ExchangeProvider {
+    nonisolated let id: String
+    nonisolated let takerFeeRate: Double
+    private var ledger: SimLedger
+    private let statePath: String?
+
+    init(id: String, ledger: SimLedger, statePath: String?) {
+        self.id = id
+        self.takerFeeRate = ledger.takerFeeRate
+        self.ledger = ledger
+        self.statePath = statePath
+    }
+
+    /// Restores the ledger from `statePath` when it exists, else starts empty with the configured fees.
+    static func open(configuration: ExchangeConfiguration.Provider) throws -> SimExchange {
+        var ledger = SimLedger(
+            takerFeeBps: configuration.takerFeeBps,
+            makerFeeBps: configuration.makerFeeBps,
+            slippageBps: configuration.slippageBps
+        )
+        if let path = configuration.statePath, let data = FileManager.default.contents(atPath: path) {
+            do {
+                ledger = try JSONDecoder().decode(SimLedger.self, from: data)
+            } catch {
+                throw SimStateError(path: path, reason: "\(error)")
+            }
+        }
+        return SimExchange(id: configuration.id, ledger: ledger, statePath: configuration.statePath)
+    }
+
+    func openAccount(trader: String, capital: Double) throws {
+        ledger.openAccount(trader: trader, capital: capital)
+        try persist()
+    }
+
+    func account(trader: String) throws -> TraderAccount {
+        guard let account = ledger.accounts[trader] else { throw ExchangeError.unknownTrader(trader) }
+        return account.trader
+    }
+
+    func submit(_ orders: [OrderRequest]) throws -> [OrderResult] {
+        let results = orders.map { ledger.submit($0) }
+        try persist()
+        return results
+    }
+
+    func cancel(trader: String, symbol: String) throws {
+        ledger.cancel(trader: trader, symbol: symbol)
+        try persist()
+    }
+
+    func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) throws {
+        let before = ledger
+        ledger.updateMarket(prices: prices, funding: funding, now: now)
+        if ledger.accounts != before.accounts { try persist() }
+    }
+
+    func closedTrades(trader: String) -> [SimLedger.ClosedTrade] {
+        ledger.accounts[trader]?.closedTrades ?? []
+    }
+
+    func restingOrders(trader: String) -> [SimLedger.RestingOrder] {
+        ledger.accounts[trader]?.restingOrders ?? []
+    }
+
+    var marks: [String: Double] { ledger.marks }
+
+    var state: SimLedger { ledger }
+
+    private func persist() throws {
+        guard let statePath else { return }
+        let directory = (statePath as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicFile.replace(statePath, with: try encoder.encode(ledger))
+    }
+}
+
+struct SimStateError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "paper exchange state \(path) is unreadable: \(reason)" }
+}

@@ -1,0 +1,448 @@
+import Foundation
+
+/// The paper exchange's whole state and rules, as a value: deterministic for a given sequence of calls and
+/// price path, and `Codable` so the account survives restarts.
+///
+/// Margin is isolated per position. Fees: taker on market, IOC and triggered orders, maker on resting limit
+/// fills. A position is liquidated when its mark crosses the liquidation price; its margin is lost.
+struct SimLedger: Sendable, Codable, Equatable {
+    struct Account: Sendable, Codable, Equatable {
+        var trader: TraderAccount
+        var restingOrders: [RestingOrder] = []
+        var closedTrades: [ClosedTrade] = []
+        var fills: Int = 0
+    }
+
+    struct RestingOrder: Sendable, Codable, Equatable {
+        var orderID: Int64
+        var request: OrderRequest
+    }
+
+    /// A round trip, from the fill that opened a position to the one that closed it.
+    struct ClosedTrade: Sendable, Codable, Equatable {
+        var tradeID: Int64
+        var trader: String
+        var symbol: String
+        /// Signed entry quantity.
+        var quantity: Double
+        var leverage: Double
+        var confidence: Double
+        var entryOrderID: Int64
+        var exitOrderID: Int64
+        var entryTime: Int64
+        var exitTime: Int64
+        var entryPrice: Double
+        var exitPrice: Double
+        var entryFee: Double
+        var exitFee: Double
+        var fundingPaid: Double
+        var wasLiquidated: Bool
+        var exitPlan: OrderRequest.EntryPlan?
+
+        var grossPnL: Double { quantity * (exitPrice - entryPrice) }
+        var netPnL: Double { grossPnL - entryFee - exitFee - fundingPaid }
+    }
+
+    var takerFeeRate: Double
+    var makerFeeRate: Double
+    /// Slippage applied to taker fills, as a fraction of the mark.
+    var slippageRate: Double
+    var accounts: [String: Account] = [:]
+    var marks: [String: Double] = [:]
+    var assets: [String: AssetInfo]
+    var results: [String: OrderResult] = [:]
+    var nextOrderID: Int64 = 1
+    var nextTradeID: Int64 = 1
+    /// The last funding hour applied per symbol.
+    var fundingHour: [String: Int64] = [:]
+    var now: Int64 = 0
+
+    init(takerFeeBps: Double, makerFeeBps: Double, slippageBps: Double, assets: [String: AssetInfo] = AssetInfo.catalog)
+    {
+        self.takerFeeRate = takerFeeBps / 10_000
+        self.makerFeeRate = makerFeeBps / 10_000
+        self.slippageRate = slippageBps / 10_000
+        self.assets = assets
+    }
+
+    /// Opens a trader's paper account with `capital` once; later calls leave it as it is.
+    mutating func openAccount(trader: String, capital: Double) {
+        if accounts[trader] == nil {
+            accounts[trader] = Account(
+                trader: TraderAccount(cash: capital, positions: [:], realizedPnL: 0, feesPaid: 0)
+            )
+        }
+    }
+
+    // MARK: Orders
+
+    mutating func submit(_ request: OrderRequest) -> OrderResult {
+        if let first = results[request.cloid] { return first }
+        let result = execute(request)
+        results[request.cloid] = result
+        return result
+    }
+
+    private mutating func allocateOrderID() -> Int64 {
+        defer { nextOrderID += 1 }
+        return nextOrderID
+    }
+
+    private mutating func execute(_ request: OrderRequest) -> OrderResult {
+        let orderID = allocateOrderID()
+        func reject(_ reason: ReasonCode, _ message: String) -> OrderResult {
+            OrderResult(
+                cloid: request.cloid,
+                status: .rejected,
+                orderID: orderID,
+                filledSize: 0,
+                averagePrice: 0,
+                fee: 0,
+                reason: reason,
+                message: message
+            )
+        }
+        guard accounts[request.trader] != nil else { return reject(.exchangeError, "no account") }
+        guard let mark = marks[request.symbol], let asset = assets[request.symbol] else {
+            return reject(.unknownSymbol, "no market for \(request.symbol)")
+        }
+        guard request.size > 0, request.size.isFinite else { return reject(.positionSizeInvalid, "size must be > 0") }
+        let position = accounts[request.trader]?.trader.positions[request.symbol]
+        var size = request.size
+        if request.isReduceOnly {
+            guard let position, (position.quantity > 0) != request.isBuy else {
+                return reject(.noPositionToClose, "reduce-only order with nothing to reduce")
+            }
+            size = min(size, abs(position.quantity))
+        } else if let position, (position.quantity > 0) != request.isBuy {
+            return reject(.positionExists, "an opposite position is open; close it first")
+        } else if request.leverage < 1 || request.leverage > Double(asset.maxLeverage) {
+            return reject(.leverageAboveCap, "leverage \(request.leverage) outside 1…\(asset.maxLeverage)")
+        }
+        var sized = request
+        sized.size = size
+        switch request.kind {
+        case .marketIOC:
+            // The venue's own slippage, never beyond the order's protection.
+            let price = mark * (1 + (request.isBuy ? 1 : -1) * min(slippageRate, request.slippageBps / 10_000))
+            return fill(sized, orderID: orderID, price: price, feeRate: takerFeeRate)
+        case .limitIOC:
+            guard let limit = request.limitPrice else { return reject(.exchangeError, "limit order without price") }
+            guard crosses(isBuy: request.isBuy, limit: limit, mark: mark) else {
+                return OrderResult(
+                    cloid: request.cloid,
+                    status: .cancelled,
+                    orderID: orderID,
+                    filledSize: 0,
+                    averagePrice: 0,
+                    fee: 0,
+                    reason: nil,
+                    message: "IOC did not cross"
+                )
+            }
+            return fill(sized, orderID: orderID, price: mark, feeRate: takerFeeRate)
+        case .limitGTC, .limitALO:
+            guard let limit = request.limitPrice else { return reject(.exchangeError, "limit order without price") }
+            if crosses(isBuy: request.isBuy, limit: limit, mark: mark) {
+                if request.kind == .limitALO { return reject(.exchangeError, "ALO order would cross") }
+                return fill(sized, orderID: orderID, price: mark, feeRate: takerFeeRate)
+            }
+            return rest(sized, orderID: orderID)
+        case .stopLoss, .takeProfit:
+            guard request.isReduceOnly, request.triggerPrice != nil else {
+                return reject(.exchangeError, "trigger orders must be reduce-only with a trigger price")
+            }
+            return rest(sized, orderID: orderID)
+        }
+    }
+
+    private func crosses(isBuy: Bool, limit: Double, mark: Double) -> Bool {
+        isBuy ? limit >= mark : limit <= mark
+    }
+
+    private mutating func rest(_ request: OrderRequest, orderID: Int64) -> OrderResult {
+        accounts[request.trader]?.restingOrders.append(RestingOrder(orderID: orderID, request: request))
+        return OrderResult(
+            cloid: request.cloid,
+            status: .resting,
+            orderID: orderID,
+            filledSize: 0,
+            averagePrice: 0,
+            fee: 0,
+            reason: nil,
+            message: nil
+        )
+    }
+
+    /// Fills `request` at `price`, opening, adding to or reducing the trader's position.
+    private mutating func fill(_ request: OrderRequest, orderID: Int64, price: Double, feeRate: Double) -> OrderResult {
+        guard var account = accounts[request.trader], let asset = assets[request.symbol] else {
+            return OrderResult(
+                cloid: request.cloid,
+                status: .rejected,
+                orderID: orderID,
+                filledSize: 0,
+                averagePrice: 0,
+                fee: 0,
+                reason: .exchangeError,
+                message: "no account"
+            )
+        }
+        let notional = request.size * price
+        let fee = notional * feeRate
+        let signed = request.isBuy ? request.size : -request.size
+        if var position = account.trader.positions[request.symbol], (position.quantity > 0) != request.isBuy {
+            // Reducing or closing.
+            let closedFraction = request.size / abs(position.quantity)
+            let releasedMargin = position.margin * closedFraction
+            let pnl = -signed * (price - position.entryPrice)
+            account.trader.cash += releasedMargin + pnl - fee
+            account.trader.realizedPnL += pnl
+            account.trader.feesPaid += fee
+            let entryFeeShare = position.entryFee * closedFraction
+            let fundingShare = position.fundingPaid * closedFraction
+            account.closedTrades.append(
+                ClosedTrade(
+                    tradeID: nextTradeID,
+                    trader: request.trader,
+                    symbol: request.symbol,
+                    quantity: -signed,
+                    leverage: position.leverage,
+                    confidence: position.confidence,
+                    entryOrderID: position.entryOrderID,
+                    exitOrderID: orderID,
+                    entryTime: position.openedAt,
+                    exitTime: now,
+                    entryPrice: position.entryPrice,
+                    exitPrice: price,
+                    entryFee: entryFeeShare,
+                    exitFee: fee,
+                    fundingPaid: fundingShare,
+                    wasLiquidated: false,
+                    exitPlan: .init(
+                        stopLoss: position.stopLoss,
+                        takeProfit: position.takeProfit,
+                        confidence: position.confidence,
+                        riskUSD: position.riskUSD,
+                        invalidationCondition: position.invalidationCondition
+                    )
+                )
+            )
+            nextTradeID += 1
+            position.quantity += signed
+            position.margin -= releasedMargin
+            position.entryFee -= entryFeeShare
+            position.fundingPaid -= fundingShare
+            if abs(position.quantity) < 1e-12 {
+                account.trader.positions[request.symbol] = nil
+                account.restingOrders.removeAll { $0.request.symbol == request.symbol && $0.request.isReduceOnly }
+            } else {
+                account.trader.positions[request.symbol] = position
+            }
+        } else {
+            // Opening or adding: isolated margin plus the fee must be covered by cash.
+            let margin = notional / request.leverage
+            guard margin + fee <= account.trader.cash + 1e-9 else {
+                return OrderResult(
+                    cloid: request.cloid,
+                    status: .rejected,
+                    orderID: orderID,
+                    filledSize: 0,
+                    averagePrice: 0,
+                    fee: 0,
+                    reason: .insufficientMargin,
+                    message: "margin \(margin) + fee \(fee) exceeds available cash \(account.trader.cash)"
+                )
+            }
+            account.trader.cash -= margin + fee
+            account.trader.feesPaid += fee
+            var position =
+                account.trader.positions[request.symbol]
+                ?? Position(
+                    symbol: request.symbol,
+                    quantity: 0,
+                    entryPrice: price,
+                    leverage: request.leverage,
+                    margin: 0,
+                    liquidationPrice: 0,
+                    markPrice: marks[request.symbol] ?? price,
+                    stopLoss: request.plan?.stopLoss,
+                    takeProfit: request.plan?.takeProfit,
+                    openedAt: now,
+                    entryOrderID: orderID,
+                    confidence: request.plan?.confidence ?? 0,
+                    riskUSD: request.plan?.riskUSD ?? 0,
+                    invalidationCondition: request.plan?.invalidationCondition ?? "",
+                    entryFee: 0,
+                    fundingPaid: 0
+                )
+            let quantity = position.quantity + signed
+            position.entryPrice = (position.quantity * position.entryPrice + signed * price) / quantity
+            position.quantity = quantity
+            position.margin += margin
+            position.entryFee += fee
+            position.leverage = abs(quantity) * position.entryPrice / position.margin
+            position.liquidationPrice = Self.liquidationPrice(position, asset: asset)
+            account.trader.positions[request.symbol] = position
+        }
+        account.fills += 1
+        accounts[request.trader] = account
+        return OrderResult(
+            cloid: request.cloid,
+            status: .filled,
+            orderID: orderID,
+            filledSize: request.size,
+            averagePrice: price,
+            fee: fee,
+            reason: nil,
+            message: nil
+        )
+    }
+
+    /// Isolated margin: liquidated where margin + PnL equals the maintenance requirement at that price.
+    static func liquidationPrice(_ position: Position, asset: AssetInfo) -> Double {
+        let quantity = abs(position.quantity)
+        let maintenance = asset.maintenanceMarginRate
+        let perUnitMargin = position.margin / quantity
+        return position.direction > 0
+            ? (position.entryPrice - perUnitMargin) / (1 - maintenance)
+            : (position.entryPrice + perUnitMargin) / (1 + maintenance)
+    }
+
+    mutating func cancel(trader: String, symbol: String) {
+        accounts[trader]?.restingOrders.removeAll { $0.request.symbol == symbol }
+    }
+
+    // MARK: Market updates
+
+    /// Moves the marks to `prices` at time `now`, then applies funding due, fires triggers, fills crossed
+    /// resting limits and liquidates, in that order, trader by trader in name order (deterministic).
+    mutating func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) {
+        self.now = now
+        for (symbol, price) in prices where price > 0 && price.isFinite { marks[symbol] = price }
+        applyFunding(funding, now: now)
+        for trader in accounts.keys.sorted() {
+            refreshMarks(trader)
+            processRestingOrders(trader)
+            liquidate(trader)
+        }
+    }
+
+    private mutating func refreshMarks(_ trader: String) {
+        guard var account = accounts[trader] else { return }
+        for (symbol, var position) in account.trader.positions {
+            if let mark = marks[symbol] { position.markPrice = mark }
+            account.trader.positions[symbol] = position
+        }
+        accounts[trader] = account
+    }
+
+    /// Hourly funding: a long pays `notional × rate` when the rate is positive, a short receives it.
+    private mutating func applyFunding(_ funding: [String: Double], now: Int64) {
+        let hour = now / 3_600_000
+        for (symbol, rate) in funding.sorted(by: { $0.key < $1.key }) {
+            let last = fundingHour[symbol]
+            fundingHour[symbol] = hour
+            guard let last, hour > last, let mark = marks[symbol] else { continue }
+            for trader in accounts.keys.sorted() {
+                guard var account = accounts[trader], var position = account.trader.positions[symbol] else { continue }
+                let payment = position.quantity * mark * rate * Double(hour - last)
+                account.trader.cash -= payment
+                position.fundingPaid += payment
+                account.trader.positions[symbol] = position
+                accounts[trader] = account
+            }
+        }
+    }
+
+    private mutating func processRestingOrders(_ trader: String) {
+        guard let orders = accounts[trader]?.restingOrders else { return }
+        for order in orders.sorted(by: { $0.orderID < $1.orderID }) {
+            guard let mark = marks[order.request.symbol],
+                accounts[trader]?.restingOrders.contains(where: { $0.orderID == order.orderID }) == true
+            else { continue }
+            let request = order.request
+            let triggered: Bool
+            switch request.kind {
+            case .stopLoss:
+                guard let trigger = request.triggerPrice else { continue }
+                // Closing a long sells: the stop fires when the mark falls to the trigger.
+                triggered = request.isBuy ? mark >= trigger : mark <= trigger
+            case .takeProfit:
+                guard let trigger = request.triggerPrice else { continue }
+                triggered = request.isBuy ? mark <= trigger : mark >= trigger
+            case .limitGTC, .limitALO:
+                guard let limit = request.limitPrice else { continue }
+                triggered = crosses(isBuy: request.isBuy, limit: limit, mark: mark)
+            case .marketIOC, .limitIOC:
+                triggered = false
+            }
+            guard triggered else { continue }
+            accounts[trader]?.restingOrders.removeAll { $0.orderID == order.orderID }
+            var sized = request
+            if request.isReduceOnly {
+                guard let position = accounts[trader]?.trader.positions[request.symbol] else { continue }
+                sized.size = min(request.size, abs(position.quantity))
+            }
+            let isTrigger = request.kind == .stopLoss || request.kind == .takeProfit
+            let price =
+                isTrigger ? mark * (1 + (request.isBuy ? 1 : -1) * slippageRate) : (request.limitPrice ?? mark)
+            let result = fill(
+                sized,
+                orderID: order.orderID,
+                price: price,
+                feeRate: isTrigger ? takerFeeRate : makerFeeRate
+            )
+            results[request.cloid] = result
+        }
+    }
+
+    private mutating func liquidate(_ trader: String) {
+        guard var account = accounts[trader] else { return }
+        for symbol in account.trader.positions.keys.sorted() {
+            guard let position = account.trader.positions[symbol], let mark = marks[symbol] else { continue }
+            let crossed = position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
+            guard crossed else { continue }
+            // Closed at the liquidation price; what is left of the isolated margin (the maintenance part) goes to
+            // the liquidation as its fee, so the trader loses exactly the margin.
+            let orderID = allocateOrderID()
+            let exitPrice = position.liquidationPrice
+            let gross = position.quantity * (exitPrice - position.entryPrice)
+            let penalty = max(0, position.margin + gross)
+            account.trader.realizedPnL += gross
+            account.trader.feesPaid += penalty
+            account.trader.cash += position.margin + gross - penalty
+            account.restingOrders.removeAll { $0.request.symbol == symbol }
+            account.trader.positions[symbol] = nil
+            account.closedTrades.append(
+                ClosedTrade(
+                    tradeID: nextTradeID,
+                    trader: trader,
+                    symbol: symbol,
+                    quantity: position.quantity,
+                    leverage: position.leverage,
+                    confidence: position.confidence,
+                    entryOrderID: position.entryOrderID,
+                    exitOrderID: orderID,
+                    entryTime: position.openedAt,
+                    exitTime: now,
+                    entryPrice: position.entryPrice,
+                    exitPrice: exitPrice,
+                    entryFee: position.entryFee,
+                    exitFee: penalty,
+                    fundingPaid: position.fundingPaid,
+                    wasLiquidated: true,
+                    exitPlan: .init(
+                        stopLoss: position.stopLoss,
+                        takeProfit: position.takeProfit,
+                        confidence: position.confidence,
+                        riskUSD: position.riskUSD,
+                        invalidationCondition: position.invalidationCondition
+                    )
+                )
+            )
+            nextTradeID += 1
+        }
+        accounts[trader] = account
+    }
+}

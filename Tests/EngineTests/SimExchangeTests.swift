@@ -1,0 +1,220 @@
+import ArenaTestSupport
+import Foundation
+import Testing
+
+@testable import Engine
+@testable import Shared
+
+@Suite("Paper exchange against hand-computed numbers")
+struct SimExchangeTests {
+    /// Taker 4.5 bps, maker 1.5 bps, 2 bps slippage; BTC max leverage 40 (maintenance 1.25 %).
+    func ledger(cash: Double = 10_000) -> SimLedger {
+        var ledger = SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2)
+        ledger.openAccount(trader: "t1", capital: cash)
+        ledger.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
+        return ledger
+    }
+
+    func order(
+        _ cloid: String,
+        buy: Bool,
+        size: Double,
+        kind: OrderRequest.Kind = .marketIOC,
+        reduceOnly: Bool = false,
+        limit: Double? = nil,
+        trigger: Double? = nil,
+        leverage: Double = 5
+    ) -> OrderRequest {
+        OrderRequest(
+            cloid: cloid,
+            trader: "t1",
+            symbol: "BTC",
+            isBuy: buy,
+            size: size,
+            kind: kind,
+            limitPrice: limit,
+            triggerPrice: trigger,
+            slippageBps: 50,
+            isReduceOnly: reduceOnly,
+            leverage: leverage,
+            plan: .init(
+                stopLoss: 98_000,
+                takeProfit: 103_000,
+                confidence: 0.7,
+                riskUSD: 200,
+                invalidationCondition: "x"
+            )
+        )
+    }
+
+    static func near(_ a: Double, _ b: Double, _ tolerance: Double = 1e-6) -> Bool { abs(a - b) <= tolerance }
+
+    @Test func marketOpenAndClose_chargeSlippageAndTakerFees() throws {
+        var l = ledger()
+        let open = l.submit(order("a", buy: true, size: 0.1))
+        #expect(open.status == .filled)
+        #expect(Self.near(open.averagePrice, 100_020))
+        #expect(Self.near(open.fee, 4.5009))
+        let position = try #require(l.accounts["t1"]?.trader.positions["BTC"])
+        #expect(Self.near(position.margin, 2000.4))
+        #expect(Self.near(l.accounts["t1"]!.trader.cash, 7995.0991))
+
+        l.updateMarket(prices: ["BTC": 101_000], funding: [:], now: 2_000)
+        let close = l.submit(order("b", buy: false, size: 0.1, reduceOnly: true))
+        #expect(Self.near(close.averagePrice, 100_979.8))
+        #expect(Self.near(close.fee, 4.544091))
+        let account = try #require(l.accounts["t1"])
+        #expect(account.trader.positions.isEmpty)
+        #expect(Self.near(account.trader.cash, 10_086.935009))
+        let trade = try #require(account.closedTrades.first)
+        #expect(Self.near(trade.grossPnL, 95.98))
+        #expect(Self.near(trade.netPnL, 95.98 - 4.5009 - 4.544091))
+        #expect(Self.near(account.trader.equity, 10_086.935009))
+    }
+
+    @Test func liquidation_atTheIsolatedLiquidationPrice_losesTheMargin() throws {
+        var l = ledger()
+        _ = l.submit(order("a", buy: true, size: 0.1))
+        let position = try #require(l.accounts["t1"]?.trader.positions["BTC"])
+        #expect(Self.near(position.liquidationPrice, 80_016 / 0.9875, 1e-6))
+        l.updateMarket(prices: ["BTC": 81_100], funding: [:], now: 2_000)
+        #expect(l.accounts["t1"]?.trader.positions["BTC"] != nil)
+        l.updateMarket(prices: ["BTC": 81_000], funding: [:], now: 3_000)
+        let account = try #require(l.accounts["t1"])
+        #expect(account.trader.positions.isEmpty)
+        #expect(Self.near(account.trader.cash, 7995.0991))
+        #expect(account.closedTrades.first?.wasLiquidated == true)
+        #expect(Self.near(account.closedTrades.first?.netPnL ?? 0, -2000.4 - 4.5009))
+    }
+
+    @Test func stopLossTrigger_firesWhenTheMarkCrosses_andCancelsTheTakeProfit() throws {
+        var l = ledger()
+        _ = l.submit(order("a", buy: true, size: 0.1))
+        #expect(
+            l.submit(order("sl", buy: false, size: 0.1, kind: .stopLoss, reduceOnly: true, trigger: 98_000)).status
+                == .resting
+        )
+        #expect(
+            l.submit(order("tp", buy: false, size: 0.1, kind: .takeProfit, reduceOnly: true, trigger: 103_000)).status
+                == .resting
+        )
+        l.updateMarket(prices: ["BTC": 98_500], funding: [:], now: 2_000)
+        #expect(l.accounts["t1"]?.trader.positions["BTC"] != nil)
+        l.updateMarket(prices: ["BTC": 97_900], funding: [:], now: 3_000)
+        let account = try #require(l.accounts["t1"])
+        #expect(account.trader.positions.isEmpty)
+        #expect(account.restingOrders.isEmpty)
+        let trade = try #require(account.closedTrades.first)
+        #expect(Self.near(trade.exitPrice, 97_880.42))
+        #expect(Self.near(trade.grossPnL, -213.958))
+        #expect(l.results["sl"]?.status == .filled)
+    }
+
+    @Test func takeProfitTrigger_firesInTheFavourableDirection() throws {
+        var l = ledger()
+        _ = l.submit(order("a", buy: true, size: 0.1))
+        _ = l.submit(order("tp", buy: false, size: 0.1, kind: .takeProfit, reduceOnly: true, trigger: 103_000))
+        l.updateMarket(prices: ["BTC": 103_500], funding: [:], now: 2_000)
+        let trade = try #require(l.accounts["t1"]?.closedTrades.first)
+        #expect(Self.near(trade.exitPrice, 103_500 * 0.9998))
+    }
+
+    @Test func funding_isChargedHourlyToLongsAndPaidToShorts() throws {
+        var l = ledger()
+        l.openAccount(trader: "t2", capital: 10_000)
+        _ = l.submit(order("a", buy: true, size: 0.1))
+        var short = order("b", buy: false, size: 0.1)
+        short.trader = "t2"
+        _ = l.submit(short)
+        let longCash = l.accounts["t1"]!.trader.cash
+        let shortCash = l.accounts["t2"]!.trader.cash
+        l.updateMarket(prices: ["BTC": 100_000], funding: ["BTC": 0.0001], now: 3_600_000)
+        l.updateMarket(prices: ["BTC": 100_000], funding: ["BTC": 0.0001], now: 3_600_000 + 1_000)
+        #expect(Self.near(l.accounts["t1"]!.trader.cash, longCash))
+        l.updateMarket(prices: ["BTC": 100_000], funding: ["BTC": 0.0001], now: 7_200_000)
+        #expect(Self.near(l.accounts["t1"]!.trader.cash, longCash - 1.0))
+        #expect(Self.near(l.accounts["t2"]!.trader.cash, shortCash + 1.0))
+        #expect(Self.near(l.accounts["t1"]!.trader.positions["BTC"]!.fundingPaid, 1.0))
+    }
+
+    @Test func resentCloid_returnsTheFirstResult_andActsOnce() {
+        var l = ledger()
+        let first = l.submit(order("same", buy: true, size: 0.1))
+        let cash = l.accounts["t1"]!.trader.cash
+        let second = l.submit(order("same", buy: true, size: 0.1))
+        #expect(first == second)
+        #expect(l.accounts["t1"]!.trader.cash == cash)
+        #expect(abs(l.accounts["t1"]!.trader.positions["BTC"]!.quantity - 0.1) < 1e-12)
+    }
+
+    @Test func marginAndReduceOnlyAndLeverageChecks() {
+        var l = ledger()
+        let tooBig = l.submit(order("big", buy: true, size: 1, leverage: 1))
+        #expect(tooBig.status == .rejected)
+        #expect(tooBig.reason == .insufficientMargin)
+        #expect(l.accounts["t1"]!.trader.cash == 10_000)
+        #expect(l.submit(order("ro", buy: false, size: 0.1, reduceOnly: true)).reason == .noPositionToClose)
+        #expect(l.submit(order("lev", buy: true, size: 0.01, leverage: 41)).reason == .leverageAboveCap)
+        _ = l.submit(order("a", buy: true, size: 0.1))
+        let clamp = l.submit(order("c", buy: false, size: 1, reduceOnly: true))
+        #expect(clamp.status == .filled)
+        #expect(abs(clamp.filledSize - 0.1) < 1e-12)
+    }
+
+    @Test func limitOrders_restAndFillAtTheLimitWithMakerFee_andALONeverCrosses() throws {
+        var l = ledger()
+        #expect(l.submit(order("alo", buy: true, size: 0.1, kind: .limitALO, limit: 100_500)).status == .rejected)
+        #expect(l.submit(order("ioc", buy: true, size: 0.1, kind: .limitIOC, limit: 99_000)).status == .cancelled)
+        #expect(l.submit(order("gtc", buy: true, size: 0.1, kind: .limitGTC, limit: 99_000)).status == .resting)
+        l.updateMarket(prices: ["BTC": 98_900], funding: [:], now: 2_000)
+        let position = try #require(l.accounts["t1"]?.trader.positions["BTC"])
+        #expect(position.entryPrice == 99_000)
+        #expect(Self.near(position.entryFee, 0.1 * 99_000 * 0.00015))
+    }
+
+    @Test func samePricePath_givesTheSameLedger() {
+        func run() -> SimLedger {
+            var l = ledger()
+            _ = l.submit(order("a", buy: true, size: 0.1))
+            _ = l.submit(order("sl", buy: false, size: 0.1, kind: .stopLoss, reduceOnly: true, trigger: 98_000))
+            for (index, price) in [100_500.0, 99_000, 97_000, 101_000].enumerated() {
+                l.updateMarket(prices: ["BTC": price], funding: ["BTC": 0.00002], now: Int64(index + 1) * 3_600_000)
+            }
+            return l
+        }
+        #expect(run() == run())
+    }
+
+    @Test func paperAccount_survivesARestart() async throws {
+        let directory = try TestPaths.makeScratch("sim")
+        let configuration = ExchangeConfiguration.Provider(
+            id: "paper",
+            kind: .sim,
+            policy: ExchangeConfiguration.placeholderPolicy,
+            takerFeeBps: 4.5,
+            makerFeeBps: 1.5,
+            slippageBps: 2,
+            statePath: directory.appendingPathComponent("paper.json").path,
+            isTestnet: true,
+            privateKey: Secret(""),
+            mainAddress: nil,
+            vaultAddress: nil
+        )
+        let exchange = try SimExchange.open(configuration: configuration)
+        try await exchange.openAccount(trader: "t1", capital: 10_000)
+        try await exchange.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
+        _ = try await exchange.submit([order("a", buy: true, size: 0.1)])
+        let before = try await exchange.account(trader: "t1")
+
+        let reopened = try SimExchange.open(configuration: configuration)
+        let after = try await reopened.account(trader: "t1")
+        #expect(after == before)
+        // The cloid is remembered across the restart too.
+        let again = try await reopened.submit([order("a", buy: true, size: 0.1)])
+        #expect(again.first?.status == .filled)
+        #expect(try await reopened.account(trader: "t1") == before)
+        // Opening the account again does not refund it.
+        try await reopened.openAccount(trader: "t1", capital: 10_000)
+        #expect(try await reopened.account(trader: "t1").cash == before.cash)
+    }
+}
