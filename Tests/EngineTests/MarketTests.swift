@@ -86,8 +86,6 @@ struct MarketTests {
                 dataDirectory: Self.dataDirectory,
                 intradayInterval: "3m",
                 contextInterval: "4h",
-                startTime: nil,
-                speed: 1,
                 isTestnet: false,
                 members: []
             )

@@ -4,8 +4,8 @@ import Logging
 import ServiceLifecycle
 import Shared
 
-/// `engine run`: the daemon. Until the trading loop lands it validates the configuration, publishes the
-/// arena's opening snapshot (every enabled trader at its starting capital) and waits for SIGTERM/SIGINT.
+/// `engine run`: the daemon. Runs every enabled trader until SIGTERM/SIGINT, then lets in-flight cycles finish,
+/// publishes a final snapshot, persists state and exits 0.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Flag(name: .long, help: "Publish the snapshot and exit instead of running as a daemon.")
+    @Flag(name: .long, help: "Run one tick (every due trader decides once), publish, and exit.")
     var once = false
 
     func run() async throws {
@@ -25,35 +25,46 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "engine")
-        let exporter = SnapshotExporter(configuration: configuration, logger: logger)
+        let assembly: EngineAssembly
         do {
-            let generation = try exporter.publishOpeningSnapshot(now: Date())
-            logger.info(
-                "published snapshot",
-                metadata: [
-                    "generation": "\(generation)", "data_path": "\(configuration.dataPath)",
-                    "traders": "\(configuration.enabledTraders.count)",
-                ]
-            )
+            assembly = try await EngineAssembly.make(configuration: configuration, logger: logger)
         } catch {
-            logger.error("cannot publish the snapshot", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("engine: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        if once { return }
+        let manager = assembly.manager
+        do {
+            try await run(manager, configuration: configuration, logger: logger)
+        } catch {
+            try? await assembly.httpClient.shutdown()
+            throw error
+        }
+        try await assembly.httpClient.shutdown()
+    }
+
+    private func run(_ manager: ArenaManager, configuration: ArenaConfiguration, logger: Logger) async throws {
+        logger.info(
+            "engine starting",
+            metadata: [
+                "traders": "\(manager.traders.map(\.configuration.id).joined(separator: ","))",
+                "data_path": "\(configuration.dataPath)",
+            ]
+        )
+        if once {
+            do {
+                try await manager.runOnce()
+            } catch {
+                FileHandle.standardError.write(Data("engine: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            return
+        }
         let group = ServiceGroup(
-            services: [IdleService()],
+            services: [manager],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
-        logger.info("engine running; the trading loop is not built yet, so traders hold their opening state")
         try await group.run()
         logger.info("engine stopped")
-    }
-}
-
-/// Keeps the daemon alive until a shutdown signal; replaced by the manager once the trading loop exists.
-struct IdleService: Service {
-    func run() async throws {
-        try? await gracefulShutdown()
     }
 }

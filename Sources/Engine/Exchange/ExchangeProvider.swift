@@ -76,4 +76,8 @@ protocol ExchangeProvider: Sendable {
     func account(trader: String) async throws -> TraderAccount
     func submit(_ orders: [OrderRequest]) async throws -> [OrderResult]
     func cancel(trader: String, symbol: String) async throws
+    /// Round trips the trader has closed, oldest first.
+    func closedTrades(trader: String) async throws -> [ClosedTrade]
 }
+
+typealias ClosedTrade = SimLedger.ClosedTrade

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The whole configuration: `arena.yaml` and the five module files it names, loaded and checked together.
 package struct ArenaConfiguration: Sendable {
     package struct API: Sendable {
@@ -43,11 +45,21 @@ package struct ArenaConfiguration: Sendable {
         package let path: String
     }
 
+    /// The engine's clock: the wall clock for live use, or a replay of history `speed` times faster.
+    package struct Clock: Sendable {
+        package enum Mode: String, Sendable, CaseIterable { case wall, replay }
+        package let mode: Mode
+        package let speed: Double
+        /// ISO 8601 start of a replay; nil starts at the first moment every symbol has full history.
+        package let start: String?
+    }
+
     /// Path of the root file, as given.
     package let path: String
     package let api: API
     package let dataPath: String
     package let journal: Journal
+    package let clock: Clock
     package let postgres: Postgres
     package let redis: Redis
     package let ttl: CacheTTL
@@ -75,6 +87,7 @@ struct RootSection {
     let api: ArenaConfiguration.API
     let dataPath: String
     let journal: ArenaConfiguration.Journal
+    let clock: ArenaConfiguration.Clock
     let postgres: ArenaConfiguration.Postgres
     let redis: ArenaConfiguration.Redis
     let ttl: ArenaConfiguration.CacheTTL
@@ -144,10 +157,27 @@ struct RootSection {
         let journalSection = ArenaConfiguration.Journal(path: journal?.string("path", default: "journal") ?? "journal")
         journal?.finish()
 
+        let clock = reader.mapping("clock")
+        let clockSection = ArenaConfiguration.Clock(
+            mode: clock?.choice("mode", default: ArenaConfiguration.Clock.Mode.wall) ?? .wall,
+            speed: clock?.double("speed", default: 1, range: 0.001...100_000) ?? 1,
+            start: clock?.string("start").flatMap { $0.isEmpty ? nil : $0 }
+        )
+        if let start = clockSection.start, ISO8601DateFormatter().date(from: start) == nil {
+            reader.log.error(
+                reader.file,
+                "clock.start",
+                "\"\(start)\" is not an ISO 8601 time such as 2025-07-15T00:00:00Z",
+                line: clock?.lineOf("start")
+            )
+        }
+        clock?.finish()
+
         return RootSection(
             api: apiSection,
             dataPath: reader.string("data_path", default: "mcp-data"),
             journal: journalSection,
+            clock: clockSection,
             postgres: postgresSection,
             redis: redisSection,
             ttl: ttlSection,

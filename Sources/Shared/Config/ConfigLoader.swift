@@ -82,6 +82,7 @@ package struct ConfigLoader: Sendable {
             api: rootSection.api,
             dataPath: rootSection.dataPath,
             journal: rootSection.journal,
+            clock: rootSection.clock,
             postgres: rootSection.postgres,
             redis: rootSection.redis,
             ttl: rootSection.ttl,

@@ -18,8 +18,6 @@ package struct MarketConfiguration: Sendable {
         package let dataDirectory: String?
         package let intradayInterval: String
         package let contextInterval: String
-        package let startTime: String?
-        package let speed: Double
         // Hyperliquid
         package let isTestnet: Bool
         // Chain
@@ -42,8 +40,6 @@ package struct MarketConfiguration: Sendable {
                 dataDirectory: section.string("data_dir", required: kind == .replay),
                 intradayInterval: section.string("intraday_interval", default: "3m"),
                 contextInterval: section.string("context_interval", default: "4h"),
-                startTime: section.string("start_time"),
-                speed: section.double("speed", default: 1, exclusiveMinimum: 0),
                 isTestnet: section.bool("testnet", default: false),
                 members: section.stringList("members", required: kind == .chain) ?? []
             )

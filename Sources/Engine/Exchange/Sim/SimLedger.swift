@@ -162,6 +162,11 @@ struct SimLedger: Sendable, Codable, Equatable {
 
     private mutating func rest(_ request: OrderRequest, orderID: Int64) -> OrderResult {
         accounts[request.trader]?.restingOrders.append(RestingOrder(orderID: orderID, request: request))
+        if request.kind == .stopLoss {
+            accounts[request.trader]?.trader.positions[request.symbol]?.stopOrderID = orderID
+        } else if request.kind == .takeProfit {
+            accounts[request.trader]?.trader.positions[request.symbol]?.takeProfitOrderID = orderID
+        }
         return OrderResult(
             cloid: request.cloid,
             status: .resting,

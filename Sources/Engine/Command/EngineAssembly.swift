@@ -1,0 +1,205 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Shared
+
+/// Builds the running engine from a loaded configuration: clock, market providers, venues, model clients,
+/// templates and the manager. Anything the configuration names but this build cannot run is an error here,
+/// before any trader starts.
+struct EngineAssembly {
+    let manager: ArenaManager
+    let httpClient: HTTPClient
+
+    struct Failure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
+    static func make(
+        configuration: ArenaConfiguration,
+        logger: Logger,
+        clockOverride: (any ArenaClock)? = nil
+    )
+        async throws -> EngineAssembly
+    {
+        let traders = configuration.enabledTraders
+        let store = try ManagerStore(path: configuration.manager.statePath)
+
+        // Markets used by enabled traders.
+        var markets: [String: any MarketProvider] = [:]
+        for id in Set(traders.map(\.marketProvider)) {
+            guard let provider = configuration.market.providers[id] else { continue }
+            switch provider.kind {
+            case .replay:
+                markets[id] = try ReplayMarketProvider.load(configuration: provider)
+            case .hyperliquid, .chain:
+                throw Failure(
+                    message: "market provider '\(id)' (\(provider.kind.rawValue)) is not available in this build yet"
+                )
+            }
+        }
+
+        // Clock.
+        let clock: any ArenaClock
+        let tickInterval: Int64
+        if let clockOverride {
+            clock = clockOverride
+            tickInterval = 1000
+        } else {
+            switch configuration.clock.mode {
+            case .wall:
+                clock = WallClock()
+                tickInterval = 1000
+            case .replay:
+                let start = try replayStart(configuration: configuration, markets: markets)
+                let resume = await store.state.clockTime
+                clock = ReplayClock(start: max(start, resume), speed: configuration.clock.speed)
+                tickInterval = Int64(1000 * configuration.clock.speed)
+                logger.info(
+                    "replay clock",
+                    metadata: [
+                        "start": "\(PromptContext.iso(max(start, resume)))", "speed": "\(configuration.clock.speed)",
+                        "resumed": "\(resume > start)",
+                    ]
+                )
+            }
+        }
+
+        // Venues.
+        var exchanges: [String: any ExchangeProvider] = [:]
+        for id in Set(traders.map(\.exchangeProvider)) {
+            guard let provider = configuration.exchange.providers[id] else { continue }
+            switch provider.kind {
+            case .sim:
+                exchanges[id] = try SimExchange.open(configuration: provider)
+            case .hyperliquid:
+                throw Failure(message: "exchange provider '\(id)' (hyperliquid) is not available in this build yet")
+            }
+        }
+
+        // Models, templates, schema.
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let schemaPath = configuration.executor.decisionSchemaPath
+        guard let schemaData = FileManager.default.contents(atPath: schemaPath) else {
+            try await httpClient.shutdown()
+            throw Failure(message: "\(schemaPath): cannot read the decision schema")
+        }
+        let schema = String(decoding: schemaData, as: UTF8.self)
+        var runtimeTraders: [ArenaManager.Trader] = []
+        do {
+            for trader in traders {
+                runtimeTraders.append(
+                    try makeTrader(
+                        trader,
+                        configuration: configuration,
+                        markets: markets,
+                        exchanges: exchanges,
+                        httpClient: httpClient,
+                        schema: schema,
+                        logger: logger
+                    )
+                )
+            }
+        } catch {
+            try await httpClient.shutdown()
+            throw error
+        }
+        let manager = ArenaManager(
+            traders: runtimeTraders,
+            clock: clock,
+            tickInterval: tickInterval,
+            maxConcurrentDecisions: configuration.manager.maxConcurrentDecisions,
+            exchanges: exchanges,
+            markets: markets,
+            store: store,
+            publisher: SnapshotPublisher(
+                root: configuration.dataPath,
+                keepGenerations: configuration.export.keepGenerations,
+                gracePeriod: configuration.export.gracePeriod
+            ),
+            exportInterval: configuration.export.interval.milliseconds,
+            logger: logger
+        )
+        return EngineAssembly(manager: manager, httpClient: httpClient)
+    }
+
+    static func makeTrader(
+        _ trader: TraderConfiguration,
+        configuration: ArenaConfiguration,
+        markets: [String: any MarketProvider],
+        exchanges: [String: any ExchangeProvider],
+        httpClient: HTTPClient,
+        schema: String,
+        logger: Logger
+    ) throws -> ArenaManager.Trader {
+        guard let market = markets[trader.marketProvider],
+            let marketConfiguration = configuration.market.providers[trader.marketProvider],
+            let exchange = exchanges[trader.exchangeProvider], let model = configuration.llm.models[trader.model],
+            let provider = configuration.llm.providers[model.provider]
+        else {
+            throw Failure(message: "trader '\(trader.id)': a referenced provider or model is missing")
+        }
+        let client: any LLMClient
+        switch provider.kind {
+        case .baseline:
+            guard let policy = BaselinePolicy(modelName: model.modelName) else {
+                let known = BaselinePolicy.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw Failure(
+                    message: "model '\(model.alias)': unknown baseline '\(model.modelName)' (known: \(known))"
+                )
+            }
+            client = policy
+        case .openai:
+            client = OpenAIChatClient(provider: provider, httpClient: httpClient)
+        case .anthropic:
+            throw Failure(message: "model '\(model.alias)': the anthropic provider is not available in this build yet")
+        }
+        let version = configuration.executor.promptSchemaVersion
+        func template(_ id: String) throws -> PromptTemplate {
+            guard let reference = configuration.executor.templates[id] else {
+                throw Failure(message: "trader '\(trader.id)': unknown template '\(id)'")
+            }
+            do {
+                return try PromptTemplate.load(id: id, path: reference.path, expectedVersion: version)
+            } catch {
+                throw Failure(message: "trader '\(trader.id)': \(error)")
+            }
+        }
+        let cycle = DecisionCycle(
+            trader: trader,
+            market: market,
+            maxStaleness: marketConfiguration.maxStaleness.milliseconds,
+            exchange: exchange,
+            model: model,
+            client: client,
+            systemTemplate: try template(trader.promptTemplate),
+            userTemplate: try template(trader.executorPromptTemplate),
+            decisionSchema: schema,
+            decisionTimeout: configuration.executor.decisionTimeout,
+            intradayInterval: marketConfiguration.intradayInterval,
+            contextInterval: marketConfiguration.contextInterval,
+            assets: AssetInfo.catalog,
+            logger: logger
+        )
+        return ArenaManager.Trader(
+            configuration: trader,
+            cycle: cycle,
+            capital: configuration.manager.totalEquityUSD * trader.allocationPct / 100
+        )
+    }
+
+    /// The configured replay start, or the first moment every replayed symbol has full history.
+    static func replayStart(configuration: ArenaConfiguration, markets: [String: any MarketProvider]) throws -> Int64 {
+        if let text = configuration.clock.start {
+            guard let date = ISO8601DateFormatter().date(from: text) else {
+                throw Failure(message: "clock.start: \"\(text)\" is not an ISO 8601 time")
+            }
+            return Int64(date.timeIntervalSince1970 * 1000)
+        }
+        let starts = markets.values.compactMap { ($0 as? ReplayMarketProvider)?.earliestCompleteTime() }
+        guard let start = starts.max() else {
+            throw Failure(message: "clock.mode replay needs a replay market provider with data")
+        }
+        return start
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Shared
+
+/// Builds the variables the prompt templates read, from recorded values only, so that the same inputs always
+/// render the same prompt. Numbers are formatted here, once, for a stable digest.
+enum PromptContext {
+    struct Inputs: Sendable {
+        var trader: TraderConfiguration
+        var venue: String
+        var capital: Double
+        var market: MarketSnapshot
+        var account: TraderAccount
+        var now: Int64
+        var startedAt: Int64
+        var invocationCount: Int
+        var sharpe: Double
+        var intradayInterval: String
+        var contextInterval: String
+        var decisionSchema: String
+    }
+
+    static func system(_ inputs: Inputs) -> [String: Any] {
+        let limits = inputs.trader.riskParams
+        return [
+            "trader_name": inputs.trader.name,
+            "trader_id": inputs.trader.id,
+            "venue": inputs.venue,
+            "capital_usd": number(inputs.capital),
+            "symbols": symbols(inputs).joined(separator: ", "),
+            "major_coin_leverage": number(limits.majorCoinLeverage),
+            "altcoin_leverage": number(limits.altcoinLeverage),
+            "max_positions": String(limits.maxPositions),
+            "max_position_size_usd": number(limits.maxPositionSizeUSD),
+            "max_risk_per_trade_pct": number(limits.maxRiskPerTradePct),
+            "min_risk_reward_ratio": number(limits.minRiskRewardRatio),
+            "min_confidence": number(limits.minConfidence / 100),
+            "decision_schema": inputs.decisionSchema,
+        ]
+    }
+
+    static func user(_ inputs: Inputs) -> [String: Any] {
+        let account = inputs.account
+        let equity = account.equity
+        let markets: [[String: Any]] = symbols(inputs).compactMap { symbol in
+            guard let s = inputs.market.symbols[symbol] else { return nil }
+            return [
+                "symbol": symbol,
+                "price": number(s.price),
+                "ema20": number(s.ema20),
+                "macd": number(s.macd),
+                "rsi7": number(s.rsi7),
+                "open_interest": s.openInterest.map(number) ?? "n/a",
+                "funding_rate": s.fundingRate.map { String(format: "%.8g", $0) } ?? "n/a",
+                "intraday_prices": list(s.intraday.prices),
+                "intraday_ema20": list(s.intraday.ema20),
+                "intraday_macd": list(s.intraday.macd),
+                "intraday_rsi7": list(s.intraday.rsi7),
+                "intraday_rsi14": list(s.intraday.rsi14),
+                "context_ema20": number(s.context.ema20),
+                "context_ema50": number(s.context.ema50),
+                "context_atr3": number(s.context.atr3),
+                "context_atr14": number(s.context.atr14),
+                "context_volume": number(s.context.volume),
+                "context_volume_avg": number(s.context.averageVolume),
+                "context_macd": list(s.context.macd),
+                "context_rsi14": list(s.context.rsi14),
+            ]
+        }
+        let positions: [[String: Any]] = account.positions.keys.sorted().compactMap { symbol in
+            guard let p = account.positions[symbol] else { return nil }
+            return [
+                "symbol": symbol,
+                "quantity": number(p.quantity),
+                "entry_price": number(p.entryPrice),
+                "current_price": number(p.markPrice),
+                "liquidation_price": number(p.liquidationPrice),
+                "unrealized_pnl": number(p.unrealizedPnL),
+                "leverage": number(p.leverage),
+                "stop_loss": p.stopLoss.map(number) ?? "none",
+                "profit_target": p.takeProfit.map(number) ?? "none",
+                "invalidation_condition": p.invalidationCondition,
+            ]
+        }
+        return [
+            "minutes_since_start": String(max(0, (inputs.now - inputs.startedAt) / 60_000)),
+            "now_iso": iso(inputs.now),
+            "invocation_count": String(inputs.invocationCount),
+            "intraday_interval": inputs.intradayInterval,
+            "context_interval": inputs.contextInterval,
+            "markets": markets,
+            "return_pct": number(inputs.capital > 0 ? (equity / inputs.capital - 1) * 100 : 0),
+            "cash_usd": number(account.cash),
+            "equity_usd": number(equity),
+            "sharpe": number(inputs.sharpe),
+            "positions": positions,
+        ]
+    }
+
+    private static func symbols(_ inputs: Inputs) -> [String] {
+        inputs.trader.symbols.isEmpty ? inputs.market.symbols.keys.sorted() : inputs.trader.symbols
+    }
+
+    /// Large values to 2 decimals, unit-sized ones to 4, small ones to 6 significant digits; no trailing zeros.
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "n/a" }
+        let magnitude = abs(value)
+        let text: String
+        if magnitude >= 1000 {
+            text = String(format: "%.2f", value)
+        } else if magnitude >= 1 {
+            text = String(format: "%.4f", value)
+        } else {
+            text = String(format: "%.6g", value)
+        }
+        guard text.contains("."), !text.contains("e") else { return text }
+        var trimmed = text
+        while trimmed.hasSuffix("0") { trimmed.removeLast() }
+        if trimmed.hasSuffix(".") { trimmed.removeLast() }
+        return trimmed == "-0" ? "0" : trimmed
+    }
+
+    static func list(_ values: [Double]) -> String {
+        "[" + values.map(number).joined(separator: ", ") + "]"
+    }
+
+    static func iso(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+}

@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Shared
+
+/// Chat completions against any OpenAI-compatible server (OpenAI, DeepSeek, OpenRouter, ZenMux, vLLM,
+/// llama.cpp, Ollama). One owned `HTTPClient`; the request deadline is the call's timeout; the body is bounded.
+struct OpenAIChatClient: LLMClient {
+    let provider: LLMConfiguration.Provider
+    let httpClient: HTTPClient
+    /// Answers larger than this are refused rather than buffered.
+    static let maxResponseBytes = 4 * 1024 * 1024
+
+    func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse {
+        guard let baseURL = provider.baseURL else { throw .transport("provider \(provider.id) has no base_url") }
+        let started = ContinuousClock.now
+        var body: [String: Any] = [
+            "model": request.model.modelName,
+            "messages": request.messages.map { ["role": $0.role, "content": $0.content] },
+            "temperature": request.model.temperature,
+            "max_tokens": request.model.maxCompletionTokens,
+        ]
+        if let topP = request.model.topP { body["top_p"] = topP }
+        if let schema = request.responseSchema, provider.policy.supports("json_schema"),
+            let schemaObject = try? JSONSerialization.jsonObject(with: Data(schema.utf8))
+        {
+            body["response_format"] = [
+                "type": "json_schema",
+                "json_schema": ["name": "decisions", "schema": schemaObject, "strict": false],
+            ]
+        } else if provider.policy.supports("json_object") {
+            body["response_format"] = ["type": "json_object"]
+        }
+        let payload: Data
+        do {
+            payload = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        } catch {
+            throw .transport("cannot encode the request")
+        }
+        var http = HTTPClientRequest(url: baseURL.trimmingSuffix("/") + "/chat/completions")
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/json")
+        if !provider.apiKey.isEmpty {
+            http.headers.add(name: "Authorization", value: "Bearer \(provider.apiKey.revealed)")
+        }
+        http.body = .bytes(ByteBuffer(bytes: payload))
+
+        let responseBody: ByteBuffer
+        let status: UInt
+        do {
+            let response = try await httpClient.execute(http, timeout: .milliseconds(request.timeout.milliseconds))
+            status = response.status.code
+            responseBody = try await response.body.collect(upTo: Self.maxResponseBytes)
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout
+            || error == .connectTimeout
+        {
+            throw .timeout
+        } catch {
+            throw .transport(Self.describe(error))
+        }
+        let text = String(buffer: responseBody)
+        guard (200..<300).contains(status) else { throw .http(status: Int(status), body: text) }
+        return try Self.decode(text, started: started)
+    }
+
+    static func decode(_ text: String, started: ContinuousClock.Instant) throws(LLMError) -> LLMResponse {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw .malformedResponse("the body is not a JSON object")
+        }
+        guard let choices = object["choices"] as? [[String: Any]], let first = choices.first,
+            let message = first["message"] as? [String: Any], let content = message["content"] as? String
+        else {
+            throw .malformedResponse("no choices[0].message.content")
+        }
+        let usage = object["usage"] as? [String: Any]
+        let elapsed = ContinuousClock.now - started
+        return LLMResponse(
+            text: content,
+            modelName: object["model"] as? String ?? "",
+            promptTokens: (usage?["prompt_tokens"] as? NSNumber)?.intValue ?? 0,
+            completionTokens: (usage?["completion_tokens"] as? NSNumber)?.intValue ?? 0,
+            latencyMilliseconds: elapsed.milliseconds
+        )
+    }
+
+    /// Transport errors without anything that could carry a secret (no headers, no URLs with credentials).
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return "\(error)" }
+        return String(describing: type(of: error))
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var result = self
+        while result.hasSuffix(suffix) { result.removeLast(suffix.count) }
+        return result
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// Runs every enabled trader. Ticks on the injected clock; each due trader's cycle runs in its own child task
+/// under `max_concurrent_decisions`, so a slow model never delays another trader. Keeps per-trader state
+/// (cycle numbers, failures, cooldowns, pauses, kill switches, equity history), persists it atomically to
+/// `state_path` after every cycle, and publishes snapshots after cycles (coalesced) and every export interval.
+final class ArenaManager: Service, Sendable {
+    struct Trader: Sendable {
+        var configuration: TraderConfiguration
+        var cycle: DecisionCycle
+        var capital: Double
+    }
+
+    let traders: [Trader]
+    let clock: any ArenaClock
+    /// Clock milliseconds between ticks (1 s of wall time, times the replay speed).
+    let tickInterval: Int64
+    let maxConcurrentDecisions: Int
+    let exchanges: [String: any ExchangeProvider]
+    let markets: [String: any MarketProvider]
+    let store: ManagerStore
+    let publisher: SnapshotPublisher?
+    let exportInterval: Int64
+    let logger: Logger
+
+    init(
+        traders: [Trader],
+        clock: any ArenaClock,
+        tickInterval: Int64,
+        maxConcurrentDecisions: Int,
+        exchanges: [String: any ExchangeProvider],
+        markets: [String: any MarketProvider],
+        store: ManagerStore,
+        publisher: SnapshotPublisher?,
+        exportInterval: Int64,
+        logger: Logger
+    ) {
+        self.traders = traders
+        self.clock = clock
+        self.tickInterval = tickInterval
+        self.maxConcurrentDecisions = maxConcurrentDecisions
+        self.exchanges = exchanges
+        self.markets = markets
+        self.store = store
+        self.publisher = publisher
+        self.exportInterval = exportInterval
+        self.logger = logger
+    }
+
+    /// Opens each trader's paper account (once) and starts its state.
+    func prepare() async throws {
+        let now = clock.now()
+        for trader in traders {
+            if let sim = exchanges[trader.configuration.exchangeProvider] as? SimExchange {
+                try await sim.openAccount(trader: trader.configuration.id, capital: trader.capital)
+            }
+            await store.begin(trader: trader.configuration.id, capital: trader.capital, now: now)
+        }
+        try await refreshMarkets(now: now)
+    }
+
+    func run() async throws {
+        try await prepare()
+        // A discarding group: finished cycles leave nothing behind, however long the engine runs.
+        await withDiscardingTaskGroup { group in
+            var lastExport: Int64 = .min
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let now = clock.now()
+                await tick(now: now)
+                for trader in await dueTraders(now: now) {
+                    guard await store.claim(trader.configuration.id, limit: maxConcurrentDecisions) else { continue }
+                    group.addTask { await self.runCycle(trader, now: now) }
+                }
+                if await store.takeDirty() || now - lastExport >= exportInterval {
+                    await export(now: now)
+                    lastExport = now
+                }
+                try? await clock.sleep(until: now + tickInterval)
+            }
+            // Graceful shutdown: leaving the group waits for in-flight cycles; then a final snapshot and state.
+        }
+        await export(now: clock.now())
+        await persist()
+        logger.info("manager stopped")
+    }
+
+    /// One tick with every due trader deciding once, then a snapshot and saved state: for tests and scripts.
+    func runOnce() async throws {
+        try await prepare()
+        let now = clock.now()
+        await tick(now: now)
+        await withDiscardingTaskGroup { group in
+            for trader in await dueTraders(now: now) {
+                guard await store.claim(trader.configuration.id, limit: .max) else { continue }
+                group.addTask { await self.runCycle(trader, now: now) }
+            }
+        }
+        await export(now: now)
+        await persist()
+    }
+
+    /// Traders whose decision interval has elapsed and that are not running.
+    func dueTraders(now: Int64) async -> [Trader] {
+        var due: [Trader] = []
+        for trader in traders where trader.configuration.autoStart {
+            let state = await store.state(trader.configuration.id)
+            let interval = trader.configuration.decisionInterval.milliseconds
+            if let last = state.lastDecisionAt, now - last < interval { continue }
+            due.append(trader)
+        }
+        return due
+    }
+
+    func runCycle(_ trader: Trader, now: Int64) async {
+        let state = await store.state(trader.configuration.id)
+        let record = await trader.cycle.run(cycle: state.cycle + 1, now: now, state: state, clock: clock)
+        await store.apply(record, configuration: trader.configuration, now: now)
+        await persist()
+        if record.outcome == .failedClosed {
+            logger.notice(
+                "cycle failed closed",
+                metadata: [
+                    "trader": "\(trader.configuration.id)", "cycle": "\(record.cycle)",
+                    "reason": "\(record.reason?.rawValue ?? "")", "error": "\(record.error ?? "")",
+                ]
+            )
+        }
+    }
+
+    /// Marks, funding, triggers and liquidations on the paper venues; equity, cooldowns and kill switches.
+    func tick(now: Int64) async {
+        do {
+            try await refreshMarkets(now: now)
+        } catch {
+            logger.warning("market refresh failed", metadata: ["error": "\(error)"])
+        }
+        for trader in traders {
+            guard let exchange = exchanges[trader.configuration.exchangeProvider] else { continue }
+            do {
+                let account = try await exchange.account(trader: trader.configuration.id)
+                let trades = try await exchange.closedTrades(trader: trader.configuration.id)
+                let closeAll = await store.observe(
+                    trader: trader.configuration,
+                    account: account,
+                    trades: trades,
+                    now: now
+                )
+                if closeAll { await closeEverything(trader, account: account) }
+            } catch {
+                logger.warning(
+                    "account sync failed",
+                    metadata: ["trader": "\(trader.configuration.id)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    /// The drawdown switch: close every position the trader owns (reduce-only), cancel its protection.
+    func closeEverything(_ trader: Trader, account: TraderAccount) async {
+        guard let exchange = exchanges[trader.configuration.exchangeProvider] else { return }
+        let state = await store.state(trader.configuration.id)
+        for position in account.positions.values.sorted(by: { $0.symbol < $1.symbol }) {
+            let order = OrderPlanner.close(
+                position,
+                trader: trader.cycle.view,
+                cycle: state.cycle,
+                leg: "drawdown"
+            )
+            do {
+                try await exchange.cancel(trader: trader.configuration.id, symbol: position.symbol)
+                _ = try await exchange.submit([order])
+            } catch {
+                logger.error(
+                    "drawdown close failed",
+                    metadata: [
+                        "trader": "\(trader.configuration.id)", "symbol": "\(position.symbol)", "error": "\(error)",
+                    ]
+                )
+            }
+        }
+        logger.warning(
+            "drawdown limit hit: positions closed, entries stopped",
+            metadata: ["trader": "\(trader.configuration.id)"]
+        )
+    }
+
+    func refreshMarkets(now: Int64) async throws {
+        for (_, exchange) in exchanges {
+            guard let sim = exchange as? SimExchange else { continue }
+            var prices: [String: Double] = [:]
+            var funding: [String: Double] = [:]
+            for market in markets.values {
+                let snapshot = try await market.snapshot(symbols: market.symbols, now: now)
+                for (symbol, value) in snapshot.symbols {
+                    prices[symbol] = value.markPrice
+                    if let rate = value.fundingRate { funding[symbol] = rate }
+                }
+            }
+            try await sim.updateMarket(prices: prices, funding: funding, now: now)
+        }
+    }
+
+    func export(now: Int64) async {
+        guard let publisher else { return }
+        do {
+            var views: [ArenaSnapshotBuilder.TraderView] = []
+            var prices: [String: Double] = [:]
+            for trader in traders {
+                guard let exchange = exchanges[trader.configuration.exchangeProvider] else { continue }
+                views.append(
+                    .init(
+                        configuration: trader.configuration,
+                        state: await store.state(trader.configuration.id),
+                        account: try await exchange.account(trader: trader.configuration.id),
+                        trades: try await exchange.closedTrades(trader: trader.configuration.id)
+                    )
+                )
+                if let sim = exchange as? SimExchange {
+                    prices.merge(await sim.marks) { first, _ in first }
+                }
+            }
+            let files = try ArenaSnapshotBuilder(traders: views, prices: prices, now: now).encodedFiles()
+            try publisher.publish(files)
+        } catch {
+            logger.error("snapshot export failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func persist() async {
+        do {
+            try await store.save(clockTime: clock.now())
+        } catch {
+            logger.error("cannot persist manager state", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Shared
+
+/// The manager's mutable state, behind an actor, persisted atomically to `state_path`.
+actor ManagerStore {
+    private(set) var state: ManagerState
+    private let path: String?
+    private var running: Set<String> = []
+    private var dirty = false
+    /// Conversations kept per trader in state (the API shows the newest few).
+    static let conversationLimit = 5
+    /// Hourly equity points kept per trader (90 days).
+    static let historyLimit = 24 * 90
+
+    init(path: String?) throws {
+        self.path = path
+        if let path, let data = FileManager.default.contents(atPath: path) {
+            do {
+                state = try JSONDecoder().decode(ManagerState.self, from: data)
+            } catch {
+                throw ManagerStateError(path: path, reason: "\(error)")
+            }
+        } else {
+            state = ManagerState()
+        }
+    }
+
+    func state(_ trader: String) -> TraderState { state.traders[trader] ?? TraderState() }
+
+    /// Starts a trader's state on first sight; a restored trader keeps what it had.
+    func begin(trader: String, capital: Double, now: Int64) {
+        guard state.traders[trader] == nil else { return }
+        var fresh = TraderState()
+        fresh.startedAt = now
+        fresh.inceptionCapital = capital
+        fresh.peakEquity = capital
+        fresh.dayStartEquity = capital
+        fresh.day = now / 86_400_000
+        fresh.equityHistory = [
+            .init(marker: 0, time: now, equity: capital, realizedPnL: 0, unrealizedPnL: 0)
+        ]
+        state.traders[trader] = fresh
+        dirty = true
+    }
+
+    /// Marks a trader as running; false when it already is, or when `limit` cycles are already running.
+    func claim(_ trader: String, limit: Int) -> Bool {
+        guard running.count < limit else { return false }
+        return running.insert(trader).inserted
+    }
+
+    func takeDirty() -> Bool {
+        defer { dirty = false }
+        return dirty
+    }
+
+    /// Records a finished cycle.
+    func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64) {
+        running.remove(record.traderID)
+        var trader = state(record.traderID)
+        trader.cycle = record.cycle
+        trader.lastDecisionAt = record.startedAt
+        trader.invocationTimes.append(record.startedAt)
+        if trader.invocationTimes.count > 10_000 {
+            trader.invocationTimes.removeFirst(trader.invocationTimes.count - 10_000)
+        }
+        trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
+        trader.lastModel = record.modelAnswered ?? record.modelAsked
+        if record.outcome == .failedClosed {
+            trader.consecutiveFailures += 1
+            trader.totalFailures += 1
+        } else {
+            trader.consecutiveFailures = 0
+        }
+        for decision in record.decisions { trader.signals.record(decision) }
+        if let system = record.systemPrompt, let user = record.userPrompt {
+            trader.conversations.append(
+                .init(
+                    cycleID: record.cycleID,
+                    time: record.startedAt,
+                    model: record.modelAnswered ?? record.modelAsked,
+                    system: system,
+                    user: user,
+                    answer: record.rawAnswer ?? (record.error ?? "")
+                )
+            )
+            if trader.conversations.count > Self.conversationLimit {
+                trader.conversations.removeFirst(trader.conversations.count - Self.conversationLimit)
+            }
+        }
+        // Sharpe gating: a trader whose recent Sharpe falls below its threshold pauses entries for a while.
+        if let threshold = configuration.riskParams.sharpePauseThreshold, trader.equityHistory.count >= 24,
+            (trader.pausedUntil ?? 0) <= now, Performance.sharpe(Array(trader.equityHistory.suffix(24 * 7))) < threshold
+        {
+            trader.pausedUntil = now + configuration.riskParams.pauseDurationOnBreach.milliseconds
+        }
+        state.traders[record.traderID] = trader
+        dirty = true
+    }
+
+    /// Updates equity history, cooldowns (from trades closed since last seen) and kill switches. Returns true
+    /// when the drawdown switch has just fired and the trader's positions must be closed.
+    func observe(
+        trader configuration: TraderConfiguration,
+        account: TraderAccount,
+        trades: [ClosedTrade],
+        now: Int64
+    )
+        -> Bool
+    {
+        var trader = state(configuration.id)
+        let equity = account.equity
+        var changed = false
+        if trades.count > trader.closedTradesSeen {
+            let cooldown = configuration.riskParams.cooldownAfterClose.milliseconds
+            for trade in trades[trader.closedTradesSeen...] where cooldown > 0 {
+                trader.cooldownUntil[trade.symbol] = max(
+                    trader.cooldownUntil[trade.symbol] ?? 0,
+                    trade.exitTime + cooldown
+                )
+            }
+            trader.closedTradesSeen = trades.count
+            changed = true
+        }
+        let marker = Int((now - trader.startedAt) / 3_600_000)
+        if marker > (trader.equityHistory.last?.marker ?? -1) {
+            trader.equityHistory.append(
+                .init(
+                    marker: marker,
+                    time: now,
+                    equity: equity,
+                    realizedPnL: account.realizedPnL,
+                    unrealizedPnL: account.unrealizedPnL
+                )
+            )
+            if trader.equityHistory.count > Self.historyLimit {
+                trader.equityHistory.removeFirst(trader.equityHistory.count - Self.historyLimit)
+            }
+            changed = true
+        }
+        let day = now / 86_400_000
+        if day != trader.day {
+            trader.day = day
+            trader.dayStartEquity = equity
+            trader.isDailyLossLimitHit = false
+            changed = true
+        }
+        let limits = configuration.riskParams
+        if !trader.isDailyLossLimitHit, equity < trader.dayStartEquity * (1 - limits.maxDailyLossPct / 100) {
+            trader.isDailyLossLimitHit = true
+            changed = true
+        }
+        trader.peakEquity = max(trader.peakEquity, equity)
+        var closeAll = false
+        if !trader.isDrawdownLimitHit, equity < trader.peakEquity * (1 - limits.maxDrawdownPct / 100) {
+            trader.isDrawdownLimitHit = true
+            closeAll = true
+            changed = true
+        }
+        state.traders[configuration.id] = trader
+        if changed { dirty = true }
+        return closeAll
+    }
+
+    func save(clockTime: Int64) throws {
+        state.clockTime = max(state.clockTime, clockTime)
+        guard let path else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicFile.replace(path, with: try encoder.encode(state))
+    }
+}
+
+struct ManagerStateError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "manager state \(path) is unreadable: \(reason)" }
+}

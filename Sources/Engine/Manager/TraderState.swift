@@ -1,0 +1,73 @@
+/// What the manager remembers about a trader between cycles and across restarts.
+struct TraderState: Sendable, Codable, Equatable {
+    var cycle: Int = 0
+    var lastDecisionAt: Int64?
+    var consecutiveFailures: Int = 0
+    var totalFailures: Int = 0
+    var cooldownUntil: [String: Int64] = [:]
+    var pausedUntil: Int64?
+    /// UTC day (ms / 86,400,000) the daily loss is measured from, and the equity at its start.
+    var day: Int64 = 0
+    var dayStartEquity: Double = 0
+    var peakEquity: Double = 0
+    var isDailyLossLimitHit = false
+    var isDrawdownLimitHit = false
+    var startedAt: Int64 = 0
+    var inceptionCapital: Double = 0
+    /// Closed trades already seen (to start cooldowns when a stop or target fires between cycles).
+    var closedTradesSeen: Int = 0
+    /// Hourly equity points, the account-totals history.
+    var equityHistory: [EquityPoint] = []
+    /// Cycle start times, for the invocation statistics.
+    var invocationTimes: [Int64] = []
+    var signals: SignalStatistics = .init()
+    var conversations: [Conversation] = []
+    var lastOutcome: String?
+    var lastModel: String?
+
+    struct EquityPoint: Sendable, Codable, Equatable {
+        var marker: Int
+        var time: Int64
+        var equity: Double
+        var realizedPnL: Double
+        var unrealizedPnL: Double
+    }
+
+    struct Conversation: Sendable, Codable, Equatable {
+        var cycleID: String
+        var time: Int64
+        var model: String
+        var system: String
+        var user: String
+        var answer: String
+    }
+}
+
+/// The decisions a trader's model produced (the analytics signals table): total counts, and the most recent
+/// samples for averages, spreads and medians.
+struct SignalStatistics: Sendable, Codable, Equatable {
+    struct Sample: Sendable, Codable, Equatable {
+        var signal: Decision.Signal
+        var confidence: Double
+        var leverage: Int?
+    }
+
+    var counts: [String: Int] = [:]
+    var samples: [Sample] = []
+    static let sampleLimit = 10_000
+
+    mutating func record(_ decision: Decision) {
+        counts[decision.signal.rawValue, default: 0] += 1
+        samples.append(Sample(signal: decision.signal, confidence: decision.confidence, leverage: decision.leverage))
+        if samples.count > Self.sampleLimit { samples.removeFirst(samples.count - Self.sampleLimit) }
+    }
+
+    func count(_ signal: Decision.Signal) -> Int { counts[signal.rawValue] ?? 0 }
+}
+
+/// The manager's whole persisted state.
+struct ManagerState: Sendable, Codable, Equatable {
+    var traders: [String: TraderState] = [:]
+    /// The engine clock's time at the last save: a replay resumes from here after a restart.
+    var clockTime: Int64 = 0
+}
