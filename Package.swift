@@ -79,6 +79,8 @@ let package = Package(
             dependencies: [
                 "Engine", "Shared", "ArenaTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(
