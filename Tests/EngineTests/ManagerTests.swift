@@ -1,0 +1,205 @@
+import ArenaTestSupport
+import Foundation
+import Logging
+import Testing
+
+@testable import Engine
+@testable import Shared
+
+@Suite("Manager: state, restarts, kill switches", .serialized)
+struct ManagerTests {
+    /// The shipped configuration with its runtime paths in a scratch directory.
+    func configuration(scratch: URL) throws -> ArenaConfiguration {
+        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
+        return try ConfigLoader(environment: [
+            "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
+            "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
+            "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
+        ]).load(path: "etc/arena.yaml")
+    }
+
+    func logger() -> Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    static let start: Int64 = 1_752_600_000_000  // 2025-07-15T17:20Z, inside the bundled candles
+
+    @Test func restart_continuesCycleNumbers_andSendsNoOrderTwice() async throws {
+        let scratch = try TestPaths.makeScratch("manager")
+        let configuration = try configuration(scratch: scratch)
+        let clock = ManualClock(now: Self.start)
+
+        let first = try await EngineAssembly.make(configuration: configuration, logger: logger(), clockOverride: clock)
+        try await first.manager.runOnce()
+        try await first.httpClient.shutdown()
+        let statePath = configuration.manager.statePath
+        let afterFirst = try JSONDecoder().decode(
+            ManagerState.self,
+            from: Data(contentsOf: URL(fileURLWithPath: statePath))
+        )
+        #expect(afterFirst.traders["baseline-hold"]?.cycle == 1)
+        #expect(afterFirst.traders["baseline-ema"]?.cycle == 1)
+        let paperPath = try #require(configuration.exchange.providers["paper"]?.statePath)
+        let ledger1 = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: paperPath)))
+        let hold1 = try #require(ledger1.accounts["baseline-hold"])
+        #expect(!hold1.trader.positions.isEmpty)
+
+        // A crash after the orders but before the state was saved: the state file is one cycle behind.
+        var behind = afterFirst
+        behind.traders["baseline-hold"]?.cycle = 0
+        behind.traders["baseline-hold"]?.lastDecisionAt = nil
+        try JSONEncoder().encode(behind).write(to: URL(fileURLWithPath: statePath))
+
+        let second = try await EngineAssembly.make(configuration: configuration, logger: logger(), clockOverride: clock)
+        try await second.manager.runOnce()
+        try await second.httpClient.shutdown()
+        let ledger2 = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: paperPath)))
+        // Cycle 1 ran again with the same cloids: the venue returned the first results, nothing new was filled.
+        #expect(ledger2.accounts["baseline-hold"]?.trader == hold1.trader)
+        #expect(ledger2.accounts["baseline-hold"]?.fills == hold1.fills)
+
+        // A normal restart later: cycle numbers continue.
+        clock.advance(byMilliseconds: 180_000)
+        let third = try await EngineAssembly.make(configuration: configuration, logger: logger(), clockOverride: clock)
+        try await third.manager.runOnce()
+        try await third.httpClient.shutdown()
+        let afterThird = try JSONDecoder().decode(
+            ManagerState.self,
+            from: Data(contentsOf: URL(fileURLWithPath: statePath))
+        )
+        #expect(afterThird.traders["baseline-ema"]?.cycle == 2)
+        #expect(afterThird.traders["baseline-hold"]?.cycle == 2)
+        #expect(afterThird.traders["baseline-hold"]?.inceptionCapital == 3000)
+        // Buy-and-hold holds: no entry was sent for a symbol it already holds.
+        let ledger3 = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: paperPath)))
+        #expect(ledger3.accounts["baseline-hold"]?.fills == hold1.fills)
+        // And the snapshot shows both traders.
+        let generation = try #require(SnapshotReader(root: configuration.dataPath).resolve())
+        let leaderboard = try JSONDecoder().decode(
+            LeaderboardDocument.self,
+            from: Data(
+                contentsOf: URL(fileURLWithPath: generation.directory).appendingPathComponent("leaderboard.json")
+            )
+        )
+        #expect(Set(leaderboard.leaderboard.map(\.id)) == ["baseline-hold", "baseline-ema"])
+    }
+
+    static let trader = TraderConfiguration(
+        id: "t",
+        name: "t",
+        exchangeProvider: "paper",
+        marketProvider: "replay",
+        orderStyle: .marketIOC,
+        marketIOCSlippageBps: 50,
+        promptTemplate: "s",
+        executorPromptTemplate: "u",
+        model: "m",
+        fallbackModels: [],
+        decisionInterval: .seconds(180),
+        allocationPct: 10,
+        autoStart: true,
+        symbols: ["BTC"],
+        riskParams: CycleFailureTests.limits,
+        disabledReason: nil,
+        keyPath: "traders[0]"
+    )
+
+    func account(equity: Double) -> TraderAccount {
+        TraderAccount(cash: equity, positions: [:], realizedPnL: 0, feesPaid: 0)
+    }
+
+    @Test func closedTrade_startsTheSymbolsCooldown() async throws {
+        let store = try ManagerStore(path: nil)
+        await store.begin(trader: "t", capital: 1000, now: Self.start)
+        let trade = ClosedTrade(
+            tradeID: 1,
+            trader: "t",
+            symbol: "BTC",
+            quantity: 0.01,
+            leverage: 2,
+            confidence: 0.7,
+            entryOrderID: 1,
+            exitOrderID: 2,
+            entryTime: Self.start,
+            exitTime: Self.start + 60_000,
+            entryPrice: 100_000,
+            exitPrice: 99_000,
+            entryFee: 0.45,
+            exitFee: 0.45,
+            fundingPaid: 0,
+            wasLiquidated: false,
+            exitPlan: nil
+        )
+        _ = await store.observe(
+            trader: Self.trader,
+            account: account(equity: 990),
+            trades: [trade],
+            now: Self.start + 61_000
+        )
+        let state = await store.state("t")
+        #expect(state.cooldownUntil["BTC"] == Self.start + 60_000 + 600_000)
+        #expect(state.closedTradesSeen == 1)
+    }
+
+    @Test func dailyLossAndDrawdownSwitches_fireOnce_andDailyResetsNextDay() async throws {
+        let store = try ManagerStore(path: nil)
+        let dayStart = (Self.start / 86_400_000) * 86_400_000
+        await store.begin(trader: "t", capital: 1000, now: dayStart + 1000)
+        // −4 %: under both limits (5 % daily, 20 % drawdown).
+        #expect(
+            await store.observe(trader: Self.trader, account: account(equity: 960), trades: [], now: dayStart + 2000)
+                == false
+        )
+        #expect(await store.state("t").isDailyLossLimitHit == false)
+        // −6 %: the daily switch fires, the drawdown one does not.
+        #expect(
+            await store.observe(trader: Self.trader, account: account(equity: 940), trades: [], now: dayStart + 3000)
+                == false
+        )
+        #expect(await store.state("t").isDailyLossLimitHit)
+        // −21 % from the peak: the drawdown switch fires once and asks for every position to be closed.
+        #expect(
+            await store.observe(trader: Self.trader, account: account(equity: 790), trades: [], now: dayStart + 4000)
+        )
+        #expect(
+            await store.observe(trader: Self.trader, account: account(equity: 780), trades: [], now: dayStart + 5000)
+                == false
+        )
+        #expect(await store.state("t").isDrawdownLimitHit)
+        // Next UTC day: the daily switch resets, the drawdown switch stays.
+        _ = await store.observe(
+            trader: Self.trader,
+            account: account(equity: 780),
+            trades: [],
+            now: dayStart + 86_400_000 + 1
+        )
+        #expect(await store.state("t").isDailyLossLimitHit == false)
+        #expect(await store.state("t").isDrawdownLimitHit)
+    }
+
+    @Test func equityHistory_getsOnePointPerHour() async throws {
+        let store = try ManagerStore(path: nil)
+        await store.begin(trader: "t", capital: 1000, now: Self.start)
+        for minute in stride(from: 1, through: 150, by: 1) {
+            _ = await store.observe(
+                trader: Self.trader,
+                account: account(equity: 1000 + Double(minute)),
+                trades: [],
+                now: Self.start + Int64(minute) * 60_000
+            )
+        }
+        let history = await store.state("t").equityHistory
+        #expect(history.map(\.marker) == [0, 1, 2])
+        #expect(history[1].equity == 1060)
+    }
+
+    @Test func claim_respectsTheConcurrencyLimit_andOneCyclePerTrader() async throws {
+        let store = try ManagerStore(path: nil)
+        #expect(await store.claim("a", limit: 2))
+        #expect(await store.claim("a", limit: 2) == false)
+        #expect(await store.claim("b", limit: 2))
+        #expect(await store.claim("c", limit: 2) == false)
+    }
+}
