@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Engine
+@testable import Shared
 
 @Suite("Decision parsing")
 struct DecisionParserTests {
@@ -91,5 +92,33 @@ struct DecisionParserTests {
         let then = try #require((items["then"] as? [String: Any])?["required"] as? [String])
         #expect(Set(then) == Set(DecisionParser.entryKeys))
         #expect(Set(items["required"] as? [String] ?? []) == ["symbol", "signal", "confidence"])
+    }
+}
+
+@Suite("Prompt numbers and templates")
+struct PromptFormattingTests {
+    @Test func numbers_areShortAndStable() {
+        #expect(PromptContext.number(117_706.8735) == "117706.87")
+        #expect(PromptContext.number(3929.85) == "3929.85")
+        #expect(PromptContext.number(193.2351) == "193.2351")
+        #expect(PromptContext.number(2.608_154_9) == "2.6082")
+        #expect(PromptContext.number(0.195_255_4) == "0.195255")
+        #expect(PromptContext.number(-0.000_123_456_7) == "-0.000123457")
+        #expect(PromptContext.number(100_000) == "100000")
+        #expect(PromptContext.number(0) == "0")
+        #expect(PromptContext.number(.nan) == "n/a")
+    }
+
+    @Test func template_refusesAContextMissingAVariable() throws {
+        let template = try PromptTemplate(
+            id: "t",
+            file: PromptTemplateFile(version: "1", body: "{{a}} {{#items}}{{b}} {{c}}{{/items}}")
+        )
+        #expect(template.missingVariables(in: ["a": "1", "items": [["b": "2"]], "c": "3"]).isEmpty)
+        #expect(template.missingVariables(in: ["items": [["b": "2"]]]) == ["a", "c"])
+        // An empty list renders nothing, so what it would read is not missing.
+        #expect(template.missingVariables(in: ["a": "1", "items": [[String: Any]]()]).isEmpty)
+        #expect(throws: PromptTemplate.Failure.self) { try template.render(["a": "1"]) }
+        #expect(try template.render(["a": "<x&y>", "items": [["b": "2", "c": "3"]]]) == "<x&y> 2 3")
     }
 }

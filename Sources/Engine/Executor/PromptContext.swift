@@ -101,32 +101,29 @@ enum PromptContext {
     }
 
     /// Large values to 2 decimals, unit-sized ones to 4, small ones to 6 significant digits; no trailing zeros.
+    /// Rounding to a short decimal and printing the shortest round-trip form gives that decimal exactly.
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "n/a" }
         let magnitude = abs(value)
-        let text: String
+        let rounded: Double
         if magnitude >= 1000 {
-            text = String(format: "%.2f", value)
+            rounded = (value * 100).rounded() / 100
         } else if magnitude >= 1 {
-            text = String(format: "%.4f", value)
+            rounded = (value * 10_000).rounded() / 10_000
+        } else if magnitude >= 1e-4 {
+            let scale = pow(10, 5 - floor(log10(magnitude)))
+            rounded = (value * scale).rounded() / scale
         } else {
-            text = String(format: "%.6g", value)
+            return value == 0 ? "0" : String(format: "%.6g", value)
         }
-        guard text.contains("."), !text.contains("e") else { return text }
-        var trimmed = text
-        while trimmed.hasSuffix("0") { trimmed.removeLast() }
-        if trimmed.hasSuffix(".") { trimmed.removeLast() }
-        return trimmed == "-0" ? "0" : trimmed
+        if rounded == 0 { return "0" }
+        if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
+        return String(rounded)
     }
 
     static func list(_ values: [Double]) -> String {
         "[" + values.map(number).joined(separator: ", ") + "]"
     }
 
-    static func iso(_ milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
-    }
+    static func iso(_ milliseconds: Int64) -> String { UTCTime.iso8601(milliseconds) }
 }

@@ -137,13 +137,7 @@ struct ArenaSnapshotBuilder {
         )
     }
 
-    static func humanTime(_ milliseconds: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSSSSS"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
-    }
+    static func humanTime(_ milliseconds: Int64) -> String { UTCTime.human(milliseconds) }
 
     func tradesDocument() -> TradesDocument {
         var trades: [TradesDocument.Trade] = []

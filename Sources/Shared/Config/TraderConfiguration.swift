@@ -29,6 +29,44 @@ package struct TraderConfiguration: Sendable {
 
     package var isEnabled: Bool { disabledReason == nil }
 
+    package init(
+        id: String,
+        name: String,
+        exchangeProvider: String,
+        marketProvider: String,
+        orderStyle: OrderStyle,
+        marketIOCSlippageBps: Double,
+        promptTemplate: String,
+        executorPromptTemplate: String,
+        model: String,
+        fallbackModels: [String],
+        decisionInterval: Duration,
+        allocationPct: Double,
+        autoStart: Bool,
+        symbols: [String],
+        riskParams: RiskParameters,
+        disabledReason: String?,
+        keyPath: String
+    ) {
+        self.id = id
+        self.name = name
+        self.exchangeProvider = exchangeProvider
+        self.marketProvider = marketProvider
+        self.orderStyle = orderStyle
+        self.marketIOCSlippageBps = marketIOCSlippageBps
+        self.promptTemplate = promptTemplate
+        self.executorPromptTemplate = executorPromptTemplate
+        self.model = model
+        self.fallbackModels = fallbackModels
+        self.decisionInterval = decisionInterval
+        self.allocationPct = allocationPct
+        self.autoStart = autoStart
+        self.symbols = symbols
+        self.riskParams = riskParams
+        self.disabledReason = disabledReason
+        self.keyPath = keyPath
+    }
+
     /// Trader ids are used as API model ids and as directory names, so they are restricted.
     package static func isValidID(_ id: String) -> Bool {
         (1...128).contains(id.utf8.count)

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+/// `engine bench`: the engine's own cost per decision cycle, for the README's table (a benchmark, not a test).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the engine's time per cycle with a model that answers instantly."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(name: .long, help: "Cycles to time.")
+    var cycles: Int = 2000
+
+    func run() async throws {
+        let configuration = try ConfigurationLoading.loadOrExit(path: options.config)
+        guard cycles >= 10 else {
+            FileHandle.standardError.write(Data("engine bench: --cycles must be at least 10\n".utf8))
+            throw ExitCode(1)
+        }
+        let result: CycleBenchmark.Result
+        do {
+            result = try await CycleBenchmark(configuration: configuration, cycles: cycles).run()
+        } catch {
+            FileHandle.standardError.write(Data("engine bench: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("| measure | value |")
+        print("|---|---:|")
+        print("| cycles timed (\(result.symbols) symbols, instant model, orders every cycle) | \(result.cycles) |")
+        print("| median engine time per cycle | \(String(format: "%.0f", result.medianCycleMicroseconds)) µs |")
+        print("| p99 engine time per cycle | \(String(format: "%.0f", result.p99CycleMicroseconds)) µs |")
+        print(
+            "| export of \(result.exportTraders) traders (build + publish, median) | \(String(format: "%.1f", result.exportMilliseconds)) ms |"
+        )
+        print("| tick bookkeeping per trader | \(String(format: "%.1f", result.tickMicrosecondsPerTrader)) µs |")
+        print("| traders sustained on a 3-minute interval within half a core | \(result.tradersAtHalfACore) |")
+    }
+}
