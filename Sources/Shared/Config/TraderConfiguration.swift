@@ -3,7 +3,6 @@ package struct TraderConfiguration: Sendable {
     package enum OrderStyle: String, Sendable, CaseIterable {
         case marketIOC = "market_ioc"
         case limitIOC = "limit_ioc"
-        case limitGTC = "limit_gtc"
     }
 
     package let id: String

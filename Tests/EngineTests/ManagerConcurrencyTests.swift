@@ -1,0 +1,121 @@
+import ArenaTestSupport
+import Foundation
+import Logging
+import Testing
+
+@testable import Engine
+@testable import Shared
+
+/// A model that takes its time (the seam here is the `LLMClient` protocol; the HTTP client has its own tests).
+struct SlowModel: LLMClient {
+    let delay: Duration
+
+    func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse {
+        do {
+            try await Task.sleep(for: delay)
+        } catch {
+            throw .timeout
+        }
+        return LLMResponse(
+            text: #"{"decisions":[]}"#,
+            modelName: "slow",
+            promptTokens: 0,
+            completionTokens: 0,
+            latencyMilliseconds: 0
+        )
+    }
+}
+
+@Suite("Manager scheduling")
+struct ManagerConcurrencyTests {
+    func trader(_ id: String, client: any LLMClient, exchange: SimExchange) throws -> ArenaManager.Trader {
+        let root = TestPaths.packageRoot.path
+        var configuration = CycleFailureTests.trader()
+        configuration = TraderConfiguration(
+            id: id,
+            name: id,
+            exchangeProvider: "paper",
+            marketProvider: "fixed",
+            orderStyle: .marketIOC,
+            marketIOCSlippageBps: 50,
+            promptTemplate: "alpha-arena-system",
+            executorPromptTemplate: "alpha-arena-user",
+            model: "fake",
+            fallbackModels: [],
+            decisionInterval: .seconds(180),
+            allocationPct: 10,
+            autoStart: true,
+            symbols: ["BTC", "ETH"],
+            riskParams: configuration.riskParams,
+            disabledReason: nil,
+            keyPath: id
+        )
+        let cycle = DecisionCycle(
+            trader: configuration,
+            market: CycleFailureTests.market(),
+            maxStaleness: .max,
+            exchange: exchange,
+            model: CycleFailureTests.model,
+            client: client,
+            systemTemplate: try PromptTemplate.load(
+                id: "alpha-arena-system",
+                path: "\(root)/prompts/system/alpha_arena.mustache",
+                expectedVersion: "1.0.0"
+            ),
+            userTemplate: try PromptTemplate.load(
+                id: "alpha-arena-user",
+                path: "\(root)/prompts/user/alpha_arena.mustache",
+                expectedVersion: "1.0.0"
+            ),
+            decisionSchema: "{}",
+            decisionTimeout: .seconds(60),
+            intradayInterval: "3m",
+            contextInterval: "4h",
+            assets: AssetInfo.catalog,
+            logger: Logger(label: "test")
+        )
+        return ArenaManager.Trader(configuration: configuration, cycle: cycle, capital: 1000)
+    }
+
+    @Test func slowTrader_neverDelaysAnother() async throws {
+        let exchange = SimExchange(
+            id: "paper",
+            ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
+            statePath: nil
+        )
+        let clock = ManualClock(now: CycleFailureTests.now)
+        let store = try ManagerStore(path: nil)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let manager = ArenaManager(
+            traders: [
+                try trader("slow", client: SlowModel(delay: .seconds(60)), exchange: exchange),
+                try trader("fast", client: BaselinePolicy(modelName: "buy_and_hold")!, exchange: exchange),
+            ],
+            clock: clock,
+            tickInterval: 1000,
+            maxConcurrentDecisions: 4,
+            exchanges: ["paper": exchange],
+            markets: ["fixed": CycleFailureTests.market()],
+            store: store,
+            publisher: nil,
+            exportInterval: 15_000,
+            logger: logger
+        )
+        let running = Task { try await manager.run() }
+        // Five decision intervals pass while the slow trader's first cycle is still waiting on its model.
+        for _ in 0..<5 {
+            for _ in 0..<200 where await store.state("fast").lastDecisionAt != clock.now() {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            clock.advance(byMilliseconds: 180_000)
+        }
+        for _ in 0..<200 where await store.state("fast").cycle < 5 {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(await store.state("fast").cycle >= 5)
+        #expect(await store.state("slow").cycle == 0)
+        running.cancel()
+        _ = try? await running.value
+    }
+}
