@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Mustache
 import Shared
@@ -58,6 +59,14 @@ struct PromptTemplate: Sendable {
             throw .versionMismatch(template: id, version: file.version, expected: expectedVersion)
         }
         return try PromptTemplate(id: id, file: file)
+    }
+
+    var stamp: TemplateStamp {
+        TemplateStamp(
+            id: id,
+            version: version,
+            digest: SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
+        )
     }
 
     func render(_ context: [String: Any]) throws(Failure) -> String {

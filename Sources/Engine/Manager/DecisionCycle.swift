@@ -71,27 +71,13 @@ struct DecisionCycle: Sendable {
             return fail(.accountUnavailable, "\(error)")
         }
 
-        // 3. Prompts.
-        let inputs = PromptContext.Inputs(
-            trader: trader,
-            venue: exchange.id,
-            capital: state.inceptionCapital,
-            market: snapshot,
-            account: account,
-            now: now,
-            startedAt: state.startedAt,
-            invocationCount: state.invocationTimes.count + 1,
-            sharpe: Performance.sharpe(state.equityHistory),
-            intradayInterval: intradayInterval,
-            contextInterval: contextInterval,
-            decisionSchema: decisionSchema
-        )
+        // 3. Prompts, from recorded inputs only.
+        let cycleInputs = Self.inputs(state: state, now: now, takerFeeRate: exchange.takerFeeRate)
+        record.inputs = cycleInputs
+        record.templates = [systemTemplate.stamp, userTemplate.stamp]
         let messages: [ChatMessage]
         do {
-            messages = [
-                ChatMessage(role: "system", content: try systemTemplate.render(PromptContext.system(inputs))),
-                ChatMessage(role: "user", content: try userTemplate.render(PromptContext.user(inputs))),
-            ]
+            messages = try render(market: snapshot, account: account, inputs: cycleInputs, now: now)
         } catch {
             return fail(.promptInvalid, "\(error)")
         }
@@ -136,26 +122,30 @@ struct DecisionCycle: Sendable {
 
         // 6. Risk.
         let prices = snapshot.symbols.mapValues(\.markPrice)
-        let context = riskContext(account: account, prices: prices, state: state, now: now)
-        let verdicts = RiskPolicy.evaluate(decisions, context: context)
+        var verdicts = RiskPolicy.evaluate(
+            decisions,
+            context: riskContext(account: account, prices: prices, inputs: cycleInputs, now: now)
+        )
         record.verdicts = verdicts
         record.outcome = .completed
 
         // 7–9. Closes first (they reduce risk), then entries re-checked against a fresh account.
-        for (decision, verdict) in zip(decisions, verdicts)
-        where verdict.isAccepted && decision.signal == .closePosition {
-            guard let position = account.positions[decision.symbol] else { continue }
-            let order = OrderPlanner.close(position, trader: view, cycle: cycle)
+        for order in CyclePlanner.closeOrders(
+            decisions: decisions,
+            verdicts: verdicts,
+            account: account,
+            view: view,
+            cycle: cycle
+        ) {
             record.orders.append(order)
             do {
-                try await exchange.cancel(trader: trader.id, symbol: decision.symbol)
+                try await exchange.cancel(trader: trader.id, symbol: order.symbol)
                 record.results += try await exchange.submit([order])
             } catch {
-                record.error = "close \(decision.symbol): \(error)"
+                record.error = "close \(order.symbol): \(error)"
             }
         }
-        let entries = zip(decisions, verdicts).filter { $0.1.isAccepted && $0.0.signal.isEntry }.map(\.0)
-        guard !entries.isEmpty else {
+        guard decisions.indices.contains(where: { verdicts[$0].isAccepted && decisions[$0].signal.isEntry }) else {
             record.endedAt = clock.now()
             return record
         }
@@ -168,18 +158,16 @@ struct DecisionCycle: Sendable {
             record.endedAt = clock.now()
             return record
         }
-        let recheck = RiskPolicy.evaluate(
-            entries,
-            context: riskContext(account: fresh, prices: prices, state: state, now: now)
+        record.recheckAccount = fresh
+        let entryLegs = CyclePlanner.entryOrders(
+            decisions: decisions,
+            verdicts: &verdicts,
+            recheck: riskContext(account: fresh, prices: prices, inputs: cycleInputs, now: now),
+            view: view,
+            cycle: cycle
         )
-        for (decision, verdict) in zip(entries, recheck) {
-            guard verdict.isAccepted, let price = prices[decision.symbol], let asset = assets[decision.symbol] else {
-                if let index = record.verdicts.firstIndex(where: { $0.symbol == decision.symbol }) {
-                    record.verdicts[index] = verdict
-                }
-                continue
-            }
-            let legs = OrderPlanner.entry(decision, trader: view, cycle: cycle, price: price, asset: asset)
+        record.verdicts = verdicts
+        for legs in entryLegs {
             guard let entryLeg = legs.first else { continue }
             record.orders += legs
             do {
@@ -190,27 +178,66 @@ struct DecisionCycle: Sendable {
                     record.results += try await exchange.submit(Array(legs.dropFirst()))
                 }
             } catch {
-                record.error = "entry \(decision.symbol): \(error)"
+                record.error = "entry \(entryLeg.symbol): \(error)"
             }
         }
         record.endedAt = clock.now()
         return record
     }
 
-    func riskContext(account: TraderAccount, prices: [String: Double], state: TraderState, now: Int64) -> RiskContext {
-        RiskContext(
-            limits: trader.riskParams,
-            symbols: Set(symbols),
-            prices: prices,
-            assets: assets,
-            account: account,
-            now: now,
+    static func inputs(state: TraderState, now: Int64, takerFeeRate: Double) -> CycleInputs {
+        CycleInputs(
+            startedAt: state.startedAt,
+            inceptionCapital: state.inceptionCapital,
+            invocationCount: state.invocationTimes.count + 1,
+            sharpe: Performance.sharpe(state.equityHistory),
             cooldownUntil: state.cooldownUntil,
             isPaused: (state.pausedUntil ?? 0) > now,
             isDailyLossLimitHit: state.isDailyLossLimitHit,
             isDrawdownLimitHit: state.isDrawdownLimitHit,
-            takerFeeRate: exchange.takerFeeRate
+            takerFeeRate: takerFeeRate
         )
+    }
+
+    func riskContext(account: TraderAccount, prices: [String: Double], inputs: CycleInputs, now: Int64) -> RiskContext {
+        CyclePlanner.riskContext(
+            limits: trader.riskParams,
+            symbols: symbols,
+            assets: assets,
+            account: account,
+            prices: prices,
+            now: now,
+            inputs: inputs
+        )
+    }
+
+    /// The system and user messages for recorded values.
+    func render(
+        market: MarketSnapshot,
+        account: TraderAccount,
+        inputs: CycleInputs,
+        now: Int64
+    ) throws(PromptTemplate.Failure)
+        -> [ChatMessage]
+    {
+        let context = PromptContext.Inputs(
+            trader: trader,
+            venue: exchange.id,
+            capital: inputs.inceptionCapital,
+            market: market,
+            account: account,
+            now: now,
+            startedAt: inputs.startedAt,
+            invocationCount: inputs.invocationCount,
+            sharpe: inputs.sharpe,
+            intradayInterval: intradayInterval,
+            contextInterval: contextInterval,
+            decisionSchema: decisionSchema
+        )
+        return [
+            ChatMessage(role: "system", content: try systemTemplate.render(PromptContext.system(context))),
+            ChatMessage(role: "user", content: try userTemplate.render(PromptContext.user(context))),
+        ]
     }
 
     /// sha256 of the rendered messages, hex.

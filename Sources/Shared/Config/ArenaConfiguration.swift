@@ -43,6 +43,14 @@ package struct ArenaConfiguration: Sendable {
 
     package struct Journal: Sendable {
         package let path: String
+        /// A journal file is closed and a new one started past this size…
+        package let maxFileBytes: Int
+        /// …or this age.
+        package let rotateInterval: Duration
+        /// Appended records are written and fsynced together at most this far apart.
+        package let fsyncInterval: Duration
+        /// Records waiting to be written; when full, the trading loop waits (and it is counted and logged).
+        package let queueCapacity: Int
     }
 
     /// The engine's clock: the wall clock for live use, or a replay of history `speed` times faster.
@@ -154,7 +162,15 @@ struct RootSection {
         export?.finish()
 
         let journal = reader.mapping("journal")
-        let journalSection = ArenaConfiguration.Journal(path: journal?.string("path", default: "journal") ?? "journal")
+        let journalSection = ArenaConfiguration.Journal(
+            path: journal?.string("path", default: "journal") ?? "journal",
+            maxFileBytes: journal?.int("max_file_bytes", default: 64 << 20, range: 4096...(1 << 40)) ?? 64 << 20,
+            rotateInterval: journal?.duration("rotate_interval", default: .seconds(86_400), minimum: .seconds(1))
+                ?? .seconds(86_400),
+            fsyncInterval: journal?.duration("fsync_interval", default: .milliseconds(200), minimum: .milliseconds(1))
+                ?? .milliseconds(200),
+            queueCapacity: journal?.int("queue_capacity", default: 4096, range: 1...1_000_000) ?? 4096
+        )
         journal?.finish()
 
         let clock = reader.mapping("clock")

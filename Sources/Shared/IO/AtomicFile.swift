@@ -13,6 +13,12 @@ package enum AtomicFile {
         package let path: String
         package let code: Int32
 
+        package init(operation: String, path: String, code: Int32) {
+            self.operation = operation
+            self.path = path
+            self.code = code
+        }
+
         package var description: String {
             "\(operation) \(path): \(String(cString: strerror(code)))"
         }

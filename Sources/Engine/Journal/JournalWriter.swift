@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Appends cycle records as JSON lines under `journal/<trader_id>/`. The trading loop only enqueues; records are
+/// written and fsynced in batches every `fsync_interval`. When the queue is full the caller waits for a flush
+/// (counted and logged): records are never dropped. Files rotate by size and age. On start, a torn last line from
+/// a crash is cut and reported; nothing before it is touched.
+actor JournalWriter: Service {
+    struct Settings: Sendable {
+        var root: String
+        var maxFileBytes: Int
+        var rotateInterval: Duration
+        var fsyncInterval: Duration
+        var queueCapacity: Int
+
+        init(_ configuration: ArenaConfiguration.Journal) {
+            root = configuration.path
+            maxFileBytes = configuration.maxFileBytes
+            rotateInterval = configuration.rotateInterval
+            fsyncInterval = configuration.fsyncInterval
+            queueCapacity = configuration.queueCapacity
+        }
+
+        init(root: String, maxFileBytes: Int, rotateInterval: Duration, fsyncInterval: Duration, queueCapacity: Int) {
+            self.root = root
+            self.maxFileBytes = maxFileBytes
+            self.rotateInterval = rotateInterval
+            self.fsyncInterval = fsyncInterval
+            self.queueCapacity = queueCapacity
+        }
+    }
+
+    private struct OpenFile {
+        var descriptor: Int32
+        var sequence: Int
+        var bytes: Int
+        var openedAt: ContinuousClock.Instant
+    }
+
+    let settings: Settings
+    let directory: JournalDirectory
+    private let logger: Logger
+    private var queue: [(trader: String, line: Data)] = []
+    private var files: [String: OpenFile] = [:]
+    private let encoder: JSONEncoder
+    /// Times an append found the queue full and had to wait for the disk.
+    private(set) var fullQueueWaits = 0
+    private(set) var recordsWritten = 0
+
+    init(settings: Settings, logger: Logger) {
+        self.settings = settings
+        self.directory = JournalDirectory(root: settings.root)
+        self.logger = logger
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        self.encoder = encoder
+    }
+
+    /// Cuts torn last lines left by a crash. Returns the bytes cut per trader.
+    func recover() throws -> [String: Int] {
+        var cut: [String: Int] = [:]
+        for trader in directory.traders() {
+            let removed = try directory.repair(trader: trader)
+            if removed > 0 {
+                cut[trader] = removed
+                logger.warning(
+                    "journal: cut a torn last line left by a crash",
+                    metadata: ["trader": "\(trader)", "bytes": "\(removed)"]
+                )
+            }
+        }
+        return cut
+    }
+
+    func append(_ record: CycleRecord) throws {
+        var line = try encoder.encode(record)
+        line.append(UInt8(ascii: "\n"))
+        queue.append((record.traderID, line))
+        if queue.count >= settings.queueCapacity {
+            fullQueueWaits += 1
+            logger.warning(
+                "journal queue full: the trading loop waited for the disk",
+                metadata: ["records": "\(queue.count)"]
+            )
+            try flush()
+        }
+    }
+
+    /// Writes every queued record and fsyncs the files written.
+    func flush() throws {
+        guard !queue.isEmpty else { return }
+        let batch = queue
+        queue.removeAll(keepingCapacity: true)
+        var touched: Set<String> = []
+        for (trader, line) in batch {
+            var file = try openFile(trader, adding: line.count)
+            try Self.writeAll(line, to: file.descriptor)
+            file.bytes += line.count
+            files[trader] = file
+            touched.insert(trader)
+            recordsWritten += 1
+        }
+        for trader in touched {
+            guard let file = files[trader] else { continue }
+            guard fsync(file.descriptor) == 0 else {
+                throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
+            }
+        }
+    }
+
+    func close() throws {
+        try flush()
+        for file in files.values { Glibc.close(file.descriptor) }
+        files.removeAll()
+    }
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: self.settings.fsyncInterval)
+                    try await self.flush()
+                }
+            }
+        } catch is CancellationError {
+            // Shutdown: fall through to the final flush.
+        }
+        try close()
+    }
+
+    /// The trader's current file, rotated first when this line would pass the size limit or the file is too old.
+    private func openFile(_ trader: String, adding count: Int) throws -> OpenFile {
+        if var file = files[trader] {
+            let tooBig = file.bytes > 0 && file.bytes + count > settings.maxFileBytes
+            let tooOld = ContinuousClock.now - file.openedAt >= settings.rotateInterval
+            guard tooBig || tooOld else { return file }
+            guard fsync(file.descriptor) == 0 else {
+                throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
+            }
+            Glibc.close(file.descriptor)
+            file = try create(trader, sequence: file.sequence + 1)
+            return file
+        }
+        let existing = directory.files(trader: trader).last
+        if let existing {
+            let size = (try? FileManager.default.attributesOfItem(atPath: existing.path)[.size] as? Int) ?? 0
+            if size + count <= settings.maxFileBytes || size == 0 {
+                let descriptor = open(existing.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                guard descriptor >= 0 else {
+                    throw AtomicFile.Failure(operation: "open", path: existing.path, code: errno)
+                }
+                return OpenFile(descriptor: descriptor, sequence: existing.sequence, bytes: size, openedAt: .now)
+            }
+            return try create(trader, sequence: existing.sequence + 1)
+        }
+        return try create(trader, sequence: 1)
+    }
+
+    private func create(_ trader: String, sequence: Int) throws -> OpenFile {
+        let folder = directory.traderDirectory(trader)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = (folder as NSString).appendingPathComponent(directory.fileName(sequence: sequence))
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw AtomicFile.Failure(operation: "open", path: path, code: errno) }
+        try AtomicFile.syncDirectory(folder)
+        return OpenFile(descriptor: descriptor, sequence: sequence, bytes: 0, openedAt: .now)
+    }
+
+    private static func writeAll(_ data: Data, to descriptor: Int32) throws {
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw AtomicFile.Failure(operation: "write", path: "journal", code: errno)
+                }
+                offset += written
+            }
+        }
+    }
+}
