@@ -9,6 +9,7 @@ import Shared
 struct EngineAssembly {
     let manager: ArenaManager
     let httpClient: HTTPClient
+    let journal: JournalWriter
 
     struct Failure: Error, CustomStringConvertible {
         let message: String
@@ -104,6 +105,13 @@ struct EngineAssembly {
             try await httpClient.shutdown()
             throw error
         }
+        let journal = JournalWriter(settings: .init(configuration.journal), logger: logger)
+        do {
+            _ = try await journal.recover()
+        } catch {
+            try await httpClient.shutdown()
+            throw Failure(message: "journal \(configuration.journal.path): \(error)")
+        }
         let manager = ArenaManager(
             traders: runtimeTraders,
             clock: clock,
@@ -118,9 +126,10 @@ struct EngineAssembly {
                 gracePeriod: configuration.export.gracePeriod
             ),
             exportInterval: configuration.export.interval.milliseconds,
+            journal: journal,
             logger: logger
         )
-        return EngineAssembly(manager: manager, httpClient: httpClient)
+        return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal)
     }
 
     static func makeTrader(

@@ -6,7 +6,7 @@ struct EngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
         abstract: "Run LLM-driven traders, and the operator tools around them.",
-        subcommands: [RunCommand.self, CheckCommand.self, BenchCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, ReplayCommand.self, BenchCommand.self],
         defaultSubcommand: nil
     )
 }

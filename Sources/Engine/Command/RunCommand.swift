@@ -34,7 +34,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let manager = assembly.manager
         do {
-            try await run(manager, configuration: configuration, logger: logger)
+            try await run(manager, journal: assembly.journal, configuration: configuration, logger: logger)
         } catch {
             try? await assembly.httpClient.shutdown()
             throw error
@@ -42,7 +42,12 @@ struct RunCommand: AsyncParsableCommand {
         try await assembly.httpClient.shutdown()
     }
 
-    private func run(_ manager: ArenaManager, configuration: ArenaConfiguration, logger: Logger) async throws {
+    private func run(
+        _ manager: ArenaManager,
+        journal: JournalWriter,
+        configuration: ArenaConfiguration,
+        logger: Logger
+    ) async throws {
         logger.info(
             "engine starting",
             metadata: [
@@ -53,14 +58,16 @@ struct RunCommand: AsyncParsableCommand {
         if once {
             do {
                 try await manager.runOnce()
+                try await journal.close()
             } catch {
                 FileHandle.standardError.write(Data("engine: \(error)\n".utf8))
                 throw ExitCode(1)
             }
             return
         }
+        // Shut down in reverse order: the manager first (its last cycles are journaled), then the journal.
         let group = ServiceGroup(
-            services: [manager],
+            services: [journal, manager],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -24,6 +24,7 @@ final class ArenaManager: Service, Sendable {
     let store: ManagerStore
     let publisher: SnapshotPublisher?
     let exportInterval: Int64
+    let journal: JournalWriter?
     let logger: Logger
 
     init(
@@ -36,6 +37,7 @@ final class ArenaManager: Service, Sendable {
         store: ManagerStore,
         publisher: SnapshotPublisher?,
         exportInterval: Int64,
+        journal: JournalWriter? = nil,
         logger: Logger
     ) {
         self.traders = traders
@@ -47,6 +49,7 @@ final class ArenaManager: Service, Sendable {
         self.store = store
         self.publisher = publisher
         self.exportInterval = exportInterval
+        self.journal = journal
         self.logger = logger
     }
 
@@ -100,6 +103,7 @@ final class ArenaManager: Service, Sendable {
         }
         await export(now: now)
         await persist()
+        try await journal?.flush()
     }
 
     /// Traders whose decision interval has elapsed and that are not running.
@@ -118,6 +122,14 @@ final class ArenaManager: Service, Sendable {
         let state = await store.state(trader.configuration.id)
         let record = await trader.cycle.run(cycle: state.cycle + 1, now: now, state: state, clock: clock)
         await store.apply(record, configuration: trader.configuration, now: now)
+        do {
+            try await journal?.append(record)
+        } catch {
+            logger.error(
+                "journal append failed",
+                metadata: ["trader": "\(trader.configuration.id)", "error": "\(error)"]
+            )
+        }
         await persist()
         if record.outcome == .failedClosed {
             logger.notice(

@@ -211,6 +211,18 @@ struct DecisionCycle: Sendable {
         )
     }
 
+    var renderer: PromptRenderer {
+        PromptRenderer(
+            trader: trader,
+            venue: exchange.id,
+            systemTemplate: systemTemplate,
+            userTemplate: userTemplate,
+            decisionSchema: decisionSchema,
+            intradayInterval: intradayInterval,
+            contextInterval: contextInterval
+        )
+    }
+
     /// The system and user messages for recorded values.
     func render(
         market: MarketSnapshot,
@@ -220,24 +232,7 @@ struct DecisionCycle: Sendable {
     ) throws(PromptTemplate.Failure)
         -> [ChatMessage]
     {
-        let context = PromptContext.Inputs(
-            trader: trader,
-            venue: exchange.id,
-            capital: inputs.inceptionCapital,
-            market: market,
-            account: account,
-            now: now,
-            startedAt: inputs.startedAt,
-            invocationCount: inputs.invocationCount,
-            sharpe: inputs.sharpe,
-            intradayInterval: intradayInterval,
-            contextInterval: contextInterval,
-            decisionSchema: decisionSchema
-        )
-        return [
-            ChatMessage(role: "system", content: try systemTemplate.render(PromptContext.system(context))),
-            ChatMessage(role: "user", content: try userTemplate.render(PromptContext.user(context))),
-        ]
+        try renderer.render(market: market, account: account, inputs: inputs, now: now)
     }
 
     /// sha256 of the rendered messages, hex.

@@ -1,0 +1,186 @@
+import ArenaTestSupport
+import Foundation
+import Logging
+import Testing
+
+@testable import Engine
+@testable import Shared
+
+@Suite("Journal and replay", .serialized)
+struct JournalTests {
+    func logger() -> Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    func record(_ trader: String, cycle: Int, padding: Int = 0) -> CycleRecord {
+        CycleRecord(
+            traderID: trader,
+            cycle: cycle,
+            cycleID: "\(trader)-\(cycle)",
+            startedAt: Int64(cycle) * 1000,
+            endedAt: Int64(cycle) * 1000 + 5,
+            outcome: .completed,
+            modelAsked: "m",
+            rawAnswer: String(repeating: "x", count: padding)
+        )
+    }
+
+    @Test func writer_rotatesBySize_andReadingSpansTheFiles() async throws {
+        let root = try TestPaths.makeScratch("journal")
+        let writer = JournalWriter(
+            settings: .init(
+                root: root.path,
+                maxFileBytes: 4096,
+                rotateInterval: .seconds(3600),
+                fsyncInterval: .milliseconds(10),
+                queueCapacity: 8
+            ),
+            logger: logger()
+        )
+        for cycle in 1...40 { try await writer.append(record("a", cycle: cycle, padding: 300)) }
+        try await writer.close()
+        let directory = JournalDirectory(root: root.path)
+        let files = directory.files(trader: "a")
+        #expect(files.count >= 3)
+        for file in files {
+            let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
+            #expect(size <= 4096)
+        }
+        let records = try JournalReplay.records(journal: directory, trader: "a")
+        #expect(records.map(\.cycle) == Array(1...40))
+        // The queue filled (capacity 8) and the writer flushed inline rather than dropping anything.
+        #expect(await writer.fullQueueWaits >= 4)
+    }
+
+    @Test func writer_rotatesByAge() async throws {
+        let root = try TestPaths.makeScratch("journal")
+        let writer = JournalWriter(
+            settings: .init(
+                root: root.path,
+                maxFileBytes: 1 << 20,
+                rotateInterval: .milliseconds(50),
+                fsyncInterval: .milliseconds(10),
+                queueCapacity: 100
+            ),
+            logger: logger()
+        )
+        try await writer.append(record("a", cycle: 1))
+        try await writer.flush()
+        try await Task.sleep(for: .milliseconds(80))
+        try await writer.append(record("a", cycle: 2))
+        try await writer.close()
+        #expect(JournalDirectory(root: root.path).files(trader: "a").count == 2)
+    }
+
+    @Test func tornLastLine_isCut_andEverythingBeforeItKept() async throws {
+        let root = try TestPaths.makeScratch("journal")
+        let settings = JournalWriter.Settings(
+            root: root.path,
+            maxFileBytes: 1 << 20,
+            rotateInterval: .seconds(3600),
+            fsyncInterval: .milliseconds(10),
+            queueCapacity: 100
+        )
+        let writer = JournalWriter(settings: settings, logger: logger())
+        for cycle in 1...5 { try await writer.append(record("a", cycle: cycle)) }
+        try await writer.close()
+        let path = try #require(JournalDirectory(root: root.path).files(trader: "a").last?.path)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        let torn = Data(#"{"schema_version":1,"trader_id":"a","cyc"#.utf8)
+        try handle.write(contentsOf: torn)
+        try handle.close()
+
+        let restarted = JournalWriter(settings: settings, logger: logger())
+        let cut = try await restarted.recover()
+        #expect(cut["a"] == torn.count)
+        try await restarted.append(record("a", cycle: 6))
+        try await restarted.close()
+        let records = try JournalReplay.records(journal: JournalDirectory(root: root.path), trader: "a")
+        #expect(records.map(\.cycle) == [1, 2, 3, 4, 5, 6])
+    }
+
+    /// The shipped configuration with its runtime paths in a scratch directory.
+    func configuration(scratch: URL, environment: [String: String] = [:]) throws -> ArenaConfiguration {
+        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
+        var values = [
+            "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
+            "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
+            "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
+            "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
+        ]
+        values.merge(environment) { $1 }
+        return try ConfigLoader(environment: values).load(path: "etc/arena.yaml")
+    }
+
+    @Test func replay_ofARecordedRun_passes_andCatchesAChangedRiskRuleAndTemplate() async throws {
+        let scratch = try TestPaths.makeScratch("replay")
+        let configuration = try configuration(scratch: scratch)
+        let clock = ManualClock(now: ManagerTests.start)
+        for _ in 0..<6 {
+            let assembly = try await EngineAssembly.make(
+                configuration: configuration,
+                logger: logger(),
+                clockOverride: clock
+            )
+            try await assembly.manager.runOnce()
+            try await assembly.journal.close()
+            try await assembly.httpClient.shutdown()
+            clock.advance(byMilliseconds: 180_000 * 20)
+        }
+        let directory = JournalDirectory(root: configuration.journal.path)
+        #expect(directory.traders() == ["baseline-ema", "baseline-hold"])
+        let replay = JournalReplay(configuration: configuration, templatesDirectory: nil)
+        for trader in directory.traders() {
+            let records = try JournalReplay.records(journal: directory, trader: trader)
+            #expect(records.map(\.cycle) == Array(1...6))
+            let summary = try replay.replay(trader: trader, records: records)
+            #expect(summary.cycles == 6)
+            #expect(summary.mismatchedCycles.isEmpty, "\(summary.differences)")
+        }
+
+        // A stricter reward:risk rule: the cycles that entered would now refuse, and replay says which and why.
+        let strictEtc = scratch.appendingPathComponent("etc")
+        try FileManager.default.copyItem(at: TestPaths.packageRoot.appendingPathComponent("etc"), to: strictEtc)
+        let manager = strictEtc.appendingPathComponent("manager.yaml")
+        let text = try String(contentsOf: manager, encoding: .utf8)
+        try text.replacingOccurrences(of: "min_risk_reward_ratio: 1.0", with: "min_risk_reward_ratio: 4.0")
+            .write(to: manager, atomically: true, encoding: .utf8)
+        let strict = try ConfigLoader(environment: [
+            "ARENA_JOURNAL_PATH": configuration.journal.path
+        ]).load(path: strictEtc.appendingPathComponent("arena.yaml").path)
+        let strictSummary = try JournalReplay(configuration: strict, templatesDirectory: nil)
+            .replay(
+                trader: "baseline-hold",
+                records: try JournalReplay.records(journal: directory, trader: "baseline-hold")
+            )
+        #expect(strictSummary.mismatchedCycles.contains("baseline-hold-1"))
+        #expect(
+            strictSummary.differences.contains {
+                $0.cycleID == "baseline-hold-1" && $0.field == "verdicts" && $0.replayed.contains("riskRewardBelowMin")
+            }
+        )
+        #expect(strictSummary.differences.contains { $0.field == "orders" })
+
+        // A changed template: every cycle's user prompt differs, at the changed line.
+        let templates = scratch.appendingPathComponent("templates")
+        try FileManager.default.copyItem(at: TestPaths.packageRoot.appendingPathComponent("prompts"), to: templates)
+        let user = templates.appendingPathComponent("user/alpha_arena.mustache")
+        let userText = try String(contentsOf: user, encoding: .utf8)
+        try userText.replacingOccurrences(of: "Sharpe Ratio: {{sharpe}}", with: "Sharpe: {{sharpe}}")
+            .write(to: user, atomically: true, encoding: .utf8)
+        let templateSummary = try JournalReplay(configuration: configuration, templatesDirectory: templates.path)
+            .replay(
+                trader: "baseline-ema",
+                records: try JournalReplay.records(journal: directory, trader: "baseline-ema")
+            )
+        #expect(templateSummary.mismatchedCycles.count == 6)
+        #expect(
+            templateSummary.differences.allSatisfy {
+                $0.field.hasPrefix("user_prompt line") && $0.replayed.hasPrefix("Sharpe: ")
+            }
+        )
+    }
+}
