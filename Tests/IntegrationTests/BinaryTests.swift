@@ -244,3 +244,88 @@ struct BinaryTests {
         throw lastError ?? URLError(.cannotConnectToHost)
     }
 }
+
+@Suite("Journal crash safety with a real engine process", .serialized)
+struct JournalCrashTests {
+    @Test func sigkillMidRun_keepsFsyncedRecords_cutsTheTornLine_andNumberingContinues() async throws {
+        let root = try TestPaths.makeScratch("crash")
+        for folder in ["etc", "prompts", "schemas"] {
+            try FileManager.default.copyItem(
+                at: TestPaths.packageRoot.appendingPathComponent(folder),
+                to: root.appendingPathComponent(folder)
+            )
+        }
+        try FileManager.default.createSymbolicLink(
+            at: root.appendingPathComponent("data"),
+            withDestinationURL: TestPaths.packageRoot.appendingPathComponent("data")
+        )
+        // Fast replay: every tick is a decision interval, so records pile up quickly.
+        let environment = ["ARENA_CLOCK_SPEED": "3000", "ARENA_LOG_LEVEL": "error"]
+        let engine = try ProcessRunner.makeProcess(
+            "engine",
+            ["run", "--config", "etc/arena.yaml"],
+            environment: environment,
+            directory: root
+        )
+        engine.standardError = FileHandle.nullDevice
+        try engine.run()
+        let journal = root.appendingPathComponent("journal/baseline-hold")
+        func lines() -> [Data] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: journal.path))?.sorted() ?? []
+            return files.flatMap { name -> [Data] in
+                guard let data = FileManager.default.contents(atPath: journal.appendingPathComponent(name).path) else {
+                    return []
+                }
+                return data.split(separator: UInt8(ascii: "\n")).map { Data($0) }
+            }
+        }
+        for _ in 0..<300 where lines().count < 3 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        kill(engine.processIdentifier, SIGKILL)
+        engine.waitUntilExit()
+        #expect(engine.terminationReason == .uncaughtSignal)
+
+        let before = lines()
+        #expect(before.count >= 3)
+        let decoder = JSONDecoder()
+        struct Stamp: Decodable { let cycle: Int }
+        // Every record on disk is a whole JSON object (a torn line, if the kill made one, is the last).
+        let intact = before.compactMap { try? decoder.decode(Stamp.self, from: $0) }
+        #expect(intact.count >= before.count - 1)
+        let lastCycle = try #require(intact.map(\.cycle).max())
+        // Make sure there is a torn final line to repair, as a kill mid-write leaves.
+        let newest = try #require(
+            (try FileManager.default.contentsOfDirectory(atPath: journal.path)).sorted().last
+        )
+        let handle = try FileHandle(forWritingTo: journal.appendingPathComponent(newest))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"schema_version":1,"trader_id":"baseline-hold","cy"#.utf8))
+        try handle.close()
+
+        // Restart; the torn line is cut at start, then new cycles are appended.
+        let restart = try ProcessRunner.makeProcess(
+            "engine",
+            ["run", "--config", "etc/arena.yaml"],
+            environment: environment,
+            directory: root
+        )
+        restart.standardError = FileHandle.nullDevice
+        try restart.run()
+        for _ in 0..<300 where lines().count < intact.count + 2 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        restart.terminate()
+        restart.waitUntilExit()
+        #expect(restart.terminationStatus == 0)
+        let after = lines()
+        let stamps = after.map { try? decoder.decode(Stamp.self, from: $0) }
+        #expect(stamps.allSatisfy { $0 != nil }, "a line that is not a whole record remains")
+        let cycles = stamps.compactMap { $0?.cycle }
+        #expect(Array(cycles.prefix(intact.count)) == intact.map(\.cycle))
+        #expect(cycles.count > intact.count)
+        // Numbering continues after the crash: no cycle number is reused.
+        #expect(cycles.dropFirst(intact.count).allSatisfy { $0 > lastCycle })
+        #expect(Set(cycles).count == cycles.count)
+    }
+}

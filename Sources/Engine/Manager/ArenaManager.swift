@@ -69,7 +69,7 @@ final class ArenaManager: Service, Sendable {
         try await prepare()
         // A discarding group: finished cycles leave nothing behind, however long the engine runs.
         await withDiscardingTaskGroup { group in
-            var lastExport: Int64 = .min
+            var lastExport: Int64?
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = clock.now()
                 await tick(now: now)
@@ -77,7 +77,8 @@ final class ArenaManager: Service, Sendable {
                     guard await store.claim(trader.configuration.id, limit: maxConcurrentDecisions) else { continue }
                     group.addTask { await self.runCycle(trader, now: now) }
                 }
-                if await store.takeDirty() || now - lastExport >= exportInterval {
+                let exportDue = lastExport.map { now - $0 >= exportInterval } ?? true
+                if await store.takeDirty() || exportDue {
                     await export(now: now)
                     lastExport = now
                 }
