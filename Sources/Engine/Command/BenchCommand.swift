@@ -37,5 +37,13 @@ struct BenchCommand: AsyncParsableCommand {
         )
         print("| tick bookkeeping per trader | \(String(format: "%.1f", result.tickMicrosecondsPerTrader)) µs |")
         print("| traders sustained on a 3-minute interval within half a core | \(result.tradersAtHalfACore) |")
+        print(
+            "| journal append, records of \(result.journalRecordBytes / 1024) KiB, fsync per batch | "
+                + "\(String(format: "%.0f", result.journalRecordsPerSecond)) records/s, "
+                + "\(String(format: "%.0f", result.journalMegabytesPerSecond)) MB/s |"
+        )
+        print(
+            "| replay (prompts, parse, risk, intents) | \(String(format: "%.0f", result.replayCyclesPerSecond)) cycles/s |"
+        )
     }
 }

@@ -74,6 +74,17 @@ struct JournalReplay {
     /// Replays `records` of one trader.
     func replay(trader id: String, records: [CycleRecord]) throws -> TraderSummary {
         guard let trader = configuration.traders.first(where: { $0.id == id }) else { throw Failure.unknownTrader(id) }
+        return try replay(trader: trader, records: records)
+    }
+
+    func replay(
+        trader: TraderConfiguration,
+        records: [CycleRecord],
+        symbolsOverride: [String]? = nil
+    ) throws
+        -> TraderSummary
+    {
+        let id = trader.id
         let renderer = try renderer(for: trader)
         let symbols =
             trader.symbols.isEmpty

@@ -13,6 +13,10 @@ struct CycleBenchmark {
         var exportMilliseconds: Double
         var exportTraders: Int
         var tickMicrosecondsPerTrader: Double
+        var journalRecordsPerSecond: Double
+        var journalMegabytesPerSecond: Double
+        var journalRecordBytes: Int
+        var replayCyclesPerSecond: Double
 
         /// Traders one engine sustains on a 3-minute interval within half a core: each trader costs one cycle,
         /// 180 ticks of bookkeeping and its share of the exports in every 3 minutes.
@@ -158,11 +162,13 @@ struct CycleBenchmark {
         var durations: [Double] = []
         durations.reserveCapacity(cycles)
         var placed = 0
+        var records: [CycleRecord] = []
         for index in 1...cycles {
             let started = ContinuousClock.now
             let record = await cycle.run(cycle: index, now: now, state: state, clock: clock)
             durations.append((ContinuousClock.now - started).microseconds)
             placed += record.ordersPlaced
+            if records.count < 1000 { records.append(record) }
             guard record.outcome == .completed else {
                 throw EngineAssembly.Failure(message: "bench cycle \(index) failed: \(record.error ?? "")")
             }
@@ -205,6 +211,39 @@ struct CycleBenchmark {
         }
         let tickMicroseconds = (ContinuousClock.now - tickStarted).microseconds / Double(ticks)
 
+        // Journal: realistic records (full prompts, snapshots, decisions, orders), batched and fsynced.
+        let journalDirectory = directory + "-journal"
+        defer { try? FileManager.default.removeItem(atPath: journalDirectory) }
+        let writer = JournalWriter(
+            settings: .init(
+                root: journalDirectory,
+                maxFileBytes: 256 << 20,
+                rotateInterval: .seconds(86_400),
+                fsyncInterval: .milliseconds(200),
+                queueCapacity: 4096
+            ),
+            logger: logger
+        )
+        let journalCount = 20_000
+        let journalStarted = ContinuousClock.now
+        for index in 0..<journalCount { try await writer.append(records[index % records.count]) }
+        try await writer.close()
+        let journalSeconds = (ContinuousClock.now - journalStarted).microseconds / 1_000_000
+        let journalBytes = JournalDirectory(root: journalDirectory).files(trader: "bench").reduce(0) { total, file in
+            total + ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0)
+        }
+
+        // Replay: prompts, parse, risk and intents of the recorded cycles.
+        let journalReplay = JournalReplay(configuration: configuration, templatesDirectory: nil)
+        let replayStarted = ContinuousClock.now
+        let summary = try journalReplay.replay(trader: trader, records: records, symbolsOverride: market.symbols)
+        let replaySeconds = (ContinuousClock.now - replayStarted).microseconds / 1_000_000
+        guard summary.mismatchedCycles.isEmpty else {
+            throw EngineAssembly.Failure(
+                message: "bench replay differs: \(summary.differences.first.map { "\($0)" } ?? "")"
+            )
+        }
+
         return Result(
             cycles: cycles,
             symbols: market.symbols.count,
@@ -212,7 +251,11 @@ struct CycleBenchmark {
             p99CycleMicroseconds: durations[min(durations.count - 1, durations.count * 99 / 100)],
             exportMilliseconds: exportDurations[exportDurations.count / 2],
             exportTraders: views.count,
-            tickMicrosecondsPerTrader: tickMicroseconds
+            tickMicrosecondsPerTrader: tickMicroseconds,
+            journalRecordsPerSecond: Double(journalCount) / journalSeconds,
+            journalMegabytesPerSecond: Double(journalBytes) / journalSeconds / 1_048_576,
+            journalRecordBytes: journalBytes / journalCount,
+            replayCyclesPerSecond: Double(summary.cycles) / replaySeconds
         )
     }
 }
