@@ -170,16 +170,8 @@ struct CycleFailureTests {
             exchange: exchange,
             model: model,
             client: OpenAIChatClient(provider: provider(port: port), httpClient: httpClient),
-            systemTemplate: try PromptTemplate.load(
-                id: "alpha-arena-system",
-                path: "\(root)/prompts/system/alpha_arena.mustache",
-                expectedVersion: "1.0.0"
-            ),
-            userTemplate: try PromptTemplate.load(
-                id: "alpha-arena-user",
-                path: "\(root)/prompts/user/alpha_arena.mustache",
-                expectedVersion: "1.0.0"
-            ),
+            systemTemplate: try CycleFailureTests.template(.system),
+            userTemplate: try CycleFailureTests.template(.user),
             decisionSchema: try String(contentsOfFile: "\(root)/schemas/decision.schema.json", encoding: .utf8),
             decisionTimeout: .milliseconds(800),
             intradayInterval: "3m",
@@ -188,6 +180,15 @@ struct CycleFailureTests {
             logger: Logger(label: "test")
         )
         return Harness(cycle: cycle, exchange: exchange)
+    }
+
+    /// The shipped Alpha Arena template of a role.
+    static func template(_ role: PromptTemplateFile.Role) throws -> PromptTemplate {
+        try PromptTemplate.load(
+            id: "alpha-arena-\(role.rawValue)",
+            path: TestPaths.packageRoot.appendingPathComponent("prompts/\(role.rawValue)/alpha_arena.mustache").path,
+            expectedVersion: "1.0.0"
+        )
     }
 
     static func state() -> TraderState {

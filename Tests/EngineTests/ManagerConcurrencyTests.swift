@@ -29,7 +29,6 @@ struct SlowModel: LLMClient {
 @Suite("Manager scheduling")
 struct ManagerConcurrencyTests {
     func trader(_ id: String, client: any LLMClient, exchange: SimExchange) throws -> ArenaManager.Trader {
-        let root = TestPaths.packageRoot.path
         var configuration = CycleFailureTests.trader()
         configuration = TraderConfiguration(
             id: id,
@@ -57,16 +56,8 @@ struct ManagerConcurrencyTests {
             exchange: exchange,
             model: CycleFailureTests.model,
             client: client,
-            systemTemplate: try PromptTemplate.load(
-                id: "alpha-arena-system",
-                path: "\(root)/prompts/system/alpha_arena.mustache",
-                expectedVersion: "1.0.0"
-            ),
-            userTemplate: try PromptTemplate.load(
-                id: "alpha-arena-user",
-                path: "\(root)/prompts/user/alpha_arena.mustache",
-                expectedVersion: "1.0.0"
-            ),
+            systemTemplate: try CycleFailureTests.template(.system),
+            userTemplate: try CycleFailureTests.template(.user),
             decisionSchema: "{}",
             decisionTimeout: .seconds(60),
             intradayInterval: "3m",

@@ -11,7 +11,7 @@ import FoundationNetworking
 @Suite("engine and control-api binaries", .serialized)
 struct BinaryTests {
     /// A scratch copy of the shipped etc/ whose runtime paths point into the scratch directory.
-    func scratchConfig() throws -> URL {
+    static func scratchConfig() throws -> URL {
         let root = try TestPaths.makeScratch("binaries")
         for folder in ["etc", "prompts", "schemas"] {
             try FileManager.default.copyItem(
@@ -96,7 +96,7 @@ struct BinaryTests {
 
     @Test(arguments: badInputs)
     func check_onBadInput_printsOneClearLine_andExits1(input: BadInput) throws {
-        let root = try scratchConfig()
+        let root = try Self.scratchConfig()
         let path = root.appendingPathComponent("etc/\(input.file)")
         let text = try String(contentsOf: path, encoding: .utf8)
         #expect(text.contains(input.find))
@@ -121,7 +121,7 @@ struct BinaryTests {
         #expect(missing.stderr.hasPrefix("etc/does-not-exist.yaml: file not found\n"))
         assertNoCrashOutput(missing.stderr)
 
-        let root = try scratchConfig()
+        let root = try Self.scratchConfig()
         let template = root.appendingPathComponent("prompts/system/alpha_arena.mustache")
         let text = try String(contentsOf: template, encoding: .utf8)
         try String(text.drop(while: { $0 != "\n" }).dropFirst()).write(to: template, atomically: true, encoding: .utf8)
@@ -142,7 +142,7 @@ struct BinaryTests {
     }
 
     @Test func engineRun_publishes_andControlAPIServesItOverHTTP() async throws {
-        let root = try scratchConfig()
+        let root = try Self.scratchConfig()
         let run = try ProcessRunner.run("engine", ["run", "--once", "--config", "etc/arena.yaml"], directory: root)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("mcp-data/current").path))
@@ -180,7 +180,7 @@ struct BinaryTests {
     }
 
     @Test func engineRun_stopsCleanlyOnSIGTERM() async throws {
-        let root = try scratchConfig()
+        let root = try Self.scratchConfig()
         let engine = try ProcessRunner.makeProcess("engine", ["run", "--config", "etc/arena.yaml"], directory: root)
         engine.standardError = FileHandle.nullDevice
         try engine.run()
@@ -248,17 +248,7 @@ struct BinaryTests {
 @Suite("Journal crash safety with a real engine process", .serialized)
 struct JournalCrashTests {
     @Test func sigkillMidRun_keepsFsyncedRecords_cutsTheTornLine_andNumberingContinues() async throws {
-        let root = try TestPaths.makeScratch("crash")
-        for folder in ["etc", "prompts", "schemas"] {
-            try FileManager.default.copyItem(
-                at: TestPaths.packageRoot.appendingPathComponent(folder),
-                to: root.appendingPathComponent(folder)
-            )
-        }
-        try FileManager.default.createSymbolicLink(
-            at: root.appendingPathComponent("data"),
-            withDestinationURL: TestPaths.packageRoot.appendingPathComponent("data")
-        )
+        let root = try BinaryTests.scratchConfig()
         // Fast replay: every tick is a decision interval, so records pile up quickly.
         let environment = ["ARENA_CLOCK_SPEED": "3000", "ARENA_LOG_LEVEL": "error"]
         let engine = try ProcessRunner.makeProcess(

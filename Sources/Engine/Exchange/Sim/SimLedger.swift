@@ -207,33 +207,18 @@ struct SimLedger: Sendable, Codable, Equatable {
             let entryFeeShare = position.entryFee * closedFraction
             let fundingShare = position.fundingPaid * closedFraction
             account.closedTrades.append(
-                ClosedTrade(
-                    tradeID: nextTradeID,
+                closeTrade(
+                    position,
                     trader: request.trader,
-                    symbol: request.symbol,
                     quantity: -signed,
-                    leverage: position.leverage,
-                    confidence: position.confidence,
-                    entryOrderID: position.entryOrderID,
                     exitOrderID: orderID,
-                    entryTime: position.openedAt,
-                    exitTime: now,
-                    entryPrice: position.entryPrice,
                     exitPrice: price,
                     entryFee: entryFeeShare,
                     exitFee: fee,
                     fundingPaid: fundingShare,
-                    wasLiquidated: false,
-                    exitPlan: .init(
-                        stopLoss: position.stopLoss,
-                        takeProfit: position.takeProfit,
-                        confidence: position.confidence,
-                        riskUSD: position.riskUSD,
-                        invalidationCondition: position.invalidationCondition
-                    )
+                    wasLiquidated: false
                 )
             )
-            nextTradeID += 1
             position.quantity += signed
             position.margin -= releasedMargin
             position.entryFee -= entryFeeShare
@@ -301,6 +286,46 @@ struct SimLedger: Sendable, Codable, Equatable {
             fee: fee,
             reason: nil,
             message: nil
+        )
+    }
+
+    /// The round trip of (part of) `position`, closed now; takes the next trade id.
+    private mutating func closeTrade(
+        _ position: Position,
+        trader: String,
+        quantity: Double,
+        exitOrderID: Int64,
+        exitPrice: Double,
+        entryFee: Double,
+        exitFee: Double,
+        fundingPaid: Double,
+        wasLiquidated: Bool
+    ) -> ClosedTrade {
+        defer { nextTradeID += 1 }
+        return ClosedTrade(
+            tradeID: nextTradeID,
+            trader: trader,
+            symbol: position.symbol,
+            quantity: quantity,
+            leverage: position.leverage,
+            confidence: position.confidence,
+            entryOrderID: position.entryOrderID,
+            exitOrderID: exitOrderID,
+            entryTime: position.openedAt,
+            exitTime: now,
+            entryPrice: position.entryPrice,
+            exitPrice: exitPrice,
+            entryFee: entryFee,
+            exitFee: exitFee,
+            fundingPaid: fundingPaid,
+            wasLiquidated: wasLiquidated,
+            exitPlan: .init(
+                stopLoss: position.stopLoss,
+                takeProfit: position.takeProfit,
+                confidence: position.confidence,
+                riskUSD: position.riskUSD,
+                invalidationCondition: position.invalidationCondition
+            )
         )
     }
 
@@ -420,33 +445,18 @@ struct SimLedger: Sendable, Codable, Equatable {
             account.restingOrders.removeAll { $0.request.symbol == symbol }
             account.trader.positions[symbol] = nil
             account.closedTrades.append(
-                ClosedTrade(
-                    tradeID: nextTradeID,
+                closeTrade(
+                    position,
                     trader: trader,
-                    symbol: symbol,
                     quantity: position.quantity,
-                    leverage: position.leverage,
-                    confidence: position.confidence,
-                    entryOrderID: position.entryOrderID,
                     exitOrderID: orderID,
-                    entryTime: position.openedAt,
-                    exitTime: now,
-                    entryPrice: position.entryPrice,
                     exitPrice: exitPrice,
                     entryFee: position.entryFee,
                     exitFee: penalty,
                     fundingPaid: position.fundingPaid,
-                    wasLiquidated: true,
-                    exitPlan: .init(
-                        stopLoss: position.stopLoss,
-                        takeProfit: position.takeProfit,
-                        confidence: position.confidence,
-                        riskUSD: position.riskUSD,
-                        invalidationCondition: position.invalidationCondition
-                    )
+                    wasLiquidated: true
                 )
             )
-            nextTradeID += 1
         }
         accounts[trader] = account
     }
