@@ -21,6 +21,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only the last N cycles of each trader.")
     var last: Int?
 
+    @Option(name: .long, help: "Only cycles that started at or after this ISO 8601 time (e.g. 2025-07-15T00:00:00Z).")
+    var since: String?
+
     @Option(name: .long, help: "A directory that replaces prompts/ in template paths (try new templates on history).")
     var templates: String?
 
@@ -35,11 +38,22 @@ struct ReplayCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("engine replay: no journal in \(directory.root)\n".utf8))
             throw ExitCode(1)
         }
+        var sinceMilliseconds: Int64?
+        if let since {
+            guard let date = ISO8601DateFormatter().date(from: since) else {
+                FileHandle.standardError.write(
+                    Data("engine replay: --since: \"\(since)\" is not an ISO 8601 time\n".utf8)
+                )
+                throw ExitCode(1)
+            }
+            sinceMilliseconds = Int64(date.timeIntervalSince1970 * 1000)
+        }
         let replay = JournalReplay(configuration: configuration, templatesDirectory: templates)
         var mismatched = false
         for id in traders {
             do {
                 var records = try JournalReplay.records(journal: directory, trader: id)
+                if let sinceMilliseconds { records = records.filter { $0.startedAt >= sinceMilliseconds } }
                 if let last { records = Array(records.suffix(max(0, last))) }
                 let summary = try replay.replay(trader: id, records: records)
                 let status = summary.mismatchedCycles.isEmpty ? "OK" : "DIFFERS"
