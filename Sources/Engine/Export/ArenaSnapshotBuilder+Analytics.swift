@@ -55,45 +55,69 @@ extension ArenaSnapshotBuilder {
         )
     }
 
+    /// Averages and spreads of one group of trades (winners, losers, longs, shorts).
+    struct TradeGroup {
+        let count: Int
+        let averageHolding: Double
+        let averageNet: Double
+        let averageNotional: Double
+        let spreadHolding: Double
+        let spreadNet: Double
+        let spreadNotional: Double
+
+        init(_ trades: [ClosedTrade]) {
+            let holding = trades.map(ArenaSnapshotBuilder.holdingMinutes)
+            let net = trades.map(\.netPnL)
+            let notional = trades.map(ArenaSnapshotBuilder.notional)
+            count = trades.count
+            averageHolding = Statistics.mean(holding)
+            averageNet = Statistics.mean(net)
+            averageNotional = Statistics.mean(notional)
+            spreadHolding = Statistics.standardDeviation(holding)
+            spreadNet = Statistics.standardDeviation(net)
+            spreadNotional = Statistics.standardDeviation(notional)
+        }
+    }
+
     func winnersLosers(_ trades: [ClosedTrade]) -> WinnersLosersBreakdown {
-        let winners = trades.filter { $0.netPnL > 0 }
-        let losers = trades.filter { $0.netPnL <= 0 }
+        let winners = TradeGroup(trades.filter { $0.netPnL > 0 })
+        let losers = TradeGroup(trades.filter { $0.netPnL <= 0 })
         return WinnersLosersBreakdown(
-            avgLosersHoldingPeriod: Statistics.mean(losers.map(Self.holdingMinutes)),
-            avgLosersNetPnL: Statistics.mean(losers.map(\.netPnL)),
-            avgLosersNotional: Statistics.mean(losers.map(Self.notional)),
-            avgWinnersHoldingPeriod: Statistics.mean(winners.map(Self.holdingMinutes)),
-            avgWinnersNetPnL: Statistics.mean(winners.map(\.netPnL)),
-            avgWinnersNotional: Statistics.mean(winners.map(Self.notional)),
-            stdLosersHoldingPeriod: Statistics.standardDeviation(losers.map(Self.holdingMinutes)),
-            stdLosersNetPnL: Statistics.standardDeviation(losers.map(\.netPnL)),
-            stdLosersNotional: Statistics.standardDeviation(losers.map(Self.notional)),
-            stdWinnersHoldingPeriod: Statistics.standardDeviation(winners.map(Self.holdingMinutes)),
-            stdWinnersNetPnL: Statistics.standardDeviation(winners.map(\.netPnL)),
-            stdWinnersNotional: Statistics.standardDeviation(winners.map(Self.notional)),
+            avgLosersHoldingPeriod: losers.averageHolding,
+            avgLosersNetPnL: losers.averageNet,
+            avgLosersNotional: losers.averageNotional,
+            avgWinnersHoldingPeriod: winners.averageHolding,
+            avgWinnersNetPnL: winners.averageNet,
+            avgWinnersNotional: winners.averageNotional,
+            stdLosersHoldingPeriod: losers.spreadHolding,
+            stdLosersNetPnL: losers.spreadNet,
+            stdLosersNotional: losers.spreadNotional,
+            stdWinnersHoldingPeriod: winners.spreadHolding,
+            stdWinnersNetPnL: winners.spreadNet,
+            stdWinnersNotional: winners.spreadNotional,
             winRate: trades.isEmpty ? 0 : Double(winners.count) / Double(trades.count) * 100
         )
     }
 
     func longsShorts(_ trades: [ClosedTrade]) -> LongsShortsBreakdown {
-        let longs = trades.filter { $0.quantity > 0 }
-        let shorts = trades.filter { $0.quantity < 0 }
+        let longs = TradeGroup(trades.filter { $0.quantity > 0 })
+        let shorts = TradeGroup(trades.filter { $0.quantity < 0 })
         return LongsShortsBreakdown(
-            avgLongsHoldingPeriod: Statistics.mean(longs.map(Self.holdingMinutes)),
-            avgLongsNetPnL: Statistics.mean(longs.map(\.netPnL)),
-            avgLongsNotional: Statistics.mean(longs.map(Self.notional)),
-            avgShortsHoldingPeriod: Statistics.mean(shorts.map(Self.holdingMinutes)),
-            avgShortsNetPnL: Statistics.mean(shorts.map(\.netPnL)),
-            avgShortsNotional: Statistics.mean(shorts.map(Self.notional)),
+            avgLongsHoldingPeriod: longs.averageHolding,
+            avgLongsNetPnL: longs.averageNet,
+            avgLongsNotional: longs.averageNotional,
+            avgShortsHoldingPeriod: shorts.averageHolding,
+            avgShortsNetPnL: shorts.averageNet,
+            avgShortsNotional: shorts.averageNotional,
             longShortTradesRatio: trades.isEmpty ? 0 : Double(longs.count) / Double(trades.count),
             numLongTrades: longs.count,
             numShortTrades: shorts.count,
-            stdLongsHoldingPeriod: Statistics.standardDeviation(longs.map(Self.holdingMinutes)),
-            stdLongsNetPnL: Statistics.standardDeviation(longs.map(\.netPnL)),
-            stdLongsNotional: Statistics.standardDeviation(longs.map(Self.notional)),
-            stdShortsHoldingPeriod: Statistics.standardDeviation(shorts.map(Self.holdingMinutes)),
-            stdShortsNetPnL: Statistics.standardDeviation(shorts.map(\.netPnL)),
-            stdShortsNotional: Statistics.standardDeviation(shorts.map(Self.notional))
+            stdLongsHoldingPeriod: longs.spreadHolding,
+            stdLongsNetPnL: longs.spreadNet,
+            stdLongsNotional: longs.spreadNotional,
+            stdShortsHoldingPeriod: shorts.spreadHolding,
+            stdShortsNetPnL: shorts.spreadNet,
+            stdShortsNotional: shorts.spreadNotional
         )
     }
 
