@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Engine
@@ -58,5 +59,42 @@ struct AnalyticsTests {
         #expect(sides.longShortTradesRatio == 0.5)
         #expect(sides.avgShortsHoldingPeriod == 30)
         #expect(builder.invocationTable([0, 180_000, 540_000]).avgInvocationBreakMins == 4.5)
+    }
+}
+
+@Suite("Sharpe ratio")
+struct SharpeTests {
+    /// The two-pass definition the README states, for comparison.
+    static func reference(_ history: [TraderState.EquityPoint]) -> Double {
+        guard history.count >= 3 else { return 0 }
+        var returns: [Double] = []
+        for index in 1..<history.count where history[index - 1].equity > 0 {
+            returns.append(history[index].equity / history[index - 1].equity - 1)
+        }
+        guard returns.count >= 2 else { return 0 }
+        let mean = returns.reduce(0, +) / Double(returns.count)
+        let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count - 1)
+        guard variance > 0 else { return 0 }
+        return mean / variance.squareRoot() * (8760.0).squareRoot()
+    }
+
+    @Test func series_matchesTheDefinitionForEveryPrefix() {
+        var equity = 1000.0
+        let history = (0..<300).map { hour -> TraderState.EquityPoint in
+            equity *= 1 + sin(Double(hour) * 0.7) * 0.01 + 0.0005
+            return .init(marker: hour, time: Int64(hour) * 3_600_000, equity: equity, realizedPnL: 0, unrealizedPnL: 0)
+        }
+        let series = Performance.sharpeSeries(history)
+        #expect(series.count == history.count)
+        for index in history.indices {
+            let expected = Self.reference(Array(history[...index]))
+            #expect(abs(series[index] - expected) <= 1e-9 * max(1, abs(expected)), "\(index)")
+        }
+        #expect(series[0] == 0 && series[1] == 0)
+        #expect(Performance.sharpe(history) == series.last)
+        let flat = (0..<10).map {
+            TraderState.EquityPoint(marker: $0, time: 0, equity: 500, realizedPnL: 0, unrealizedPnL: 0)
+        }
+        #expect(Performance.sharpe(flat) == 0)
     }
 }

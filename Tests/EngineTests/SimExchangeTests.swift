@@ -218,3 +218,35 @@ struct SimExchangeTests {
         #expect(try await reopened.account(trader: "t1").cash == before.cash)
     }
 }
+
+@Suite("Paper exchange persistence")
+struct SimPersistenceTests {
+    @Test func markMovesAlone_doNotRewriteTheState_butATriggerDoes() async throws {
+        let directory = try TestPaths.makeScratch("sim")
+        let path = directory.appendingPathComponent("paper.json").path
+        let exchange = SimExchange(
+            id: "paper",
+            ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
+            statePath: path
+        )
+        try await exchange.openAccount(trader: "t1", capital: 10_000)
+        try await exchange.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
+        let order = SimExchangeTests().order("a", buy: true, size: 0.1)
+        let stop = SimExchangeTests().order(
+            "sl",
+            buy: false,
+            size: 0.1,
+            kind: .stopLoss,
+            reduceOnly: true,
+            trigger: 98_000
+        )
+        _ = try await exchange.submit([order, stop])
+        let written = try Data(contentsOf: URL(fileURLWithPath: path))
+        try await exchange.updateMarket(prices: ["BTC": 99_000], funding: [:], now: 2_000)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == written)
+        try await exchange.updateMarket(prices: ["BTC": 97_000], funding: [:], now: 3_000)
+        let after = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(after.accounts["t1"]?.trader.positions.isEmpty == true)
+        #expect(after.accounts["t1"]?.closedTrades.count == 1)
+    }
+}

@@ -83,6 +83,7 @@ struct ArenaSnapshotBuilder {
             let history = trader.state.equityHistory
             let capital = trader.state.inceptionCapital
             let first = max(0, history.count - Self.historyRows)
+            let sharpe = Performance.sharpeSeries(history)
             for index in first..<history.count {
                 let point = history[index]
                 rows.append(
@@ -95,7 +96,7 @@ struct ArenaSnapshotBuilder {
                         realizedPnL: point.realizedPnL,
                         totalUnrealizedPnL: point.unrealizedPnL,
                         cumPnLPct: capital > 0 ? (point.equity / capital - 1) * 100 : 0,
-                        sharpeRatio: Performance.sharpe(Array(history[...index])),
+                        sharpeRatio: sharpe[index],
                         sinceInceptionHourlyMarker: point.marker,
                         sinceInceptionMinuteMarker: Int((point.time - trader.state.startedAt) / 60_000),
                         positions: index == history.count - 1 ? accountPositions(trader.account) : [:]

@@ -54,10 +54,12 @@ actor SimExchange: ExchangeProvider {
         try persist()
     }
 
+    /// Moves the marks; persists only when something besides the marks changed (a fill, funding, a trigger, a
+    /// liquidation), since marks are re-read from the market after a restart anyway.
     func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) throws {
-        let before = ledger
+        let before = ledger.ledgerFingerprint
         ledger.updateMarket(prices: prices, funding: funding, now: now)
-        if ledger.accounts != before.accounts { try persist() }
+        if ledger.ledgerFingerprint != before { try persist() }
     }
 
     func closedTrades(trader: String) -> [SimLedger.ClosedTrade] {

@@ -65,6 +65,18 @@ struct SimLedger: Sendable, Codable, Equatable {
         self.assets = assets
     }
 
+    /// Changes whenever a fill, a funding payment, a trigger, a cancel or a liquidation changes an account; mark
+    /// moves alone leave it as it is. Costs one pass over the accounts, not a copy of the ledger.
+    var ledgerFingerprint: [Double] {
+        accounts.keys.sorted().flatMap { trader -> [Double] in
+            guard let account = accounts[trader] else { return [] }
+            return [
+                account.trader.cash, Double(account.fills), Double(account.closedTrades.count),
+                Double(account.restingOrders.count), Double(account.trader.positions.count),
+            ]
+        }
+    }
+
     /// Opens a trader's paper account with `capital` once; later calls leave it as it is.
     mutating func openAccount(trader: String, capital: Double) {
         if accounts[trader] == nil {
