@@ -169,7 +169,12 @@ struct CycleFailureTests {
             maxStaleness: 600_000,
             exchange: exchange,
             model: model,
-            client: OpenAIChatClient(provider: provider(port: port), httpClient: httpClient),
+            gateway: .direct(
+                model: model,
+                client: OpenAIChatClient(provider: provider(port: port), httpClient: httpClient),
+                provider: provider(port: port),
+                logger: Logger(label: "test")
+            ),
             systemTemplate: try CycleFailureTests.template(.system),
             userTemplate: try CycleFailureTests.template(.user),
             decisionSchema: try String(contentsOfFile: "\(root)/schemas/decision.schema.json", encoding: .utf8),
@@ -367,7 +372,8 @@ struct CycleFailureTests {
                 #expect(record.outcome == .completed)
                 #expect(record.results.map(\.status) == [.filled, .resting, .resting])
                 #expect(record.promptTokens == 1234)
-                #expect(record.modelAnswered == "fake-model-1")
+                #expect(record.modelAnswered == "fake")
+                #expect(record.providerModel == "fake-model-1")
                 #expect(
                     record.orders.first?.cloid
                         == OrderPlanner.cloid(trader: "llm-1", cycle: 7, symbol: "BTC", leg: "entry")

@@ -55,7 +55,7 @@ struct ManagerConcurrencyTests {
             maxStaleness: .max,
             exchange: exchange,
             model: CycleFailureTests.model,
-            client: client,
+            gateway: .direct(model: CycleFailureTests.model, client: client, logger: Logger(label: "test")),
             systemTemplate: try CycleFailureTests.template(.system),
             userTemplate: try CycleFailureTests.template(.user),
             decisionSchema: "{}",

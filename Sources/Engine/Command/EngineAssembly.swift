@@ -86,8 +86,16 @@ struct EngineAssembly {
             throw Failure(message: "\(schemaPath): cannot read the decision schema")
         }
         let schema = String(decoding: schemaData, as: UTF8.self)
+        let metrics = EngineMetrics()
         var runtimeTraders: [ArenaManager.Trader] = []
         do {
+            let gateway = try await makeGateway(
+                configuration: configuration,
+                traders: traders,
+                httpClient: httpClient,
+                metrics: metrics,
+                logger: logger
+            )
             for trader in traders {
                 runtimeTraders.append(
                     try makeTrader(
@@ -95,7 +103,7 @@ struct EngineAssembly {
                         configuration: configuration,
                         markets: markets,
                         exchanges: exchanges,
-                        httpClient: httpClient,
+                        gateway: gateway,
                         schema: schema,
                         logger: logger
                     )
@@ -132,23 +140,71 @@ struct EngineAssembly {
         return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal)
     }
 
-    static func makeTrader(
-        _ trader: TraderConfiguration,
+    /// The model clients of every model the enabled traders may use, the router with each trader's chain, the
+    /// budget and the digest cache.
+    static func makeGateway(
         configuration: ArenaConfiguration,
-        markets: [String: any MarketProvider],
-        exchanges: [String: any ExchangeProvider],
+        traders: [TraderConfiguration],
         httpClient: HTTPClient,
-        schema: String,
+        metrics: EngineMetrics,
         logger: Logger
-    ) throws -> ArenaManager.Trader {
-        guard let market = markets[trader.marketProvider],
-            let marketConfiguration = configuration.market.providers[trader.marketProvider],
-            let exchange = exchanges[trader.exchangeProvider], let model = configuration.llm.models[trader.model],
-            let provider = configuration.llm.providers[model.provider]
-        else {
-            throw Failure(message: "trader '\(trader.id)': a referenced provider or model is missing")
+    ) async throws -> ModelGateway {
+        let llm = configuration.llm
+        let router = ModelRouter(routing: llm.routing, models: llm.models)
+        var clients: [String: any LLMClient] = [:]
+        for trader in traders {
+            let chain = ModelRouter.chain(
+                primary: trader.model,
+                traderFallbacks: trader.fallbackModels,
+                models: llm.models,
+                remote: { llm.providers[$0.provider]?.kind != .baseline }
+            )
+            // A fallback that cannot be called (its key is missing) is left out of the chain.
+            var usable: [String] = []
+            for alias in chain {
+                guard let model = llm.models[alias], let provider = llm.providers[model.provider] else { continue }
+                if alias != trader.model, provider.requiresAPIKey, provider.apiKey.isEmpty { continue }
+                if clients[alias] == nil {
+                    clients[alias] = try makeClient(model: model, provider: provider, httpClient: httpClient)
+                }
+                usable.append(alias)
+            }
+            await router.register(trader: trader.id, chain: usable)
+            if usable.count > 1 {
+                logger.info(
+                    "model chain",
+                    metadata: ["trader": "\(trader.id)", "chain": "\(usable.joined(separator: " → "))"]
+                )
+            }
         }
-        let client: any LLMClient
+        let wall = WallClock()
+        let budget: BudgetGuard
+        let cache: DigestCache?
+        do {
+            budget = try BudgetGuard(limits: llm.budget, path: llm.budget.statePath, clock: wall)
+            cache = llm.cache.isEnabled ? try DigestCache(configuration: llm.cache, clock: wall) : nil
+        } catch {
+            throw Failure(message: "\(error)")
+        }
+        return ModelGateway(
+            models: llm.models,
+            providers: llm.providers,
+            clients: clients,
+            router: router,
+            budget: budget,
+            cache: cache,
+            timer: wall,
+            metrics: metrics,
+            alerts: LoggingAlertSink(logger: logger, metrics: metrics),
+            logger: logger
+        )
+    }
+
+    static func makeClient(
+        model: LLMConfiguration.Model,
+        provider: LLMConfiguration.Provider,
+        httpClient: HTTPClient
+    ) throws -> any LLMClient {
         switch provider.kind {
         case .baseline:
             guard let policy = BaselinePolicy(modelName: model.modelName) else {
@@ -157,11 +213,32 @@ struct EngineAssembly {
                     message: "model '\(model.alias)': unknown baseline '\(model.modelName)' (known: \(known))"
                 )
             }
-            client = policy
+            return policy
         case .openai:
-            client = OpenAIChatClient(provider: provider, httpClient: httpClient)
+            return OpenAIChatClient(provider: provider, httpClient: httpClient)
         case .anthropic:
-            throw Failure(message: "model '\(model.alias)': the anthropic provider is not available in this build yet")
+            return AnthropicMessagesClient(
+                provider: provider,
+                httpClient: httpClient,
+                apiVersion: provider.apiVersion ?? AnthropicMessagesClient.defaultAPIVersion
+            )
+        }
+    }
+
+    static func makeTrader(
+        _ trader: TraderConfiguration,
+        configuration: ArenaConfiguration,
+        markets: [String: any MarketProvider],
+        exchanges: [String: any ExchangeProvider],
+        gateway: ModelGateway,
+        schema: String,
+        logger: Logger
+    ) throws -> ArenaManager.Trader {
+        guard let market = markets[trader.marketProvider],
+            let marketConfiguration = configuration.market.providers[trader.marketProvider],
+            let exchange = exchanges[trader.exchangeProvider], let model = configuration.llm.models[trader.model]
+        else {
+            throw Failure(message: "trader '\(trader.id)': a referenced provider or model is missing")
         }
         let version = configuration.executor.promptSchemaVersion
         func template(_ id: String) throws -> PromptTemplate {
@@ -180,7 +257,7 @@ struct EngineAssembly {
             maxStaleness: marketConfiguration.maxStaleness.milliseconds,
             exchange: exchange,
             model: model,
-            client: client,
+            gateway: gateway,
             systemTemplate: try template(trader.promptTemplate),
             userTemplate: try template(trader.executorPromptTemplate),
             decisionSchema: schema,

@@ -201,7 +201,7 @@ struct JournalReplay {
         return try journal.lines(trader: trader).enumerated().map { index, line in
             do {
                 let record = try decoder.decode(CycleRecord.self, from: line)
-                guard record.schemaVersion <= CycleRecord.currentSchemaVersion else {
+                guard CycleRecord.readableSchemaVersions.contains(record.schemaVersion) else {
                     throw Failure.record("record \(index + 1) of \(trader) has schema_version \(record.schemaVersion)")
                 }
                 return record

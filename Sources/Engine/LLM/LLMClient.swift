@@ -28,21 +28,53 @@ struct LLMResponse: Sendable, Equatable, Codable {
 
 enum LLMError: Error, Equatable, Sendable, CustomStringConvertible {
     case timeout
-    case http(status: Int, body: String)
+    /// A non-2xx answer. `retryAfter` is the provider's `Retry-After`, when it sent one.
+    case http(status: Int, body: String, retryAfter: Duration? = nil)
     case transport(String)
     case malformedResponse(String)
 
     var description: String {
         switch self {
         case .timeout: "the model did not answer in time"
-        case .http(let status, let body): "HTTP \(status): \(body.prefix(200))"
+        case .http(let status, let body, _): "HTTP \(status): \(body.prefix(200))"
         case .transport(let message): "transport error: \(message)"
         case .malformedResponse(let message): "malformed response: \(message)"
         }
     }
+
+    /// Connect errors, timeouts, 408, 429 and 5xx gateway errors are worth another try; anything else is not.
+    var isRetryable: Bool {
+        switch self {
+        case .timeout, .transport: true
+        case .http(let status, _, _): [408, 429, 500, 502, 503, 504].contains(status)
+        case .malformedResponse: false
+        }
+    }
+
+    /// A short, bounded label for metrics and journal attempts.
+    var outcome: String {
+        switch self {
+        case .timeout: "timeout"
+        case .http(let status, _, _): "http_\(status)"
+        case .transport: "transport"
+        case .malformedResponse: "malformed"
+        }
+    }
+
+    /// Parses a `Retry-After` header: delta-seconds or an HTTP date.
+    static func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Double(value), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
+    }
 }
 
-/// A model provider: OpenAI-compatible, Anthropic (later), or an in-process baseline policy.
+/// A model provider: OpenAI-compatible, Anthropic, or an in-process baseline policy.
 protocol LLMClient: Sendable {
     func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse
 }

@@ -9,8 +9,6 @@ import Shared
 struct OpenAIChatClient: LLMClient {
     let provider: LLMConfiguration.Provider
     let httpClient: HTTPClient
-    /// Answers larger than this are refused rather than buffered.
-    static let maxResponseBytes = 4 * 1024 * 1024
 
     func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse {
         guard let baseURL = provider.baseURL else { throw .transport("provider \(provider.id) has no base_url") }
@@ -46,22 +44,7 @@ struct OpenAIChatClient: LLMClient {
         }
         http.body = .bytes(ByteBuffer(bytes: payload))
 
-        let responseBody: ByteBuffer
-        let status: UInt
-        do {
-            let response = try await httpClient.execute(http, timeout: .milliseconds(request.timeout.milliseconds))
-            status = response.status.code
-            responseBody = try await response.body.collect(upTo: Self.maxResponseBytes)
-        } catch let error as HTTPClientError
-            where error == .deadlineExceeded || error == .readTimeout
-            || error == .connectTimeout
-        {
-            throw .timeout
-        } catch {
-            throw .transport(Self.describe(error))
-        }
-        let text = String(buffer: responseBody)
-        guard (200..<300).contains(status) else { throw .http(status: Int(status), body: text) }
+        let text = try await LLMHTTP.send(http, client: httpClient, timeout: request.timeout)
         return try Self.decode(text, started: started)
     }
 
@@ -84,9 +67,47 @@ struct OpenAIChatClient: LLMClient {
             latencyMilliseconds: elapsed.milliseconds
         )
     }
+}
+
+/// The HTTP exchange both remote clients share: one deadline for the whole call, a bounded body, typed errors.
+enum LLMHTTP {
+    /// Answers larger than this are refused rather than buffered.
+    static let maxResponseBytes = 4 * 1024 * 1024
+
+    static func send(
+        _ request: HTTPClientRequest,
+        client: HTTPClient,
+        timeout: Duration
+    ) async throws(LLMError)
+        -> String
+    {
+        let responseBody: ByteBuffer
+        let status: UInt
+        let retryAfter: String?
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(max(1, timeout.milliseconds)))
+            status = response.status.code
+            retryAfter = response.headers.first(name: "Retry-After")
+            responseBody = try await response.body.collect(upTo: Self.maxResponseBytes)
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout
+            || error == .connectTimeout
+        {
+            throw .timeout
+        } catch is NIOTooManyBytesError {
+            throw .malformedResponse("the answer is larger than \(Self.maxResponseBytes) bytes")
+        } catch {
+            throw .transport(describe(error))
+        }
+        let text = String(buffer: responseBody)
+        guard (200..<300).contains(status) else {
+            throw .http(status: Int(status), body: text, retryAfter: LLMError.retryAfter(retryAfter))
+        }
+        return text
+    }
 
     /// Transport errors without anything that could carry a secret (no headers, no URLs with credentials).
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         if let error = error as? HTTPClientError { return "\(error)" }
         return String(describing: type(of: error))
     }

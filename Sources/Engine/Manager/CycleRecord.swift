@@ -18,8 +18,21 @@ struct CycleRecord: Sendable, Codable, Equatable {
     var outcome: Outcome
     var reason: ReasonCode?
     var error: String?
+    /// The model alias asked first, and the alias that answered (they differ after a failover).
     var modelAsked: String
     var modelAnswered: String?
+    /// The model name the provider reported.
+    var providerModel: String?
+    /// Why the answering model was asked (primary, fallback, probe, budget, failover, correction).
+    var route: ModelRouter.Reason?
+    /// Every try at a model this cycle: retries, failovers, cache hits, refusals, the correction round.
+    var attempts: [LLMAttempt] = []
+    /// The answer came from the digest cache (no tokens were spent).
+    var isCacheHit = false
+    /// What this cycle's model calls cost, in US dollars.
+    var costUSD: Double = 0
+    /// An answer that failed the schema and was sent back for correction.
+    var rejectedAnswer: String?
     var systemPrompt: String?
     var userPrompt: String?
     var promptDigest: String?
@@ -40,7 +53,9 @@ struct CycleRecord: Sendable, Codable, Equatable {
     /// The templates the prompts were rendered from.
     var templates: [TemplateStamp] = []
 
-    static let currentSchemaVersion = 1
+    /// 2 added the model routing fields (attempts, route, cost, cache hit, provider model, rejected answer).
+    static let currentSchemaVersion = 2
+    static let readableSchemaVersions = 1...2
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
@@ -52,6 +67,11 @@ struct CycleRecord: Sendable, Codable, Equatable {
         case outcome, reason, error
         case modelAsked = "model_asked"
         case modelAnswered = "model_answered"
+        case providerModel = "provider_model"
+        case route, attempts
+        case isCacheHit = "cache_hit"
+        case costUSD = "cost_usd"
+        case rejectedAnswer = "rejected_answer"
         case systemPrompt = "system_prompt"
         case userPrompt = "user_prompt"
         case promptDigest = "prompt_digest"
@@ -62,6 +82,19 @@ struct CycleRecord: Sendable, Codable, Equatable {
         case market, account, decisions, verdicts, orders, results, inputs
         case recheckAccount = "recheck_account"
         case templates
+    }
+
+    /// Books a model's answer: text, tokens (summed over a correction round), cost and who answered.
+    mutating func book(_ answer: ModelCall.Answer) {
+        modelAnswered = answer.alias
+        providerModel = answer.response.modelName
+        route = answer.route
+        rawAnswer = answer.response.text
+        promptTokens += answer.response.promptTokens
+        completionTokens += answer.response.completionTokens
+        latencyMilliseconds += answer.response.latencyMilliseconds
+        costUSD += answer.costUSD
+        isCacheHit = answer.isCacheHit
     }
 
     /// Orders the exchange accepted (filled or resting).
@@ -86,4 +119,44 @@ struct TemplateStamp: Sendable, Codable, Equatable {
     var version: String
     /// sha256 of the template body.
     var digest: String
+}
+
+extension CycleRecord {
+    /// Reads every readable layout: fields added after version 1 take their defaults when absent.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try container.decode(Int.self, forKey: .schemaVersion)
+        traderID = try container.decode(String.self, forKey: .traderID)
+        cycle = try container.decode(Int.self, forKey: .cycle)
+        cycleID = try container.decode(String.self, forKey: .cycleID)
+        startedAt = try container.decode(Int64.self, forKey: .startedAt)
+        endedAt = try container.decode(Int64.self, forKey: .endedAt)
+        outcome = try container.decode(Outcome.self, forKey: .outcome)
+        reason = try container.decodeIfPresent(ReasonCode.self, forKey: .reason)
+        error = try container.decodeIfPresent(String.self, forKey: .error)
+        modelAsked = try container.decode(String.self, forKey: .modelAsked)
+        modelAnswered = try container.decodeIfPresent(String.self, forKey: .modelAnswered)
+        providerModel = try container.decodeIfPresent(String.self, forKey: .providerModel)
+        route = try container.decodeIfPresent(ModelRouter.Reason.self, forKey: .route)
+        attempts = try container.decodeIfPresent([LLMAttempt].self, forKey: .attempts) ?? []
+        isCacheHit = try container.decodeIfPresent(Bool.self, forKey: .isCacheHit) ?? false
+        costUSD = try container.decodeIfPresent(Double.self, forKey: .costUSD) ?? 0
+        rejectedAnswer = try container.decodeIfPresent(String.self, forKey: .rejectedAnswer)
+        systemPrompt = try container.decodeIfPresent(String.self, forKey: .systemPrompt)
+        userPrompt = try container.decodeIfPresent(String.self, forKey: .userPrompt)
+        promptDigest = try container.decodeIfPresent(String.self, forKey: .promptDigest)
+        rawAnswer = try container.decodeIfPresent(String.self, forKey: .rawAnswer)
+        promptTokens = try container.decodeIfPresent(Int.self, forKey: .promptTokens) ?? 0
+        completionTokens = try container.decodeIfPresent(Int.self, forKey: .completionTokens) ?? 0
+        latencyMilliseconds = try container.decodeIfPresent(Int64.self, forKey: .latencyMilliseconds) ?? 0
+        market = try container.decodeIfPresent(MarketSnapshot.self, forKey: .market)
+        account = try container.decodeIfPresent(TraderAccount.self, forKey: .account)
+        decisions = try container.decodeIfPresent([Decision].self, forKey: .decisions) ?? []
+        verdicts = try container.decodeIfPresent([RiskVerdict].self, forKey: .verdicts) ?? []
+        orders = try container.decodeIfPresent([OrderRequest].self, forKey: .orders) ?? []
+        results = try container.decodeIfPresent([OrderResult].self, forKey: .results) ?? []
+        inputs = try container.decodeIfPresent(CycleInputs.self, forKey: .inputs)
+        recheckAccount = try container.decodeIfPresent(TraderAccount.self, forKey: .recheckAccount)
+        templates = try container.decodeIfPresent([TemplateStamp].self, forKey: .templates) ?? []
+    }
 }

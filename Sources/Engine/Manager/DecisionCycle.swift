@@ -10,8 +10,10 @@ struct DecisionCycle: Sendable {
     let market: any MarketProvider
     let maxStaleness: Int64
     let exchange: any ExchangeProvider
+    /// The trader's own model (the head of its chain).
     let model: LLMConfiguration.Model
-    let client: any LLMClient
+    /// Router, budget, cache, retries and fallback in front of the model clients.
+    let gateway: ModelGateway
     let systemTemplate: PromptTemplate
     let userTemplate: PromptTemplate
     let decisionSchema: String
@@ -85,7 +87,7 @@ struct DecisionCycle: Sendable {
         record.userPrompt = messages[1].content
         record.promptDigest = Self.digest(messages)
 
-        // 4. The model.
+        // 4. The model, through the router, cache, budget and retries, inside the decision timeout.
         let request = LLMRequest(
             model: model,
             messages: messages,
@@ -99,24 +101,44 @@ struct DecisionCycle: Sendable {
                 limits: RiskLimitsSummary(trader.riskParams)
             )
         )
-        let response: LLMResponse
-        do {
-            response = try await client.complete(request)
-        } catch {
-            return fail(.llmUnavailable, error.description)
+        let lane = ModelGateway.Lane(trader: trader.id, traderUSDLimit: trader.riskParams.dailyLLMUSDLimit)
+        let deadline = gateway.timer.now() + decisionTimeout.milliseconds
+        let call = await gateway.call(lane, request: request, deadline: deadline)
+        record.modelAsked = call.asked
+        record.attempts = call.attempts
+        guard let answer = call.answer else {
+            let failure = call.failure ?? (.llmUnavailable, "no answer")
+            return fail(failure.reason, failure.message)
         }
-        record.modelAnswered = response.modelName
-        record.rawAnswer = response.text
-        record.promptTokens = response.promptTokens
-        record.completionTokens = response.completionTokens
-        record.latencyMilliseconds = response.latencyMilliseconds
+        record.book(answer)
 
-        // 5. Parse: an invalid answer holds everything.
-        let decisions: [Decision]
+        // 5. Parse: an invalid answer is sent back once with the error; a second invalid answer holds everything.
+        // The first answer was paid for: it stays in the record (`rejected_answer`) whatever happens next.
+        var decisions: [Decision]
         do {
-            decisions = try DecisionParser.parse(response.text)
+            decisions = try DecisionParser.parse(answer.response.text)
         } catch {
-            return fail(.llmOutputInvalid, error.message)
+            let firstError = error.message
+            record.rejectedAnswer = answer.response.text
+            var correction = request
+            correction.messages += [
+                ChatMessage(role: "assistant", content: answer.response.text),
+                ChatMessage(role: "user", content: Self.correctionPrompt(firstError)),
+            ]
+            let retry = await gateway.call(lane, request: correction, deadline: deadline, pinned: answer.alias)
+            record.attempts += retry.attempts
+            guard let second = retry.answer else {
+                return fail(
+                    .llmOutputInvalid,
+                    "\(firstError); the correction was not answered: \(retry.failure?.message ?? "")"
+                )
+            }
+            record.book(second)
+            do {
+                decisions = try DecisionParser.parse(second.response.text)
+            } catch {
+                return fail(.llmOutputInvalid, "\(firstError); after correction: \(error.message)")
+            }
         }
         record.decisions = decisions
 
@@ -183,6 +205,11 @@ struct DecisionCycle: Sendable {
         }
         record.endedAt = clock.now()
         return record
+    }
+
+    /// What the model is told when its answer was rejected.
+    static func correctionPrompt(_ error: String) -> String {
+        "Your previous answer was rejected: \(error). Answer again with only the JSON object that follows the schema."
     }
 
     static func inputs(state: TraderState, now: Int64, takerFeeRate: Double) -> CycleInputs {

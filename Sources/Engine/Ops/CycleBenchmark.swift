@@ -142,7 +142,7 @@ struct CycleBenchmark {
             maxStaleness: 600_000,
             exchange: exchange,
             model: model,
-            client: InstantModel(),
+            gateway: .direct(model: model, client: InstantModel(), logger: logger),
             systemTemplate: try template(trader.promptTemplate),
             userTemplate: try template(trader.executorPromptTemplate),
             decisionSchema: String(

@@ -22,6 +22,26 @@ package struct LLMConfiguration: Sendable {
 
         /// Whether calls need a key: every remote provider does, except a local server that says otherwise.
         package let requiresAPIKey: Bool
+        /// The API version header some providers need (Anthropic's `anthropic-version`).
+        package var apiVersion: String? = nil
+
+        package init(
+            id: String,
+            kind: ProviderKind,
+            baseURL: String?,
+            apiKey: Secret,
+            policy: ProviderPolicy,
+            requiresAPIKey: Bool,
+            apiVersion: String? = nil
+        ) {
+            self.id = id
+            self.kind = kind
+            self.baseURL = baseURL
+            self.apiKey = apiKey
+            self.policy = policy
+            self.requiresAPIKey = requiresAPIKey
+            self.apiVersion = apiVersion
+        }
     }
 
     package struct Model: Sendable {
@@ -42,11 +62,62 @@ package struct LLMConfiguration: Sendable {
         package let dailyTokenLimit: Int?
         package let dailyUSDLimit: Double?
         package let alertThresholdPct: Double
+        /// Where the day's spending is kept, so a restart does not reset it.
+        package let statePath: String
+
+        package init(dailyTokenLimit: Int?, dailyUSDLimit: Double?, alertThresholdPct: Double, statePath: String) {
+            self.dailyTokenLimit = dailyTokenLimit
+            self.dailyUSDLimit = dailyUSDLimit
+            self.alertThresholdPct = alertThresholdPct
+            self.statePath = statePath
+        }
+    }
+
+    /// How a trader's model chain is walked (`ModelRouter`).
+    package struct Routing: Sendable {
+        /// Consecutive failures of the model in use before the next one in the chain is used.
+        package let failoverAfter: Int
+        /// How long after a switch (or the last probe) the primary is asked again.
+        package let recoveryProbeInterval: Duration
+        /// The primary's success rate is measured over this trailing window…
+        package let successWindow: Duration
+        /// …and must be above this (percent) before the router moves back to it.
+        package let recoverySuccessRatePct: Double
+
+        package init(
+            failoverAfter: Int,
+            recoveryProbeInterval: Duration,
+            successWindow: Duration,
+            recoverySuccessRatePct: Double
+        ) {
+            self.failoverAfter = failoverAfter
+            self.recoveryProbeInterval = recoveryProbeInterval
+            self.successWindow = successWindow
+            self.recoverySuccessRatePct = recoverySuccessRatePct
+        }
+    }
+
+    /// The digest cache: identical requests (provider, model, parameters, messages) are answered once.
+    package struct Cache: Sendable {
+        package let isEnabled: Bool
+        package let ttl: Duration
+        package let maxEntries: Int
+        /// Append-only file the cache is kept in across restarts; nil keeps it in memory only.
+        package let path: String?
+
+        package init(isEnabled: Bool, ttl: Duration, maxEntries: Int, path: String?) {
+            self.isEnabled = isEnabled
+            self.ttl = ttl
+            self.maxEntries = maxEntries
+            self.path = path
+        }
     }
 
     package let providers: [String: Provider]
     package let models: [String: Model]
     package let budget: Budget
+    package let routing: Routing
+    package let cache: Cache
 
     static func read(from reader: MappingReader) -> LLMConfiguration {
         var providers: [String: Provider] = [:]
@@ -57,7 +128,7 @@ package struct LLMConfiguration: Sendable {
             let apiKey = section.secret("api_key")
             // A local server (Ollama, llama.cpp) may run without a key; remote ones must not.
             let requiresKey = section.bool("requires_api_key", default: kind != .baseline)
-            section.declare("api_version")
+            let apiVersion = section.string("api_version")
             if (kind == .openai || kind == .anthropic) && baseURL == nil {
                 section.log.error(
                     section.file,
@@ -74,7 +145,8 @@ package struct LLMConfiguration: Sendable {
                     baseURL: baseURL,
                     apiKey: apiKey,
                     policy: policy,
-                    requiresAPIKey: requiresKey
+                    requiresAPIKey: requiresKey,
+                    apiVersion: apiVersion
                 )
             }
         }
@@ -99,18 +171,51 @@ package struct LLMConfiguration: Sendable {
             section.finish()
             if provider != nil, modelName != nil { models[alias] = model }
         }
-        var budget = Budget(dailyTokenLimit: nil, dailyUSDLimit: nil, alertThresholdPct: 80)
+        var budget = Budget(
+            dailyTokenLimit: nil,
+            dailyUSDLimit: nil,
+            alertThresholdPct: 80,
+            statePath: Self.defaultBudgetPath
+        )
         if let section = reader.mapping("budget") {
             budget = Budget(
                 dailyTokenLimit: section.int("daily_token_limit", range: 0...Int.max),
                 dailyUSDLimit: section.double("daily_usd_limit", range: 0...1_000_000_000),
-                alertThresholdPct: section.double("alert_threshold_pct", default: 80, range: 0...100)
+                alertThresholdPct: section.double("alert_threshold_pct", default: 80, range: 0...100),
+                statePath: section.string("state_path", default: Self.defaultBudgetPath)
             )
             section.finish()
         }
+        let routingSection = reader.mapping("routing")
+        let routing = Routing(
+            failoverAfter: routingSection?.int("failover_after", default: 3, range: 1...100) ?? 3,
+            recoveryProbeInterval: routingSection?.duration(
+                "recovery_probe_interval",
+                default: .seconds(600),
+                minimum: .seconds(1)
+            ) ?? .seconds(600),
+            successWindow: routingSection?.duration("success_window", default: .seconds(3600), minimum: .seconds(1))
+                ?? .seconds(3600),
+            recoverySuccessRatePct: routingSection?.double("recovery_success_rate_pct", default: 99, range: 0...100)
+                ?? 99
+        )
+        routingSection?.finish()
+        let cacheSection = reader.mapping("cache")
+        let cachePath = cacheSection?.string("path", default: Self.defaultCachePath) ?? Self.defaultCachePath
+        let cache = Cache(
+            isEnabled: cacheSection?.bool("enabled", default: true) ?? true,
+            ttl: cacheSection?.duration("ttl", default: .seconds(7 * 86_400), minimum: .seconds(1))
+                ?? .seconds(7 * 86_400),
+            maxEntries: cacheSection?.int("max_entries", default: 10_000, range: 1...10_000_000) ?? 10_000,
+            path: cachePath.isEmpty ? nil : cachePath
+        )
+        cacheSection?.finish()
         reader.finish()
-        return LLMConfiguration(providers: providers, models: models, budget: budget)
+        return LLMConfiguration(providers: providers, models: models, budget: budget, routing: routing, cache: cache)
     }
+
+    static let defaultBudgetPath = "state/llm-budget.json"
+    static let defaultCachePath = "state/llm-cache.jsonl"
 
     private static func readPrices(_ section: MappingReader) -> (input: Double, output: Double) {
         // A model without a price counts as free; the budget then limits it by tokens only.
@@ -121,4 +226,15 @@ package struct LLMConfiguration: Sendable {
             prices.double("output", default: 0, range: 0...1_000_000)
         )
     }
+}
+
+extension LLMConfiguration.Model {
+    /// The price of a call in US dollars.
+    package func costUSD(promptTokens: Int, completionTokens: Int) -> Double {
+        (Double(promptTokens) * inputUSDPerMillionTokens + Double(completionTokens) * outputUSDPerMillionTokens)
+            / 1_000_000
+    }
+
+    /// Blended price used to rank models by cost (input and output weighted equally).
+    package var blendedUSDPerMillionTokens: Double { (inputUSDPerMillionTokens + outputUSDPerMillionTokens) / 2 }
 }

@@ -5,17 +5,35 @@ package struct ProviderPolicy: Sendable, Equatable {
         package let maxRetries: Int
         package let backoff: Duration
         package let maxBackoff: Duration
+
+        package init(maxRetries: Int, backoff: Duration, maxBackoff: Duration) {
+            self.maxRetries = maxRetries
+            self.backoff = backoff
+            self.maxBackoff = maxBackoff
+        }
     }
 
     package struct Healthcheck: Sendable, Equatable {
         package let isEnabled: Bool
         package let interval: Duration
+
+        package init(isEnabled: Bool, interval: Duration) {
+            self.isEnabled = isEnabled
+            self.interval = interval
+        }
     }
 
     package let timeout: Duration
     package let retry: Retry
     package let healthcheck: Healthcheck
     package let capabilities: [String: Bool]
+
+    package init(timeout: Duration, retry: Retry, healthcheck: Healthcheck, capabilities: [String: Bool]) {
+        self.timeout = timeout
+        self.retry = retry
+        self.healthcheck = healthcheck
+        self.capabilities = capabilities
+    }
 
     package func supports(_ capability: String) -> Bool { capabilities[capability] ?? false }
 
