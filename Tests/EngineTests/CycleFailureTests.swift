@@ -151,7 +151,8 @@ struct CycleFailureTests {
     static func harness(
         port: Int,
         httpClient: HTTPClient,
-        market: FixedMarketProvider = market()
+        market: FixedMarketProvider = market(),
+        gateway: ModelGateway? = nil
     )
         async throws -> Harness
     {
@@ -169,12 +170,13 @@ struct CycleFailureTests {
             maxStaleness: 600_000,
             exchange: exchange,
             model: model,
-            gateway: .direct(
-                model: model,
-                client: OpenAIChatClient(provider: provider(port: port), httpClient: httpClient),
-                provider: provider(port: port),
-                logger: Logger(label: "test")
-            ),
+            gateway: gateway
+                ?? .direct(
+                    model: model,
+                    client: OpenAIChatClient(provider: provider(port: port), httpClient: httpClient),
+                    provider: provider(port: port),
+                    logger: Logger(label: "test")
+                ),
             systemTemplate: try CycleFailureTests.template(.system),
             userTemplate: try CycleFailureTests.template(.user),
             decisionSchema: try String(contentsOfFile: "\(root)/schemas/decision.schema.json", encoding: .utf8),

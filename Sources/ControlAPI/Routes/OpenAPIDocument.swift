@@ -56,7 +56,8 @@ enum OpenAPIDocument {
                         "id": string, "model_id": string, "llm_model": string, "timestamp": number,
                         "dollar_equity": number, "realized_pnl": number, "total_unrealized_pnl": number,
                         "cum_pnl_pct": number, "sharpe_ratio": number, "since_inception_hourly_marker": integer,
-                        "since_inception_minute_marker": integer,
+                        "since_inception_minute_marker": integer, "llm_cost_usd": number,
+                        "pnl_net_of_llm_usd": number,
                         "positions": map(
                             object(
                                 [
@@ -70,7 +71,7 @@ enum OpenAPIDocument {
                                 ])
                         ),
                     ],
-                    optional: ["llm_model"]
+                    optional: ["llm_model", "llm_cost_usd", "pnl_net_of_llm_usd"]
                 )
             ),
             "lastHourlyMarkerRead": integer,
@@ -126,8 +127,19 @@ enum OpenAPIDocument {
                         "invocation_breakdown_table": numberTable, "longs_shorts_breakdown_table": numberTable,
                         "last_convo_doc_id": string, "last_convo_timestamp": number,
                         "overall_trades_overview_table": numberTable, "last_trade_doc_id": string,
+                        "llm_cost_breakdown_table": object([
+                            "models": array(
+                                object([
+                                    "model": string, "requests": integer, "failures": integer,
+                                    "cache_hits": integer, "prompt_tokens": integer, "completion_tokens": integer,
+                                    "cost_usd": number,
+                                ])
+                            ),
+                            "total_cost_usd": number, "total_tokens": integer, "pnl_usd": number,
+                            "pnl_net_of_llm_usd": number, "cost_per_trade_usd": number,
+                        ]),
                     ],
-                    optional: ["llm_model"]
+                    optional: ["llm_model", "llm_cost_breakdown_table"]
                 )
             ),
             "serverTime": integer,
@@ -138,9 +150,10 @@ enum OpenAPIDocument {
                     [
                         "id": string, "llm_model": string, "num_trades": integer, "sharpe": number,
                         "win_dollars": number, "num_losses": integer, "lose_dollars": number, "return_pct": number,
-                        "equity": number, "num_wins": integer,
+                        "equity": number, "num_wins": integer, "llm_cost_usd": number,
+                        "pnl_net_of_llm_usd": number,
                     ],
-                    optional: ["llm_model"]
+                    optional: ["llm_model", "llm_cost_usd", "pnl_net_of_llm_usd"]
                 )
             ),
             "serverTime": integer,

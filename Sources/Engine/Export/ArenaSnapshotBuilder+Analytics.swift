@@ -26,7 +26,34 @@ extension ArenaSnapshotBuilder {
             lastConvoDocID: conversation.map { "\(id)_\(Double($0.time) / 1000)" } ?? "",
             lastConvoTimestamp: conversation.map { Double($0.time) / 1000 } ?? 0,
             overallTradesOverviewTable: overview(trader),
-            lastTradeDocID: last.map { "\(id)_\($0.tradeID)" } ?? ""
+            lastTradeDocID: last.map { "\(id)_\($0.tradeID)" } ?? "",
+            llmCostBreakdownTable: llmCostTable(trader)
+        )
+    }
+
+    func llmCostTable(_ trader: TraderView) -> LLMCostBreakdown {
+        let usage = trader.state.llmUsage ?? [:]
+        let rows = usage.keys.sorted().compactMap { model -> LLMCostBreakdown.ModelRow? in
+            guard let use = usage[model] else { return nil }
+            return .init(
+                model: model,
+                requests: use.requests,
+                failures: use.failures,
+                cacheHits: use.cacheHits,
+                promptTokens: use.promptTokens,
+                completionTokens: use.completionTokens,
+                costUSD: use.costUSD
+            )
+        }
+        let cost = trader.state.llmCostUSD
+        let pnl = trader.account.equity - trader.state.inceptionCapital
+        return LLMCostBreakdown(
+            models: rows,
+            totalCostUSD: cost,
+            totalTokens: rows.reduce(0) { $0 + $1.promptTokens + $1.completionTokens },
+            pnlUSD: pnl,
+            pnlNetOfLLMUSD: pnl - cost,
+            costPerTradeUSD: trader.trades.isEmpty ? 0 : cost / Double(trader.trades.count)
         )
     }
 

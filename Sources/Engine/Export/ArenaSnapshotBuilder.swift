@@ -99,7 +99,9 @@ struct ArenaSnapshotBuilder {
                         sharpeRatio: sharpe[index],
                         sinceInceptionHourlyMarker: point.marker,
                         sinceInceptionMinuteMarker: Int((point.time - trader.state.startedAt) / 60_000),
-                        positions: index == history.count - 1 ? accountPositions(trader.account) : [:]
+                        positions: index == history.count - 1 ? accountPositions(trader.account) : [:],
+                        llmCostUSD: point.llmCostUSD ?? 0,
+                        pnlNetOfLLMUSD: point.equity - capital - (point.llmCostUSD ?? 0)
                     )
                 )
             }
@@ -210,7 +212,9 @@ struct ArenaSnapshotBuilder {
                 loseDollars: losses.reduce(0) { $0 + $1.netPnL },
                 returnPct: capital > 0 ? (equity / capital - 1) * 100 : 0,
                 equity: equity,
-                numWins: wins.count
+                numWins: wins.count,
+                llmCostUSD: trader.state.llmCostUSD,
+                pnlNetOfLLMUSD: equity - capital - trader.state.llmCostUSD
             )
         }
         return LeaderboardDocument(leaderboard: entries.sorted { $0.returnPct > $1.returnPct })

@@ -73,6 +73,11 @@ actor ManagerStore {
             trader.consecutiveFailures = 0
         }
         for decision in record.decisions { trader.signals.record(decision) }
+        for attempt in record.attempts {
+            var usage = trader.llmUsage ?? [:]
+            usage[attempt.model, default: .init()].book(attempt)
+            trader.llmUsage = usage
+        }
         if let system = record.systemPrompt, let user = record.userPrompt {
             trader.conversations.append(
                 .init(
@@ -130,7 +135,8 @@ actor ManagerStore {
                     time: now,
                     equity: equity,
                     realizedPnL: account.realizedPnL,
-                    unrealizedPnL: account.unrealizedPnL
+                    unrealizedPnL: account.unrealizedPnL,
+                    llmCostUSD: trader.llmCostUSD
                 )
             )
             if trader.equityHistory.count > Self.historyLimit {

@@ -24,6 +24,10 @@ struct TraderState: Sendable, Codable, Equatable {
     var conversations: [Conversation] = []
     var lastOutcome: String?
     var lastModel: String?
+    /// Model calls, tokens and cost by model alias (absent in state saved before cost tracking).
+    var llmUsage: [String: LLMUsage]?
+
+    var llmCostUSD: Double { llmUsage?.values.reduce(0) { $0 + $1.costUSD } ?? 0 }
 
     struct EquityPoint: Sendable, Codable, Equatable {
         var marker: Int
@@ -31,6 +35,36 @@ struct TraderState: Sendable, Codable, Equatable {
         var equity: Double
         var realizedPnL: Double
         var unrealizedPnL: Double
+        /// Model cost up to this point (absent in older state).
+        var llmCostUSD: Double?
+    }
+
+    /// One model's use by one trader.
+    struct LLMUsage: Sendable, Codable, Equatable {
+        var requests = 0
+        var failures = 0
+        var cacheHits = 0
+        var promptTokens = 0
+        var completionTokens = 0
+        var costUSD: Double = 0
+
+        /// Books the attempts of one cycle that went to this model.
+        mutating func book(_ attempt: LLMAttempt) {
+            switch attempt.outcome {
+            case "cache_hit":
+                cacheHits += 1
+            case "budget_exhausted", "unconfigured":
+                break
+            case "ok":
+                requests += 1
+            default:
+                requests += 1
+                failures += 1
+            }
+            promptTokens += attempt.promptTokens
+            completionTokens += attempt.completionTokens
+            costUSD += attempt.costUSD
+        }
     }
 
     struct Conversation: Sendable, Codable, Equatable {

@@ -116,6 +116,10 @@ package struct AccountTotalsDocument: Codable, Sendable, Equatable {
         package var sinceInceptionHourlyMarker: Int
         package var sinceInceptionMinuteMarker: Int
         package var positions: [String: Position]
+        /// Model cost up to this row, in US dollars (added field).
+        package var llmCostUSD: Double?
+        /// `dollar_equity` minus inception capital minus `llm_cost_usd` (added field).
+        package var pnlNetOfLLMUSD: Double?
 
         package init(
             id: String,
@@ -129,7 +133,9 @@ package struct AccountTotalsDocument: Codable, Sendable, Equatable {
             sharpeRatio: Double,
             sinceInceptionHourlyMarker: Int,
             sinceInceptionMinuteMarker: Int,
-            positions: [String: Position]
+            positions: [String: Position],
+            llmCostUSD: Double? = nil,
+            pnlNetOfLLMUSD: Double? = nil
         ) {
             self.id = id
             self.modelID = modelID
@@ -143,6 +149,8 @@ package struct AccountTotalsDocument: Codable, Sendable, Equatable {
             self.sinceInceptionHourlyMarker = sinceInceptionHourlyMarker
             self.sinceInceptionMinuteMarker = sinceInceptionMinuteMarker
             self.positions = positions
+            self.llmCostUSD = llmCostUSD
+            self.pnlNetOfLLMUSD = pnlNetOfLLMUSD
         }
 
         enum CodingKeys: String, CodingKey {
@@ -158,6 +166,8 @@ package struct AccountTotalsDocument: Codable, Sendable, Equatable {
             case sinceInceptionHourlyMarker = "since_inception_hourly_marker"
             case sinceInceptionMinuteMarker = "since_inception_minute_marker"
             case positions
+            case llmCostUSD = "llm_cost_usd"
+            case pnlNetOfLLMUSD = "pnl_net_of_llm_usd"
         }
     }
 

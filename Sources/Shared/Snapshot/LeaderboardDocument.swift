@@ -12,6 +12,10 @@ package struct LeaderboardDocument: Codable, Sendable, Equatable {
         package var returnPct: Double
         package var equity: Double
         package var numWins: Int
+        /// What the trader's model calls cost so far, in US dollars (added field).
+        package var llmCostUSD: Double?
+        /// Equity minus inception capital minus the model cost (added field).
+        package var pnlNetOfLLMUSD: Double?
 
         package init(
             id: String,
@@ -23,7 +27,9 @@ package struct LeaderboardDocument: Codable, Sendable, Equatable {
             loseDollars: Double,
             returnPct: Double,
             equity: Double,
-            numWins: Int
+            numWins: Int,
+            llmCostUSD: Double? = nil,
+            pnlNetOfLLMUSD: Double? = nil
         ) {
             self.id = id
             self.llmModel = llmModel
@@ -35,6 +41,8 @@ package struct LeaderboardDocument: Codable, Sendable, Equatable {
             self.returnPct = returnPct
             self.equity = equity
             self.numWins = numWins
+            self.llmCostUSD = llmCostUSD
+            self.pnlNetOfLLMUSD = pnlNetOfLLMUSD
         }
 
         enum CodingKeys: String, CodingKey {
@@ -48,6 +56,8 @@ package struct LeaderboardDocument: Codable, Sendable, Equatable {
             case returnPct = "return_pct"
             case equity
             case numWins = "num_wins"
+            case llmCostUSD = "llm_cost_usd"
+            case pnlNetOfLLMUSD = "pnl_net_of_llm_usd"
         }
     }
 

@@ -1,0 +1,163 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Testing
+
+@testable import Engine
+@testable import Shared
+
+/// The decision cycle with the model gateway in front of a fake model speaking real HTTP: the correction round,
+/// the budget failing closed, and what the journal record keeps about the calls.
+@Suite("Decision cycle and the model gateway", .serialized)
+struct CycleModelTests {
+    typealias F = GatewayFixture
+    typealias C = CycleFailureTests
+
+    func run(
+        _ behaviour: FakeModelBehaviour,
+        budget: LLMConfiguration.Budget? = nil,
+        cache: Bool = false,
+        cycles: Int = 1,
+        check: @escaping @Sendable ([CycleRecord], SimExchange) async throws -> Void
+    ) async throws {
+        try await F.withServers([behaviour]) { ports, httpClient in
+            let clock = SteppingClock(now: C.now)
+            let directory = F.scratch("cycle")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let model = F.model("fake", provider: "fake", input: 1, output: 2, maxTokens: 512)
+            let gateway = try await F.gateway(
+                models: [(model, C.provider(port: ports[0]))],
+                chains: ["llm-1": ["fake"]],
+                httpClient: httpClient,
+                clock: clock,
+                budget: try budget.map { try BudgetGuard(limits: $0, path: nil, clock: clock) },
+                cache: cache
+                    ? try DigestCache(
+                        configuration: .init(isEnabled: true, ttl: .seconds(60), maxEntries: 10, path: nil),
+                        clock: clock
+                    ) : nil
+            )
+            let harness = try await C.harness(port: ports[0], httpClient: httpClient, gateway: gateway)
+            var records: [CycleRecord] = []
+            for index in 1...cycles {
+                records.append(
+                    await harness.cycle.run(cycle: index, now: C.now, state: C.state(), clock: ManualClock(now: C.now))
+                )
+            }
+            try await check(records, harness.exchange)
+        }
+    }
+
+    @Test func rejectedAnswer_isSentBackOnce_withTheError_andTheCorrectionTrades() async throws {
+        let behaviour = FakeModelBehaviour(
+            .content(C.answer(C.entry())),
+            script: [.content(#"{"decisions":[{"symbol":"BTC","signal":"moon"}]}"#)]
+        )
+        try await run(behaviour) { records, exchange in
+            let record = try #require(records.first)
+            #expect(record.outcome == .completed)
+            #expect(record.rejectedAnswer?.contains("moon") == true)
+            #expect(record.decisions.count == 1)
+            #expect(record.attempts.map(\.route) == [.primary, .correction])
+            #expect(record.promptTokens == 2 * 1234)
+            // 2 × (1234 × $1 + 56 × $2) / 1M
+            #expect(abs(record.costUSD - 2 * (1234.0 + 112.0) / 1_000_000) < 1e-12)
+            let correction = try #require(behaviour.receivedBodies.last)
+            #expect(correction.contains("was rejected"))
+            #expect(correction.contains("\"assistant\""))
+            #expect(try await exchange.account(trader: "llm-1").positions["BTC"] != nil)
+        }
+    }
+
+    @Test func secondRejectedAnswer_holdsEverything() async throws {
+        let behaviour = FakeModelBehaviour(.content("Buy BTC, I think."))
+        try await run(behaviour) { records, exchange in
+            let record = try #require(records.first)
+            #expect(record.outcome == .failedClosed)
+            #expect(record.reason == .llmOutputInvalid)
+            #expect(record.orders.isEmpty)
+            #expect(behaviour.receivedBodies.count == 2)
+            #expect(try await exchange.account(trader: "llm-1").positions.isEmpty)
+        }
+    }
+
+    @Test func spentBudget_failsClosed_withoutCallingTheModel() async throws {
+        let behaviour = FakeModelBehaviour(.content(C.answer(C.entry())))
+        try await run(behaviour, budget: F.budget(tokens: 100)) { records, exchange in
+            let record = try #require(records.first)
+            #expect(record.outcome == .failedClosed)
+            #expect(record.reason == .budgetExhausted)
+            #expect(record.orders.isEmpty)
+            #expect(behaviour.receivedBodies.isEmpty)
+            #expect(try await exchange.account(trader: "llm-1").positions.isEmpty)
+        }
+    }
+
+    @Test func cacheHit_isMarkedInTheRecord_andCostsNothing() async throws {
+        // A hold leaves the account as it was, so the second cycle's prompt is the same bytes.
+        let behaviour = FakeModelBehaviour(
+            .content(#"{"decisions":[{"symbol":"BTC","signal":"hold","confidence":0.5}]}"#)
+        )
+        try await run(behaviour, budget: F.budget(usd: 10), cache: true, cycles: 2) { records, _ in
+            #expect(records.map(\.isCacheHit) == [false, true])
+            #expect(records[1].costUSD == 0)
+            #expect(records[1].promptTokens == 0)
+            #expect(records[0].costUSD > 0)
+            #expect(behaviour.receivedBodies.count == 1)
+            // The record as the journal writes it.
+            let line = String(decoding: try JSONEncoder().encode(records[1]), as: UTF8.self)
+            #expect(line.contains(#""cache_hit":true"#))
+            #expect(line.contains(#""schema_version":2"#))
+            let decoded = try JSONDecoder().decode(CycleRecord.self, from: Data(line.utf8))
+            #expect(decoded == records[1])
+        }
+    }
+
+    @Test func version1Records_stillDecode() throws {
+        let line =
+            #"{"schema_version":1,"trader_id":"t","cycle":1,"cycle_id":"t-1","started_at":1,"ended_at":2,"outcome":"completed","model_asked":"m","prompt_tokens":3,"completion_tokens":4,"latency_ms":5,"decisions":[],"verdicts":[],"orders":[],"results":[],"templates":[]}"#
+        let record = try JSONDecoder().decode(CycleRecord.self, from: Data(line.utf8))
+        #expect(record.schemaVersion == 1)
+        #expect(record.attempts.isEmpty)
+        #expect(record.costUSD == 0)
+        #expect(record.promptTokens == 3)
+    }
+
+    @Test func modelCost_reachesTheLeaderboardAccountTotalsAndAnalytics() async throws {
+        let behaviour = FakeModelBehaviour(
+            .usage(
+                #"{"decisions":[{"symbol":"BTC","signal":"hold","confidence":0.5}]}"#,
+                prompt: 200_000,
+                completion: 50_000
+            )
+        )
+        try await run(behaviour, budget: F.budget(usd: 10), cycles: 2) { records, exchange in
+            // $1/M input, $2/M output: 0.2 + 0.1 = $0.30 per cycle.
+            #expect(records.allSatisfy { abs($0.costUSD - 0.3) < 1e-9 })
+            let store = try ManagerStore(path: nil)
+            let trader = C.trader()
+            await store.begin(trader: trader.id, capital: 10_000, now: C.now)
+            for record in records { await store.apply(record, configuration: trader, now: C.now) }
+            let account = try await exchange.account(trader: trader.id)
+            _ = await store.observe(trader: trader, account: account, trades: [], now: C.now + 3_600_000)
+            let state = await store.state(trader.id)
+            #expect(abs(state.llmCostUSD - 0.6) < 1e-9)
+            let builder = ArenaSnapshotBuilder(
+                traders: [.init(configuration: trader, state: state, account: account, trades: [])],
+                prices: [:],
+                now: C.now + 3_600_000
+            )
+            let entry = try #require(builder.leaderboard().leaderboard.first)
+            #expect(abs((entry.llmCostUSD ?? 0) - 0.6) < 1e-9)
+            #expect(abs((entry.pnlNetOfLLMUSD ?? 0) - (account.equity - 10_000 - 0.6)) < 1e-9)
+            let row = try #require(builder.accountTotals().accountTotals.last)
+            #expect(abs((row.llmCostUSD ?? 0) - 0.6) < 1e-9)
+            let table = try #require(builder.analytics().analytics.first?.llmCostBreakdownTable)
+            #expect(table.models.map(\.model) == ["fake"])
+            #expect(table.models.first?.requests == 2)
+            #expect(table.models.first?.promptTokens == 400_000)
+            #expect(table.totalTokens == 500_000)
+            #expect(abs(table.pnlNetOfLLMUSD - (table.pnlUSD - 0.6)) < 1e-9)
+        }
+    }
+}
