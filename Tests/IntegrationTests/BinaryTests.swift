@@ -179,9 +179,15 @@ struct BinaryTests {
         #expect(api.terminationStatus == 0)
     }
 
-    @Test func engineRun_stopsCleanlyOnSIGTERM() async throws {
+    @Test func engineRun_servesMetricsAndHealth_andStopsCleanlyOnSIGTERM() async throws {
         let root = try Self.scratchConfig()
-        let engine = try ProcessRunner.makeProcess("engine", ["run", "--config", "etc/arena.yaml"], directory: root)
+        let metricsPort = try ProcessRunner.freePort()
+        let engine = try ProcessRunner.makeProcess(
+            "engine",
+            ["run", "--config", "etc/arena.yaml"],
+            environment: ["ARENA_METRICS_PORT": String(metricsPort)],
+            directory: root
+        )
         engine.standardError = FileHandle.nullDevice
         try engine.run()
         let current = root.appendingPathComponent("mcp-data/current").path
@@ -189,6 +195,10 @@ struct BinaryTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(FileManager.default.fileExists(atPath: current))
+        let health = try await fetch("http://127.0.0.1:\(metricsPort)/healthz")
+        #expect(String(decoding: health, as: UTF8.self).contains(#""status":"ok""#))
+        let metrics = String(decoding: try await fetch("http://127.0.0.1:\(metricsPort)/metrics"), as: UTF8.self)
+        #expect(metrics.contains(#"engine_llm_requests_total{model="buy-and-hold",outcome="ok"}"#), "\(metrics)")
         engine.terminate()
         engine.waitUntilExit()
         #expect(engine.terminationReason == .exit)

@@ -10,6 +10,7 @@ struct EngineAssembly {
     let manager: ArenaManager
     let httpClient: HTTPClient
     let journal: JournalWriter
+    let metrics: EngineMetrics
 
     struct Failure: Error, CustomStringConvertible {
         let message: String
@@ -137,7 +138,7 @@ struct EngineAssembly {
             journal: journal,
             logger: logger
         )
-        return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal)
+        return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal, metrics: metrics)
     }
 
     /// The model clients of every model the enabled traders may use, the router with each trader's chain, the

@@ -34,7 +34,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let manager = assembly.manager
         do {
-            try await run(manager, journal: assembly.journal, configuration: configuration, logger: logger)
+            try await run(manager, assembly: assembly, configuration: configuration, logger: logger)
         } catch {
             try? await assembly.httpClient.shutdown()
             throw error
@@ -44,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
 
     private func run(
         _ manager: ArenaManager,
-        journal: JournalWriter,
+        assembly: EngineAssembly,
         configuration: ArenaConfiguration,
         logger: Logger
     ) async throws {
@@ -58,16 +58,29 @@ struct RunCommand: AsyncParsableCommand {
         if once {
             do {
                 try await manager.runOnce()
-                try await journal.close()
+                try await assembly.journal.close()
             } catch {
                 FileHandle.standardError.write(Data("engine: \(error)\n".utf8))
                 throw ExitCode(1)
             }
             return
         }
-        // Shut down in reverse order: the manager first (its last cycles are journaled), then the journal.
+        let monitoring = configuration.manager.monitoring
+        let metricsServer = EngineHTTPServer(
+            host: monitoring.metricsHost,
+            port: monitoring.metricsPort,
+            metrics: assembly.metrics,
+            heartbeat: manager.heartbeat,
+            stallAfter: .milliseconds(max(30_000, 5 * manager.tickInterval)),
+            logger: logger,
+            onServerRunning: { port in
+                logger.info("metrics and health", metadata: ["address": "\(monitoring.metricsHost):\(port)"])
+            }
+        )
+        // Shut down in reverse order: the manager first (its last cycles are journaled), then the journal, and
+        // the metrics server last so the shutdown itself can be watched.
         let group = ServiceGroup(
-            services: [journal, manager],
+            services: [metricsServer, assembly.journal, manager],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

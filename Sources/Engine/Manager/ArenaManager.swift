@@ -26,6 +26,8 @@ final class ArenaManager: Service, Sendable {
     let exportInterval: Int64
     let journal: JournalWriter?
     let logger: Logger
+    /// Beats after every tick: liveness for `/healthz` and the watchdog.
+    let heartbeat = Heartbeat()
 
     init(
         traders: [Trader],
@@ -73,6 +75,7 @@ final class ArenaManager: Service, Sendable {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = clock.now()
                 await tick(now: now)
+                heartbeat.beat()
                 for trader in await dueTraders(now: now) {
                     guard await store.claim(trader.configuration.id, limit: maxConcurrentDecisions) else { continue }
                     group.addTask { await self.runCycle(trader, now: now) }
