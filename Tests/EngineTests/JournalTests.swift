@@ -1,5 +1,7 @@
 import ArenaTestSupport
+import AsyncHTTPClient
 import Foundation
+import HummingbirdTesting
 import Logging
 import Testing
 
@@ -110,6 +112,8 @@ struct JournalTests {
             "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
             "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
             "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
+            "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
+            "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
         ]
         values.merge(environment) { $1 }
         return try ConfigLoader(environment: values).load(path: "etc/arena.yaml")
@@ -118,18 +122,7 @@ struct JournalTests {
     @Test func replay_ofARecordedRun_passes_andCatchesAChangedRiskRuleAndTemplate() async throws {
         let scratch = try TestPaths.makeScratch("replay")
         let configuration = try configuration(scratch: scratch)
-        let clock = ManualClock(now: ManagerTests.start)
-        for _ in 0..<6 {
-            let assembly = try await EngineAssembly.make(
-                configuration: configuration,
-                logger: logger(),
-                clockOverride: clock
-            )
-            try await assembly.manager.runOnce()
-            try await assembly.journal.close()
-            try await assembly.httpClient.shutdown()
-            clock.advance(byMilliseconds: 180_000 * 20)
-        }
+        try await recordRun(configuration, cycles: 6)
         let directory = JournalDirectory(root: configuration.journal.path)
         #expect(directory.traders() == ["baseline-ema", "baseline-hold"])
         let replay = JournalReplay(configuration: configuration, templatesDirectory: nil)
@@ -182,5 +175,119 @@ struct JournalTests {
                 $0.field.hasPrefix("user_prompt line") && $0.replayed.hasPrefix("Sharpe: ")
             }
         )
+    }
+
+    /// Records a short run of the shipped baseline traders into `scratch`.
+    func recordRun(_ configuration: ArenaConfiguration, cycles: Int) async throws {
+        let clock = ManualClock(now: ManagerTests.start)
+        for _ in 0..<cycles {
+            let assembly = try await EngineAssembly.make(
+                configuration: configuration,
+                logger: logger(),
+                clockOverride: clock
+            )
+            try await assembly.manager.runOnce()
+            try await assembly.journal.close()
+            try await assembly.httpClient.shutdown()
+            clock.advance(byMilliseconds: 180_000 * 20)
+        }
+    }
+
+    @Test func counterfactual_asksAnotherModel_reportsDifferences_andCostsNothingTheSecondTime() async throws {
+        let scratch = try TestPaths.makeScratch("counterfactual")
+        let recorded = try configuration(scratch: scratch)
+        try await recordRun(recorded, cycles: 4)
+
+        // A configuration that knows one more model: a fake OpenAI server that holds everything.
+        let behaviour = FakeModelBehaviour(
+            .content(#"{"decisions":[{"symbol":"BTC","signal":"hold","confidence":0.5}]}"#)
+        )
+        try await FakeModelServer.makeApplication(behaviour).test(.live) { client in
+            let port = try #require(client.port)
+            let etc = scratch.appendingPathComponent("etc")
+            try? FileManager.default.removeItem(at: etc)
+            try FileManager.default.copyItem(at: TestPaths.packageRoot.appendingPathComponent("etc"), to: etc)
+            let llm = etc.appendingPathComponent("llm.yaml")
+            var text = try String(contentsOf: llm, encoding: .utf8)
+            text = text.replacingOccurrences(
+                of: "providers:\n",
+                with: """
+                    providers:
+                      fake:
+                        type: openai
+                        base_url: http://127.0.0.1:\(port)/v1
+                        api_key: sk-fake
+                        timeout: 5s
+                        retry: {max_retries: 0}
+                        healthcheck: {enabled: false}
+                        capabilities: {json_object: true}
+
+                    """
+            )
+            text = text.replacingOccurrences(
+                of: "models:\n",
+                with: """
+                    models:
+                      holder:
+                        provider: fake
+                        model_name: holder-1
+                        cost_per_million_tokens: {input: 1, output: 2}
+
+                    """
+            )
+            try text.write(to: llm, atomically: true, encoding: .utf8)
+            let configuration = try ConfigLoader(environment: [
+                "ARENA_JOURNAL_PATH": recorded.journal.path,
+                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
+                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
+            ]).load(path: etc.appendingPathComponent("arena.yaml").path)
+            let directory = JournalDirectory(root: recorded.journal.path)
+            let records = try JournalReplay.records(journal: directory, trader: "baseline-hold")
+
+            func runOnce() async throws -> Counterfactual.Summary {
+                let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+                do {
+                    let gateway = try await EngineAssembly.makeGateway(
+                        configuration: configuration,
+                        traders: [],
+                        httpClient: httpClient,
+                        metrics: EngineMetrics(),
+                        logger: logger(),
+                        extraModels: ["holder"]
+                    )
+                    let summary = try await Counterfactual(
+                        configuration: configuration,
+                        gateway: gateway,
+                        replay: JournalReplay(configuration: configuration, templatesDirectory: nil),
+                        alias: "holder",
+                        schema: "{}",
+                        rerender: false
+                    ).run(trader: "baseline-hold", records: records)
+                    try await httpClient.shutdown()
+                    return summary
+                } catch {
+                    try await httpClient.shutdown()
+                    throw error
+                }
+            }
+            let first = try await runOnce()
+            #expect(first.cycles.count == 4)
+            // Buy-and-hold entered BTC in its first cycle; a model that holds would not have.
+            #expect(first.cycles.first?.differs == true)
+            #expect(first.cycles.first?.recorded.hasPrefix("BTC buy_to_enter") == true)
+            #expect(first.cycles.first?.alternative == "hold → 0 orders")
+            #expect(first.costUSD > 0)
+            let sent = behaviour.receivedBodies.count
+            #expect(sent == 4 - first.cacheHits)
+            // The recorded prompts are what was sent.
+            #expect(behaviour.receivedBodies.first?.contains("ALL BTC DATA") == true)
+
+            // A second run (a new process: a new gateway reading the cache file) sends nothing and costs nothing.
+            let second = try await runOnce()
+            #expect(behaviour.receivedBodies.count == sent)
+            #expect(second.cacheHits == 4)
+            #expect(second.costUSD == 0)
+            #expect(second.cycles.map(\.differs) == first.cycles.map(\.differs))
+        }
     }
 }

@@ -148,11 +148,24 @@ struct EngineAssembly {
         traders: [TraderConfiguration],
         httpClient: HTTPClient,
         metrics: EngineMetrics,
-        logger: Logger
+        logger: Logger,
+        extraModels: [String] = []
     ) async throws -> ModelGateway {
         let llm = configuration.llm
         let router = ModelRouter(routing: llm.routing, models: llm.models)
         var clients: [String: any LLMClient] = [:]
+        for alias in extraModels {
+            guard let model = llm.models[alias], let provider = llm.providers[model.provider] else {
+                throw Failure(
+                    message: "unknown model '\(alias)' (known: \(llm.models.keys.sorted().joined(separator: ", ")))"
+                )
+            }
+            if provider.requiresAPIKey, provider.apiKey.isEmpty {
+                let variable = provider.apiKey.variable ?? "api_key of provider '\(provider.id)'"
+                throw Failure(message: "model '\(alias)' needs \(variable), which is not set")
+            }
+            clients[alias] = try makeClient(model: model, provider: provider, httpClient: httpClient)
+        }
         for trader in traders {
             let chain = ModelRouter.chain(
                 primary: trader.model,

@@ -143,43 +143,14 @@ struct JournalReplay {
                 let decisions = (try? DecisionParser.parse(raw)) ?? []
                 compare("decisions", record.decisions, decisions)
                 // 6–7. Risk and intents.
-                let prices = market.symbols.mapValues(\.markPrice)
-                var verdicts = RiskPolicy.evaluate(
+                let (verdicts, orders) = Self.plan(
                     decisions,
-                    context: CyclePlanner.riskContext(
-                        limits: trader.riskParams,
-                        symbols: symbols,
-                        assets: AssetInfo.catalog,
-                        account: account,
-                        prices: prices,
-                        now: record.startedAt,
-                        inputs: inputs
-                    )
-                )
-                var orders = CyclePlanner.closeOrders(
-                    decisions: decisions,
-                    verdicts: verdicts,
-                    account: account,
+                    record: record,
+                    trader: trader,
+                    symbols: symbols,
                     view: view,
-                    cycle: record.cycle
+                    recheck: record.recheckAccount
                 )
-                if let recheck = record.recheckAccount {
-                    orders += CyclePlanner.entryOrders(
-                        decisions: decisions,
-                        verdicts: &verdicts,
-                        recheck: CyclePlanner.riskContext(
-                            limits: trader.riskParams,
-                            symbols: symbols,
-                            assets: AssetInfo.catalog,
-                            account: recheck,
-                            prices: prices,
-                            now: record.startedAt,
-                            inputs: inputs
-                        ),
-                        view: view,
-                        cycle: record.cycle
-                    ).flatMap { $0 }
-                }
                 if record.reason != .llmOutputInvalid {
                     compare("verdicts", record.verdicts, verdicts)
                     compare("orders", record.orders, orders)
@@ -193,6 +164,51 @@ struct JournalReplay {
             }
         }
         return summary
+    }
+
+    /// Steps 6–7 for a recorded cycle's market, account and inputs: risk verdicts, then closes and (with a
+    /// pre-submit account) entries, through the same functions as the live cycle.
+    static func plan(
+        _ decisions: [Decision],
+        record: CycleRecord,
+        trader: TraderConfiguration,
+        symbols: [String],
+        view: TraderConfigurationView,
+        recheck: TraderAccount?
+    ) -> (verdicts: [RiskVerdict], orders: [OrderRequest]) {
+        guard let market = record.market, let account = record.account, let inputs = record.inputs else {
+            return ([], [])
+        }
+        let prices = market.symbols.mapValues(\.markPrice)
+        func context(_ account: TraderAccount) -> RiskContext {
+            CyclePlanner.riskContext(
+                limits: trader.riskParams,
+                symbols: symbols,
+                assets: AssetInfo.catalog,
+                account: account,
+                prices: prices,
+                now: record.startedAt,
+                inputs: inputs
+            )
+        }
+        var verdicts = RiskPolicy.evaluate(decisions, context: context(account))
+        var orders = CyclePlanner.closeOrders(
+            decisions: decisions,
+            verdicts: verdicts,
+            account: account,
+            view: view,
+            cycle: record.cycle
+        )
+        if let recheck {
+            orders += CyclePlanner.entryOrders(
+                decisions: decisions,
+                verdicts: &verdicts,
+                recheck: context(recheck),
+                view: view,
+                cycle: record.cycle
+            ).flatMap { $0 }
+        }
+        return (verdicts, orders)
     }
 
     /// Records of a trader from the journal, oldest first.

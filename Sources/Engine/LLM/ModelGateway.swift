@@ -100,17 +100,18 @@ final class ModelGateway: Sendable {
         return provider.kind != .baseline
     }
 
-    /// Asks the trader's routed model (or `pinned`, for a correction) and walks the chain on repeated failure,
+    /// Asks the trader's routed model (or `pinned`, bypassing the router: a correction, a counterfactual) and walks the chain on repeated failure,
     /// all before `deadline` (timer milliseconds).
     func call(
         _ lane: Lane,
         request prototype: LLMRequest,
         deadline: Int64,
-        pinned: String? = nil
+        pinned: String? = nil,
+        pinnedReason: ModelRouter.Reason = .correction
     ) async -> ModelCall {
         var selection: ModelRouter.Selection
         if let pinned {
-            selection = .init(alias: pinned, reason: .correction)
+            selection = .init(alias: pinned, reason: pinnedReason)
         } else {
             let pressure =
                 await budget?.isUnderPressure(trader: lane.trader, traderUSDLimit: lane.traderUSDLimit) ?? false
@@ -125,7 +126,14 @@ final class ModelGateway: Sendable {
         }
         var call = ModelCall(asked: selection.alias)
         while true {
-            let outcome = await ask(selection, lane: lane, prototype: prototype, deadline: deadline, call: &call)
+            let outcome = await ask(
+                selection,
+                lane: lane,
+                prototype: prototype,
+                deadline: deadline,
+                isRouted: pinned == nil,
+                call: &call
+            )
             switch outcome {
             case .answered, .refused:
                 return call
@@ -157,6 +165,7 @@ final class ModelGateway: Sendable {
         lane: Lane,
         prototype: LLMRequest,
         deadline: Int64,
+        isRouted: Bool,
         call: inout ModelCall
     ) async -> Outcome {
         guard let model = models[selection.alias], let client = clients[selection.alias],
@@ -282,7 +291,7 @@ final class ModelGateway: Sendable {
             call.attempts[call.attempts.count - 1].costUSD = cost
             let pressure =
                 await budget?.isUnderPressure(trader: lane.trader, traderUSDLimit: lane.traderUSDLimit) ?? false
-            if selection.reason != .correction,
+            if isRouted,
                 let change = await router.recordSuccess(
                     trader: lane.trader,
                     alias: model.alias,

@@ -41,7 +41,9 @@ struct EngineHTTPServer: Service {
             let age = heartbeat.age
             let healthy = age.map { $0 < stallAfter } ?? false
             let state = age == nil ? "starting" : (healthy ? "ok" : "stalled")
-            let ageField = age.map { String($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? "null"
+            let ageField =
+                age.map { String($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }
+                ?? "null"
             return Response(
                 status: healthy ? .ok : .serviceUnavailable,
                 headers: [.contentType: "application/json"],
