@@ -152,7 +152,8 @@ struct CycleFailureTests {
         port: Int,
         httpClient: HTTPClient,
         market: FixedMarketProvider = market(),
-        gateway: ModelGateway? = nil
+        gateway: ModelGateway? = nil,
+        decisionTimeout: Duration = .milliseconds(800)
     )
         async throws -> Harness
     {
@@ -180,7 +181,7 @@ struct CycleFailureTests {
             systemTemplate: try CycleFailureTests.template(.system),
             userTemplate: try CycleFailureTests.template(.user),
             decisionSchema: try String(contentsOfFile: "\(root)/schemas/decision.schema.json", encoding: .utf8),
-            decisionTimeout: .milliseconds(800),
+            decisionTimeout: decisionTimeout,
             intradayInterval: "3m",
             contextInterval: "4h",
             assets: AssetInfo.catalog,

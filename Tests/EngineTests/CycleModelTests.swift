@@ -26,7 +26,8 @@ struct CycleModelTests {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let model = F.model("fake", provider: "fake", input: 1, output: 2, maxTokens: 512)
             let gateway = try await F.gateway(
-                models: [(model, C.provider(port: ports[0]))],
+                // Generous timeouts: these tests are about what happens after an answer, not about slowness.
+                models: [(model, F.provider("fake", port: ports[0], timeout: .seconds(20)))],
                 chains: ["llm-1": ["fake"]],
                 httpClient: httpClient,
                 clock: clock,
@@ -37,7 +38,12 @@ struct CycleModelTests {
                         clock: clock
                     ) : nil
             )
-            let harness = try await C.harness(port: ports[0], httpClient: httpClient, gateway: gateway)
+            let harness = try await C.harness(
+                port: ports[0],
+                httpClient: httpClient,
+                gateway: gateway,
+                decisionTimeout: .seconds(20)
+            )
             var records: [CycleRecord] = []
             for index in 1...cycles {
                 records.append(

@@ -41,7 +41,7 @@ enum GatewayFixture {
         retries: Int = 0,
         backoff: Duration = .seconds(1),
         maxBackoff: Duration = .seconds(20),
-        timeout: Duration = .seconds(2)
+        timeout: Duration = .seconds(10)
     ) -> LLMConfiguration.Provider {
         LLMConfiguration.Provider(
             id: id,

@@ -205,6 +205,38 @@ struct BinaryTests {
         #expect(engine.terminationStatus == 0)
     }
 
+    @Test func backtest_runsFromTheCommandLine_andRefusesBadInputWithOneLine() throws {
+        let root = try Self.scratchConfig()
+        let run = try ProcessRunner.run(
+            "engine",
+            ["backtest", "--from", "2025-07-16T00:00:00Z", "--to", "2025-07-16T06:00:00Z", "--out", "bt", "--quiet"],
+            directory: root
+        )
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("backtest 2025-07-16T00:00:00Z → 2025-07-16T06:00:00Z"))
+        #expect(run.stdout.contains("baseline-ema"))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("bt/report.json").path))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("bt/mcp-data/current").path))
+
+        let again = try ProcessRunner.run("engine", ["backtest", "--out", "bt", "--quiet"], directory: root)
+        #expect(again.status == 1)
+        #expect(again.stderr.hasSuffix("engine backtest: bt is not empty; choose another --out or pass --overwrite\n"))
+        let badTime = try ProcessRunner.run("engine", ["backtest", "--from", "yesterday"], directory: root)
+        #expect(badTime.status == 1)
+        #expect(
+            badTime.stderr
+                == "engine backtest: --from: \"yesterday\" is not an ISO 8601 time (e.g. 2025-07-20T00:00:00Z)\n"
+        )
+        let outside = try ProcessRunner.run(
+            "engine",
+            ["backtest", "--from", "2030-01-01T00:00:00Z", "--out", "bt2", "--quiet"],
+            directory: root
+        )
+        #expect(outside.status == 1)
+        #expect(outside.stderr.contains("\nengine backtest: empty range: the data covers"))
+        assertNoCrashOutput(outside.stderr)
+    }
+
     @Test func openAPIDocument_passesTheOpenAPISpecValidator() async throws {
         let probe = try ProcessRunner.runSystem(
             "/usr/bin/env",

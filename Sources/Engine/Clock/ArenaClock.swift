@@ -68,6 +68,27 @@ final class ManualClock: ArenaClock {
     }
 }
 
+/// Backtest time: `sleep` returns at once with the clock moved to the deadline, and the runner may jump ahead to
+/// the next event. Nothing in a backtest waits on the wall clock.
+final class VirtualClock: ArenaClock {
+    private let state: Mutex<Int64>
+
+    init(start: Int64) {
+        state = Mutex(start)
+    }
+
+    func now() -> Int64 { state.withLock { $0 } }
+
+    /// Moves time forward (never back).
+    func jump(to time: Int64) {
+        state.withLock { $0 = max($0, time) }
+    }
+
+    func sleep(until deadline: Int64) async throws {
+        jump(to: deadline)
+    }
+}
+
 extension Duration {
     fileprivate var secondsValueForClock: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18

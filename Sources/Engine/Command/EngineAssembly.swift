@@ -20,7 +20,8 @@ struct EngineAssembly {
     static func make(
         configuration: ArenaConfiguration,
         logger: Logger,
-        clockOverride: (any ArenaClock)? = nil
+        clockOverride: (any ArenaClock)? = nil,
+        persistsEveryCycle: Bool = true
     )
         async throws -> EngineAssembly
     {
@@ -136,6 +137,7 @@ struct EngineAssembly {
             ),
             exportInterval: configuration.export.interval.milliseconds,
             journal: journal,
+            persistsEveryCycle: persistsEveryCycle,
             logger: logger
         )
         return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal, metrics: metrics)

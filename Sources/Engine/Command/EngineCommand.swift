@@ -6,7 +6,9 @@ struct EngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
         abstract: "Run LLM-driven traders, and the operator tools around them.",
-        subcommands: [RunCommand.self, CheckCommand.self, ReplayCommand.self, BenchCommand.self],
+        subcommands: [
+            RunCommand.self, CheckCommand.self, ReplayCommand.self, BacktestCommand.self, BenchCommand.self,
+        ],
         defaultSubcommand: nil
     )
 }

@@ -37,7 +37,10 @@ struct TraderAccount: Sendable, Equatable, Codable {
     var realizedPnL: Double
     var feesPaid: Double
 
-    var marginUsed: Double { positions.values.reduce(0) { $0 + $1.margin } }
-    var unrealizedPnL: Double { positions.values.reduce(0) { $0 + $1.unrealizedPnL } }
+    // Sums run in symbol order: dictionary order differs between processes, and floating-point addition is not
+    // associative, so any other order would make two runs of the same backtest differ in the last digit.
+    var marginUsed: Double { orderedPositions.reduce(0) { $0 + $1.margin } }
+    var unrealizedPnL: Double { orderedPositions.reduce(0) { $0 + $1.unrealizedPnL } }
+    var orderedPositions: [Position] { positions.keys.sorted().compactMap { positions[$0] } }
     var equity: Double { cash + marginUsed + unrealizedPnL }
 }

@@ -173,7 +173,7 @@ extension ArenaSnapshotBuilder {
                 shortMinutes += Self.holdingMinutes(trade)
             }
         }
-        for position in trader.account.positions.values {
+        for position in trader.account.orderedPositions {
             let minutes = Double(max(0, now - position.openedAt)) / 60_000
             if position.quantity > 0 { longMinutes += minutes } else { shortMinutes += minutes }
         }

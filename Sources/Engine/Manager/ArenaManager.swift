@@ -26,6 +26,8 @@ final class ArenaManager: Service, Sendable {
     let exportInterval: Int64
     let journal: JournalWriter?
     let logger: Logger
+    /// Save state after every cycle (live); a backtest saves once at the end.
+    let persistsEveryCycle: Bool
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
     let heartbeat = Heartbeat()
 
@@ -40,6 +42,7 @@ final class ArenaManager: Service, Sendable {
         publisher: SnapshotPublisher?,
         exportInterval: Int64,
         journal: JournalWriter? = nil,
+        persistsEveryCycle: Bool = true,
         logger: Logger
     ) {
         self.traders = traders
@@ -52,6 +55,7 @@ final class ArenaManager: Service, Sendable {
         self.publisher = publisher
         self.exportInterval = exportInterval
         self.journal = journal
+        self.persistsEveryCycle = persistsEveryCycle
         self.logger = logger
     }
 
@@ -110,6 +114,48 @@ final class ArenaManager: Service, Sendable {
         try await journal?.flush()
     }
 
+    /// A backtest: from the clock's time to `end`, tick, run every due trader one at a time (in id order, so the
+    /// paper venue sees the same sequence every run), then jump straight to the next event: the next candle close
+    /// or the next trader due, whichever is first. The same cycle, risk and order code as a live run; one snapshot
+    /// and one state save at the end. `progress` is called after each tick with the clock time and cycles run.
+    func runBacktest(
+        until end: Int64,
+        clock: VirtualClock,
+        progress: (Int64, Int) -> Void = { _, _ in }
+    ) async throws -> Int {
+        try await prepare()
+        let replayMarkets = markets.values.compactMap { $0 as? ReplayMarketProvider }
+        let ordered = traders.sorted { $0.configuration.id < $1.configuration.id }
+        var cycles = 0
+        while clock.now() <= end, !Task.isCancelled {
+            let now = clock.now()
+            await tick(now: now)
+            var nextDue = Int64.max
+            for trader in ordered where trader.configuration.autoStart {
+                let state = await store.state(trader.configuration.id)
+                let interval = trader.configuration.decisionInterval.milliseconds
+                if let last = state.lastDecisionAt, now - last < interval {
+                    nextDue = min(nextDue, last + interval)
+                    continue
+                }
+                guard await store.claim(trader.configuration.id, limit: .max) else { continue }
+                await runCycle(trader, now: now)
+                cycles += 1
+                nextDue = min(nextDue, now + interval)
+            }
+            progress(now, cycles)
+            let nextCandle = replayMarkets.compactMap { $0.nextClose(after: now) }.min() ?? .max
+            let next = min(nextCandle, nextDue)
+            guard next != .max, next > now else { break }
+            clock.jump(to: next)
+        }
+        let finish = min(clock.now(), end)
+        await export(now: finish)
+        await persist()
+        try await journal?.flush()
+        return cycles
+    }
+
     /// Traders whose decision interval has elapsed and that are not running.
     func dueTraders(now: Int64) async -> [Trader] {
         var due: [Trader] = []
@@ -134,7 +180,7 @@ final class ArenaManager: Service, Sendable {
                 metadata: ["trader": "\(trader.configuration.id)", "error": "\(error)"]
             )
         }
-        await persist()
+        if persistsEveryCycle { await persist() }
         if record.outcome == .failedClosed {
             logger.notice(
                 "cycle failed closed",
@@ -204,17 +250,16 @@ final class ArenaManager: Service, Sendable {
     }
 
     func refreshMarkets(now: Int64) async throws {
-        for (_, exchange) in exchanges {
-            guard let sim = exchange as? SimExchange else { continue }
-            var prices: [String: Double] = [:]
-            var funding: [String: Double] = [:]
-            for market in markets.values {
-                let snapshot = try await market.snapshot(symbols: market.symbols, now: now)
-                for (symbol, value) in snapshot.symbols {
-                    prices[symbol] = value.markPrice
-                    if let rate = value.fundingRate { funding[symbol] = rate }
-                }
-            }
+        let venues = exchanges.values.compactMap { $0 as? SimExchange }
+        guard !venues.isEmpty else { return }
+        var prices: [String: Double] = [:]
+        var funding: [String: Double] = [:]
+        for market in markets.values.sorted(by: { $0.id < $1.id }) {
+            let marks = try await market.marks(now: now)
+            prices.merge(marks.prices) { first, _ in first }
+            funding.merge(marks.funding) { first, _ in first }
+        }
+        for sim in venues {
             try await sim.updateMarket(prices: prices, funding: funding, now: now)
         }
     }

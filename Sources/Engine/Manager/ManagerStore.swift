@@ -157,6 +157,10 @@ actor ManagerStore {
             changed = true
         }
         trader.peakEquity = max(trader.peakEquity, equity)
+        if trader.peakEquity > 0 {
+            let drawdown = (1 - equity / trader.peakEquity) * 100
+            if drawdown > (trader.maxDrawdownPct ?? 0) { trader.maxDrawdownPct = drawdown }
+        }
         var closeAll = false
         if !trader.isDrawdownLimitHit, equity < trader.peakEquity * (1 - limits.maxDrawdownPct / 100) {
             trader.isDrawdownLimitHit = true

@@ -10,6 +10,8 @@ struct TraderState: Sendable, Codable, Equatable {
     var day: Int64 = 0
     var dayStartEquity: Double = 0
     var peakEquity: Double = 0
+    /// The deepest fall from a peak seen so far, percent (absent in older state).
+    var maxDrawdownPct: Double?
     var isDailyLossLimitHit = false
     var isDrawdownLimitHit = false
     var startedAt: Int64 = 0
@@ -27,7 +29,10 @@ struct TraderState: Sendable, Codable, Equatable {
     /// Model calls, tokens and cost by model alias (absent in state saved before cost tracking).
     var llmUsage: [String: LLMUsage]?
 
-    var llmCostUSD: Double { llmUsage?.values.reduce(0) { $0 + $1.costUSD } ?? 0 }
+    var llmCostUSD: Double {
+        guard let usage = llmUsage else { return 0 }
+        return usage.keys.sorted().reduce(0) { $0 + (usage[$1]?.costUSD ?? 0) }
+    }
 
     struct EquityPoint: Sendable, Codable, Equatable {
         var marker: Int

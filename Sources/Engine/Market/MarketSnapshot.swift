@@ -64,6 +64,15 @@ protocol MarketProvider: Sendable {
     var id: String { get }
     var symbols: [String] { get }
     func snapshot(symbols: [String], now: Int64) async throws -> MarketSnapshot
+    /// Mark prices and funding rates only (what the paper venue needs every tick).
+    func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double])
+}
+
+extension MarketProvider {
+    func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double]) {
+        let snapshot = try await snapshot(symbols: symbols, now: now)
+        return (snapshot.symbols.mapValues(\.markPrice), snapshot.symbols.compactMapValues(\.fundingRate))
+    }
 }
 
 extension MarketSnapshot {

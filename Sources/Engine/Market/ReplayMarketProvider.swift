@@ -140,7 +140,7 @@ struct ReplayMarketProvider: MarketProvider {
         else { return nil }
         let candle = table.candles[index]
         let asOf = candle.openTime + table.interval
-        let funding = series.funding.last { $0.time <= asOf }?.rate
+        let funding = Self.lastFunding(series.funding, at: asOf)
         return SymbolSnapshot(
             symbol: symbol,
             asOf: asOf,
@@ -169,6 +169,55 @@ struct ReplayMarketProvider: MarketProvider {
                 rsi14: contextRSI
             )
         )
+    }
+
+    /// The last closed candle's close and the funding rate in force, without building a snapshot: the cheap
+    /// per-tick path. A symbol has a mark from its first closed candle; nothing after `now` is ever read.
+    func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double]) {
+        var prices: [String: Double] = [:]
+        var funding: [String: Double] = [:]
+        for symbol in symbols {
+            guard let series = series[symbol], let index = series.intraday.lastClosedIndex(at: now) else { continue }
+            prices[symbol] = series.intraday.candles[index].close
+            let asOf = series.intraday.candles[index].openTime + series.intraday.interval
+            if let rate = Self.lastFunding(series.funding, at: asOf) { funding[symbol] = rate }
+        }
+        return (prices, funding)
+    }
+
+    private static func lastFunding(_ rows: [(time: Int64, rate: Double)], at time: Int64) -> Double? {
+        var low = 0
+        var high = rows.count - 1
+        var found: Double?
+        while low <= high {
+            let middle = (low + high) / 2
+            if rows[middle].time <= time {
+                found = rows[middle].rate
+                low = middle + 1
+            } else {
+                high = middle - 1
+            }
+        }
+        return found
+    }
+
+    /// The first intraday candle close strictly after `now`, across symbols (the backtest's next market event).
+    func nextClose(after now: Int64) -> Int64? {
+        symbols.compactMap { symbol -> Int64? in
+            guard let table = series[symbol]?.intraday else { return nil }
+            let next = (table.lastClosedIndex(at: now) ?? -1) + 1
+            return next < table.candles.count ? table.candles[next].openTime + table.interval : nil
+        }.min()
+    }
+
+    /// Intraday candles of every symbol that close in `range` (for the backtest's progress and speed).
+    func candleCount(in range: ClosedRange<Int64>) -> Int {
+        symbols.reduce(0) { total, symbol in
+            guard let table = series[symbol]?.intraday else { return total }
+            let first = (table.lastClosedIndex(at: range.lowerBound - 1) ?? -1) + 1
+            let last = table.lastClosedIndex(at: range.upperBound) ?? -1
+            return total + max(0, last - first + 1)
+        }
     }
 
     /// The values of a window, or nil while any of them is still warming up.

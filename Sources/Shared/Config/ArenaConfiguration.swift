@@ -42,7 +42,7 @@ package struct ArenaConfiguration: Sendable {
     }
 
     package struct Journal: Sendable {
-        package let path: String
+        package var path: String
         /// A journal file is closed and a new one started past this size…
         package let maxFileBytes: Int
         /// …or this age.
@@ -65,19 +65,19 @@ package struct ArenaConfiguration: Sendable {
     /// Path of the root file, as given.
     package let path: String
     package let api: API
-    package let dataPath: String
-    package let journal: Journal
+    package var dataPath: String
+    package var journal: Journal
     package let clock: Clock
     package let postgres: Postgres
     package let redis: Redis
     package let ttl: CacheTTL
     package let logging: Logging
     package let export: Export
-    package let llm: LLMConfiguration
+    package var llm: LLMConfiguration
     package let executor: ExecutorConfiguration
-    package let manager: ManagerConfiguration
-    package let exchange: ExchangeConfiguration
-    package let market: MarketConfiguration
+    package var manager: ManagerConfiguration
+    package var exchange: ExchangeConfiguration
+    package var market: MarketConfiguration
     /// Non-fatal findings (such as a trader disabled because its API key is not set).
     package let warnings: [ConfigDiagnostic]
 

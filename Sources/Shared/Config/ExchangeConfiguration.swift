@@ -8,13 +8,13 @@ package struct ExchangeConfiguration: Sendable {
 
     package struct Provider: Sendable {
         package let id: String
-        package let kind: ProviderKind
+        package var kind: ProviderKind
         package let policy: ProviderPolicy
         // Paper exchange
         package let takerFeeBps: Double
         package let makerFeeBps: Double
         package let slippageBps: Double
-        package let statePath: String?
+        package var statePath: String?
         // Hyperliquid
         package let isTestnet: Bool
         package let privateKey: Secret
@@ -23,7 +23,7 @@ package struct ExchangeConfiguration: Sendable {
     }
 
     package let defaultProvider: String?
-    package let providers: [String: Provider]
+    package var providers: [String: Provider]
 
     static func read(from reader: MappingReader) -> ExchangeConfiguration {
         var providers: [String: Provider] = [:]

@@ -115,7 +115,7 @@ package struct LLMConfiguration: Sendable {
 
     package let providers: [String: Provider]
     package let models: [String: Model]
-    package let budget: Budget
+    package var budget: Budget
     package let routing: Routing
     package let cache: Cache
 

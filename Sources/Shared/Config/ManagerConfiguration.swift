@@ -16,10 +16,10 @@ package struct ManagerConfiguration: Sendable {
     package let reserveEquityPct: Double
     package let allocationStrategy: AllocationStrategy
     package let rebalanceInterval: Duration
-    package let statePath: String
+    package var statePath: String
     package let maxConcurrentDecisions: Int
     package let monitoring: Monitoring
-    package let traders: [TraderConfiguration]
+    package var traders: [TraderConfiguration]
 
     static func read(from reader: MappingReader) -> ManagerConfiguration {
         let manager = reader.mapping("manager", required: true)

@@ -12,11 +12,11 @@ package struct MarketConfiguration: Sendable {
         package let id: String
         package let kind: ProviderKind
         package let policy: ProviderPolicy
-        package let symbols: [String]
+        package var symbols: [String]
         package let maxStaleness: Duration
         // Replay
-        package let dataDirectory: String?
-        package let intradayInterval: String
+        package var dataDirectory: String?
+        package var intradayInterval: String
         package let contextInterval: String
         // Hyperliquid
         package let isTestnet: Bool
@@ -25,7 +25,7 @@ package struct MarketConfiguration: Sendable {
     }
 
     package let defaultProvider: String?
-    package let providers: [String: Provider]
+    package var providers: [String: Provider]
 
     static func read(from reader: MappingReader) -> MarketConfiguration {
         var providers: [String: Provider] = [:]

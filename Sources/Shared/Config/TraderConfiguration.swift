@@ -7,8 +7,8 @@ package struct TraderConfiguration: Sendable {
 
     package let id: String
     package let name: String
-    package let exchangeProvider: String
-    package let marketProvider: String
+    package var exchangeProvider: String
+    package var marketProvider: String
     package let orderStyle: OrderStyle
     package let marketIOCSlippageBps: Double
     package let promptTemplate: String
@@ -19,7 +19,7 @@ package struct TraderConfiguration: Sendable {
     package let allocationPct: Double
     package let autoStart: Bool
     /// Symbols this trader may trade; empty means every symbol of its market provider.
-    package let symbols: [String]
+    package var symbols: [String]
     package let riskParams: RiskParameters
     /// Set when the trader cannot run in this environment (for example its model's API key is not set).
     package internal(set) var disabledReason: String?

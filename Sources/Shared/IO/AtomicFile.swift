@@ -68,7 +68,13 @@ package enum AtomicFile {
         guard fsync(descriptor) == 0 else { throw Failure(operation: "fsync", path: directory, code: errno) }
     }
 
+    /// Creates `path` and any missing parents (an existing directory is fine).
     package static func makeDirectory(_ path: String) throws(Failure) {
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw Failure(operation: "mkdir", path: path, code: errno) }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard !parent.isEmpty, parent != path else { throw Failure(operation: "mkdir", path: path, code: ENOENT) }
+        try makeDirectory(parent)
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw Failure(operation: "mkdir", path: path, code: errno)
         }

@@ -1,0 +1,122 @@
+import ArenaTestSupport
+import Foundation
+import Logging
+import Testing
+
+@testable import Engine
+@testable import Shared
+
+@Suite("Backtest", .serialized)
+struct BacktestTests {
+    func options(
+        _ output: URL,
+        from: String = "2025-07-16T00:00:00Z",
+        to: String = "2025-07-17T00:00:00Z"
+    )
+        -> Backtest.Options
+    {
+        Backtest.Options(
+            from: Int64(ISO8601DateFormatter().date(from: from)!.timeIntervalSince1970 * 1000),
+            to: Int64(ISO8601DateFormatter().date(from: to)!.timeIntervalSince1970 * 1000),
+            symbols: nil,
+            dataDirectory: nil,
+            intradayInterval: nil,
+            traders: nil,
+            output: output.path
+        )
+    }
+
+    func configuration(_ scratch: URL) throws -> ArenaConfiguration {
+        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
+        return try ConfigLoader(environment: [
+            "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
+            "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
+        ]).load(path: "etc/arena.yaml")
+    }
+
+    func files(_ root: URL) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+        while let url = enumerator?.nextObject() as? URL {
+            guard let data = FileManager.default.contents(atPath: url.path) else { continue }
+            result[String(url.path.dropFirst(root.path.count))] = data
+        }
+        return result
+    }
+
+    @Test func twoRuns_writeByteIdenticalJournals_snapshotsAndReports() async throws {
+        let scratch = try TestPaths.makeScratch("backtest")
+        let configuration = try configuration(scratch)
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let first = try await Backtest.run(
+            base: configuration,
+            options: options(scratch.appendingPathComponent("one")),
+            logger: logger
+        )
+        let second = try await Backtest.run(
+            base: configuration,
+            options: options(scratch.appendingPathComponent("two")),
+            logger: logger
+        )
+        #expect(first == second)
+        #expect(first.traders.map(\.trader) == ["baseline-ema", "baseline-hold"])
+        // One day of 3-minute decisions, both ends included: 481 cycles each, 481 candles of each of 5 symbols.
+        #expect(first.traders.allSatisfy { $0.cycles == 481 && $0.failedCycles == 0 })
+        #expect(first.candles == 5 * 481)
+        #expect(first.traders.contains { $0.trades > 0 || $0.feesUSD > 0 })
+
+        let journalOne = try files(scratch.appendingPathComponent("one/journal"))
+        let journalTwo = try files(scratch.appendingPathComponent("two/journal"))
+        #expect(!journalOne.isEmpty)
+        #expect(journalOne.keys.sorted() == journalTwo.keys.sorted())
+        for (name, data) in journalOne { #expect(journalTwo[name] == data, "\(name) differs") }
+        // The snapshot generation, served like a live one.
+        let generationOne = try #require(
+            SnapshotReader(root: scratch.appendingPathComponent("one/mcp-data").path).resolve()
+        )
+        let generationTwo = try #require(
+            SnapshotReader(root: scratch.appendingPathComponent("two/mcp-data").path).resolve()
+        )
+        let snapshotOne = try files(URL(fileURLWithPath: generationOne.directory))
+        #expect(snapshotOne.count == SnapshotDocument.allCases.count)
+        #expect(snapshotOne == (try files(URL(fileURLWithPath: generationTwo.directory))))
+
+        // The journal replays clean: the backtest used the live cycle's code.
+        let replay = JournalReplay(
+            configuration: try Backtest.configuration(
+                configuration,
+                options: options(scratch.appendingPathComponent("one"))
+            ),
+            templatesDirectory: nil
+        )
+        let directory = JournalDirectory(root: scratch.appendingPathComponent("one/journal").path)
+        for trader in directory.traders() {
+            let summary = try replay.replay(
+                trader: trader,
+                records: try JournalReplay.records(journal: directory, trader: trader)
+            )
+            #expect(summary.cycles == 481)
+            #expect(summary.mismatchedCycles.isEmpty, "\(summary.differences.prefix(2))")
+        }
+    }
+
+    @Test func configuration_movesEveryVenueToPaper_andNarrowsSymbols() throws {
+        let scratch = try TestPaths.makeScratch("backtest-config")
+        var options = options(scratch.appendingPathComponent("out"))
+        options.symbols = ["ETH"]
+        let derived = try Backtest.configuration(try configuration(scratch), options: options)
+        // baseline-hold trades only BTC: left out; baseline-ema keeps ETH.
+        #expect(derived.traders.map(\.id) == ["baseline-ema"])
+        #expect(derived.traders.first?.symbols == ["ETH"])
+        #expect(derived.exchange.providers.values.allSatisfy { $0.kind == .sim && $0.statePath == nil })
+        #expect(derived.journal.path.hasPrefix(scratch.path))
+        #expect(derived.dataPath.hasPrefix(scratch.path))
+        #expect(derived.manager.statePath.hasPrefix(scratch.path))
+
+        options.traders = ["nobody"]
+        #expect(throws: Backtest.Failure.self) {
+            try Backtest.configuration(try configuration(scratch), options: options)
+        }
+    }
+}
