@@ -14,6 +14,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Cycles to time.")
     var cycles: Int = 2000
 
+    @Option(name: .long, help: "Also time a backtest over this many synthetic 1-minute candles (0: skip).")
+    var backtestCandles: Int = 0
+
+    @Option(name: .long, help: "Decision intervals of the backtest's baseline trader, comma-separated.")
+    var backtestIntervals: String = "1h,3m"
+
     func run() async throws {
         let configuration = try ConfigurationLoading.loadOrExit(path: options.config)
         guard cycles >= 10 else {
@@ -45,5 +51,28 @@ struct BenchCommand: AsyncParsableCommand {
         print(
             "| replay (prompts, parse, risk, intents) | \(String(format: "%.0f", result.replayCyclesPerSecond)) cycles/s |"
         )
+        guard backtestCandles > 0 else { return }
+        for text in backtestIntervals.split(separator: ",") {
+            guard let interval = ConfigDuration.parse(String(text)), interval >= .seconds(60) else {
+                FileHandle.standardError.write(Data("engine bench: --backtest-intervals: bad interval \(text)\n".utf8))
+                throw ExitCode(1)
+            }
+            do {
+                let backtest = try await BacktestBenchmark(
+                    configuration: configuration,
+                    candles: backtestCandles,
+                    interval: interval,
+                    baseline: "ema-cross"
+                ).run()
+                print(
+                    "| backtest, EMA-cross baseline every \(text) over \(backtest.candles) 1-minute candles "
+                        + "(\(backtest.cycles) cycles) | \(String(format: "%.1f", backtest.seconds)) s, "
+                        + "\(String(format: "%.0f", backtest.candlesPerSecond)) candles/s |"
+                )
+            } catch {
+                FileHandle.standardError.write(Data("engine bench: backtest: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
     }
 }

@@ -12,6 +12,8 @@ struct PromptTemplate: Sendable {
     private let template: MustacheTemplate
     /// Every variable the template reads, with the sections it sits in.
     let references: [Reference]
+    /// Id, version and sha256 of the body, computed once (every journal record carries it).
+    let stamp: TemplateStamp
 
     struct Reference: Sendable, Equatable {
         var name: String
@@ -46,6 +48,11 @@ struct PromptTemplate: Sendable {
             throw .syntax("\(id): \(error)")
         }
         references = Self.scan(file.body)
+        stamp = TemplateStamp(
+            id: id,
+            version: file.version,
+            digest: SHA256.hash(data: Data(file.body.utf8)).map { String(format: "%02x", $0) }.joined()
+        )
     }
 
     static func load(id: String, path: String, expectedVersion: String) throws(Failure) -> PromptTemplate {
@@ -59,14 +66,6 @@ struct PromptTemplate: Sendable {
             throw .versionMismatch(template: id, version: file.version, expected: expectedVersion)
         }
         return try PromptTemplate(id: id, file: file)
-    }
-
-    var stamp: TemplateStamp {
-        TemplateStamp(
-            id: id,
-            version: version,
-            digest: SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
-        )
     }
 
     func render(_ context: [String: Any]) throws(Failure) -> String {

@@ -8,10 +8,18 @@ import Shared
 /// (cycle numbers, failures, cooldowns, pauses, kill switches, equity history), persists it atomically to
 /// `state_path` after every cycle, and publishes snapshots after cycles (coalesced) and every export interval.
 final class ArenaManager: Service, Sendable {
-    struct Trader: Sendable {
-        var configuration: TraderConfiguration
-        var cycle: DecisionCycle
-        var capital: Double
+    /// A trader as the manager runs it. A class: the loop hands it around every tick, and a reference is one
+    /// retain where a copy of the configuration and cycle would be dozens.
+    final class Trader: Sendable {
+        let configuration: TraderConfiguration
+        let cycle: DecisionCycle
+        let capital: Double
+
+        init(configuration: TraderConfiguration, cycle: DecisionCycle, capital: Double) {
+            self.configuration = configuration
+            self.cycle = cycle
+            self.capital = capital
+        }
     }
 
     let traders: [Trader]

@@ -15,7 +15,7 @@ package struct TraderConfiguration: Sendable {
     package let executorPromptTemplate: String
     package let model: String
     package let fallbackModels: [String]
-    package let decisionInterval: Duration
+    package var decisionInterval: Duration
     package let allocationPct: Double
     package let autoStart: Bool
     /// Symbols this trader may trade; empty means every symbol of its market provider.

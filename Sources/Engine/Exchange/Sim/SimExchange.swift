@@ -57,6 +57,10 @@ actor SimExchange: ExchangeProvider {
     /// Moves the marks; persists only when something besides the marks changed (a fill, funding, a trigger, a
     /// liquidation), since marks are re-read from the market after a restart anyway.
     func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) throws {
+        guard statePath != nil else {
+            ledger.updateMarket(prices: prices, funding: funding, now: now)
+            return
+        }
         let before = ledger.ledgerFingerprint
         ledger.updateMarket(prices: prices, funding: funding, now: now)
         if ledger.ledgerFingerprint != before { try persist() }

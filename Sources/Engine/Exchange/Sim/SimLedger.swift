@@ -68,13 +68,15 @@ struct SimLedger: Sendable, Codable, Equatable {
     /// Changes whenever a fill, a funding payment, a trigger, a cancel or a liquidation changes an account; mark
     /// moves alone leave it as it is. Costs one pass over the accounts, not a copy of the ledger.
     var ledgerFingerprint: [Double] {
-        accounts.keys.sorted().flatMap { trader -> [Double] in
-            guard let account = accounts[trader] else { return [] }
-            return [
+        var values: [Double] = []
+        values.reserveCapacity(accounts.count * 5)
+        for account in accounts.values {
+            values += [
                 account.trader.cash, Double(account.fills), Double(account.closedTrades.count),
                 Double(account.restingOrders.count), Double(account.trader.positions.count),
             ]
         }
+        return values
     }
 
     /// Opens a trader's paper account with `capital` once; later calls leave it as it is.
