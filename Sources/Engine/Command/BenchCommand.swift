@@ -51,6 +51,26 @@ struct BenchCommand: AsyncParsableCommand {
         print(
             "| replay (prompts, parse, risk, intents) | \(String(format: "%.0f", result.replayCyclesPerSecond)) cycles/s |"
         )
+        do {
+            let gateway = try await GatewayBenchmark(configuration: configuration, calls: 2000).run()
+            print(
+                "| model call, in-process model, direct (median) | \(String(format: "%.1f", gateway.directMedianMicroseconds)) µs |"
+            )
+            print(
+                "| same call through the gateway: router, budget, cache miss + store (median) | "
+                    + "\(String(format: "%.1f", gateway.gatewayMedianMicroseconds)) µs |"
+            )
+            print(
+                "| same call answered by the digest cache (median) | \(String(format: "%.1f", gateway.hitMedianMicroseconds)) µs |"
+            )
+            print(
+                "| cache hit rate replaying a recorded run (\(gateway.replayedCycles) cycles) against a model: first pass, second pass | "
+                    + "\(String(format: "%.1f", gateway.firstPassHitRatePct)) %, \(String(format: "%.1f", gateway.secondPassHitRatePct)) % |"
+            )
+        } catch {
+            FileHandle.standardError.write(Data("engine bench: gateway: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         guard backtestCandles > 0 else { return }
         for text in backtestIntervals.split(separator: ",") {
             guard let interval = ConfigDuration.parse(String(text)), interval >= .seconds(60) else {

@@ -56,6 +56,32 @@ package struct LLMConfiguration: Sendable {
         package let inputUSDPerMillionTokens: Double
         package let outputUSDPerMillionTokens: Double
         package let fallbacks: [String]
+
+        package init(
+            alias: String,
+            provider: String,
+            modelName: String,
+            temperature: Double,
+            maxCompletionTokens: Int,
+            topP: Double?,
+            priority: Int,
+            costTier: CostTier,
+            inputUSDPerMillionTokens: Double,
+            outputUSDPerMillionTokens: Double,
+            fallbacks: [String]
+        ) {
+            self.alias = alias
+            self.provider = provider
+            self.modelName = modelName
+            self.temperature = temperature
+            self.maxCompletionTokens = maxCompletionTokens
+            self.topP = topP
+            self.priority = priority
+            self.costTier = costTier
+            self.inputUSDPerMillionTokens = inputUSDPerMillionTokens
+            self.outputUSDPerMillionTokens = outputUSDPerMillionTokens
+            self.fallbacks = fallbacks
+        }
     }
 
     package struct Budget: Sendable {
