@@ -40,6 +40,7 @@ let package = Package(
         .target(
             name: "Shared",
             dependencies: [
+                "CZlib",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -56,6 +56,56 @@ struct JournalTests {
         #expect(await writer.fullQueueWaits >= 4)
     }
 
+    @Test func closedFiles_areCompressed_readTransparently_andACrashMidCompressionLosesNothing() async throws {
+        let root = try TestPaths.makeScratch("journal-gz")
+        let settings = JournalWriter.Settings(
+            root: root.path,
+            maxFileBytes: 4096,
+            rotateInterval: .seconds(3600),
+            fsyncInterval: .milliseconds(10),
+            queueCapacity: 8,
+            compressClosedFiles: true
+        )
+        let writer = JournalWriter(settings: settings, logger: logger())
+        for cycle in 1...40 { try await writer.append(record("a", cycle: cycle, padding: 300)) }
+        try await writer.close()
+        let directory = JournalDirectory(root: root.path)
+        let files = directory.files(trader: "a")
+        #expect(files.count >= 3)
+        // Every closed file is compressed; the newest stays plain for appending.
+        #expect(files.dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") })
+        #expect(files.last?.path.hasSuffix(".jsonl") == true)
+        let first = try #require(files.first)
+        let compressedSize = try FileManager.default.attributesOfItem(atPath: first.path)[.size] as? Int ?? 0
+        #expect(compressedSize > 0 && compressedSize < 4096 / 4)
+        #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...40))
+
+        // A crash after the compressed copy was renamed into place but before the plain file was removed, and a
+        // half-written temporary: nothing is read twice, and a restart tidies both.
+        let plain = String(first.path.dropLast(".gz".count))
+        try Gzip.decompress(try Data(contentsOf: URL(fileURLWithPath: first.path))).write(
+            to: URL(fileURLWithPath: plain)
+        )
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: files[1].path + ".tmp"))
+        #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...40))
+        let restarted = JournalWriter(settings: settings, logger: logger())
+        _ = try await restarted.recover()
+        for cycle in 41...45 { try await restarted.append(record("a", cycle: cycle, padding: 300)) }
+        try await restarted.close()
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.traderDirectory("a"))
+        #expect(!names.contains { $0.hasSuffix(".tmp") })
+        #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...45))
+        #expect(directory.files(trader: "a").dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") })
+    }
+
+    @Test func gzip_roundTripsLargeAndEmptyData() throws {
+        var large = Data()
+        for index in 0..<200_000 { large.append(contentsOf: Array("line \(index)\n".utf8)) }
+        #expect(try Gzip.decompress(try Gzip.compress(large)) == large)
+        #expect(try Gzip.decompress(try Gzip.compress(Data())) == Data())
+        #expect(throws: Gzip.Failure.self) { try Gzip.decompress(Data("not gzip".utf8)) }
+    }
+
     @Test func writer_rotatesByAge() async throws {
         let root = try TestPaths.makeScratch("journal")
         let writer = JournalWriter(

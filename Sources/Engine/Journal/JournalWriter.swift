@@ -18,6 +18,7 @@ actor JournalWriter: Service {
         var rotateInterval: Duration
         var fsyncInterval: Duration
         var queueCapacity: Int
+        var compressClosedFiles: Bool
 
         init(_ configuration: ArenaConfiguration.Journal) {
             root = configuration.path
@@ -25,14 +26,23 @@ actor JournalWriter: Service {
             rotateInterval = configuration.rotateInterval
             fsyncInterval = configuration.fsyncInterval
             queueCapacity = configuration.queueCapacity
+            compressClosedFiles = configuration.compressClosedFiles
         }
 
-        init(root: String, maxFileBytes: Int, rotateInterval: Duration, fsyncInterval: Duration, queueCapacity: Int) {
+        init(
+            root: String,
+            maxFileBytes: Int,
+            rotateInterval: Duration,
+            fsyncInterval: Duration,
+            queueCapacity: Int,
+            compressClosedFiles: Bool = false
+        ) {
             self.root = root
             self.maxFileBytes = maxFileBytes
             self.rotateInterval = rotateInterval
             self.fsyncInterval = fsyncInterval
             self.queueCapacity = queueCapacity
+            self.compressClosedFiles = compressClosedFiles
         }
     }
 
@@ -52,6 +62,9 @@ actor JournalWriter: Service {
     /// Times an append found the queue full and had to wait for the disk.
     private(set) var fullQueueWaits = 0
     private(set) var recordsWritten = 0
+    /// Compressions of closed files running beside the writer; awaited on close.
+    private var compressions: [Int: Task<Void, Never>] = [:]
+    private var nextCompression = 0
 
     init(settings: Settings, logger: Logger) {
         self.settings = settings
@@ -62,10 +75,17 @@ actor JournalWriter: Service {
         self.encoder = encoder
     }
 
-    /// Cuts torn last lines left by a crash. Returns the bytes cut per trader.
+    /// Cuts torn last lines left by a crash, tidies interrupted compressions, and compresses closed files left
+    /// plain (when compression is on). Returns the bytes cut per trader.
     func recover() throws -> [String: Int] {
         var cut: [String: Int] = [:]
         for trader in directory.traders() {
+            try directory.tidy(trader: trader)
+            if settings.compressClosedFiles {
+                for file in directory.files(trader: trader).dropLast() where file.path.hasSuffix(".jsonl") {
+                    compressInBackground(file.path)
+                }
+            }
             let removed = try directory.repair(trader: trader)
             if removed > 0 {
                 cut[trader] = removed
@@ -114,10 +134,35 @@ actor JournalWriter: Service {
         }
     }
 
-    func close() throws {
+    func close() async throws {
         try flush()
         for file in files.values { Glibc.close(file.descriptor) }
         files.removeAll()
+        let running = compressions.values
+        compressions.removeAll()
+        for task in running { await task.value }
+    }
+
+    /// Compresses a closed file off the writer's path; a failure leaves the plain file, which readers accept.
+    private func compressInBackground(_ path: String) {
+        let logger = logger
+        nextCompression += 1
+        let id = nextCompression
+        compressions[id] = Task.detached(priority: .utility) {
+            do {
+                try JournalDirectory.compress(path: path)
+            } catch {
+                logger.warning(
+                    "journal: a closed file stays uncompressed",
+                    metadata: ["path": "\(path)", "error": "\(error)"]
+                )
+            }
+            await self.compressionFinished(id)
+        }
+    }
+
+    private func compressionFinished(_ id: Int) {
+        compressions[id] = nil
     }
 
     func run() async throws {
@@ -131,7 +176,7 @@ actor JournalWriter: Service {
         } catch is CancellationError {
             // Shutdown: fall through to the final flush.
         }
-        try close()
+        try await close()
     }
 
     /// The trader's current file, rotated first when this line would pass the size limit or the file is too old.
@@ -144,10 +189,21 @@ actor JournalWriter: Service {
                 throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
             }
             Glibc.close(file.descriptor)
+            if settings.compressClosedFiles {
+                compressInBackground(
+                    (directory.traderDirectory(trader) as NSString).appendingPathComponent(
+                        directory.fileName(sequence: file.sequence)
+                    )
+                )
+            }
             file = try create(trader, sequence: file.sequence + 1)
             return file
         }
         let existing = directory.files(trader: trader).last
+        if let existing, existing.path.hasSuffix(".gz") {
+            // A compressed file is closed for good: continue in a new one.
+            return try create(trader, sequence: existing.sequence + 1)
+        }
         if let existing {
             let size = (try? FileManager.default.attributesOfItem(atPath: existing.path)[.size] as? Int) ?? 0
             if size + count <= settings.maxFileBytes || size == 0 {

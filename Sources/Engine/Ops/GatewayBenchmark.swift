@@ -84,7 +84,12 @@ struct GatewayBenchmark {
                     clock: wall
                 ),
                 cache: try DigestCache(
-                    configuration: .init(isEnabled: true, ttl: .seconds(86_400), maxEntries: 1_000_000, path: cachePath),
+                    configuration: .init(
+                        isEnabled: true,
+                        ttl: .seconds(86_400),
+                        maxEntries: 1_000_000,
+                        path: cachePath
+                    ),
                     clock: wall
                 ),
                 timer: wall,

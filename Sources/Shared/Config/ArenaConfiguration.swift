@@ -51,6 +51,8 @@ package struct ArenaConfiguration: Sendable {
         package let fsyncInterval: Duration
         /// Records waiting to be written; when full, the trading loop waits (and it is counted and logged).
         package let queueCapacity: Int
+        /// gzip a file once it is rotated out (readers handle both forms).
+        package var compressClosedFiles: Bool = true
     }
 
     /// The engine's clock: the wall clock for live use, or a replay of history `speed` times faster.
@@ -169,7 +171,8 @@ struct RootSection {
                 ?? .seconds(86_400),
             fsyncInterval: journal?.duration("fsync_interval", default: .milliseconds(200), minimum: .milliseconds(1))
                 ?? .milliseconds(200),
-            queueCapacity: journal?.int("queue_capacity", default: 4096, range: 1...1_000_000) ?? 4096
+            queueCapacity: journal?.int("queue_capacity", default: 4096, range: 1...1_000_000) ?? 4096,
+            compressClosedFiles: journal?.bool("compress_closed_files", default: true) ?? true
         )
         journal?.finish()
 

@@ -29,25 +29,73 @@ package struct JournalDirectory: Sendable {
         }.sorted()
     }
 
-    /// The trader's journal files, oldest first, as (sequence, path).
+    /// The trader's journal files, oldest first, as (sequence, path): `NNNNNNNN.jsonl`, or `NNNNNNNN.jsonl.gz`
+    /// once a closed file has been compressed. When both exist (a crash between compressing and removing the
+    /// original), the plain file is the one read: the compressed copy is complete only once renamed into place,
+    /// and the plain one is removed only after that.
     package func files(trader: String) -> [(sequence: Int, path: String)] {
         let directory = traderDirectory(trader)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.compactMap { name -> (Int, String)? in
-            guard name.hasSuffix(".jsonl"), let sequence = Int(name.dropLast(".jsonl".count)) else { return nil }
-            return (sequence, (directory as NSString).appendingPathComponent(name))
-        }.sorted { $0.0 < $1.0 }
+        var chosen: [Int: String] = [:]
+        for name in names {
+            let stem: Substring
+            if name.hasSuffix(".jsonl.gz") {
+                stem = name.dropLast(".jsonl.gz".count)
+            } else if name.hasSuffix(".jsonl") {
+                stem = name.dropLast(".jsonl".count)
+            } else {
+                continue
+            }
+            guard let sequence = Int(stem) else { continue }
+            if let existing = chosen[sequence], existing.hasSuffix(".jsonl") { continue }
+            chosen[sequence] = name
+        }
+        return chosen.map { ($0.key, (directory as NSString).appendingPathComponent($0.value)) }.sorted { $0.0 < $1.0 }
     }
 
-    /// Every complete line of a trader's journal, oldest first. A last line without its newline (a torn write)
-    /// is not returned.
+    /// Every complete line of a trader's journal, oldest first, across plain and compressed files. A last line
+    /// without its newline (a torn write) is not returned.
     package func lines(trader: String) throws -> [Data] {
         var result: [Data] = []
         for file in files(trader: trader) {
-            guard let data = FileManager.default.contents(atPath: file.path) else { continue }
+            guard var data = FileManager.default.contents(atPath: file.path) else { continue }
+            if file.path.hasSuffix(".gz") { data = try Gzip.decompress(data) }
             result += Self.completeLines(data)
         }
         return result
+    }
+
+    /// Compresses a closed file: `N.jsonl.gz` is written beside it, fsynced and renamed into place, then the
+    /// plain file is removed. A crash at any point leaves one complete copy. Returns the compressed size.
+    @discardableResult
+    package static func compress(path: String) throws -> Int {
+        guard path.hasSuffix(".jsonl"), let data = FileManager.default.contents(atPath: path) else { return 0 }
+        let compressed = try Gzip.compress(data)
+        let target = path + ".gz"
+        let temporary = target + ".tmp"
+        try AtomicFile.writeAndSync(compressed, to: temporary)
+        try AtomicFile.rename(temporary, to: target)
+        let directory = (path as NSString).deletingLastPathComponent
+        try AtomicFile.syncDirectory(directory)
+        try FileManager.default.removeItem(atPath: path)
+        try AtomicFile.syncDirectory(directory)
+        return compressed.count
+    }
+
+    /// Removes plain files whose compressed copy is complete, and compressed temporaries left by a crash.
+    package func tidy(trader: String) throws {
+        let directory = traderDirectory(trader)
+        let names = Set((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            if name.hasSuffix(".jsonl.gz.tmp") {
+                try FileManager.default.removeItem(atPath: path)
+            } else if name.hasSuffix(".jsonl"), names.contains(name + ".gz") {
+                // The plain file is still complete (it was only to be removed): keep it, drop the copy, and the
+                // writer compresses it again. Both copies hold the same records.
+                try FileManager.default.removeItem(atPath: path + ".gz")
+            }
+        }
     }
 
     package static func completeLines(_ data: Data) -> [Data] {
