@@ -49,6 +49,7 @@ let package = Package(
             name: "Engine",
             dependencies: [
                 "Shared",
+                "CSecp256k1",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -117,7 +117,8 @@ indirect enum MessagePackValue: Equatable, Sendable {
         case .uint(let value): return String(value)
         case .string(let value): return Self.quoted(value)
         case .array(let values): return "[" + values.map(\.json).joined(separator: ",") + "]"
-        case .map(let pairs): return "{" + pairs.map { Self.quoted($0.0) + ":" + $0.1.json }.joined(separator: ",") + "}"
+        case .map(let pairs):
+            return "{" + pairs.map { Self.quoted($0.0) + ":" + $0.1.json }.joined(separator: ",") + "}"
         }
     }
 
