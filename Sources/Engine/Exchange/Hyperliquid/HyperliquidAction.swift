@@ -15,7 +15,11 @@ enum HyperliquidAction: Sendable, Equatable {
         "order", "cancel", "cancelByCloid", "updateLeverage", "scheduleCancel", "batchModify",
     ]
 
-    enum TimeInForce: String, Sendable { case gtc = "Gtc", ioc = "Ioc", alo = "Alo" }
+    enum TimeInForce: String, Sendable {
+        case gtc = "Gtc"
+        case ioc = "Ioc"
+        case alo = "Alo"
+    }
 
     enum OrderType: Sendable, Equatable {
         case limit(TimeInForce)
