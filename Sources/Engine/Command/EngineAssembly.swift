@@ -28,18 +28,40 @@ struct EngineAssembly {
         let traders = configuration.enabledTraders
         let store = try ManagerStore(path: configuration.manager.statePath)
 
+        // One HTTP client for models and venues; one weight budget for every Hyperliquid request (it is per IP).
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let limiter = WeightLimiter()
+        do {
+            return try await make(
+                configuration: configuration,
+                logger: logger,
+                clockOverride: clockOverride,
+                persistsEveryCycle: persistsEveryCycle,
+                httpClient: httpClient,
+                limiter: limiter,
+                store: store,
+                traders: traders
+            )
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+    }
+
+    private static func make(
+        configuration: ArenaConfiguration,
+        logger: Logger,
+        clockOverride: (any ArenaClock)?,
+        persistsEveryCycle: Bool,
+        httpClient: HTTPClient,
+        limiter: WeightLimiter,
+        store: ManagerStore,
+        traders: [TraderConfiguration]
+    ) async throws -> EngineAssembly {
         // Markets used by enabled traders.
         var markets: [String: any MarketProvider] = [:]
         for id in Set(traders.map(\.marketProvider)) {
-            guard let provider = configuration.market.providers[id] else { continue }
-            switch provider.kind {
-            case .replay:
-                markets[id] = try ReplayMarketProvider.load(configuration: provider)
-            case .hyperliquid, .chain:
-                throw Failure(
-                    message: "market provider '\(id)' (\(provider.kind.rawValue)) is not available in this build yet"
-                )
-            }
+            markets[id] = try makeMarket(id, configuration: configuration, httpClient: httpClient, limiter: limiter)
         }
 
         // Clock.
@@ -76,50 +98,50 @@ struct EngineAssembly {
             case .sim:
                 exchanges[id] = try SimExchange.open(configuration: provider)
             case .hyperliquid:
-                throw Failure(message: "exchange provider '\(id)' (hyperliquid) is not available in this build yet")
+                exchanges[id] = try makeHyperliquidExchange(
+                    provider,
+                    configuration: configuration,
+                    traders: traders,
+                    markets: markets,
+                    httpClient: httpClient,
+                    limiter: limiter,
+                    logger: logger
+                )
             }
         }
 
         // Models, templates, schema.
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let schemaPath = configuration.executor.decisionSchemaPath
         guard let schemaData = FileManager.default.contents(atPath: schemaPath) else {
-            try await httpClient.shutdown()
             throw Failure(message: "\(schemaPath): cannot read the decision schema")
         }
         let schema = String(decoding: schemaData, as: UTF8.self)
         let metrics = EngineMetrics()
         var runtimeTraders: [ArenaManager.Trader] = []
-        do {
-            let gateway = try await makeGateway(
-                configuration: configuration,
-                traders: traders,
-                httpClient: httpClient,
-                metrics: metrics,
-                logger: logger
-            )
-            for trader in traders {
-                runtimeTraders.append(
-                    try makeTrader(
-                        trader,
-                        configuration: configuration,
-                        markets: markets,
-                        exchanges: exchanges,
-                        gateway: gateway,
-                        schema: schema,
-                        logger: logger
-                    )
+        let gateway = try await makeGateway(
+            configuration: configuration,
+            traders: traders,
+            httpClient: httpClient,
+            metrics: metrics,
+            logger: logger
+        )
+        for trader in traders {
+            runtimeTraders.append(
+                try makeTrader(
+                    trader,
+                    configuration: configuration,
+                    markets: markets,
+                    exchanges: exchanges,
+                    gateway: gateway,
+                    schema: schema,
+                    logger: logger
                 )
-            }
-        } catch {
-            try await httpClient.shutdown()
-            throw error
+            )
         }
         let journal = JournalWriter(settings: .init(configuration.journal), logger: logger)
         do {
             _ = try await journal.recover()
         } catch {
-            try await httpClient.shutdown()
             throw Failure(message: "journal \(configuration.journal.path): \(error)")
         }
         let manager = ArenaManager(
@@ -141,6 +163,114 @@ struct EngineAssembly {
             logger: logger
         )
         return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal, metrics: metrics)
+    }
+
+    /// A market provider by id: replay files, Hyperliquid's `/info`, or a hot-standby chain of others.
+    static func makeMarket(
+        _ id: String,
+        configuration: ArenaConfiguration,
+        httpClient: HTTPClient,
+        limiter: WeightLimiter,
+        depth: Int = 0
+    ) throws -> any MarketProvider {
+        guard let provider = configuration.market.providers[id] else {
+            throw Failure(message: "unknown market provider '\(id)'")
+        }
+        switch provider.kind {
+        case .replay:
+            return try ReplayMarketProvider.load(configuration: provider)
+        case .hyperliquid:
+            guard let intraday = CandleInterval(provider.intradayInterval),
+                let context = CandleInterval(provider.contextInterval)
+            else { throw Failure(message: "market provider '\(id)': bad candle interval") }
+            return HyperliquidMarketProvider(
+                id: id,
+                symbols: provider.symbols,
+                api: HyperliquidAPI(
+                    baseURL: provider.baseURL
+                        ?? (provider.isTestnet ? HyperliquidAPI.testnetURL : HyperliquidAPI.mainnetURL),
+                    httpClient: httpClient,
+                    policy: provider.policy,
+                    limiter: limiter,
+                    clock: WallClock()
+                ),
+                intraday: intraday,
+                context: context
+            )
+        case .chain:
+            guard depth < 4 else { throw Failure(message: "market provider '\(id)': chains nest too deep") }
+            return StandbyMarketProvider(
+                id: id,
+                members: try provider.members.map {
+                    try makeMarket(
+                        $0,
+                        configuration: configuration,
+                        httpClient: httpClient,
+                        limiter: limiter,
+                        depth: depth + 1
+                    )
+                },
+                maxStaleness: provider.maxStaleness.milliseconds
+            )
+        }
+    }
+
+    /// A Hyperliquid venue: one trader per account (a venue account is not shared), the signer from the
+    /// environment's key, nonces persisted beside the manager state, and a market connection for asset rules.
+    static func makeHyperliquidExchange(
+        _ provider: ExchangeConfiguration.Provider,
+        configuration: ArenaConfiguration,
+        traders: [TraderConfiguration],
+        markets: [String: any MarketProvider],
+        httpClient: HTTPClient,
+        limiter: WeightLimiter,
+        logger: Logger
+    ) throws -> HyperliquidExchange {
+        let users = traders.filter { $0.exchangeProvider == provider.id }
+        guard users.count == 1 else {
+            throw Failure(
+                message:
+                    "exchange provider '\(provider.id)' (hyperliquid) is used by \(users.count) traders (\(users.map(\.id).joined(separator: ", "))); a venue account belongs to one trader: give each its own provider (vault_address or key)"
+            )
+        }
+        let signer: HyperliquidSigner
+        do {
+            signer = try HyperliquidSigner(privateKeyHex: provider.privateKey.revealed)
+        } catch {
+            throw Failure(message: "exchange provider '\(provider.id)': \(error)")
+        }
+        let api = HyperliquidAPI(
+            baseURL: provider.baseURL ?? (provider.isTestnet ? HyperliquidAPI.testnetURL : HyperliquidAPI.mainnetURL),
+            httpClient: httpClient,
+            policy: provider.policy,
+            limiter: limiter,
+            clock: WallClock()
+        )
+        let market =
+            markets.values.compactMap { $0 as? HyperliquidMarketProvider }.first
+            ?? HyperliquidMarketProvider(
+                id: provider.id + "-assets",
+                symbols: users.flatMap(\.symbols),
+                api: api,
+                intraday: CandleInterval("3m")!,
+                context: CandleInterval("4h")!
+            )
+        let stateDirectory = (configuration.manager.statePath as NSString).deletingLastPathComponent
+        return HyperliquidExchange(
+            id: provider.id,
+            api: api,
+            signer: signer,
+            market: market,
+            mainAddress: provider.mainAddress,
+            vaultAddress: provider.vaultAddress,
+            isMainnet: !provider.isTestnet,
+            nonces: NonceSource(
+                path: (stateDirectory as NSString).appendingPathComponent("hyperliquid-\(provider.id)-nonce"),
+                clock: WallClock()
+            ),
+            deadMansSwitch: provider.deadMansSwitch.flatMap { $0 > .zero ? $0 : nil },
+            logger: logger
+        )
     }
 
     /// The model clients of every model the enabled traders may use, the router with each trader's chain, the

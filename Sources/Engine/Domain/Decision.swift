@@ -71,6 +71,7 @@ enum ReasonCode: String, Sendable, Codable, CaseIterable, Comparable {
     case exchangeError = "EXCHANGE_ERROR"
     case accountUnavailable = "ACCOUNT_UNAVAILABLE"
     case promptInvalid = "PROMPT_INVALID"
+    case stopMissing = "STOP_MISSING"
 
     static func < (lhs: ReasonCode, rhs: ReasonCode) -> Bool { lhs.rawValue < rhs.rawValue }
 }

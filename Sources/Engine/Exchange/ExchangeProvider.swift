@@ -78,6 +78,14 @@ protocol ExchangeProvider: Sendable {
     func cancel(trader: String, symbol: String) async throws
     /// Round trips the trader has closed, oldest first.
     func closedTrades(trader: String) async throws -> [ClosedTrade]
+    /// Once per cycle, before deciding: re-arm safety nets (a live venue's dead-man's switch) and check that every
+    /// open position has its stop, re-placing a missing one. Returns the symbols still without a stop.
+    func maintain(trader: String, account: TraderAccount) async throws -> [String]
+}
+
+extension ExchangeProvider {
+    /// The paper exchange keeps stops in its own ledger: nothing to maintain.
+    func maintain(trader: String, account: TraderAccount) async throws -> [String] { [] }
 }
 
 typealias ClosedTrade = SimLedger.ClosedTrade

@@ -23,6 +23,7 @@ enum CyclePlanner {
             isPaused: inputs.isPaused,
             isDailyLossLimitHit: inputs.isDailyLossLimitHit,
             isDrawdownLimitHit: inputs.isDrawdownLimitHit,
+            unprotectedSymbols: inputs.unprotectedSymbols ?? [],
             takerFeeRate: inputs.takerFeeRate
         )
     }

@@ -112,6 +112,8 @@ struct CycleInputs: Sendable, Codable, Equatable {
     var isDailyLossLimitHit: Bool
     var isDrawdownLimitHit: Bool
     var takerFeeRate: Double
+    /// Positions found without a live stop that could not be re-protected (entries blocked: STOP_MISSING).
+    var unprotectedSymbols: [String]? = nil
 }
 
 struct TemplateStamp: Sendable, Codable, Equatable {

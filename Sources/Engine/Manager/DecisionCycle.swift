@@ -73,8 +73,19 @@ struct DecisionCycle: Sendable {
             return fail(.accountUnavailable, "\(error)")
         }
 
+        // 2b. The venue's safety nets: dead-man's switch re-armed, every position's stop checked (re-placed if
+        // missing); a position left without one blocks entries.
+        var unprotected: [String] = []
+        do {
+            unprotected = try await exchange.maintain(trader: trader.id, account: account)
+        } catch {
+            unprotected = account.positions.keys.sorted()
+            record.error = "maintenance: \(error)"
+        }
+
         // 3. Prompts, from recorded inputs only.
-        let cycleInputs = Self.inputs(state: state, now: now, takerFeeRate: exchange.takerFeeRate)
+        var cycleInputs = Self.inputs(state: state, now: now, takerFeeRate: exchange.takerFeeRate)
+        if !unprotected.isEmpty { cycleInputs.unprotectedSymbols = unprotected }
         record.inputs = cycleInputs
         record.templates = [systemTemplate.stamp, userTemplate.stamp]
         let messages: [ChatMessage]

@@ -119,8 +119,14 @@ struct ReplayMarketProvider: MarketProvider {
 
     /// The snapshot of one symbol at `now`, or nil when there is not enough closed history yet.
     func snapshot(symbol: String, now: Int64) -> SymbolSnapshot? {
-        guard let series = series[symbol],
-            let index = series.intraday.lastClosedIndex(at: now),
+        guard let series = series[symbol] else { return nil }
+        return Self.snapshot(symbol: symbol, series: series, now: now)
+    }
+
+    /// The snapshot of one symbol's series at `now` (shared with the live Hyperliquid market, which builds the
+    /// same series from the candles it fetches).
+    static func snapshot(symbol: String, series: SymbolSeries, now: Int64) -> SymbolSnapshot? {
+        guard let index = series.intraday.lastClosedIndex(at: now),
             let contextIndex = series.context.lastClosedIndex(at: now)
         else { return nil }
         let table = series.intraday
@@ -131,7 +137,7 @@ struct ReplayMarketProvider: MarketProvider {
             let rsi7 = Self.complete(window.map { table.rsi7[$0] }),
             let rsi14 = Self.complete(window.map { table.rsi14[$0] }),
             let macd = Self.complete(window.map { table.macd[$0]?.macd }),
-            let contextMACD = Self.complete(contextWindow.map { contextTable.macd[$0]?.macd }),
+            let contextMACD = complete(contextWindow.map { contextTable.macd[$0]?.macd }),
             let contextRSI = Self.complete(contextWindow.map { contextTable.rsi14[$0] }),
             let contextEMA20 = contextTable.ema20[contextIndex], let contextEMA50 = contextTable.ema50[contextIndex],
             let atr3 = contextTable.atr3[contextIndex], let atr14 = contextTable.atr14[contextIndex],
@@ -140,7 +146,7 @@ struct ReplayMarketProvider: MarketProvider {
         else { return nil }
         let candle = table.candles[index]
         let asOf = candle.openTime + table.interval
-        let funding = Self.lastFunding(series.funding, at: asOf)
+        let funding = lastFunding(series.funding, at: asOf)
         return SymbolSnapshot(
             symbol: symbol,
             asOf: asOf,

@@ -28,6 +28,8 @@ struct RiskContext: Sendable {
     var isPaused: Bool
     var isDailyLossLimitHit: Bool
     var isDrawdownLimitHit: Bool
+    /// Open positions the venue holds without a live stop order: no new entry until they are protected.
+    var unprotectedSymbols: [String] = []
     /// Taker fee as a fraction (0.00045 for 4.5 bps), counted in the loss at the stop.
     var takerFeeRate: Double
 }
@@ -93,6 +95,7 @@ enum RiskPolicy {
         let direction = decision.direction
         if context.isDailyLossLimitHit { reasons.append(.dailyLossLimit) }
         if context.isDrawdownLimitHit { reasons.append(.drawdownLimit) }
+        if !context.unprotectedSymbols.isEmpty { reasons.append(.stopMissing) }
         if context.isPaused { reasons.append(.traderPaused) }
         if let until = context.cooldownUntil[decision.symbol], context.now < until { reasons.append(.cooldownActive) }
         if context.account.positions[decision.symbol] != nil { reasons.append(.positionExists) }

@@ -20,6 +20,11 @@ package struct ExchangeConfiguration: Sendable {
         package let privateKey: Secret
         package let mainAddress: String?
         package let vaultAddress: String?
+        /// Overrides the venue's REST base (tests, proxies); nil uses mainnet or testnet.
+        package var baseURL: String? = nil
+        /// Resting orders die this long after the last cycle unless re-armed (`scheduleCancel`); nil turns the
+        /// dead-man's switch off.
+        package var deadMansSwitch: Duration? = nil
     }
 
     package let defaultProvider: String?
@@ -40,7 +45,10 @@ package struct ExchangeConfiguration: Sendable {
                 isTestnet: section.bool("testnet", default: true),
                 privateKey: section.secret("private_key"),
                 mainAddress: section.string("main_address").flatMap { $0.isEmpty ? nil : $0 },
-                vaultAddress: section.string("vault_address").flatMap { $0.isEmpty ? nil : $0 }
+                vaultAddress: section.string("vault_address").flatMap { $0.isEmpty ? nil : $0 },
+                baseURL: section.string("base_url").flatMap { $0.isEmpty ? nil : $0 },
+                deadMansSwitch: kind == .hyperliquid
+                    ? section.duration("dead_mans_switch", default: .seconds(300), minimum: .zero) : nil
             )
             section.finish()
             if kind != nil { providers[id] = provider }

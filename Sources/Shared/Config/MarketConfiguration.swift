@@ -22,6 +22,8 @@ package struct MarketConfiguration: Sendable {
         package let isTestnet: Bool
         // Chain
         package let members: [String]
+        /// Overrides Hyperliquid's REST base (tests, proxies).
+        package var baseURL: String? = nil
     }
 
     package let defaultProvider: String?
@@ -41,7 +43,8 @@ package struct MarketConfiguration: Sendable {
                 intradayInterval: section.string("intraday_interval", default: "3m"),
                 contextInterval: section.string("context_interval", default: "4h"),
                 isTestnet: section.bool("testnet", default: false),
-                members: section.stringList("members", required: kind == .chain) ?? []
+                members: section.stringList("members", required: kind == .chain) ?? [],
+                baseURL: section.string("base_url").flatMap { $0.isEmpty ? nil : $0 }
             )
             section.finish()
             if kind != nil { providers[id] = provider }
