@@ -1,0 +1,214 @@
+import CSecp256k1
+import Foundation
+import Hummingbird
+import NIOCore
+import Synchronization
+
+@testable import Engine
+
+/// A fake Hyperliquid speaking the real `/info` and `/exchange` protocol on a loopback port. It checks every
+/// signed action the way the server does: it rebuilds the msgpack preimage from the JSON body it received (key
+/// order as sent), recovers the signer from the signature, and refuses a stale or reused nonce. Tests script its
+/// answers and read what it received.
+final class FakeHyperliquid: Sendable {
+    struct Received: Sendable {
+        var type: String
+        var body: String
+        var signer: String?
+        var nonce: UInt64
+    }
+
+    enum ExchangeAnswer: Sendable {
+        /// Answer with this JSON.
+        case json(String)
+        /// Take this long (longer than the client's timeout: an unknown outcome); the action is processed.
+        case slowButProcessed(Duration, String)
+        case status(Int, String)
+    }
+
+    private let state = Mutex<State>(State())
+
+    struct State {
+        var exchangeScript: [ExchangeAnswer] = []
+        var received: [Received] = []
+        var infoTypes: [String] = []
+        var usedNonces: Set<UInt64> = []
+        /// cloid → orderStatus answer (JSON) once an order was processed.
+        var knownCloids: [String: String] = [:]
+        var clearinghouse =
+            #"{"assetPositions":[],"marginSummary":{"accountValue":"1000.0","totalNtlPos":"0.0","totalRawUsd":"1000.0","totalMarginUsed":"0.0"},"withdrawable":"1000.0","time":1}"#
+        var openOrders = "[]"
+        var fills = "[]"
+        var mark = "100000.0"
+    }
+
+    func script(_ answers: ExchangeAnswer...) { state.withLock { $0.exchangeScript += answers } }
+    var received: [Received] { state.withLock { $0.received } }
+    var infoTypes: [String] { state.withLock { $0.infoTypes } }
+    func set(clearinghouse: String? = nil, openOrders: String? = nil, fills: String? = nil) {
+        state.withLock {
+            if let clearinghouse { $0.clearinghouse = clearinghouse }
+            if let openOrders { $0.openOrders = openOrders }
+            if let fills { $0.fills = fills }
+        }
+    }
+
+    func makeApplication() -> some ApplicationProtocol {
+        let router = Router()
+        router.post("/info") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
+            return Self.json(self.info(object))
+        }
+        router.post("/exchange") { request, _ -> Response in
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            return try await self.exchange(body)
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+
+    private func info(_ request: [String: Any]) -> String {
+        let type = request["type"] as? String ?? ""
+        state.withLock { $0.infoTypes.append(type) }
+        switch type {
+        case "metaAndAssetCtxs":
+            let mark = state.withLock { $0.mark }
+            return
+                #"[{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":40},{"name":"ETH","szDecimals":4,"maxLeverage":25}]},[{"funding":"0.0000125","openInterest":"1234.5","prevDayPx":"99000.0","dayNtlVlm":"1.0","premium":"0.0","oraclePx":"\#(mark)","markPx":"\#(mark)","midPx":"\#(mark)","impactPxs":null},{"funding":"0.00001","openInterest":"50000.0","prevDayPx":"3900.0","dayNtlVlm":"1.0","premium":"0.0","oraclePx":"4000.0","markPx":"4000.0","midPx":"4000.5","impactPxs":null}]]"#
+        case "candleSnapshot":
+            let req = request["req"] as? [String: Any] ?? [:]
+            let interval = CandleInterval(req["interval"] as? String ?? "3m")?.milliseconds ?? 180_000
+            let end = (req["endTime"] as? NSNumber)?.int64Value ?? 0
+            let coin = req["coin"] as? String ?? "BTC"
+            let base = coin == "BTC" ? 100_000.0 : 4_000.0
+            var rows: [String] = []
+            // 150 candles ending with the one still forming at `end`.
+            let last = end - end % interval
+            for index in stride(from: 149, through: 0, by: -1) {
+                let open = last - Int64(index) * interval
+                let price = base * (1 + 0.001 * sin(Double(open / interval)))
+                rows.append(
+                    #"{"t":\#(open),"T":\#(open + interval - 1),"s":"\#(coin)","i":"x","o":"\#(price)","h":"\#(price * 1.001)","l":"\#(price * 0.999)","c":"\#(price)","v":"10.0","n":5}"#
+                )
+            }
+            return "[" + rows.joined(separator: ",") + "]"
+        case "clearinghouseState": return state.withLock { $0.clearinghouse }
+        case "frontendOpenOrders": return state.withLock { $0.openOrders }
+        case "userFills": return state.withLock { $0.fills }
+        case "orderStatus":
+            let cloid = request["oid"] as? String ?? ""
+            return state.withLock { $0.knownCloids[cloid] } ?? #"{"status":"unknownOid"}"#
+        default: return "null"
+        }
+    }
+
+    private func exchange(_ body: String) async throws -> Response {
+        var parser = OrderedJSON.Parser(Array(body.utf8))
+        guard case .object(let fields) = try parser.parse() else {
+            return Self.json("bad", status: .unprocessableContent)
+        }
+        let field = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        guard let action = field["action"], case .integer(let nonceText) = field["nonce"],
+            let nonce = UInt64(nonceText),
+            case .object(let signature) = field["signature"]
+        else {
+            return Self.json("Failed to deserialize the JSON body into the target type", status: .unprocessableContent)
+        }
+        var vault: String?
+        if case .string(let address) = field["vaultAddress"] { vault = address }
+        let signer = Self.recover(action: action, nonce: nonce, vault: vault, signature: signature)
+        var type = ""
+        if case .object(let pairs) = action, case .string(let name) = pairs.first(where: { $0.0 == "type" })?.1 {
+            type = name
+        }
+        let reused = state.withLock { state -> Bool in
+            state.received.append(Received(type: type, body: body, signer: signer, nonce: nonce))
+            return !state.usedNonces.insert(nonce).inserted
+        }
+        if reused { return Self.json(#"{"status":"err","response":"Nonce already used"}"#) }
+        let answer = state.withLock { $0.exchangeScript.isEmpty ? nil : $0.exchangeScript.removeFirst() }
+        // The order's cloid becomes known once the action is processed (even when the answer is late).
+        func remember() {
+            guard case .object(let pairs) = action,
+                case .array(let orders)? = pairs.first(where: { $0.0 == "orders" })?.1
+            else { return }
+            for case .object(let order) in orders {
+                guard case .string(let cloid)? = order.first(where: { $0.0 == "c" })?.1 else { continue }
+                state.withLock {
+                    $0.knownCloids[cloid] =
+                        #"{"status":"order","order":{"order":{"coin":"BTC","side":"B","limitPx":"100500.0","sz":"0.0","oid":991,"origSz":"0.01","cloid":"\#(cloid)"},"status":"filled","statusTimestamp":1}}"#
+                }
+            }
+        }
+        switch answer {
+        case .json(let text)?:
+            remember()
+            return Self.json(text)
+        case .slowButProcessed(let delay, let text)?:
+            remember()
+            try await Task.sleep(for: delay)
+            return Self.json(text)
+        case .status(let code, let text)?:
+            return Self.json(text, status: .init(code: code))
+        case nil:
+            remember()
+            if type == "order" {
+                return Self.json(
+                    #"{"status":"ok","response":{"type":"order","data":{"statuses":[{"filled":{"totalSz":"0.01","avgPx":"100500.0","oid":991}}]}}}"#
+                )
+            }
+            return Self.json(#"{"status":"ok","response":{"type":"default"}}"#)
+        }
+    }
+
+    /// The address that signed this action, as the server derives it.
+    static func recover(
+        action: OrderedJSON,
+        nonce: UInt64,
+        vault: String?,
+        signature: [(String, OrderedJSON)]
+    )
+        -> String?
+    {
+        let field = Dictionary(signature, uniquingKeysWith: { first, _ in first })
+        guard case .string(let rText) = field["r"], case .string(let sText) = field["s"],
+            case .integer(let vText) = field["v"], let v = Int32(vText),
+            let r = HyperliquidSigner.bytes(hex: pad(rText)), let s = HyperliquidSigner.bytes(hex: pad(sText)),
+            let message = try? action.messagePack(),
+            let preimage = try? HyperliquidSigner.preimage(
+                actionBytes: message.encoded(),
+                nonce: nonce,
+                vaultAddress: vault,
+                expiresAfter: nil
+            )
+        else { return nil }
+        // The fake serves testnet.
+        let digest = HyperliquidSigner.digest(connectionID: Keccak256.hash(preimage), isMainnet: false)
+        guard let context = secp256k1_context_create(arena_secp256k1_context_none) else { return nil }
+        defer { secp256k1_context_destroy(context) }
+        var recoverable = secp256k1_ecdsa_recoverable_signature()
+        var publicKey = secp256k1_pubkey()
+        var serialized = [UInt8](repeating: 0, count: 65)
+        var length = 65
+        guard secp256k1_ecdsa_recoverable_signature_parse_compact(context, &recoverable, r + s, v - 27) == 1,
+            secp256k1_ecdsa_recover(context, &publicKey, &recoverable, digest) == 1,
+            secp256k1_ec_pubkey_serialize(context, &serialized, &length, &publicKey, arena_secp256k1_ec_uncompressed)
+                == 1
+        else { return nil }
+        return "0x" + HyperliquidSigner.hex(Array(Keccak256.hash(serialized[1..<65]).suffix(20)))
+    }
+
+    /// Minimal hex (as the SDK sends r and s) back to 32 bytes.
+    static func pad(_ hex: String) -> String {
+        let digits = hex.hasPrefix("0x") ? String(hex.dropFirst(2)) : hex
+        return String(repeating: "0", count: max(0, 64 - digits.count)) + digits
+    }
+}

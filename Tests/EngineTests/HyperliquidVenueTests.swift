@@ -1,0 +1,288 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import Engine
+@testable import Shared
+
+/// The Hyperliquid market and venue against a fake server speaking the real protocol (real HTTP on loopback),
+/// which verifies every signature the way the exchange does.
+@Suite("Hyperliquid market and venue", .serialized)
+struct HyperliquidVenueTests {
+    static let key = "0x0123456789012345678901234567890123456789012345678901234567890123"
+    static let now: Int64 = 1_763_769_600_000 + 90_000  // mid-candle
+
+    struct Harness {
+        let fake: FakeHyperliquid
+        let market: HyperliquidMarketProvider
+        let exchange: HyperliquidExchange
+        let signer: HyperliquidSigner
+        let clock: ManualClock
+        let nonceFile: String
+    }
+
+    static func policy(timeout: Duration = .seconds(5), retries: Int = 1) -> ProviderPolicy {
+        ProviderPolicy(
+            timeout: timeout,
+            retry: .init(maxRetries: retries, backoff: .milliseconds(10), maxBackoff: .milliseconds(50)),
+            healthcheck: .init(isEnabled: false, interval: .seconds(60)),
+            capabilities: [:]
+        )
+    }
+
+    static func withVenue(
+        timeout: Duration = .seconds(5),
+        deadMansSwitch: Duration? = nil,
+        _ body: @Sendable (Harness) async throws -> Void
+    ) async throws {
+        let fake = FakeHyperliquid()
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await fake.makeApplication().test(.live) { client in
+                let port = try #require(client.port)
+                let clock = ManualClock(now: now)
+                let api = HyperliquidAPI(
+                    baseURL: "http://127.0.0.1:\(port)",
+                    httpClient: httpClient,
+                    policy: policy(timeout: timeout),
+                    limiter: WeightLimiter(clock: clock),
+                    clock: clock
+                )
+                let market = HyperliquidMarketProvider(
+                    id: "hl",
+                    symbols: ["BTC", "ETH"],
+                    api: api,
+                    intraday: CandleInterval("3m")!,
+                    context: CandleInterval("4h")!
+                )
+                let signer = try HyperliquidSigner(privateKeyHex: key)
+                let nonceFile = NSTemporaryDirectory() + "arena-nonce-\(UUID().uuidString)"
+                defer { try? FileManager.default.removeItem(atPath: nonceFile) }
+                let exchange = HyperliquidExchange(
+                    id: "hyperliquid",
+                    api: api,
+                    signer: signer,
+                    market: market,
+                    mainAddress: nil,
+                    vaultAddress: nil,
+                    isMainnet: false,
+                    nonces: NonceSource(path: nonceFile, clock: clock),
+                    clock: clock,
+                    deadMansSwitch: deadMansSwitch,
+                    logger: Logger(label: "test")
+                )
+                try await body(
+                    Harness(
+                        fake: fake,
+                        market: market,
+                        exchange: exchange,
+                        signer: signer,
+                        clock: clock,
+                        nonceFile: nonceFile
+                    )
+                )
+            }
+        } catch {
+            try await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+    }
+
+    static func entry(cloid: String = "ab" + String(repeating: "cd", count: 31)) -> OrderRequest {
+        OrderRequest(
+            cloid: cloid,
+            trader: "live",
+            symbol: "BTC",
+            isBuy: true,
+            size: 0.0123456,
+            kind: .marketIOC,
+            limitPrice: nil,
+            triggerPrice: nil,
+            slippageBps: 50,
+            isReduceOnly: false,
+            leverage: 3,
+            plan: .init(stopLoss: 98_000, takeProfit: 104_000, confidence: 0.7, riskUSD: 20, invalidationCondition: "x")
+        )
+    }
+
+    @Test func market_buildsSnapshotsFromContextsAndClosedCandles_andCachesWithinTheirLife() async throws {
+        try await Self.withVenue { venue in
+            let snapshot = try await venue.market.snapshot(symbols: ["BTC", "ETH"], now: Self.now)
+            let btc = try #require(snapshot.symbols["BTC"])
+            #expect(btc.markPrice == 100_000)
+            #expect(btc.fundingRate == 0.0000125)
+            #expect(btc.openInterest == 1234.5)
+            #expect(btc.intraday.prices.count == ReplayMarketProvider.seriesLength)
+            // Only closed candles: the newest shown closed at or before now.
+            #expect(btc.asOf <= Self.now)
+            try snapshot.validate(symbols: ["BTC", "ETH"], now: Self.now, maxStaleness: 120_000)
+            let first = venue.fake.infoTypes
+            #expect(first.filter { $0 == "metaAndAssetCtxs" }.count == 1)
+            #expect(first.filter { $0 == "candleSnapshot" }.count == 4)
+            // Within the context TTL and before the next candle closes, nothing is fetched again.
+            _ = try await venue.market.snapshot(symbols: ["BTC", "ETH"], now: Self.now + 1_000)
+            #expect(venue.fake.infoTypes.count == first.count)
+            // Much later the data is refreshed (and a snapshot older than its interval would fail closed).
+            _ = try await venue.market.snapshot(symbols: ["BTC"], now: Self.now + 400_000)
+            #expect(venue.fake.infoTypes.count > first.count)
+        }
+    }
+
+    @Test func entry_isSignedByTheKey_roundedToTheAssetRules_andDecoded() async throws {
+        try await Self.withVenue { venue in
+            let result = try await venue.exchange.submit([Self.entry()])
+            #expect(result.first?.status == .filled)
+            #expect(result.first?.filledSize == 0.01)
+            let received = venue.fake.received
+            // Leverage first (isolated, 3×), then the order; every body signed by our key.
+            #expect(received.map(\.type) == ["updateLeverage", "order"])
+            #expect(received.allSatisfy { $0.signer == venue.signer.address })
+            let order = try #require(received.last?.body)
+            #expect(order.contains(#""s":"0.01235""#))  // 5 size decimals
+            #expect(order.contains(#""p":"100500""#))  // mark + 50 bps, 5 significant figures
+            #expect(order.contains(#""t":{"limit":{"tif":"Ioc"}}"#))
+            #expect(order.contains(#""c":"0xabcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd""#))
+            #expect(order.contains(#""isCross":false"#) == false)
+            #expect(received.first?.body.contains(#""isCross":false,"leverage":3"#) == true)
+        }
+    }
+
+    @Test func perOrderErrors_andTopLevelErrors_areFailures() async throws {
+        try await Self.withVenue { venue in
+            venue.fake.script(
+                .json(#"{"status":"ok","response":{"type":"default"}}"#),
+                .json(
+                    #"{"status":"ok","response":{"type":"order","data":{"statuses":[{"error":"Insufficient margin to place order. asset=0"}]}}}"#
+                )
+            )
+            let rejected = try await venue.exchange.submit([Self.entry()])
+            #expect(rejected.first?.status == .rejected)
+            #expect(rejected.first?.reason == .insufficientMargin)
+            venue.fake.script(
+                .json(#"{"status":"err","response":"L1 error: User or API Wallet 0x1 does not exist."}"#)
+            )
+            await #expect(throws: HyperliquidError.self) {
+                _ = try await venue.exchange.submit([Self.entry(cloid: "ee" + String(repeating: "00", count: 31))])
+            }
+        }
+    }
+
+    @Test func statuses_decodeEveryShapeTheVenueSends() throws {
+        let tpsl = try HyperliquidResponses.orderStatuses(
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    #"{"status":"ok","response":{"type":"order","data":{"statuses":[{"filled":{"totalSz":"0.00022","avgPx":"87102.0","oid":272900270573}},"waitingForTrigger","waitingForTrigger"]}}}"#
+                        .utf8
+                )
+            ),
+            count: 3
+        )
+        #expect(
+            tpsl == [
+                .filled(oid: 272_900_270_573, totalSize: 0.00022, averagePrice: 87102), .waiting("waitingForTrigger"),
+                .waiting("waitingForTrigger"),
+            ]
+        )
+        // One status for a batch of three: a pre-validation error for the whole batch.
+        let batch = try HyperliquidResponses.orderStatuses(
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    #"{"status":"ok","response":{"type":"order","data":{"statuses":[{"error":"Order has invalid price."}]}}}"#
+                        .utf8
+                )
+            ),
+            count: 3
+        )
+        #expect(batch == Array(repeating: .error("Order has invalid price."), count: 3))
+        #expect(
+            try HyperliquidResponses.cancelStatuses(
+                try JSONSerialization.jsonObject(
+                    with: Data(
+                        #"{"status":"ok","response":{"type":"cancel","data":{"statuses":["success",{"error":"Order was never placed, already canceled, or filled."}]}}}"#
+                            .utf8
+                    )
+                )
+            ) == [nil, "Order was never placed, already canceled, or filled."]
+        )
+    }
+
+    @Test func timedOutSubmit_isResolvedByCloid_andNeverBlindlyResent() async throws {
+        try await Self.withVenue(timeout: .milliseconds(300)) { venue in
+            // Processed, but the answer comes too late: the client must ask, not resend.
+            venue.fake.script(
+                .json(#"{"status":"ok","response":{"type":"default"}}"#),
+                .slowButProcessed(
+                    .seconds(1),
+                    #"{"status":"ok","response":{"type":"order","data":{"statuses":[{"filled":{"totalSz":"0.01","avgPx":"100500.0","oid":991}}]}}}"#
+                )
+            )
+            let result = try await venue.exchange.submit([Self.entry()])
+            #expect(result.first?.status == .filled)
+            #expect(result.first?.orderID == 991)
+            #expect(venue.fake.received.filter { $0.type == "order" }.count == 1)
+            #expect(venue.fake.infoTypes.contains("orderStatus"))
+
+            // Not processed (a 502 before the book saw it): the venue does not know the cloid, so it is sent again.
+            venue.fake.script(.status(502, "bad gateway"))
+            let second = try await venue.exchange.submit([Self.entry(cloid: "12" + String(repeating: "34", count: 31))])
+            #expect(second.first?.status == .filled)
+            #expect(venue.fake.received.filter { $0.type == "order" }.count == 3)
+        }
+    }
+
+    @Test func nonces_increaseStrictly_acrossARestart_evenWhenTheClockGoesBack() async throws {
+        let path = NSTemporaryDirectory() + "arena-nonce-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = ManualClock(now: 1_700_000_000_000)
+        let first = NonceSource(path: path, clock: clock)
+        let a = try await first.next()
+        let b = try await first.next()
+        #expect(b > a)
+        clock.set(1_600_000_000_000)
+        let restarted = NonceSource(path: path, clock: clock)
+        let c = try await restarted.next()
+        #expect(c > b)
+    }
+
+    @Test func maintenance_armsTheSwitch_replacesAMissingStop_andReportsWhatStaysUnprotected() async throws {
+        try await Self.withVenue(deadMansSwitch: .seconds(120)) { venue in
+            _ = try await venue.exchange.submit([Self.entry()])
+            // The venue now shows a BTC long without any trigger order, and an ETH long nobody planned.
+            venue.fake.set(
+                clearinghouse:
+                    #"{"assetPositions":[{"type":"oneWay","position":{"coin":"BTC","szi":"0.01","entryPx":"100500.0","leverage":{"type":"isolated","value":3},"liquidationPx":"70000.0","marginUsed":"335.0","positionValue":"1000.0","unrealizedPnl":"-5.0"}},{"type":"oneWay","position":{"coin":"ETH","szi":"0.1","entryPx":"4000.0","leverage":{"type":"isolated","value":2},"liquidationPx":"2100.0","marginUsed":"200.0","positionValue":"400.0","unrealizedPnl":"0.0"}}],"marginSummary":{"accountValue":"1000.0","totalNtlPos":"1400.0","totalRawUsd":"1000.0","totalMarginUsed":"535.0"},"withdrawable":"465.0","time":1}"#
+            )
+            let account = try await venue.exchange.account(trader: "live")
+            #expect(account.positions["BTC"]?.stopLoss == nil)
+            #expect(abs(account.equity - 1000) < 1e-9)
+            let unprotected = try await venue.exchange.maintain(trader: "live", account: account)
+            #expect(unprotected == ["ETH"])
+            let sent = venue.fake.received
+            let schedule = try #require(sent.first { $0.type == "scheduleCancel" })
+            #expect(schedule.body.contains(#""time":\#(Self.now + 120_000)"#))
+            let restop = try #require(sent.last { $0.type == "order" })
+            #expect(restop.body.contains(#""trigger":{"isMarket":true,"triggerPx":"98000","tpsl":"sl"}"#))
+            #expect(restop.body.contains(#""r":true"#))
+            #expect(sent.allSatisfy { $0.signer == venue.signer.address })
+
+            // Risk: an unprotected position blocks entries (exits still pass).
+            var inputs = DecisionCycle.inputs(state: CycleFailureTests.state(), now: Self.now, takerFeeRate: 0.00045)
+            inputs.unprotectedSymbols = unprotected
+            let context = CyclePlanner.riskContext(
+                limits: CycleFailureTests.limits,
+                symbols: ["BTC", "ETH"],
+                assets: AssetInfo.catalog,
+                account: TraderAccount(cash: 10_000, positions: [:], realizedPnL: 0, feesPaid: 0),
+                prices: ["BTC": 100_000, "ETH": 4_000],
+                now: Self.now,
+                inputs: inputs
+            )
+            let decision = try DecisionParser.parse(CycleFailureTests.answer(CycleFailureTests.entry()))
+            let verdicts = RiskPolicy.evaluate(decision, context: context)
+            #expect(verdicts.first?.reasons.contains(.stopMissing) == true)
+        }
+    }
+}
