@@ -1,3 +1,4 @@
+import ArenaTestSupport
 import AsyncHTTPClient
 import Foundation
 import HummingbirdTesting
@@ -283,6 +284,77 @@ struct HyperliquidVenueTests {
             let decision = try DecisionParser.parse(CycleFailureTests.answer(CycleFailureTests.entry()))
             let verdicts = RiskPolicy.evaluate(decision, context: context)
             #expect(verdicts.first?.reasons.contains(.stopMissing) == true)
+        }
+    }
+}
+
+@Suite("Engine on a Hyperliquid venue", .serialized)
+struct HyperliquidEngineTests {
+    @Test func engine_runsABaselineTraderOnTheFakeVenue_signingEveryOrder() async throws {
+        let fake = FakeHyperliquid()
+        try await fake.makeApplication().test(.live) { client in
+            let port = try #require(client.port)
+            let scratch = try TestPaths.makeScratch("hl-engine")
+            let etc = scratch.appendingPathComponent("etc")
+            try FileManager.default.copyItem(at: TestPaths.packageRoot.appendingPathComponent("etc"), to: etc)
+            // The buy-and-hold trader moves to the Hyperliquid venue and market (both at the fake); the others stay.
+            let manager = etc.appendingPathComponent("manager.yaml")
+            var text = try String(contentsOf: manager, encoding: .utf8)
+            text = text.replacingOccurrences(
+                of:
+                    "  - id: baseline-hold\n    name: Buy and hold BTC\n    exchange_provider: paper\n    market_provider: replay",
+                with:
+                    "  - id: baseline-hold\n    name: Buy and hold BTC\n    exchange_provider: hyperliquid\n    market_provider: hyperliquid"
+            )
+            try text.write(to: manager, atomically: true, encoding: .utf8)
+            for file in ["exchange.yaml", "market.yaml"] {
+                let url = etc.appendingPathComponent(file)
+                let yaml = try String(contentsOf: url, encoding: .utf8)
+                    .replacingOccurrences(
+                        of: "    type: hyperliquid\n",
+                        with: "    type: hyperliquid\n    base_url: http://127.0.0.1:\(port)\n"
+                    )
+                try yaml.write(to: url, atomically: true, encoding: .utf8)
+            }
+            _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
+            let configuration = try ConfigLoader(environment: [
+                "HYPERLIQUID_PRIVATE_KEY": HyperliquidVenueTests.key,
+                "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
+                "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
+                "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
+                "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
+                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
+                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
+                "ARENA_CLOCK_MODE": "wall",
+            ]).load(path: etc.appendingPathComponent("arena.yaml").path)
+            var logger = Logger(label: "test")
+            logger.logLevel = .error
+            // The paper traders need the replay data's time; this test only runs the live one.
+            var live = configuration
+            live.manager.traders = configuration.manager.traders.filter { $0.id == "baseline-hold" }
+            let assembly = try await EngineAssembly.make(configuration: live, logger: logger)
+            try await assembly.manager.runOnce()
+            try await assembly.journal.close()
+            try await assembly.httpClient.shutdown()
+
+            let signer = try HyperliquidSigner(privateKeyHex: HyperliquidVenueTests.key)
+            let sent = fake.received
+            #expect(sent.contains { $0.type == "scheduleCancel" })
+            let orders = sent.filter { $0.type == "order" }
+            #expect(!orders.isEmpty)
+            #expect(sent.allSatisfy { $0.signer == signer.address })
+            // Entry, then its stop and target once filled; the journal recorded the cycle.
+            let records = try JournalReplay.records(
+                journal: JournalDirectory(root: live.journal.path),
+                trader: "baseline-hold"
+            )
+            #expect(records.count == 1)
+            // A live account's capital is what the venue holds (1,000 USD here), not the configured allocation.
+            #expect(records.first?.inputs?.inceptionCapital == 1000)
+            #expect(records.first?.outcome == .completed)
+            #expect(records.first?.results.first?.status == .filled)
+            let nonces = sent.map(\.nonce)
+            #expect(nonces == nonces.sorted() && Set(nonces).count == nonces.count)
         }
     }
 }

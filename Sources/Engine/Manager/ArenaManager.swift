@@ -71,10 +71,24 @@ final class ArenaManager: Service, Sendable {
     func prepare() async throws {
         let now = clock.now()
         for trader in traders {
+            var capital = trader.capital
             if let sim = exchanges[trader.configuration.exchangeProvider] as? SimExchange {
-                try await sim.openAccount(trader: trader.configuration.id, capital: trader.capital)
+                try await sim.openAccount(trader: trader.configuration.id, capital: capital)
+            } else if let venue = exchanges[trader.configuration.exchangeProvider] {
+                // A live account's capital is what the venue holds; measuring returns, drawdown and daily loss
+                // against the configured allocation instead would be wrong from the first tick.
+                capital = try await venue.account(trader: trader.configuration.id).equity
+                if abs(capital - trader.capital) > 0.01 * max(1, trader.capital) {
+                    logger.notice(
+                        "live account equity differs from the configured allocation; using the venue's",
+                        metadata: [
+                            "trader": "\(trader.configuration.id)", "venue_equity": "\(capital)",
+                            "allocation": "\(trader.capital)",
+                        ]
+                    )
+                }
             }
-            await store.begin(trader: trader.configuration.id, capital: trader.capital, now: now)
+            await store.begin(trader: trader.configuration.id, capital: capital, now: now)
         }
         try await refreshMarkets(now: now)
     }
