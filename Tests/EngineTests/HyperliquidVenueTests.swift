@@ -358,3 +358,32 @@ struct HyperliquidEngineTests {
         }
     }
 }
+
+@Suite("Request weight and hot standby")
+struct MarketPlumbingTests {
+    @Test func weightLimiter_keepsAMinuteUnderTheBudget() async throws {
+        let clock = SteppingClock(now: 0)
+        let limiter = WeightLimiter(budget: 1200, window: .seconds(60), clock: clock)
+        for _ in 0..<60 { try await limiter.acquire(20) }
+        #expect(clock.waits.isEmpty)
+        // The 61st request of weight 20 must wait until the first one leaves the minute.
+        try await limiter.acquire(20)
+        #expect(clock.waits == [60_001])
+        #expect(await limiter.used <= 1200)
+    }
+
+    @Test func standby_usesTheNextMember_whenTheFirstIsStaleOrMissing() async throws {
+        let now = CycleFailureTests.now
+        let stale = CycleFailureTests.market(asOf: now - 3_600_000)
+        let missing = CycleFailureTests.market(symbols: ["BTC"])
+        let fresh = CycleFailureTests.market()
+        let chain = StandbyMarketProvider(id: "chain", members: [stale, missing, fresh], maxStaleness: 600_000)
+        let snapshot = try await chain.snapshot(symbols: ["BTC", "ETH"], now: now)
+        #expect(snapshot.symbols.keys.sorted() == ["BTC", "ETH"])
+        #expect(snapshot.symbols["BTC"]?.asOf == now)
+        let broken = StandbyMarketProvider(id: "chain", members: [stale, missing], maxStaleness: 600_000)
+        await #expect(throws: MarketDataError.self) {
+            _ = try await broken.snapshot(symbols: ["BTC", "ETH"], now: now)
+        }
+    }
+}

@@ -90,6 +90,35 @@ struct ConfigLoaderTests {
         #expect(lines.contains { $0.contains("traders[0].market_provider: unknown market provider 'live'") })
     }
 
+    @Test func marketProviderList_isAHotStandbyChain_andItsMembersAreChecked() throws {
+        try fixture.edit("manager.yaml") {
+            $0.replacingOccurrences(
+                of:
+                    "    market_provider: replay\n    order_style: market_ioc\n    market_ioc_slippage_bps: 25\n    prompt_template: alpha-arena-system\n    executor_prompt_template: alpha-arena-user\n    model: buy-and-hold",
+                with:
+                    "    market_provider: [hyperliquid, replay]\n    order_style: market_ioc\n    market_ioc_slippage_bps: 25\n    prompt_template: alpha-arena-system\n    executor_prompt_template: alpha-arena-user\n    model: buy-and-hold"
+            )
+        }
+        let configuration = try load()
+        let trader = try #require(configuration.traders.first)
+        #expect(trader.marketProvider == "hyperliquid|replay")
+        let chain = try #require(configuration.market.providers["hyperliquid|replay"])
+        #expect(chain.kind == .chain)
+        #expect(chain.members == ["hyperliquid", "replay"])
+        // The stricter member's staleness limit holds for the chain.
+        #expect(chain.maxStaleness == .seconds(120))
+
+        try fixture.edit("manager.yaml") {
+            $0.replacingOccurrences(of: "[hyperliquid, replay]", with: "[hyperliquid, replya]")
+        }
+        #expect(
+            errors().contains {
+                $0.contains("traders[0].market_provider: unknown market provider 'replya' in the standby list")
+                    && $0.contains("did you mean 'replay'")
+            }
+        )
+    }
+
     @Test func rule_unknownTemplate_isRefused() throws {
         try fixture.edit("manager.yaml") {
             $0.replacingOccurrences(

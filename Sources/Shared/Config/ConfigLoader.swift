@@ -61,7 +61,8 @@ package struct ConfigLoader: Sendable {
         let executor = ExecutorConfiguration.read(from: executorReader)
         var manager = ManagerConfiguration.read(from: managerReader)
         let exchange = ExchangeConfiguration.read(from: exchangeReader)
-        let market = MarketConfiguration.read(from: marketReader)
+        var market = MarketConfiguration.read(from: marketReader)
+        market.addStandbyChains(for: manager.traders)
 
         let rules = GoldenRules(
             llm: llm,

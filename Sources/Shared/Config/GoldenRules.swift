@@ -130,6 +130,15 @@ struct GoldenRules {
                     "symbol '\(symbol)' is not offered by market provider '\(provider.id)'"
                 )
             }
+        } else if trader.marketProvider.contains("|") {
+            for member in trader.marketProvider.split(separator: "|").map(String.init)
+            where market.providers[member] == nil {
+                log.error(
+                    managerFile,
+                    "\(path).market_provider",
+                    "unknown market provider '\(member)' in the standby list\(suggest(member, market.providers.keys))"
+                )
+            }
         } else if !trader.marketProvider.isEmpty {
             log.error(
                 managerFile,

@@ -29,6 +29,33 @@ package struct MarketConfiguration: Sendable {
     package let defaultProvider: String?
     package var providers: [String: Provider]
 
+    /// The id of a trader's market: the provider itself, or for a list the hot-standby chain of its members.
+    package static func standbyID(_ members: [String]) -> String {
+        members.count == 1 ? members[0] : members.joined(separator: "|")
+    }
+
+    /// Adds a chain provider for every trader whose `market_provider` is a list (`a|b` → members a, b).
+    mutating func addStandbyChains(for traders: [TraderConfiguration]) {
+        for trader in traders where trader.marketProvider.contains("|") && providers[trader.marketProvider] == nil {
+            let members = trader.marketProvider.split(separator: "|").map(String.init)
+            let known = members.compactMap { providers[$0] }
+            // An unknown member is reported against the trader; no chain is made from it.
+            guard known.count == members.count else { continue }
+            providers[trader.marketProvider] = Provider(
+                id: trader.marketProvider,
+                kind: .chain,
+                policy: known.first?.policy ?? ExchangeConfiguration.placeholderPolicy,
+                symbols: known.first?.symbols ?? [],
+                maxStaleness: known.map(\.maxStaleness).min() ?? .seconds(300),
+                dataDirectory: nil,
+                intradayInterval: known.first?.intradayInterval ?? "3m",
+                contextInterval: known.first?.contextInterval ?? "4h",
+                isTestnet: known.first?.isTestnet ?? true,
+                members: members
+            )
+        }
+    }
+
     static func read(from reader: MappingReader) -> MarketConfiguration {
         var providers: [String: Provider] = [:]
         for (id, section) in reader.namedMappings("providers", required: true) {

@@ -89,7 +89,8 @@ package struct TraderConfiguration: Sendable {
             id: id ?? "",
             name: reader.string("name") ?? id ?? "",
             exchangeProvider: reader.string("exchange_provider", required: true) ?? "",
-            marketProvider: reader.string("market_provider", required: true) ?? "",
+            // A list is a hot-standby chain: the first provider, then the next when it fails or goes stale.
+            marketProvider: MarketConfiguration.standbyID(reader.stringOrList("market_provider", required: true) ?? []),
             orderStyle: reader.choice("order_style", default: OrderStyle.marketIOC) ?? .marketIOC,
             marketIOCSlippageBps: reader.double("market_ioc_slippage_bps", default: 75, range: 0...1000),
             promptTemplate: reader.string("prompt_template", required: true) ?? "",

@@ -312,6 +312,12 @@ package final class MappingReader {
 
     // MARK: Collections
 
+    /// A value that may be written as one string or as a list of strings.
+    package func stringOrList(_ key: String, required: Bool = false) -> [String]? {
+        if case .sequence? = pairs.first(where: { $0.key == key })?.value { return stringList(key, required: required) }
+        return string(key, required: required).map { [$0] }
+    }
+
     package func stringList(_ key: String, required: Bool = false) -> [String]? {
         guard let node = node(key) else {
             if required { log.error(file, keyPath(key), "required key is missing", line: line) }
