@@ -28,16 +28,35 @@ final class FakeHyperliquid: Sendable {
 
     private let state = Mutex<State>(State())
 
+    /// A resting order in the fake's book.
+    struct BookOrder: Sendable {
+        var coin: String
+        var oid: UInt64
+        var isBuy: Bool
+        var size: Double
+        var triggerPrice: Double?
+        var isTakeProfit: Bool
+        var cloid: String?
+    }
+
     struct State {
+        /// The only address allowed to sign (nil: any).
+        var expectedSigner: String?
+        var positions: [String: (size: Double, entry: Double, leverage: Int)] = [:]
+        var book: [BookOrder] = []
+        var nextOID: UInt64 = 1000
+        var leverage = 1
+        /// Candles end this long before the request's end time (a feed that stopped).
+        var candleLag: Int64 = 0
         var exchangeScript: [ExchangeAnswer] = []
         var received: [Received] = []
         var infoTypes: [String] = []
         var usedNonces: Set<UInt64> = []
         /// cloid → orderStatus answer (JSON) once an order was processed.
         var knownCloids: [String: String] = [:]
-        var clearinghouse =
-            #"{"assetPositions":[],"marginSummary":{"accountValue":"1000.0","totalNtlPos":"0.0","totalRawUsd":"1000.0","totalMarginUsed":"0.0"},"withdrawable":"1000.0","time":1}"#
-        var openOrders = "[]"
+        /// Overrides the account computed from the book.
+        var clearinghouse: String?
+        var openOrders: String?
         var fills = "[]"
         var mark = "100000.0"
     }
@@ -45,6 +64,11 @@ final class FakeHyperliquid: Sendable {
     func script(_ answers: ExchangeAnswer...) { state.withLock { $0.exchangeScript += answers } }
     var received: [Received] { state.withLock { $0.received } }
     var infoTypes: [String] { state.withLock { $0.infoTypes } }
+    func expect(signer: String) { state.withLock { $0.expectedSigner = signer } }
+    func lagCandles(by milliseconds: Int64) { state.withLock { $0.candleLag = milliseconds } }
+    var positions: [String: (size: Double, entry: Double, leverage: Int)] { state.withLock { $0.positions } }
+    var book: [BookOrder] { state.withLock { $0.book } }
+
     func set(clearinghouse: String? = nil, openOrders: String? = nil, fills: String? = nil) {
         state.withLock {
             if let clearinghouse { $0.clearinghouse = clearinghouse }
@@ -86,7 +110,7 @@ final class FakeHyperliquid: Sendable {
         case "candleSnapshot":
             let req = request["req"] as? [String: Any] ?? [:]
             let interval = CandleInterval(req["interval"] as? String ?? "3m")?.milliseconds ?? 180_000
-            let end = (req["endTime"] as? NSNumber)?.int64Value ?? 0
+            let end = ((req["endTime"] as? NSNumber)?.int64Value ?? 0) - state.withLock { $0.candleLag }
             let coin = req["coin"] as? String ?? "BTC"
             let base = coin == "BTC" ? 100_000.0 : 4_000.0
             var rows: [String] = []
@@ -100,8 +124,8 @@ final class FakeHyperliquid: Sendable {
                 )
             }
             return "[" + rows.joined(separator: ",") + "]"
-        case "clearinghouseState": return state.withLock { $0.clearinghouse }
-        case "frontendOpenOrders": return state.withLock { $0.openOrders }
+        case "clearinghouseState": return state.withLock { $0.clearinghouse } ?? accountFromBook()
+        case "frontendOpenOrders": return state.withLock { $0.openOrders } ?? openOrdersFromBook()
         case "userFills": return state.withLock { $0.fills }
         case "orderStatus":
             let cloid = request["oid"] as? String ?? ""
@@ -134,6 +158,11 @@ final class FakeHyperliquid: Sendable {
             return !state.usedNonces.insert(nonce).inserted
         }
         if reused { return Self.json(#"{"status":"err","response":"Nonce already used"}"#) }
+        if let expected = state.withLock({ $0.expectedSigner }), signer != expected {
+            return Self.json(
+                #"{"status":"err","response":"L1 error: User or API Wallet \#(signer ?? "0x0") does not exist."}"#
+            )
+        }
         let answer = state.withLock { $0.exchangeScript.isEmpty ? nil : $0.exchangeScript.removeFirst() }
         // The order's cloid becomes known once the action is processed (even when the answer is late).
         func remember() {
@@ -160,13 +189,120 @@ final class FakeHyperliquid: Sendable {
             return Self.json(text, status: .init(code: code))
         case nil:
             remember()
-            if type == "order" {
-                return Self.json(
-                    #"{"status":"ok","response":{"type":"order","data":{"statuses":[{"filled":{"totalSz":"0.01","avgPx":"100500.0","oid":991}}]}}}"#
+            return Self.json(apply(action, type: type))
+        }
+    }
+
+    /// Plays an action against the fake's book: IOC orders fill at the mark (and move the position), triggers
+    /// rest, cancels remove.
+    private func apply(_ action: OrderedJSON, type: String) -> String {
+        guard case .object(let pairs) = action else { return #"{"status":"err","response":"bad action"}"# }
+        let field = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
+        switch type {
+        case "order":
+            guard case .array(let orders)? = field["orders"] else { return #"{"status":"err","response":"no orders"}"# }
+            var statuses: [String] = []
+            for case .object(let orderPairs) in orders {
+                let order = Dictionary(orderPairs, uniquingKeysWith: { first, _ in first })
+                guard case .integer(let assetText)? = order["a"], let asset = Int(assetText),
+                    case .bool(let isBuy)? = order["b"], case .string(let sizeText)? = order["s"],
+                    let size = Double(sizeText), case .object(let typePairs)? = order["t"]
+                else {
+                    statuses.append(#"{"error":"Order has invalid size."}"#)
+                    continue
+                }
+                let coin = asset == 0 ? "BTC" : "ETH"
+                var cloid: String?
+                if case .string(let text)? = order["c"] { cloid = text }
+                let orderType = Dictionary(typePairs, uniquingKeysWith: { first, _ in first })
+                let oid = state.withLock { state -> UInt64 in
+                    state.nextOID += 1
+                    return state.nextOID
+                }
+                if case .object(let triggerPairs)? = orderType["trigger"] {
+                    let trigger = Dictionary(triggerPairs, uniquingKeysWith: { first, _ in first })
+                    var price: Double?
+                    if case .string(let text)? = trigger["triggerPx"] { price = Double(text) }
+                    var isTakeProfit = false
+                    if case .string(let kind)? = trigger["tpsl"] { isTakeProfit = kind == "tp" }
+                    let resting = BookOrder(
+                        coin: coin,
+                        oid: oid,
+                        isBuy: isBuy,
+                        size: size,
+                        triggerPrice: price,
+                        isTakeProfit: isTakeProfit,
+                        cloid: cloid
+                    )
+                    state.withLock { $0.book.append(resting) }
+                    statuses.append(#"{"resting":{"oid":\#(oid)}}"#)
+                    continue
+                }
+                let mark = coin == "BTC" ? Double(state.withLock { $0.mark }) ?? 100_000 : 4_000
+                state.withLock { state in
+                    var position = state.positions[coin] ?? (0, mark, 1)
+                    position.size += isBuy ? size : -size
+                    position.entry = mark
+                    state.positions[coin] = abs(position.size) < 1e-12 ? nil : position
+                }
+                statuses.append(#"{"filled":{"totalSz":"\#(sizeText)","avgPx":"\#(mark)","oid":\#(oid)}}"#)
+            }
+            return
+                #"{"status":"ok","response":{"type":"order","data":{"statuses":[\#(statuses.joined(separator: ","))]}}}"#
+        case "cancel":
+            guard case .array(let cancels)? = field["cancels"] else {
+                return #"{"status":"err","response":"no cancels"}"#
+            }
+            var statuses: [String] = []
+            for case .object(let cancelPairs) in cancels {
+                let cancel = Dictionary(cancelPairs, uniquingKeysWith: { first, _ in first })
+                guard case .integer(let oidText)? = cancel["o"], let oid = UInt64(oidText) else { continue }
+                let removed = state.withLock { state -> Bool in
+                    let before = state.book.count
+                    state.book.removeAll { $0.oid == oid }
+                    return state.book.count < before
+                }
+                statuses.append(
+                    removed ? #""success""# : #"{"error":"Order was never placed, already canceled, or filled."}"#
                 )
             }
-            return Self.json(#"{"status":"ok","response":{"type":"default"}}"#)
+            return
+                #"{"status":"ok","response":{"type":"cancel","data":{"statuses":[\#(statuses.joined(separator: ","))]}}}"#
+        case "updateLeverage":
+            if case .integer(let text)? = field["leverage"], let leverage = Int(text) {
+                state.withLock { $0.leverage = leverage }
+            }
+            return #"{"status":"ok","response":{"type":"default"}}"#
+        default:
+            return #"{"status":"ok","response":{"type":"default"}}"#
         }
+    }
+
+    private func accountFromBook() -> String {
+        let (positions, mark, leverage) = state.withLock { ($0.positions, Double($0.mark) ?? 100_000, $0.leverage) }
+        var entries: [String] = []
+        var margin = 0.0
+        for (coin, position) in positions.sorted(by: { $0.key < $1.key }) {
+            let price = coin == "BTC" ? mark : 4_000
+            let value = abs(position.size) * price
+            let used = value / Double(max(1, leverage))
+            margin += used
+            entries.append(
+                #"{"type":"oneWay","position":{"coin":"\#(coin)","szi":"\#(position.size)","entryPx":"\#(position.entry)","leverage":{"type":"isolated","value":\#(leverage)},"liquidationPx":"\#(position.entry * 0.7)","marginUsed":"\#(used)","positionValue":"\#(value)","unrealizedPnl":"\#(position.size * (price - position.entry))"}}"#
+            )
+        }
+        return
+            #"{"assetPositions":[\#(entries.joined(separator: ","))],"marginSummary":{"accountValue":"1000.0","totalNtlPos":"0.0","totalRawUsd":"1000.0","totalMarginUsed":"\#(margin)"},"withdrawable":"\#(1000 - margin)","time":1}"#
+    }
+
+    private func openOrdersFromBook() -> String {
+        let rows = book.map { order in
+            let kind = order.isTakeProfit ? "Take Profit Market" : "Stop Market"
+            let cloid = order.cloid.map { "\"\($0)\"" } ?? "null"
+            return
+                #"{"coin":"\#(order.coin)","oid":\#(order.oid),"side":"\#(order.isBuy ? "B" : "A")","sz":"\#(order.size)","origSz":"\#(order.size)","isTrigger":true,"reduceOnly":true,"triggerPx":"\#(order.triggerPrice ?? 0)","orderType":"\#(kind)","cloid":\#(cloid),"limitPx":"0","timestamp":1,"tif":null,"children":[],"isPositionTpsl":false,"triggerCondition":"N/A"}"#
+        }
+        return "[" + rows.joined(separator: ",") + "]"
     }
 
     /// The address that signed this action, as the server derives it.

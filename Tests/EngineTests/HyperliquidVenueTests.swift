@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import HummingbirdTesting
 import Logging
+import Synchronization
 import Testing
 
 @testable import Engine
@@ -136,7 +137,7 @@ struct HyperliquidVenueTests {
         try await Self.withVenue { venue in
             let result = try await venue.exchange.submit([Self.entry()])
             #expect(result.first?.status == .filled)
-            #expect(result.first?.filledSize == 0.01)
+            #expect(result.first?.filledSize == 0.01235)
             let received = venue.fake.received
             // Leverage first (isolated, 3×), then the order; every body signed by our key.
             #expect(received.map(\.type) == ["updateLeverage", "order"])
@@ -148,6 +149,17 @@ struct HyperliquidVenueTests {
             #expect(order.contains(#""c":"0xabcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd""#))
             #expect(order.contains(#""isCross":false"#) == false)
             #expect(received.first?.body.contains(#""isCross":false,"leverage":3"#) == true)
+        }
+    }
+
+    @Test func aWrongSigner_isRejectedByTheVenue() async throws {
+        try await Self.withVenue { venue in
+            venue.fake.expect(signer: "0x14791697260e4c9a71f18484c9f997b308e59326")
+            await #expect(throws: HyperliquidError.self) { _ = try await venue.exchange.submit([Self.entry()]) }
+            #expect(venue.fake.positions.isEmpty)
+            venue.fake.expect(signer: venue.signer.address)
+            let accepted = try await venue.exchange.submit([Self.entry()])
+            #expect(accepted.first?.status == .filled)
         }
     }
 
@@ -292,6 +304,7 @@ struct HyperliquidVenueTests {
 struct HyperliquidEngineTests {
     @Test func engine_runsABaselineTraderOnTheFakeVenue_signingEveryOrder() async throws {
         let fake = FakeHyperliquid()
+        fake.expect(signer: try HyperliquidSigner(privateKeyHex: HyperliquidVenueTests.key).address)
         try await fake.makeApplication().test(.live) { client in
             let port = try #require(client.port)
             let scratch = try TestPaths.makeScratch("hl-engine")
@@ -339,6 +352,12 @@ struct HyperliquidEngineTests {
 
             let signer = try HyperliquidSigner(privateKeyHex: HyperliquidVenueTests.key)
             let sent = fake.received
+            // The venue's own book: a long BTC position with a reduce-only stop and target resting.
+            let position = try #require(fake.positions["BTC"])
+            #expect(position.size > 0)
+            #expect(fake.book.count == 2)
+            #expect(fake.book.allSatisfy { $0.coin == "BTC" && !$0.isBuy && abs($0.size - position.size) < 1e-12 })
+            #expect(Set(fake.book.map(\.isTakeProfit)) == [true, false])
             #expect(sent.contains { $0.type == "scheduleCancel" })
             let orders = sent.filter { $0.type == "order" }
             #expect(!orders.isEmpty)
@@ -385,5 +404,77 @@ struct MarketPlumbingTests {
         await #expect(throws: MarketDataError.self) {
             _ = try await broken.snapshot(symbols: ["BTC", "ETH"], now: now)
         }
+    }
+}
+
+@Suite("Market hot standby in the engine", .serialized)
+struct StandbyEngineTests {
+    /// Runs one tick of the shipped buy-and-hold trader with `market_provider: [hyperliquid, replay]`, the
+    /// Hyperliquid member served by `fake`; returns the BTC snapshot the cycle recorded.
+    func recordedBTC(_ fake: FakeHyperliquid) async throws -> SymbolSnapshot? {
+        let snapshot = Mutex<SymbolSnapshot?>(nil)
+        try await fake.makeApplication().test(.live) { client in
+            let port = try #require(client.port)
+            let scratch = try TestPaths.makeScratch("standby")
+            let etc = scratch.appendingPathComponent("etc")
+            try FileManager.default.copyItem(at: TestPaths.packageRoot.appendingPathComponent("etc"), to: etc)
+            let manager = etc.appendingPathComponent("manager.yaml")
+            try String(contentsOf: manager, encoding: .utf8)
+                .replacingOccurrences(
+                    of:
+                        "  - id: baseline-hold\n    name: Buy and hold BTC\n    exchange_provider: paper\n    market_provider: replay",
+                    with:
+                        "  - id: baseline-hold\n    name: Buy and hold BTC\n    exchange_provider: paper\n    market_provider: [hyperliquid, replay]"
+                )
+                .write(to: manager, atomically: true, encoding: .utf8)
+            let market = etc.appendingPathComponent("market.yaml")
+            try String(contentsOf: market, encoding: .utf8)
+                .replacingOccurrences(
+                    of: "    type: hyperliquid\n",
+                    with: "    type: hyperliquid\n    base_url: http://127.0.0.1:\(port)\n"
+                )
+                .write(to: market, atomically: true, encoding: .utf8)
+            _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
+            var configuration = try ConfigLoader(environment: [
+                "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
+                "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
+                "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
+                "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
+                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
+                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
+            ]).load(path: etc.appendingPathComponent("arena.yaml").path)
+            configuration.manager.traders = configuration.manager.traders.filter { $0.id == "baseline-hold" }
+            var logger = Logger(label: "test")
+            logger.logLevel = .error
+            let assembly = try await EngineAssembly.make(
+                configuration: configuration,
+                logger: logger,
+                clockOverride: ManualClock(now: ManagerTests.start)
+            )
+            try await assembly.manager.runOnce()
+            try await assembly.journal.close()
+            try await assembly.httpClient.shutdown()
+            let records = try JournalReplay.records(
+                journal: JournalDirectory(root: configuration.journal.path),
+                trader: "baseline-hold"
+            )
+            #expect(records.first?.outcome == .completed)
+            snapshot.withLock { $0 = records.first?.market?.symbols["BTC"] }
+        }
+        return snapshot.withLock { $0 }
+    }
+
+    @Test func aStaleFirstMember_handsOverToTheSecond() async throws {
+        let live = FakeHyperliquid()
+        let fresh = try #require(try await recordedBTC(live))
+        // Hyperliquid answered: its mark is the fake's.
+        #expect(fresh.markPrice == 100_000)
+
+        let stopped = FakeHyperliquid()
+        stopped.lagCandles(by: 86_400_000)
+        let fallback = try #require(try await recordedBTC(stopped))
+        // The feed stopped a day ago: the replay member answered, with the bundled candle's close.
+        #expect(fallback.markPrice != 100_000)
+        #expect(fallback.asOf <= ManagerTests.start && fallback.asOf > ManagerTests.start - 600_000)
     }
 }
