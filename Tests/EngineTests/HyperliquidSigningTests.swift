@@ -221,6 +221,30 @@ struct HyperliquidSigningTests {
         }
     }
 
+    @Test func actionJSON_parsesBackIntoTheSameTypedAction_andForeignTypesAreRefused() throws {
+        for vector in Self.list("l1_actions") {
+            let text = try #require(vector["action_json"] as? String)
+            var parser = OrderedJSON.Parser(Array(text.utf8))
+            let action = try HyperliquidAction(json: try parser.parseDocument())
+            #expect(action.wire.json == text, "\(vector["id"] ?? "")")
+            #expect(action == (try Self.action(vector)), "\(vector["id"] ?? "")")
+        }
+        for foreign in [
+            #"{"type":"withdraw3","hyperliquidChain":"Mainnet","amount":"1","time":1}"#,
+            #"{"type":"usdSend","amount":"1"}"#, #"{"type":"approveAgent"}"#, #"{"type":"noop"}"#, #"{"orders":[]}"#,
+        ] {
+            var parser = OrderedJSON.Parser(Array(foreign.utf8))
+            #expect(throws: HyperliquidAction.ParseError.self) {
+                try HyperliquidAction(json: try parser.parseDocument())
+            }
+        }
+        // Malformed input is an error, never a crash.
+        for broken in [#"{"type":"cancel","cancels":[{"a":1,"o":"#, "", #"{"a":tru}"#, "[1,2", #"{"x":1} extra"#] {
+            var parser = OrderedJSON.Parser(Array(broken.utf8))
+            #expect(throws: OrderedJSON.Failure.self) { _ = try parser.parseDocument() }
+        }
+    }
+
     @Test func eip712Constants_matchTheProtocolNotes() {
         #expect(
             HyperliquidSigner.hex(HyperliquidSigner.domainTypeHash)
@@ -351,128 +375,5 @@ struct HyperliquidSigningTests {
             let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
             for word in forbidden { #expect(!text.contains(word), "\(name) mentions \(word)") }
         }
-    }
-}
-
-/// JSON that keeps object key order (the msgpack vectors depend on it), with integers kept exact.
-indirect enum OrderedJSON {
-    case object([(String, OrderedJSON)])
-    case array([OrderedJSON])
-    case string(String)
-    case integer(String)
-    case double(Double)
-    case bool(Bool)
-    case null
-
-    struct Failure: Error {}
-
-    func messagePack() throws -> MessagePackValue {
-        switch self {
-        case .null: return .null
-        case .bool(let value): return .bool(value)
-        case .string(let value): return .string(value)
-        case .integer(let digits):
-            if digits.hasPrefix("-") { return .int(try Int64(digits).unwrap()) }
-            return .uint(try UInt64(digits).unwrap())
-        case .double: throw Failure()
-        case .array(let values): return .array(try values.map { try $0.messagePack() })
-        case .object(let pairs): return .map(try pairs.map { ($0.0, try $0.1.messagePack()) })
-        }
-    }
-
-    struct Parser {
-        let bytes: [UInt8]
-        var index = 0
-
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-        mutating func parse() throws -> OrderedJSON {
-            skipSpace()
-            guard index < bytes.count else { throw Failure() }
-            switch bytes[index] {
-            case UInt8(ascii: "{"):
-                index += 1
-                var pairs: [(String, OrderedJSON)] = []
-                skipSpace()
-                if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .object(pairs)
-                }
-                while true {
-                    skipSpace()
-                    guard case .string(let key) = try parse() else { throw Failure() }
-                    skipSpace()
-                    guard bytes[index] == UInt8(ascii: ":") else { throw Failure() }
-                    index += 1
-                    pairs.append((key, try parse()))
-                    skipSpace()
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    guard bytes[index] == UInt8(ascii: "}") else { throw Failure() }
-                    index += 1
-                    return .object(pairs)
-                }
-            case UInt8(ascii: "["):
-                index += 1
-                var values: [OrderedJSON] = []
-                skipSpace()
-                if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return .array(values)
-                }
-                while true {
-                    values.append(try parse())
-                    skipSpace()
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    guard bytes[index] == UInt8(ascii: "]") else { throw Failure() }
-                    index += 1
-                    return .array(values)
-                }
-            case UInt8(ascii: "\""):
-                let start = index
-                index += 1
-                while bytes[index] != UInt8(ascii: "\"") {
-                    if bytes[index] == UInt8(ascii: "\\") { index += 1 }
-                    index += 1
-                }
-                index += 1
-                // The system decoder handles the escapes of this one string.
-                let raw = Data(bytes[start..<index])
-                guard let text = try JSONSerialization.jsonObject(with: raw, options: .fragmentsAllowed) as? String
-                else { throw Failure() }
-                return .string(text)
-            case UInt8(ascii: "t"):
-                index += 4
-                return .bool(true)
-            case UInt8(ascii: "f"):
-                index += 5
-                return .bool(false)
-            case UInt8(ascii: "n"):
-                index += 4
-                return .null
-            default:
-                let start = index
-                while index < bytes.count, "-+0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
-                let text = String(decoding: bytes[start..<index], as: UTF8.self)
-                if text.contains(where: { ".eE".contains($0) }) { return .double(try Double(text).unwrap()) }
-                return .integer(text)
-            }
-        }
-
-        mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
-        }
-    }
-}
-
-extension Optional {
-    func unwrap() throws -> Wrapped {
-        guard let value = self else { throw OrderedJSON.Failure() }
-        return value
     }
 }

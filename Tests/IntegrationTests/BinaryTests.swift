@@ -237,6 +237,52 @@ struct BinaryTests {
         assertNoCrashOutput(outside.stderr)
     }
 
+    @Test func hyperliquidSign_printsWhatTheSDKWouldSend_andRefusesForeignActions() throws {
+        let key = ["HYPERLIQUID_PRIVATE_KEY": "0x0123456789012345678901234567890123456789012345678901234567890123"]
+        let action =
+            #"{"type":"order","orders":[{"a":1,"b":false,"p":"1800.5","s":"0.1","r":false,"t":{"limit":{"tif":"Gtc"}}}],"grouping":"na"}"#
+        let signed = try ProcessRunner.run(
+            "engine",
+            ["hyperliquid", "sign", "--testnet", "--nonce", "1700000000001", "--action", action],
+            environment: key
+        )
+        #expect(signed.status == 0, "\(signed.stderr)")
+        // The first vector of the SDK's set.
+        #expect(
+            signed.stdout.contains("connection_id: 0xab366d0297bd4870527badb95f8e9146659f25dcf97440497d5f625672367585")
+        )
+        #expect(
+            signed.stdout.contains(
+                #"signature: {"r":"0x81f7b97b64ce14ce3371c16b4d843f6b2892912083d104ef60ef752f4dff0596","s":"0x5419bf515fe4a8ec67c376a218b6f73a99cc4c48424a25d7ffffe58ebcd14a66","v":27}"#
+            )
+        )
+        #expect(!signed.stdout.contains("0123456789012345678901234567890123456789012345678901234567890123"))
+        let refused = try ProcessRunner.run(
+            "engine",
+            ["hyperliquid", "sign", "--action", #"{"type":"withdraw3","amount":"1"}"#],
+            environment: key
+        )
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("engine hyperliquid sign: action type 'withdraw3' cannot be signed"))
+
+        let check = try ProcessRunner.run("engine", ["check", "--config", "etc/arena.yaml"], environment: key)
+        #expect(
+            check.stdout.contains("exchange.hyperliquid: signer 0x14791697260e4c9a71f18484c9f997b308e59325 (testnet)")
+        )
+        let badKey = try ProcessRunner.run(
+            "engine",
+            ["check", "--config", "etc/arena.yaml"],
+            environment: ["HYPERLIQUID_PRIVATE_KEY": "0xnot-a-key"]
+        )
+        #expect(badKey.status == 1)
+        #expect(
+            badKey.stderr.contains(
+                "exchange.yaml: providers.hyperliquid.private_key: the private key is not 32 bytes of hex"
+            )
+        )
+        #expect(!badKey.stderr.contains("not-a-key"))
+    }
+
     @Test func openAPIDocument_passesTheOpenAPISpecValidator() async throws {
         let probe = try ProcessRunner.runSystem(
             "/usr/bin/env",

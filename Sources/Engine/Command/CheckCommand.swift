@@ -14,7 +14,30 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try ConfigurationLoading.loadOrExit(path: options.config)
+        // A venue key must parse and give a signer; the key itself is never printed.
+        var problems: [String] = []
+        var signers: [String] = []
+        for provider in configuration.exchange.providers.values.sorted(by: { $0.id < $1.id })
+        where provider.kind == .hyperliquid && !provider.privateKey.isEmpty {
+            do {
+                let signer = try HyperliquidSigner(privateKeyHex: provider.privateKey.revealed)
+                var line =
+                    "exchange.\(provider.id): signer \(signer.address) (\(provider.isTestnet ? "testnet" : "mainnet"))"
+                if let main = provider.mainAddress { line += ", agent for \(main.lowercased())" }
+                if let vault = provider.vaultAddress { line += ", trading vault \(vault.lowercased())" }
+                signers.append(line)
+            } catch {
+                problems.append(
+                    "exchange.yaml: providers.\(provider.id).private_key: \(error) (expected 64 hex digits)"
+                )
+            }
+        }
+        guard problems.isEmpty else {
+            for problem in problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
+            throw ExitCode(1)
+        }
         print(ConfigurationSummary.render(configuration))
+        for line in signers { print(line) }
     }
 }
 
@@ -86,6 +109,13 @@ enum ConfigurationSummary {
         if configuration.postgres.isEnabled { secrets.append("postgres.dsn \(configuration.postgres.dsn)") }
         if !configuration.redis.password.isEmpty { secrets.append("redis.password \(configuration.redis.password)") }
         if !secrets.isEmpty { lines.append("secrets: " + secrets.joined(separator: ", ")) }
+        let budget = configuration.llm.budget
+        let cache = configuration.llm.cache
+        var llm = "llm: budget "
+        llm += budget.dailyUSDLimit.map { "\(format($0)) USD" } ?? "no USD limit"
+        llm += ", " + (budget.dailyTokenLimit.map { "\($0) tokens" } ?? "no token limit") + " a day"
+        llm += " (\(budget.statePath)); cache " + (cache.isEnabled ? "on, \(cache.path ?? "memory only")" : "off")
+        lines.append(llm)
         lines.append(
             "snapshots: \(configuration.dataPath)  journal: \(configuration.journal.path)  state: \(manager.statePath)  api: \(configuration.api.host):\(configuration.api.port)"
         )
