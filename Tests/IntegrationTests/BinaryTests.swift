@@ -46,12 +46,15 @@ struct BinaryTests {
         let result = try ProcessRunner.run(
             "engine",
             ["check", "--config", "etc/arena.yaml"],
-            environment: ["DEEPSEEK_API_KEY": "sk-live-abcdef123456", "HYPERLIQUID_PRIVATE_KEY": "0xdeadbeefcafe"]
+            environment: [
+                "DEEPSEEK_API_KEY": "sk-live-abcdef123456",
+                "HYPERLIQUID_PRIVATE_KEY": "0x" + String(repeating: "5e", count: 32),
+            ]
         )
         #expect(result.status == 0)
         #expect(result.stdout.contains("llm.deepseek.api_key <redacted>"))
         #expect(!(result.stdout + result.stderr).contains("sk-live-abcdef123456"))
-        #expect(!(result.stdout + result.stderr).contains("0xdeadbeefcafe"))
+        #expect(!(result.stdout + result.stderr).contains(String(repeating: "5e", count: 32)))
     }
 
     struct BadInput: Sendable, CustomStringConvertible {

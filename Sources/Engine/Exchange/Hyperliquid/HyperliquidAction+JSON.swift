@@ -4,7 +4,7 @@ extension HyperliquidAction {
     }
 
     /// Reads an action in the SDK's wire form back into a typed action. Only allow-listed types parse; anything
-    /// else (a transfer, a withdrawal, an agent approval, an unknown type) is refused by name.
+    /// else (anything that moves funds or changes agents, or an unknown type) is refused by name.
     init(json: OrderedJSON) throws(ParseError) {
         guard case .object(let pairs) = json else { throw ParseError(description: "an action is a JSON object") }
         let field = Self.fields(pairs)
