@@ -278,6 +278,10 @@ struct CycleFailureTests {
         try await runFailing(.content("I would buy some bitcoin, probably."), expect: .llmOutputInvalid)
     }
 
+    @Test func truncatedJSON_holdsEverything() async throws {
+        try await runFailing(.content(#"{"decisions":[{"symbol":"BTC","signal":"buy_to_en"#), expect: .llmOutputInvalid)
+    }
+
     @Test func schemaBreakingJSON_holdsEverything() async throws {
         try await runFailing(
             .content(#"{"decisions":[{"symbol":"BTC","signal":"moon","confidence":2}]}"#),

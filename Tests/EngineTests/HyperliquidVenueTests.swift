@@ -21,7 +21,7 @@ struct HyperliquidVenueTests {
         let market: HyperliquidMarketProvider
         let exchange: HyperliquidExchange
         let signer: HyperliquidSigner
-        let clock: ManualClock
+        let clock: SteppingClock
         let nonceFile: String
     }
 
@@ -44,7 +44,7 @@ struct HyperliquidVenueTests {
         do {
             try await fake.makeApplication().test(.live) { client in
                 let port = try #require(client.port)
-                let clock = ManualClock(now: now)
+                let clock = SteppingClock(now: now)
                 let api = HyperliquidAPI(
                     baseURL: "http://127.0.0.1:\(port)",
                     httpClient: httpClient,
@@ -180,6 +180,42 @@ struct HyperliquidVenueTests {
             await #expect(throws: HyperliquidError.self) {
                 _ = try await venue.exchange.submit([Self.entry(cloid: "ee" + String(repeating: "00", count: 31))])
             }
+        }
+    }
+
+    @Test(arguments: [
+        ("Order must have minimum value of $10.", ReasonCode.exchangeError),
+        ("Insufficient margin to place order. asset=0", ReasonCode.insufficientMargin),
+        ("Reduce only order would increase position.", ReasonCode.exchangeError),
+        ("Post only order would have immediately matched, bbo was 99999.0@100001.0", ReasonCode.exchangeError),
+        ("Order could not immediately match against any resting orders. asset=0", ReasonCode.exchangeError),
+        ("Price must be divisible by tick size. asset=0", ReasonCode.exchangeError),
+        ("Order price too far from oracle", ReasonCode.exchangeError),
+    ])
+    func eachDocumentedOrderError_isARejectedOrderWithItsMessage(message: String, reason: ReasonCode) async throws {
+        try await Self.withVenue { venue in
+            venue.fake.script(
+                .json(#"{"status":"ok","response":{"type":"default"}}"#),
+                .json(#"{"status":"ok","response":{"type":"order","data":{"statuses":[{"error":"\#(message)"}]}}}"#)
+            )
+            let result = try await venue.exchange.submit([Self.entry()])
+            #expect(result.first?.status == .rejected)
+            #expect(result.first?.reason == reason)
+            #expect(result.first?.message == message)
+            #expect(venue.fake.positions.isEmpty)
+        }
+    }
+
+    @Test func rateLimitedSubmit_backsOff_andSendsOnce() async throws {
+        try await Self.withVenue { venue in
+            venue.fake.script(.json(#"{"status":"ok","response":{"type":"default"}}"#), .status(429, "rate limited"))
+            let result = try await venue.exchange.submit([Self.entry()])
+            #expect(result.first?.status == .filled)
+            let orders = venue.fake.received.filter { $0.type == "order" }
+            // The 429 was refused before the book: the retry (new nonce) is the only order placed.
+            #expect(orders.count == 2)
+            #expect(Set(orders.map(\.nonce)).count == 2)
+            #expect(abs((venue.fake.positions["BTC"]?.size ?? 0) - 0.01235) < 1e-12)
         }
     }
 
