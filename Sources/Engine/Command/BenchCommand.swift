@@ -49,6 +49,11 @@ struct BenchCommand: AsyncParsableCommand {
                 + "\(String(format: "%.0f", result.journalMegabytesPerSecond)) MB/s |"
         )
         print(
+            "| journal append, same records, no fsync | "
+                + "\(String(format: "%.0f", result.unsyncedJournalRecordsPerSecond)) records/s, "
+                + "\(String(format: "%.0f", result.unsyncedJournalMegabytesPerSecond)) MB/s |"
+        )
+        print(
             "| replay (prompts, parse, risk, intents) | \(String(format: "%.0f", result.replayCyclesPerSecond)) cycles/s |"
         )
         do {

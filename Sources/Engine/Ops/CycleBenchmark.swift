@@ -16,6 +16,8 @@ struct CycleBenchmark {
         var journalRecordsPerSecond: Double
         var journalMegabytesPerSecond: Double
         var journalRecordBytes: Int
+        var unsyncedJournalRecordsPerSecond: Double
+        var unsyncedJournalMegabytesPerSecond: Double
         var replayCyclesPerSecond: Double
 
         /// Traders one engine sustains on a 3-minute interval within half a core: each trader costs one cycle,
@@ -211,27 +213,34 @@ struct CycleBenchmark {
         }
         let tickMicroseconds = (ContinuousClock.now - tickStarted).microseconds / Double(ticks)
 
-        // Journal: realistic records (full prompts, snapshots, decisions, orders), batched and fsynced.
-        let journalDirectory = directory + "-journal"
-        defer { try? FileManager.default.removeItem(atPath: journalDirectory) }
-        let writer = JournalWriter(
-            settings: .init(
+        // Journal: realistic records (full prompts, snapshots, decisions, orders), batched, with and without the
+        // fsync of each batch.
+        func journalThroughput(
+            syncing: Bool
+        ) async throws -> (recordsPerSecond: Double, bytesPerSecond: Double, bytes: Int) {
+            let journalDirectory = directory + "-journal-\(syncing)"
+            defer { try? FileManager.default.removeItem(atPath: journalDirectory) }
+            var settings = JournalWriter.Settings(
                 root: journalDirectory,
                 maxFileBytes: 256 << 20,
                 rotateInterval: .seconds(86_400),
                 fsyncInterval: .milliseconds(200),
                 queueCapacity: 4096
-            ),
-            logger: logger
-        )
-        let journalCount = 20_000
-        let journalStarted = ContinuousClock.now
-        for index in 0..<journalCount { try await writer.append(records[index % records.count]) }
-        try await writer.close()
-        let journalSeconds = (ContinuousClock.now - journalStarted).microseconds / 1_000_000
-        let journalBytes = JournalDirectory(root: journalDirectory).files(trader: "bench").reduce(0) { total, file in
-            total + ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0)
+            )
+            settings.syncsEveryBatch = syncing
+            let writer = JournalWriter(settings: settings, logger: logger)
+            let count = 20_000
+            let started = ContinuousClock.now
+            for index in 0..<count { try await writer.append(records[index % records.count]) }
+            try await writer.close()
+            let seconds = (ContinuousClock.now - started).microseconds / 1_000_000
+            let bytes = JournalDirectory(root: journalDirectory).files(trader: "bench").reduce(0) { total, file in
+                total + ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0)
+            }
+            return (Double(count) / seconds, Double(bytes) / seconds, bytes / count)
         }
+        let synced = try await journalThroughput(syncing: true)
+        let unsynced = try await journalThroughput(syncing: false)
 
         // Replay: prompts, parse, risk and intents of the recorded cycles.
         let journalReplay = JournalReplay(configuration: configuration, templatesDirectory: nil)
@@ -252,9 +261,11 @@ struct CycleBenchmark {
             exportMilliseconds: exportDurations[exportDurations.count / 2],
             exportTraders: views.count,
             tickMicrosecondsPerTrader: tickMicroseconds,
-            journalRecordsPerSecond: Double(journalCount) / journalSeconds,
-            journalMegabytesPerSecond: Double(journalBytes) / journalSeconds / 1_048_576,
-            journalRecordBytes: journalBytes / journalCount,
+            journalRecordsPerSecond: synced.recordsPerSecond,
+            journalMegabytesPerSecond: synced.bytesPerSecond / 1_048_576,
+            journalRecordBytes: synced.bytes,
+            unsyncedJournalRecordsPerSecond: unsynced.recordsPerSecond,
+            unsyncedJournalMegabytesPerSecond: unsynced.bytesPerSecond / 1_048_576,
             replayCyclesPerSecond: Double(summary.cycles) / replaySeconds
         )
     }
