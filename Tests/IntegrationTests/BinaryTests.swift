@@ -157,7 +157,7 @@ struct BinaryTests {
             directory: root
         )
         try api.run()
-        let body = try await fetch("http://127.0.0.1:\(port)/api/leaderboard")
+        let body = try await fetch("http://127.0.0.1:\(port)/api/leaderboard", server: api)
         let object = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
         #expect(object["serverTime"] != nil)
         let rows = try #require(object["leaderboard"] as? [[String: Any]])
@@ -319,11 +319,16 @@ struct BinaryTests {
         #expect(output.contains("valid"))
     }
 
-    /// GETs a URL, retrying while the server starts.
-    func fetch(_ address: String) async throws -> Data {
+    /// GETs a URL, retrying while the server starts (up to 30 s: the machines are shared and the test binaries
+    /// are debug builds); stops early when `server` has exited.
+    func fetch(_ address: String, server: Process? = nil) async throws -> Data {
         let url = try #require(URL(string: address))
         var lastError: (any Error)?
-        for _ in 0..<100 {
+        for _ in 0..<300 {
+            if let server, !server.isRunning {
+                Issue.record("the server exited with status \(server.terminationStatus) before answering \(address)")
+                throw URLError(.cannotConnectToHost)
+            }
             do {
                 let (data, response) = try await URLSession.shared.data(from: url)
                 if (response as? HTTPURLResponse)?.statusCode == 200 { return data }

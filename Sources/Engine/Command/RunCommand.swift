@@ -77,10 +77,18 @@ struct RunCommand: AsyncParsableCommand {
                 logger.info("metrics and health", metadata: ["address": "\(monitoring.metricsHost):\(port)"])
             }
         )
-        // Shut down in reverse order: the manager first (its last cycles are journaled), then the journal, and
-        // the metrics server last so the shutdown itself can be watched.
+        let systemd = SystemdService(
+            notifier: SystemdNotifier(),
+            heartbeat: manager.heartbeat,
+            stallAfter: .milliseconds(max(30_000, 5 * manager.tickInterval)),
+            watchdog: SystemdNotifier.watchdogInterval(),
+            status: { [manager] in await manager.statusLine() },
+            logger: logger
+        )
+        // Shut down in reverse order: systemd hears STOPPING=1 first, then the manager stops (its last cycles are
+        // journaled), then the journal, and the metrics server last so the shutdown itself can be watched.
         let group = ServiceGroup(
-            services: [metricsServer, assembly.journal, manager],
+            services: [metricsServer, assembly.journal, manager, systemd],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -113,11 +113,31 @@ final class ArenaManager: Service, Sendable {
                 }
                 try? await clock.sleep(until: now + tickInterval)
             }
-            // Graceful shutdown: leaving the group waits for in-flight cycles; then a final snapshot and state.
+            // Graceful shutdown: in-flight cycles get up to `shutdownGrace` to finish; then they are cancelled (a
+            // cancelled model call fails its cycle closed). A second signal cancels at once.
+            let deadline = ContinuousClock.now + Self.shutdownGrace
+            while await store.runningCount > 0, ContinuousClock.now < deadline, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            let unfinished = await store.runningCount
+            if unfinished > 0 {
+                logger.warning("shutdown: cancelling cycles still running", metadata: ["count": "\(unfinished)"])
+            }
+            group.cancelAll()
         }
         await export(now: clock.now())
         await persist()
         logger.info("manager stopped")
+    }
+
+    /// How long in-flight cycles may run on after a shutdown signal.
+    static let shutdownGrace: Duration = .seconds(30)
+
+    /// A one-line status for systemd.
+    func statusLine() async -> String {
+        let running = await store.runningCount
+        let age = heartbeat.age.map { "\($0.components.seconds) s" } ?? "never"
+        return "\(traders.count) traders, \(running) cycles running, last tick \(age) ago"
     }
 
     /// One tick with every due trader deciding once, then a snapshot and saved state: for tests and scripts.

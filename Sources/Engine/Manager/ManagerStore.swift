@@ -25,6 +25,8 @@ actor ManagerStore {
         }
     }
 
+    var runningCount: Int { running.count }
+
     func state(_ trader: String) -> TraderState { state.traders[trader] ?? TraderState() }
 
     /// Starts a trader's state on first sight; a restored trader keeps what it had.
