@@ -47,14 +47,8 @@ struct Counterfactual {
             throw JournalReplay.Failure.template("unknown model '\(alias)'")
         }
         let renderer = rerender ? try replay.renderer(for: trader) : nil
-        let symbols =
-            trader.symbols.isEmpty
-            ? (configuration.market.providers[trader.marketProvider]?.symbols ?? []) : trader.symbols
-        let view = TraderConfigurationView(
-            id: trader.id,
-            slippageBps: trader.marketIOCSlippageBps,
-            usesLimitIOC: trader.orderStyle == .limitIOC
-        )
+        let symbols = replay.symbols(of: trader)
+        let view = JournalReplay.view(of: trader)
         // Counterfactual spending counts against the global budget, not the live trader's own limit.
         let lane = ModelGateway.Lane(trader: "replay:\(id)", traderUSDLimit: nil)
         var summary = Summary(trader: id, model: alias)

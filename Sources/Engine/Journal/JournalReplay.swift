@@ -71,6 +71,20 @@ struct JournalReplay {
         )
     }
 
+    /// The symbols a trader decides on: its own list, else its market's.
+    func symbols(of trader: TraderConfiguration) -> [String] {
+        trader.symbols.isEmpty
+            ? (configuration.market.providers[trader.marketProvider]?.symbols ?? []) : trader.symbols
+    }
+
+    static func view(of trader: TraderConfiguration) -> TraderConfigurationView {
+        TraderConfigurationView(
+            id: trader.id,
+            slippageBps: trader.marketIOCSlippageBps,
+            usesLimitIOC: trader.orderStyle == .limitIOC
+        )
+    }
+
     /// Replays `records` of one trader.
     func replay(trader id: String, records: [CycleRecord]) throws -> TraderSummary {
         guard let trader = configuration.traders.first(where: { $0.id == id }) else { throw Failure.unknownTrader(id) }
@@ -86,14 +100,8 @@ struct JournalReplay {
     {
         let id = trader.id
         let renderer = try renderer(for: trader)
-        let symbols =
-            trader.symbols.isEmpty
-            ? (configuration.market.providers[trader.marketProvider]?.symbols ?? []) : trader.symbols
-        let view = TraderConfigurationView(
-            id: trader.id,
-            slippageBps: trader.marketIOCSlippageBps,
-            usesLimitIOC: trader.orderStyle == .limitIOC
-        )
+        let symbols = symbols(of: trader)
+        let view = Self.view(of: trader)
         var summary = TraderSummary(trader: id)
         for record in records {
             guard let market = record.market, let account = record.account, let inputs = record.inputs,

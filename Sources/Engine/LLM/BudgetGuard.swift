@@ -208,13 +208,7 @@ actor BudgetGuard {
 
     private func save() throws {
         guard let path else { return }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try AtomicFile.replace(path, with: try encoder.encode(ledger))
+        try AtomicFile.replaceJSON(path, with: ledger)
     }
 
     static func money(_ value: Double) -> String { String(format: "$%.4f", value) }

@@ -177,13 +177,7 @@ actor ManagerStore {
     func save(clockTime: Int64) throws {
         state.clockTime = max(state.clockTime, clockTime)
         guard let path else { return }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try AtomicFile.replace(path, with: try encoder.encode(state))
+        try AtomicFile.replaceJSON(path, with: state)
     }
 }
 

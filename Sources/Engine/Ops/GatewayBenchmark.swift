@@ -108,32 +108,18 @@ struct GatewayBenchmark {
             alertThresholdPct: 80,
             statePath: directory + "/llm-budget.json"
         )
-        _ = try await Backtest.run(
-            base: backtestBase,
-            options: .init(
-                from: nil,
-                to: nil,
-                symbols: nil,
-                dataDirectory: nil,
-                intradayInterval: nil,
-                traders: nil,
-                output: recorded
-            ),
-            logger: logger
+        let options = Backtest.Options(
+            from: nil,
+            to: nil,
+            symbols: nil,
+            dataDirectory: nil,
+            intradayInterval: nil,
+            traders: nil,
+            output: recorded
         )
+        _ = try await Backtest.run(base: backtestBase, options: options, logger: logger)
         let journal = JournalDirectory(root: recorded + "/journal")
-        let backtestConfiguration = try Backtest.configuration(
-            backtestBase,
-            options: .init(
-                from: nil,
-                to: nil,
-                symbols: nil,
-                dataDirectory: nil,
-                intradayInterval: nil,
-                traders: nil,
-                output: recorded
-            )
-        )
+        let backtestConfiguration = try Backtest.configuration(backtestBase, options: options)
         // 1. Overhead per call: distinct prompts (every call a miss, booked and stored) and repeated ones (hits).
         guard let trader = journal.traders().first,
             let sample = try JournalReplay.records(journal: journal, trader: trader).first,

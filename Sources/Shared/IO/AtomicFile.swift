@@ -46,6 +46,18 @@ package enum AtomicFile {
         guard fsync(descriptor) == 0 else { throw Failure(operation: "fsync", path: path, code: errno) }
     }
 
+    /// A value as sorted-key JSON, replaced atomically at `path` (its directory created when missing): the way
+    /// state files are saved.
+    package static func replaceJSON<Value: Encodable>(_ path: String, with value: Value) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try replace(path, with: try encoder.encode(value))
+    }
+
     /// Writes `data` to a temporary file beside `path`, fsyncs it, renames it over `path`, and fsyncs the directory.
     package static func replace(_ path: String, with data: Data) throws(Failure) {
         let temporary = path + ".tmp-\(getpid())"

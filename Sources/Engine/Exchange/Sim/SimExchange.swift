@@ -80,13 +80,7 @@ actor SimExchange: ExchangeProvider {
 
     private func persist() throws {
         guard let statePath else { return }
-        let directory = (statePath as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try AtomicFile.replace(statePath, with: try encoder.encode(ledger))
+        try AtomicFile.replaceJSON(statePath, with: ledger)
     }
 }
 
