@@ -49,7 +49,8 @@ public enum ProcessRunner {
         directory: URL? = nil
     ) throws -> Process {
         let process = Process()
-        process.executableURL = binary(executable)
+        // A path runs as is; a bare name is one of the project's built binaries.
+        process.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : binary(executable)
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }

@@ -87,3 +87,49 @@ struct SystemdNotifyTests {
         #expect(engine.terminationStatus == 0)
     }
 }
+
+@Suite("The engine never writes its configuration", .serialized)
+struct ReadOnlyConfigurationTests {
+    /// Every file the process opened for writing, created, renamed or removed, from an strace log.
+    static func writes(in log: String) -> [String] {
+        log.split(separator: "\n").compactMap { line -> String? in
+            let writing =
+                line.contains("O_WRONLY") || line.contains("O_RDWR") || line.contains("O_CREAT")
+                || line.contains("O_TRUNC") || line.contains("rename") || line.contains("unlink")
+                || line.contains("mkdir") || line.contains("truncate(")
+            guard writing, !line.contains("= -1") else { return nil }
+            return String(line)
+        }
+    }
+
+    @Test func runAndBacktest_openNothingUnderEtcForWriting() throws {
+        let root = try BinaryTests.scratchConfig()
+        let etc = root.appendingPathComponent("etc").path
+        let trace = root.appendingPathComponent("strace.log").path
+        for arguments in [
+            ["run", "--once", "--config", "etc/arena.yaml"],
+            [
+                "backtest", "--config", "etc/arena.yaml", "--from", "2025-07-16T00:00:00Z", "--to",
+                "2025-07-16T03:00:00Z", "--out", "bt", "--quiet",
+            ],
+        ] {
+            let result = try ProcessRunner.run(
+                "/usr/bin/strace",
+                [
+                    "-f", "-qq", "-o", trace, "-e",
+                    "trace=open,openat,creat,truncate,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat",
+                    ProcessRunner.binary("engine").path,
+                ] + arguments,
+                directory: root
+            )
+            #expect(result.status == 0, "\(arguments[0]): \(result.stderr)")
+            let log = try String(contentsOfFile: trace, encoding: .utf8)
+            let writes = Self.writes(in: log)
+            // The trace saw the engine write its own files (so it is looking at the right thing)…
+            #expect(writes.contains { $0.contains("journal") || $0.contains("mcp-data") || $0.contains("bt/") })
+            // …and nothing under etc/.
+            let intoEtc = writes.filter { $0.contains("\"etc/") || $0.contains(etc + "/") }
+            #expect(intoEtc.isEmpty, "\(intoEtc.prefix(3))")
+        }
+    }
+}
