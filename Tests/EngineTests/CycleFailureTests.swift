@@ -120,7 +120,7 @@ struct CycleFailureTests {
             baseURL: "http://127.0.0.1:\(port)/v1",
             apiKey: Secret("sk-test-never-logged"),
             policy: ProviderPolicy(
-                timeout: .seconds(1),
+                timeout: .seconds(20),
                 retry: .init(maxRetries: 0, backoff: .zero, maxBackoff: .zero),
                 healthcheck: .init(isEnabled: false, interval: .seconds(60)),
                 capabilities: ["json_schema": true]
@@ -153,7 +153,7 @@ struct CycleFailureTests {
         httpClient: HTTPClient,
         market: FixedMarketProvider = market(),
         gateway: ModelGateway? = nil,
-        decisionTimeout: Duration = .milliseconds(800)
+        decisionTimeout: Duration = .seconds(20)
     )
         async throws -> Harness
     {
@@ -225,6 +225,7 @@ struct CycleFailureTests {
         market: FixedMarketProvider = CycleFailureTests.market(),
         expect reason: ReasonCode,
         inVerdicts: Bool = false,
+        decisionTimeout: Duration = .seconds(20),
         prepare: @Sendable (SimExchange) async throws -> Void = { _ in }
     ) async throws {
         let behaviour = FakeModelBehaviour(answer)
@@ -232,7 +233,12 @@ struct CycleFailureTests {
         do {
             try await FakeModelServer.makeApplication(behaviour).test(.live) { client in
                 let port = try #require(client.port)
-                let harness = try await Self.harness(port: port, httpClient: httpClient, market: market)
+                let harness = try await Self.harness(
+                    port: port,
+                    httpClient: httpClient,
+                    market: market,
+                    decisionTimeout: decisionTimeout
+                )
                 try await prepare(harness.exchange)
                 let before = try await harness.exchange.account(trader: "llm-1")
                 let clock = ManualClock(now: Self.now)
@@ -263,7 +269,12 @@ struct CycleFailureTests {
     }
 
     @Test func modelTimeout_holdsEverything() async throws {
-        try await runFailing(.delay(.seconds(3), then: Self.answer(Self.entry())), expect: .llmUnavailable)
+        // The one test about slowness: the model takes 3 s, the cycle allows 0.8 s.
+        try await runFailing(
+            .delay(.seconds(3), then: Self.answer(Self.entry())),
+            expect: .llmUnavailable,
+            decisionTimeout: .milliseconds(800)
+        )
     }
 
     @Test func http500_holdsEverything() async throws {
