@@ -286,6 +286,39 @@ struct BinaryTests {
         #expect(!badKey.stderr.contains("not-a-key"))
     }
 
+    @Test func doctor_passesAfterARun_andFailsOnAChangedRuleOrAnUnreachableService() throws {
+        let root = try Self.scratchConfig()
+        let run = try ProcessRunner.run("engine", ["run", "--once", "--config", "etc/arena.yaml"], directory: root)
+        #expect(run.status == 0, "\(run.stderr)")
+        let healthy = try ProcessRunner.run("engine", ["doctor", "--config", "etc/arena.yaml"], directory: root)
+        #expect(healthy.status == 0, "\(healthy.stdout)")
+        #expect(healthy.stdout.contains("OK   replay baseline-hold: last 1 cycles replay identically"))
+        #expect(healthy.stdout.contains("OK   disk:"))
+        #expect(healthy.stdout.hasSuffix("doctor: all checks passed\n"))
+
+        let unreachable = try ProcessRunner.run(
+            "engine",
+            ["doctor", "--config", "etc/arena.yaml"],
+            environment: [
+                "ARENA_REDIS_ADDR": "127.0.0.1:1", "ARENA_POSTGRES_DSN": "postgres://arena:s3cret-pw@127.0.0.1:1/arena",
+            ],
+            directory: root
+        )
+        #expect(unreachable.status == 1)
+        #expect(unreachable.stdout.contains("FAIL redis: 127.0.0.1:1 refused the connection"))
+        #expect(unreachable.stdout.contains("FAIL postgres: 127.0.0.1:1 refused the connection"))
+        #expect(!(unreachable.stdout + unreachable.stderr).contains("s3cret-pw"))
+
+        // A stricter reward:risk rule: the recorded entries would now be refused.
+        let manager = root.appendingPathComponent("etc/manager.yaml")
+        try String(contentsOf: manager, encoding: .utf8)
+            .replacingOccurrences(of: "min_risk_reward_ratio: 1.0", with: "min_risk_reward_ratio: 9.0")
+            .write(to: manager, atomically: true, encoding: .utf8)
+        let changed = try ProcessRunner.run("engine", ["doctor", "--config", "etc/arena.yaml"], directory: root)
+        #expect(changed.status == 1)
+        #expect(changed.stdout.contains("FAIL replay baseline-hold: 1 of 1 cycles would now differ"))
+    }
+
     @Test func openAPIDocument_passesTheOpenAPISpecValidator() async throws {
         let probe = try ProcessRunner.runSystem(
             "/usr/bin/env",
