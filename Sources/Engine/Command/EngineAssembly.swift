@@ -117,13 +117,20 @@ struct EngineAssembly {
         }
         let schema = String(decoding: schemaData, as: UTF8.self)
         let metrics = EngineMetrics()
+        let alerts: any AlertSink =
+            if let webhook = configuration.manager.monitoring.alertWebhook {
+                WebhookAlertSink(url: webhook, httpClient: httpClient, metrics: metrics, logger: logger)
+            } else {
+                LoggingAlertSink(logger: logger, metrics: metrics)
+            }
         var runtimeTraders: [ArenaManager.Trader] = []
         let gateway = try await makeGateway(
             configuration: configuration,
             traders: traders,
             httpClient: httpClient,
             metrics: metrics,
-            logger: logger
+            logger: logger,
+            alerts: alerts
         )
         for trader in traders {
             runtimeTraders.append(
@@ -160,6 +167,7 @@ struct EngineAssembly {
             exportInterval: configuration.export.interval.milliseconds,
             journal: journal,
             persistsEveryCycle: persistsEveryCycle,
+            alerts: alerts,
             logger: logger
         )
         return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal, metrics: metrics)
@@ -281,7 +289,8 @@ struct EngineAssembly {
         httpClient: HTTPClient,
         metrics: EngineMetrics,
         logger: Logger,
-        extraModels: [String] = []
+        extraModels: [String] = [],
+        alerts: (any AlertSink)? = nil
     ) async throws -> ModelGateway {
         let llm = configuration.llm
         let router = ModelRouter(routing: llm.routing, models: llm.models)
@@ -341,7 +350,7 @@ struct EngineAssembly {
             cache: cache,
             timer: wall,
             metrics: metrics,
-            alerts: LoggingAlertSink(logger: logger, metrics: metrics),
+            alerts: alerts ?? LoggingAlertSink(logger: logger, metrics: metrics),
             logger: logger
         )
     }

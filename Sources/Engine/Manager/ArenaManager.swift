@@ -36,6 +36,10 @@ final class ArenaManager: Service, Sendable {
     let logger: Logger
     /// Save state after every cycle (live); a backtest saves once at the end.
     let persistsEveryCycle: Bool
+    /// Where operator alerts go (kill switches, traders failing closed, positions without a stop).
+    let alerts: (any AlertSink)?
+    /// Consecutive failed-closed cycles of a trader that raise an alert.
+    static let failureAlertAfter = 3
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
     let heartbeat = Heartbeat()
 
@@ -51,6 +55,7 @@ final class ArenaManager: Service, Sendable {
         exportInterval: Int64,
         journal: JournalWriter? = nil,
         persistsEveryCycle: Bool = true,
+        alerts: (any AlertSink)? = nil,
         logger: Logger
     ) {
         self.traders = traders
@@ -64,6 +69,7 @@ final class ArenaManager: Service, Sendable {
         self.exportInterval = exportInterval
         self.journal = journal
         self.persistsEveryCycle = persistsEveryCycle
+        self.alerts = alerts
         self.logger = logger
     }
 
@@ -223,6 +229,7 @@ final class ArenaManager: Service, Sendable {
             )
         }
         if persistsEveryCycle { await persist() }
+        await raiseAlerts(for: record, trader: trader.configuration.id)
         if record.outcome == .failedClosed {
             logger.notice(
                 "cycle failed closed",
@@ -262,6 +269,26 @@ final class ArenaManager: Service, Sendable {
         }
     }
 
+    /// Alerts a cycle calls for: a trader failing closed cycle after cycle, positions left without a stop.
+    func raiseAlerts(for record: CycleRecord, trader: String) async {
+        guard let alerts else { return }
+        let state = await store.state(trader)
+        if record.outcome == .failedClosed, state.consecutiveFailures >= Self.failureAlertAfter {
+            await alerts.raise(
+                key: "trader_failing:\(trader)",
+                message:
+                    "trader \(trader) failed closed \(state.consecutiveFailures) cycles in a row (last: \(record.reason?.rawValue ?? "?"): \(record.error ?? ""))"
+            )
+        }
+        if let unprotected = record.inputs?.unprotectedSymbols, !unprotected.isEmpty {
+            await alerts.raise(
+                key: "stop_missing:\(trader)",
+                message:
+                    "trader \(trader) holds positions without a stop (\(unprotected.joined(separator: ", "))); entries refused"
+            )
+        }
+    }
+
     /// The drawdown switch: close every position the trader owns (reduce-only), cancel its protection.
     func closeEverything(_ trader: Trader, account: TraderAccount) async {
         guard let exchange = exchanges[trader.configuration.exchangeProvider] else { return }
@@ -288,6 +315,10 @@ final class ArenaManager: Service, Sendable {
         logger.warning(
             "drawdown limit hit: positions closed, entries stopped",
             metadata: ["trader": "\(trader.configuration.id)"]
+        )
+        await alerts?.raise(
+            key: "kill_switch:\(trader.configuration.id)",
+            message: "trader \(trader.configuration.id) hit its drawdown limit: positions closed, entries stopped"
         )
     }
 

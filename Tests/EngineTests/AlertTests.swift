@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import Engine
+
+/// The alert webhook against a receiver speaking real HTTP: JSON posts, retries, de-duplication per key.
+@Suite("Alert webhook", .serialized)
+struct AlertTests {
+    final class Receiver: Sendable {
+        let raw = Mutex<[Data]>([])
+        let failuresLeft = Mutex(0)
+
+        var bodies: [[String: Any]] {
+            raw.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+        }
+        var count: Int { raw.withLock { $0.count } }
+        var keys: [String] { bodies.compactMap { $0["alert"] as? String } }
+
+        func makeApplication() -> some ApplicationProtocol {
+            let router = Router()
+            router.post("/hook") { request, _ -> Response in
+                let data = Data(buffer: try await request.body.collect(upTo: 1 << 16))
+                let failing = self.failuresLeft.withLock { left -> Bool in
+                    guard left > 0 else { return false }
+                    left -= 1
+                    return true
+                }
+                if failing { return Response(status: .internalServerError) }
+                self.raw.withLock { $0.append(data) }
+                return Response(status: .noContent)
+            }
+            return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        }
+    }
+
+    @Test func alerts_arePosted_retried_andDeduplicatedPerKey() async throws {
+        let receiver = Receiver()
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await receiver.makeApplication().test(.live) { client in
+                let port = try #require(client.port)
+                let clock = ManualClock(now: 1_000_000)
+                let metrics = EngineMetrics()
+                let sink = WebhookAlertSink(
+                    url: "http://127.0.0.1:\(port)/hook",
+                    httpClient: httpClient,
+                    minimumInterval: .seconds(900),
+                    retries: 3,
+                    clock: clock,
+                    metrics: metrics,
+                    logger: Logger(label: "test")
+                )
+                receiver.failuresLeft.withLock { $0 = 2 }
+                await sink.raise(key: "kill_switch:t1", message: "t1 hit its drawdown limit")
+                await sink.drain()
+                // Two 500s, then delivered.
+                #expect(receiver.count == 1)
+                #expect(receiver.bodies.first?["kind"] as? String == "kill_switch")
+                #expect(receiver.bodies.first?["message"] as? String == "t1 hit its drawdown limit")
+
+                // The same key within the interval: not sent again; another key is.
+                await sink.raise(key: "kill_switch:t1", message: "again")
+                await sink.raise(key: "llm_budget_threshold", message: "80 %")
+                await sink.drain()
+                #expect(receiver.keys == ["kill_switch:t1", "llm_budget_threshold"])
+                #expect(await sink.suppressed == 1)
+                // After the interval the key is sent again.
+                clock.advance(byMilliseconds: 900_001)
+                await sink.raise(key: "kill_switch:t1", message: "still")
+                await sink.drain()
+                #expect(receiver.keys == ["kill_switch:t1", "llm_budget_threshold", "kill_switch:t1"])
+                // Every alert is counted, sent or not; labels are the kind only.
+                let text = String(buffer: metrics.exposition())
+                #expect(text.contains(#"engine_alerts_total{alert="kill_switch"} 3"#))
+            }
+        } catch {
+            try await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+    }
+
+    actor RecordingSink: AlertSink {
+        var raised: [String] = []
+        func raise(key: String, message: String) async { raised.append(key) }
+    }
+
+    @Test func manager_alertsOnATraderFailingClosedRepeatedly_andOnAPositionWithoutAStop() async throws {
+        let sink = RecordingSink()
+        let store = try ManagerStore(path: nil)
+        let manager = ArenaManager(
+            traders: [],
+            clock: ManualClock(now: 0),
+            tickInterval: 1000,
+            maxConcurrentDecisions: 1,
+            exchanges: [:],
+            markets: [:],
+            store: store,
+            publisher: nil,
+            exportInterval: 1000,
+            alerts: sink,
+            logger: Logger(label: "test")
+        )
+        let trader = CycleFailureTests.trader()
+        await store.begin(trader: trader.id, capital: 1000, now: 0)
+        for cycle in 1...3 {
+            var record = CycleRecord(
+                traderID: trader.id,
+                cycle: cycle,
+                cycleID: "\(trader.id)-\(cycle)",
+                startedAt: Int64(cycle),
+                endedAt: Int64(cycle),
+                outcome: .failedClosed,
+                modelAsked: "m"
+            )
+            record.reason = .staleMarketData
+            await store.apply(record, configuration: trader, now: Int64(cycle))
+            await manager.raiseAlerts(for: record, trader: trader.id)
+        }
+        #expect(await sink.raised == ["trader_failing:llm-1"])
+        var protectedless = CycleRecord(
+            traderID: trader.id,
+            cycle: 4,
+            cycleID: "x",
+            startedAt: 4,
+            endedAt: 4,
+            outcome: .completed,
+            modelAsked: "m"
+        )
+        protectedless.inputs = DecisionCycle.inputs(state: TraderState(), now: 4, takerFeeRate: 0)
+        protectedless.inputs?.unprotectedSymbols = ["BTC"]
+        await store.apply(protectedless, configuration: trader, now: 4)
+        await manager.raiseAlerts(for: protectedless, trader: trader.id)
+        #expect(await sink.raised == ["trader_failing:llm-1", "stop_missing:llm-1"])
+    }
+}
