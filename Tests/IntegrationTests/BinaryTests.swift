@@ -202,6 +202,15 @@ struct BinaryTests {
         #expect(String(decoding: health, as: UTF8.self).contains(#""status":"ok""#))
         let metrics = String(decoding: try await fetch("http://127.0.0.1:\(metricsPort)/metrics"), as: UTF8.self)
         #expect(metrics.contains(#"engine_llm_requests_total{model="buy-and-hold",outcome="ok"}"#), "\(metrics)")
+        for name in [
+            "engine_decision_seconds_bucket", #"engine_cycles_total{outcome="completed",reason="none"}"#,
+            #"engine_trader_equity_usd{trader="baseline-hold"}"#,
+            #"engine_orders_total{venue="paper",status="filled"}"#,
+            #"engine_trader_halted{trader="baseline-ema"} 0"#, #"engine_market_data_age_seconds{provider="replay"}"#,
+            "engine_journal_queue_depth_records",
+        ] {
+            #expect(metrics.contains(name), "\(name)")
+        }
         engine.terminate()
         engine.waitUntilExit()
         #expect(engine.terminationReason == .exit)

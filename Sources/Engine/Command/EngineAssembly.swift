@@ -168,6 +168,7 @@ struct EngineAssembly {
             journal: journal,
             persistsEveryCycle: persistsEveryCycle,
             alerts: alerts,
+            metrics: metrics,
             logger: logger
         )
         return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal, metrics: metrics)

@@ -63,6 +63,7 @@ actor JournalWriter: Service {
     private let encoder: JSONEncoder
     /// Times an append found the queue full and had to wait for the disk.
     private(set) var fullQueueWaits = 0
+    var queueDepth: Int { queue.count }
     private(set) var recordsWritten = 0
     /// Compressions of closed files running beside the writer; awaited on close.
     private var compressions: [Int: Task<Void, Never>] = [:]

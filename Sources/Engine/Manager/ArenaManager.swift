@@ -38,6 +38,7 @@ final class ArenaManager: Service, Sendable {
     let persistsEveryCycle: Bool
     /// Where operator alerts go (kill switches, traders failing closed, positions without a stop).
     let alerts: (any AlertSink)?
+    let metrics: EngineMetrics?
     /// Consecutive failed-closed cycles of a trader that raise an alert.
     static let failureAlertAfter = 3
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
@@ -56,6 +57,7 @@ final class ArenaManager: Service, Sendable {
         journal: JournalWriter? = nil,
         persistsEveryCycle: Bool = true,
         alerts: (any AlertSink)? = nil,
+        metrics: EngineMetrics? = nil,
         logger: Logger
     ) {
         self.traders = traders
@@ -70,6 +72,7 @@ final class ArenaManager: Service, Sendable {
         self.journal = journal
         self.persistsEveryCycle = persistsEveryCycle
         self.alerts = alerts
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -218,10 +221,30 @@ final class ArenaManager: Service, Sendable {
 
     func runCycle(_ trader: Trader, now: Int64) async {
         let state = await store.state(trader.configuration.id)
+        let started = ContinuousClock.now
         let record = await trader.cycle.run(cycle: state.cycle + 1, now: now, state: state, clock: clock)
+        if let metrics {
+            metrics.recordCycle(
+                record,
+                duration: ContinuousClock.now - started,
+                venue: trader.configuration.exchangeProvider
+            )
+            if let asOf = record.market?.oldestAsOf {
+                metrics.recordMarketAge(
+                    provider: trader.configuration.marketProvider,
+                    seconds: Double(now - asOf) / 1000
+                )
+            }
+        }
         await store.apply(record, configuration: trader.configuration, now: now)
         do {
             try await journal?.append(record)
+            if let metrics, let journal {
+                metrics.recordJournal(
+                    queueDepth: await journal.queueDepth,
+                    fullQueueWaits: await journal.fullQueueWaits
+                )
+            }
         } catch {
             logger.error(
                 "journal append failed",
@@ -259,6 +282,14 @@ final class ArenaManager: Service, Sendable {
                     trades: trades,
                     now: now
                 )
+                if let metrics {
+                    let state = await store.state(trader.configuration.id)
+                    metrics.recordTrader(
+                        trader.configuration.id,
+                        account: account,
+                        isHalted: state.isDrawdownLimitHit || state.isDailyLossLimitHit
+                    )
+                }
                 if closeAll { await closeEverything(trader, account: account) }
             } catch {
                 logger.warning(

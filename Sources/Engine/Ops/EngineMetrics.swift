@@ -48,6 +48,72 @@ final class EngineMetrics: Sendable {
         }
     }
 
+    /// One decision cycle: its wall time, outcome, risk rejections by reason, orders and venue errors.
+    func recordCycle(_ record: CycleRecord, duration: Duration, venue: String) {
+        registry.makeDurationHistogram(
+            descriptor: Self.descriptor("decision", "seconds", "Decision cycle wall time"),
+            labels: [],
+            buckets: Self.latencyBuckets
+        ).record(duration)
+        registry.makeCounter(
+            descriptor: Self.descriptor("cycles", "total", "Decision cycles by outcome and reason"),
+            labels: [("outcome", record.outcome.rawValue), ("reason", record.reason?.rawValue ?? "none")]
+        ).increment()
+        for verdict in record.verdicts where !verdict.isAccepted {
+            for reason in verdict.reasons {
+                registry.makeCounter(
+                    descriptor: Self.descriptor("risk_rejections", "total", "Decisions rejected by risk, by reason"),
+                    labels: [("reason", reason.rawValue)]
+                ).increment()
+            }
+        }
+        for result in record.results {
+            registry.makeCounter(
+                descriptor: Self.descriptor("orders", "total", "Orders sent, by venue and status"),
+                labels: [("venue", venue), ("status", result.status.rawValue)]
+            ).increment()
+        }
+        if record.error != nil, record.outcome == .completed {
+            registry.makeCounter(
+                descriptor: Self.descriptor("exchange_errors", "total", "Venue errors during a cycle, by venue"),
+                labels: [("venue", venue)]
+            ).increment()
+        }
+    }
+
+    /// A trader's equity, exposure and state after a tick.
+    func recordTrader(_ id: String, account: TraderAccount, isHalted: Bool) {
+        registry.makeGauge(
+            descriptor: Self.descriptor("trader_equity", "usd", "Trader equity"),
+            labels: [("trader", id)]
+        ).set(account.equity)
+        registry.makeGauge(
+            descriptor: Self.descriptor("trader_exposure", "usd", "Notional of the trader's open positions"),
+            labels: [("trader", id)]
+        ).set(account.orderedPositions.reduce(0) { $0 + $1.notional })
+        registry.makeGauge(
+            descriptor: Self.descriptor("trader_halted", "", "1 while a kill switch stops the trader's entries"),
+            labels: [("trader", id)]
+        ).set(isHalted ? 1.0 : 0.0)
+    }
+
+    /// Age of the market data a cycle used, by market provider.
+    func recordMarketAge(provider: String, seconds: Double) {
+        registry.makeGauge(
+            descriptor: Self.descriptor("market_data_age", "seconds", "Age of the oldest value in the last snapshot"),
+            labels: [("provider", provider)]
+        ).set(seconds)
+    }
+
+    func recordJournal(queueDepth: Int, fullQueueWaits: Int) {
+        registry.makeGauge(
+            descriptor: Self.descriptor("journal_queue_depth", "records", "Cycle records waiting for the disk")
+        ).set(Double(queueDepth))
+        registry.makeGauge(
+            descriptor: Self.descriptor("journal_full_queue_waits", "total", "Times the loop waited for a full queue")
+        ).set(Double(fullQueueWaits))
+    }
+
     func recordModelSwitch(reason: String) {
         registry.makeCounter(
             descriptor: Self.descriptor("llm_model_switches", "total", "Changes of the model in use, by reason"),
