@@ -55,7 +55,7 @@ actor WebhookAlertSink: AlertSink {
         let id = nextDelivery
         deliveries[id] = Task { [url, httpClient, retries, logger] in
             await Self.deliver(payload, to: url, httpClient: httpClient, retries: retries, logger: logger)
-            await self.finished(id)
+            self.finished(id)
         }
     }
 
