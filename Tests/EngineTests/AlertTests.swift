@@ -1,3 +1,4 @@
+import ArenaTestSupport
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
@@ -93,7 +94,9 @@ struct AlertTests {
 
     @Test func manager_alertsOnATraderFailingClosedRepeatedly_andOnAPositionWithoutAStop() async throws {
         let sink = RecordingSink()
-        let store = try ManagerStore(path: nil)
+        let scratch = try TestPaths.makeScratch("suspend")
+        let statePath = scratch.appendingPathComponent("state/manager.json").path
+        let store = try ManagerStore(path: statePath)
         let manager = ArenaManager(
             traders: [],
             clock: ManualClock(now: 0),
@@ -124,6 +127,15 @@ struct AlertTests {
             await manager.raiseAlerts(for: record, trader: trader.id)
         }
         #expect(await sink.raised == ["trader_failing:llm-1"])
+        // The trader is paused: no cycle is due for it until it is resumed.
+        #expect(await store.suspended["llm-1"]?.contains("failed closed 3 cycles in a row") == true)
+        // `engine resume llm-1` leaves a request the running manager picks up.
+        let requests = ArenaManager.resumeDirectory(statePath: statePath)
+        try FileManager.default.createDirectory(atPath: requests, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: requests + "/llm-1", contents: Data()))
+        await manager.handleResumeRequests()
+        #expect(await store.suspended["llm-1"] == nil)
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: requests))?.isEmpty == true)
         var protectedless = CycleRecord(
             traderID: trader.id,
             cycle: 4,
@@ -138,5 +150,39 @@ struct AlertTests {
         await store.apply(protectedless, configuration: trader, now: 4)
         await manager.raiseAlerts(for: protectedless, trader: trader.id)
         #expect(await sink.raised == ["trader_failing:llm-1", "stop_missing:llm-1"])
+    }
+
+    @Test func aFailureRateAboveTenPercent_pausesTheTrader() async throws {
+        let store = try ManagerStore(path: nil)
+        let manager = ArenaManager(
+            traders: [],
+            clock: ManualClock(now: 0),
+            tickInterval: 1000,
+            maxConcurrentDecisions: 1,
+            exchanges: [:],
+            markets: [:],
+            store: store,
+            publisher: nil,
+            exportInterval: 1000,
+            logger: Logger(label: "test")
+        )
+        let trader = CycleFailureTests.trader()
+        await store.begin(trader: trader.id, capital: 1000, now: 0)
+        // 3 failures in 20 cycles, never two in a row: 15 %.
+        for cycle in 1...20 {
+            let record = CycleRecord(
+                traderID: trader.id,
+                cycle: cycle,
+                cycleID: "c\(cycle)",
+                startedAt: Int64(cycle),
+                endedAt: Int64(cycle),
+                outcome: [5, 11, 20].contains(cycle) ? .failedClosed : .completed,
+                modelAsked: "m"
+            )
+            await store.apply(record, configuration: trader, now: Int64(cycle))
+            await manager.raiseAlerts(for: record, trader: trader.id)
+            if cycle < 20 { #expect(await store.suspended[trader.id] == nil, "cycle \(cycle)") }
+        }
+        #expect(await store.suspended[trader.id]?.contains("15 % of its last 20 cycles") == true)
     }
 }

@@ -328,6 +328,24 @@ struct BinaryTests {
         #expect(changed.stdout.contains("FAIL replay baseline-hold: 1 of 1 cycles would now differ"))
     }
 
+    @Test func resume_leavesARequestForAKnownTrader_andRefusesAnUnknownOne() throws {
+        let root = try Self.scratchConfig()
+        let resumed = try ProcessRunner.run(
+            "engine",
+            ["resume", "baseline-ema", "--config", "etc/arena.yaml"],
+            directory: root
+        )
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("state/resume/baseline-ema").path))
+        let unknown = try ProcessRunner.run(
+            "engine",
+            ["resume", "nobody", "--config", "etc/arena.yaml"],
+            directory: root
+        )
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("engine resume: unknown trader 'nobody'"))
+    }
+
     @Test func openAPIDocument_passesTheOpenAPISpecValidator() async throws {
         let probe = try ProcessRunner.runSystem(
             "/usr/bin/env",

@@ -8,7 +8,7 @@ struct EngineCommand: AsyncParsableCommand {
         abstract: "Run LLM-driven traders, and the operator tools around them.",
         subcommands: [
             RunCommand.self, CheckCommand.self, ReplayCommand.self, BacktestCommand.self, BenchCommand.self,
-            HyperliquidCommand.self, DoctorCommand.self,
+            HyperliquidCommand.self, DoctorCommand.self, ResumeCommand.self,
         ],
         defaultSubcommand: nil
     )

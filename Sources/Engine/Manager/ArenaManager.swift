@@ -109,6 +109,7 @@ final class ArenaManager: Service, Sendable {
             var lastExport: Int64?
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = clock.now()
+                await handleResumeRequests()
                 await tick(now: now)
                 heartbeat.beat()
                 for trader in await dueTraders(now: now) {
@@ -210,7 +211,8 @@ final class ArenaManager: Service, Sendable {
     /// Traders whose decision interval has elapsed and that are not running.
     func dueTraders(now: Int64) async -> [Trader] {
         var due: [Trader] = []
-        for trader in traders where trader.configuration.autoStart {
+        let suspended = await store.suspended
+        for trader in traders where trader.configuration.autoStart && suspended[trader.configuration.id] == nil {
             let state = await store.state(trader.configuration.id)
             let interval = trader.configuration.decisionInterval.milliseconds
             if let last = state.lastDecisionAt, now - last < interval { continue }
@@ -264,6 +266,26 @@ final class ArenaManager: Service, Sendable {
         }
     }
 
+    /// Where `engine resume TRADER` leaves its requests: `<state directory>/resume/<trader>`.
+    static func resumeDirectory(statePath: String) -> String {
+        ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("resume")
+    }
+
+    /// Picks up resume requests for paused traders.
+    func handleResumeRequests() async {
+        guard let statePath = store.path else { return }
+        let directory = Self.resumeDirectory(statePath: statePath)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory), !names.isEmpty else {
+            return
+        }
+        for name in names {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+            if await store.resume(name) {
+                logger.notice("trader resumed by an operator", metadata: ["trader": "\(name)"])
+            }
+        }
+    }
+
     /// Marks, funding, triggers and liquidations on the paper venues; equity, cooldowns and kill switches.
     func tick(now: Int64) async {
         do {
@@ -300,17 +322,30 @@ final class ArenaManager: Service, Sendable {
         }
     }
 
-    /// Alerts a cycle calls for: a trader failing closed cycle after cycle, positions left without a stop.
+    /// Reviews a finished cycle: a trader that failed closed `failureAlertAfter` cycles in a row, or more than
+    /// 10 % of its last cycles (at least 20), is paused until `engine resume` or a restart, and an alert says
+    /// so; a position left without a stop raises an alert too.
     func raiseAlerts(for record: CycleRecord, trader: String) async {
-        guard let alerts else { return }
         let state = await store.state(trader)
-        if record.outcome == .failedClosed, state.consecutiveFailures >= Self.failureAlertAfter {
-            await alerts.raise(
-                key: "trader_failing:\(trader)",
-                message:
-                    "trader \(trader) failed closed \(state.consecutiveFailures) cycles in a row (last: \(record.reason?.rawValue ?? "?"): \(record.error ?? ""))"
-            )
+        let failed = record.outcome == .failedClosed
+        let (rate, count) = await store.recordOutcome(trader, failed: failed)
+        var why: String?
+        if failed, state.consecutiveFailures >= Self.failureAlertAfter {
+            why = "failed closed \(state.consecutiveFailures) cycles in a row"
+        } else if failed, count >= 20, rate > 0.10 {
+            why = String(format: "failed closed %.0f %% of its last %d cycles", rate * 100, count)
         }
+        if let why {
+            let detail = "\(why) (last: \(record.reason?.rawValue ?? "?"): \(record.error ?? ""))"
+            if await store.suspend(trader, reason: detail) {
+                logger.error("trader paused", metadata: ["trader": "\(trader)", "why": "\(detail)"])
+                await alerts?.raise(
+                    key: "trader_failing:\(trader)",
+                    message: "trader \(trader) \(detail); paused until `engine resume \(trader)` or a restart"
+                )
+            }
+        }
+        guard let alerts else { return }
         if let unprotected = record.inputs?.unprotectedSymbols, !unprotected.isEmpty {
             await alerts.raise(
                 key: "stop_missing:\(trader)",

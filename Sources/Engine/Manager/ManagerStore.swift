@@ -4,7 +4,7 @@ import Shared
 /// The manager's mutable state, behind an actor, persisted atomically to `state_path`.
 actor ManagerStore {
     private(set) var state: ManagerState
-    private let path: String?
+    nonisolated let path: String?
     private var running: Set<String> = []
     private var dirty = false
     /// Conversations kept per trader in state (the API shows the newest few).
@@ -26,6 +26,33 @@ actor ManagerStore {
     }
 
     var runningCount: Int { running.count }
+
+    /// Traders paused for failing too often, with why. In memory only: a restart resumes them, as does
+    /// `engine resume`.
+    private(set) var suspended: [String: String] = [:]
+    /// The last outcomes per trader (true = failed closed), for the failure rate.
+    private var recentOutcomes: [String: [Bool]] = [:]
+    static let outcomeWindow = 50
+
+    func suspend(_ trader: String, reason: String) -> Bool {
+        guard suspended[trader] == nil else { return false }
+        suspended[trader] = reason
+        return true
+    }
+
+    func resume(_ trader: String) -> Bool {
+        recentOutcomes[trader] = nil
+        return suspended.removeValue(forKey: trader) != nil
+    }
+
+    /// Books an outcome and returns the failure rate over the window and how many outcomes it holds.
+    func recordOutcome(_ trader: String, failed: Bool) -> (rate: Double, count: Int) {
+        var outcomes = recentOutcomes[trader] ?? []
+        outcomes.append(failed)
+        if outcomes.count > Self.outcomeWindow { outcomes.removeFirst(outcomes.count - Self.outcomeWindow) }
+        recentOutcomes[trader] = outcomes
+        return (Double(outcomes.filter { $0 }.count) / Double(outcomes.count), outcomes.count)
+    }
 
     func state(_ trader: String) -> TraderState { state.traders[trader] ?? TraderState() }
 
