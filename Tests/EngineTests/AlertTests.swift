@@ -185,4 +185,90 @@ struct AlertTests {
         }
         #expect(await store.suspended[trader.id]?.contains("15 % of its last 20 cycles") == true)
     }
+
+    @Test func staleMarketData_andAVenueFailingOrders_raiseAlerts() async throws {
+        let sink = RecordingSink()
+        let store = try ManagerStore(path: nil)
+        let exchange = SimExchange(
+            id: "paper",
+            ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
+            statePath: nil
+        )
+        let runtime = try ManagerConcurrencyTests().trader(
+            "t",
+            client: BaselinePolicy(modelName: "buy_and_hold")!,
+            exchange: exchange
+        )
+        let manager = ArenaManager(
+            traders: [runtime],
+            clock: ManualClock(now: 0),
+            tickInterval: 1000,
+            maxConcurrentDecisions: 1,
+            exchanges: ["paper": exchange],
+            markets: [:],
+            store: store,
+            publisher: nil,
+            exportInterval: 1000,
+            alerts: sink,
+            logger: Logger(label: "test")
+        )
+        var stale = CycleRecord(
+            traderID: "t",
+            cycle: 1,
+            cycleID: "t-1",
+            startedAt: 1,
+            endedAt: 1,
+            outcome: .failedClosed,
+            modelAsked: "m"
+        )
+        stale.reason = .staleMarketData
+        await manager.raiseAlerts(for: stale, trader: "t")
+        #expect(await sink.raised == ["market_stale:fixed"])
+
+        // 20 orders, 2 refused by the venue for its own reasons: 10 % > 5 %.
+        for cycle in 2...21 {
+            var record = CycleRecord(
+                traderID: "t",
+                cycle: cycle,
+                cycleID: "t-\(cycle)",
+                startedAt: Int64(cycle),
+                endedAt: Int64(cycle),
+                outcome: .completed,
+                modelAsked: "m"
+            )
+            let failed = cycle == 5 || cycle == 9
+            record.orders = [Self.order("c\(cycle)")]
+            record.results = [
+                OrderResult(
+                    cloid: "c\(cycle)",
+                    status: failed ? .rejected : .filled,
+                    orderID: Int64(cycle),
+                    filledSize: failed ? 0 : 1,
+                    averagePrice: 100,
+                    fee: 0,
+                    reason: failed ? .exchangeError : nil,
+                    message: failed ? "Order price too far from oracle" : nil
+                )
+            ]
+            await manager.raiseAlerts(for: record, trader: "t")
+        }
+        #expect(await sink.raised.last == "exchange_errors:paper")
+    }
+
+    static func order(_ cloid: String) -> OrderRequest {
+        OrderRequest(
+            cloid: cloid,
+            trader: "t",
+            symbol: "BTC",
+            isBuy: true,
+            size: 1,
+            kind: .marketIOC,
+            limitPrice: nil,
+            triggerPrice: nil,
+            slippageBps: 10,
+            isReduceOnly: false,
+            leverage: 1,
+            plan: nil
+        )
+    }
 }

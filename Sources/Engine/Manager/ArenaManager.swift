@@ -345,7 +345,27 @@ final class ArenaManager: Service, Sendable {
                 )
             }
         }
+        let configuration = traders.first { $0.configuration.id == trader }?.configuration
+        // Venue errors: orders the venue refused for its own reasons (not risk, not margin), and cycles whose
+        // orders met an error, over the venue's last 100 orders.
+        if let venue = configuration?.exchangeProvider, !record.orders.isEmpty {
+            var failures = record.results.map { $0.status == .rejected && $0.reason == .exchangeError }
+            if record.error != nil, record.outcome == .completed { failures.append(true) }
+            let (rate, count) = await store.recordOrders(venue: venue, failures: failures)
+            if count >= 20, rate > 0.05 {
+                await alerts?.raise(
+                    key: "exchange_errors:\(venue)",
+                    message: String(format: "venue %@: %.0f %% of the last %d orders failed", venue, rate * 100, count)
+                )
+            }
+        }
         guard let alerts else { return }
+        if record.reason == .staleMarketData, let market = configuration?.marketProvider {
+            await alerts.raise(
+                key: "market_stale:\(market)",
+                message: "market data from \(market) is stale or missing for \(trader): \(record.error ?? "")"
+            )
+        }
         if let unprotected = record.inputs?.unprotectedSymbols, !unprotected.isEmpty {
             await alerts.raise(
                 key: "stop_missing:\(trader)",

@@ -45,6 +45,20 @@ actor ManagerStore {
         return suspended.removeValue(forKey: trader) != nil
     }
 
+    /// The last order outcomes per venue (true = the venue failed it), for the venue error rate.
+    private var venueOutcomes: [String: [Bool]] = [:]
+    static let venueWindow = 100
+
+    /// Books a cycle's orders at a venue and returns its error rate over the window and the window's size.
+    func recordOrders(venue: String, failures: [Bool]) -> (rate: Double, count: Int) {
+        var outcomes = venueOutcomes[venue] ?? []
+        outcomes += failures
+        if outcomes.count > Self.venueWindow { outcomes.removeFirst(outcomes.count - Self.venueWindow) }
+        venueOutcomes[venue] = outcomes
+        guard !outcomes.isEmpty else { return (0, 0) }
+        return (Double(outcomes.filter { $0 }.count) / Double(outcomes.count), outcomes.count)
+    }
+
     /// Books an outcome and returns the failure rate over the window and how many outcomes it holds.
     func recordOutcome(_ trader: String, failed: Bool) -> (rate: Double, count: Int) {
         var outcomes = recentOutcomes[trader] ?? []
