@@ -87,6 +87,28 @@ struct AlertTests {
         try await httpClient.shutdown()
     }
 
+    /// A manager around `store` that only reviews cycles (no clock-driven loop runs in these tests).
+    static func manager(
+        store: ManagerStore,
+        alerts: (any AlertSink)?,
+        traders: [ArenaManager.Trader] = [],
+        exchanges: [String: any ExchangeProvider] = [:]
+    ) -> ArenaManager {
+        ArenaManager(
+            traders: traders,
+            clock: ManualClock(now: 0),
+            tickInterval: 1000,
+            maxConcurrentDecisions: 1,
+            exchanges: exchanges,
+            markets: [:],
+            store: store,
+            publisher: nil,
+            exportInterval: 1000,
+            alerts: alerts,
+            logger: Logger(label: "test")
+        )
+    }
+
     actor RecordingSink: AlertSink {
         var raised: [String] = []
         func raise(key: String, message: String) async { raised.append(key) }
@@ -97,19 +119,7 @@ struct AlertTests {
         let scratch = try TestPaths.makeScratch("suspend")
         let statePath = scratch.appendingPathComponent("state/manager.json").path
         let store = try ManagerStore(path: statePath)
-        let manager = ArenaManager(
-            traders: [],
-            clock: ManualClock(now: 0),
-            tickInterval: 1000,
-            maxConcurrentDecisions: 1,
-            exchanges: [:],
-            markets: [:],
-            store: store,
-            publisher: nil,
-            exportInterval: 1000,
-            alerts: sink,
-            logger: Logger(label: "test")
-        )
+        let manager = Self.manager(store: store, alerts: sink)
         let trader = CycleFailureTests.trader()
         await store.begin(trader: trader.id, capital: 1000, now: 0)
         for cycle in 1...3 {
@@ -154,18 +164,7 @@ struct AlertTests {
 
     @Test func aFailureRateAboveTenPercent_pausesTheTrader() async throws {
         let store = try ManagerStore(path: nil)
-        let manager = ArenaManager(
-            traders: [],
-            clock: ManualClock(now: 0),
-            tickInterval: 1000,
-            maxConcurrentDecisions: 1,
-            exchanges: [:],
-            markets: [:],
-            store: store,
-            publisher: nil,
-            exportInterval: 1000,
-            logger: Logger(label: "test")
-        )
+        let manager = Self.manager(store: store, alerts: nil)
         let trader = CycleFailureTests.trader()
         await store.begin(trader: trader.id, capital: 1000, now: 0)
         // 3 failures in 20 cycles, never two in a row: 15 %.
@@ -199,19 +198,7 @@ struct AlertTests {
             client: BaselinePolicy(modelName: "buy_and_hold")!,
             exchange: exchange
         )
-        let manager = ArenaManager(
-            traders: [runtime],
-            clock: ManualClock(now: 0),
-            tickInterval: 1000,
-            maxConcurrentDecisions: 1,
-            exchanges: ["paper": exchange],
-            markets: [:],
-            store: store,
-            publisher: nil,
-            exportInterval: 1000,
-            alerts: sink,
-            logger: Logger(label: "test")
-        )
+        let manager = Self.manager(store: store, alerts: sink, traders: [runtime], exchanges: ["paper": exchange])
         var stale = CycleRecord(
             traderID: "t",
             cycle: 1,

@@ -167,9 +167,10 @@ actor HyperliquidExchange: ExchangeProvider {
                 fundingPaid: -(((position["cumFunding"] as? [String: Any])?.decimal("sinceOpen")) ?? 0)
             )
         }
-        let margin = positions.values.reduce(0) { $0 + $1.margin }
-        let unrealized = positions.values.reduce(0) { $0 + $1.unrealizedPnL }
-        return TraderAccount(cash: value - margin - unrealized, positions: positions, realizedPnL: 0, feesPaid: 0)
+        // Cash is what the account value leaves after margin and open PnL (the account's own ordered sums).
+        var account = TraderAccount(cash: 0, positions: positions, realizedPnL: 0, feesPaid: 0)
+        account.cash = value - account.marginUsed - account.unrealizedPnL
+        return account
     }
 
     struct OpenOrder: Sendable {
