@@ -8,14 +8,14 @@ import Shared
 
 @testable import ControlAPI
 
-func makeAPI(dataPath: String, corsOrigins: [String] = ["*"]) -> some ApplicationProtocol {
+func makeAPI(dataPath: String, corsOrigins: [String] = ["*"]) throws -> some ApplicationProtocol {
     var settings = ControlAPISettings.defaults
     settings.dataPath = dataPath
     settings.port = 0
     settings.corsOrigins = corsOrigins
     var logger = Logger(label: "control-api-test")
     logger.logLevel = .critical
-    return ControlAPIServer.makeApplication(settings: settings, logger: logger)
+    return try ControlAPIServer.makeApplication(settings: settings, logger: logger)
 }
 
 /// Inflates a gzip body with zlib, independently of the server's own gzip code.

@@ -47,7 +47,7 @@ struct ControlAPICommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "control-api")
-        let app = ControlAPIServer.makeApplication(settings: settings, logger: logger) { channel in
+        let app = try ControlAPIServer.makeApplication(settings: settings, logger: logger) { channel in
             if let address = channel.localAddress {
                 logger.info(
                     "listening",

@@ -10,12 +10,16 @@ enum ControlAPIServer {
         logger: Logger,
         metrics: APIMetrics = APIMetrics(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let cors = CORSPolicy(origins: settings.corsOrigins)
+        let redis = try settings.redisAddress.map {
+            try RedisGenerationSource(address: $0, password: settings.redisPassword, prefix: settings.redisKeyPrefix)
+        }
         let store = GenerationStore(
             reader: .init(root: settings.dataPath),
             metrics: metrics,
-            corsAllowsAny: cors.allowsAny
+            corsAllowsAny: cors.allowsAny,
+            redis: redis
         )
         // Serve the current generation from the first request on, not after the first poll.
         store.refresh(logger: logger)

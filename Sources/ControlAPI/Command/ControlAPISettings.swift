@@ -8,6 +8,10 @@ struct ControlAPISettings: Sendable {
     var port: Int
     var corsOrigins: [String]
     var watchInterval: Duration
+    /// Redis to read through (`redis.address`), its password and key prefix; nil: files only.
+    var redisAddress: String? = nil
+    var redisPassword: String? = nil
+    var redisKeyPrefix = "arena:"
 
     static let defaults = ControlAPISettings(
         dataPath: "mcp-data",
@@ -33,6 +37,9 @@ struct ControlAPISettings: Sendable {
             settings.port = configuration.api.port
             settings.corsOrigins = configuration.api.corsOrigins
             settings.watchInterval = configuration.api.watchInterval
+            settings.redisAddress = configuration.redis.address
+            settings.redisPassword = configuration.redis.password.revealed
+            settings.redisKeyPrefix = configuration.redis.keyPrefix
         }
         if let dataPath { settings.dataPath = dataPath }
         if let host { settings.host = host }

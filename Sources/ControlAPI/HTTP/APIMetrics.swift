@@ -35,6 +35,7 @@ final class APIMetrics: Sendable {
     let generationLoads: Counter
     let generationLoadFailures: Counter
     let snapshotAge: Gauge
+    let redisFailures: Counter
 
     static let errorStatuses = [400, 404, 405, 500, 503]
 
@@ -64,6 +65,9 @@ final class APIMetrics: Sendable {
         )
         snapshotAge = registry.makeGauge(
             descriptor: Self.name("snapshot_age", "seconds", "Age of the generation being served")
+        )
+        redisFailures = registry.makeCounter(
+            descriptor: Self.name("redis_failures", "total", "Redis reads that failed (the files were served)")
         )
     }
 

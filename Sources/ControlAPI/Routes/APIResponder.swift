@@ -190,7 +190,7 @@ struct APIResponder: HTTPResponder {
         }
         let age = max(0, Double(now) / 1000 - generation.publishedAt.timeIntervalSince1970)
         let body =
-            #"{"status":"ok","generation":"\#(generation.id)","snapshotAgeSeconds":\#((age * 1000).rounded() / 1000),"serverTime":\#(now)}"#
+            #"{"status":"ok","generation":"\#(generation.id)","source":"\#(generation.source.rawValue)","snapshotAgeSeconds":\#((age * 1000).rounded() / 1000),"serverTime":\#(now)}"#
         return plain(ByteBuffer(string: body), contentType: "application/json", request: request, noStore: true)
     }
 

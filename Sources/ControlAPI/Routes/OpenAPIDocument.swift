@@ -182,12 +182,16 @@ enum OpenAPIDocument {
             ),
             "serverTime": integer,
         ]),
-        "Health": object([
-            "status": ["type": "string", "enum": ["ok", "unavailable"]],
-            "generation": nullableString,
-            "snapshotAgeSeconds": nullableNumber,
-            "serverTime": integer,
-        ]),
+        "Health": object(
+            [
+                "status": ["type": "string", "enum": ["ok", "unavailable"]],
+                "generation": nullableString,
+                "source": ["type": "string", "enum": ["files", "redis"]],
+                "snapshotAgeSeconds": nullableNumber,
+                "serverTime": integer,
+            ],
+            optional: ["source"]
+        ),
     ]
 
     private static func jsonResponse(_ schema: String, _ description: String) -> Schema {

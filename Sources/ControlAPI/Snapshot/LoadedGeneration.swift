@@ -5,7 +5,13 @@ import Shared
 /// A snapshot generation decoded, validated and prepared for serving. Built once when the generation appears;
 /// requests only read it.
 final class LoadedGeneration: Sendable {
+    /// Where the generation was read from.
+    enum Source: String, Sendable {
+        case files, redis
+    }
+
     let id: String
+    let source: Source
     let publishedAt: Date
     /// Prepared bodies by document; absent when the generation has no such file.
     let documents: [SnapshotDocument: PreparedDocument]
@@ -31,9 +37,11 @@ final class LoadedGeneration: Sendable {
         accountTotals: AccountTotalsDocument?,
         trades: TradesDocument?,
         positions: PositionsDocument?,
-        corsAllowsAny: Bool
+        corsAllowsAny: Bool,
+        source: Source = .files
     ) throws {
         self.id = id
+        self.source = source
         self.publishedAt = publishedAt
         self.documents = documents
         self.analyticsByModel = analyticsByModel
@@ -48,6 +56,45 @@ final class LoadedGeneration: Sendable {
     /// Reads every document of `generation`. A file that fails to decode fails the whole load, so a broken
     /// generation is never served in part.
     static func load(_ generation: SnapshotReader.Generation, corsAllowsAny: Bool = true) throws -> LoadedGeneration {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: generation.directory)) ?? []
+        return try load(
+            id: generation.id,
+            publishedAt: generation.publishedAt,
+            names: names,
+            read: { name in
+                FileManager.default.contents(atPath: (generation.directory as NSString).appendingPathComponent(name))
+            },
+            corsAllowsAny: corsAllowsAny,
+            source: .files
+        )
+    }
+
+    /// The same from files held in memory (a generation read from Redis).
+    static func load(
+        id: String,
+        publishedAt: Date,
+        files: [String: Data],
+        corsAllowsAny: Bool = true,
+        source: Source = .redis
+    ) throws -> LoadedGeneration {
+        try load(
+            id: id,
+            publishedAt: publishedAt,
+            names: Array(files.keys),
+            read: { files[$0] },
+            corsAllowsAny: corsAllowsAny,
+            source: source
+        )
+    }
+
+    private static func load(
+        id: String,
+        publishedAt: Date,
+        names: [String],
+        read readFile: (String) -> Data?,
+        corsAllowsAny: Bool,
+        source: Source
+    ) throws -> LoadedGeneration {
         let decoder = SnapshotCoding.makeDecoder()
         let encoder = SnapshotCoding.makeEncoder()
         var documents: [SnapshotDocument: PreparedDocument] = [:]
@@ -57,8 +104,7 @@ final class LoadedGeneration: Sendable {
         var analytics: AnalyticsDocument?
 
         func read<T: Codable & Sendable>(_ document: SnapshotDocument, as type: T.Type) throws -> T? {
-            let path = (generation.directory as NSString).appendingPathComponent(document.fileName)
-            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            guard let data = readFile(document.fileName) else { return nil }
             do {
                 return try decoder.decode(T.self, from: data)
             } catch {
@@ -99,12 +145,10 @@ final class LoadedGeneration: Sendable {
             }
         }
         // A per-model file, where the generation has one, is what that route serves.
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: generation.directory)) ?? []
-        for name in names where name.hasPrefix("analytics-") && name.hasSuffix(".json") {
+        for name in names.sorted() where name.hasPrefix("analytics-") && name.hasSuffix(".json") {
             let modelID = String(name.dropFirst("analytics-".count).dropLast(".json".count))
             guard ModelID.isValid(modelID) else { continue }
-            let path = (generation.directory as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            guard let data = readFile(name) else { continue }
             do {
                 var document = try decoder.decode(AnalyticsDocument.self, from: data)
                 document.serverTime = nil
@@ -114,14 +158,15 @@ final class LoadedGeneration: Sendable {
             }
         }
         return try LoadedGeneration(
-            id: generation.id,
-            publishedAt: generation.publishedAt,
+            id: id,
+            publishedAt: publishedAt,
             documents: documents,
             analyticsByModel: byModel,
             accountTotals: accountTotals,
             trades: trades,
             positions: positions,
-            corsAllowsAny: corsAllowsAny
+            corsAllowsAny: corsAllowsAny,
+            source: source
         )
     }
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import ServiceLifecycle
 import Shared
 
 /// Builds the running engine from a loaded configuration: clock, market providers, venues, model clients,
@@ -11,6 +12,42 @@ struct EngineAssembly {
     let httpClient: HTTPClient
     let journal: JournalWriter
     let metrics: EngineMetrics
+    /// Present when `postgres.dsn` is set: its pool (a Service) and the sink writing to it.
+    var database: PostgresDatabase? = nil
+    var databaseSink: PostgresSink? = nil
+    /// Present when `redis.address` is set.
+    var cache: RedisPublisher? = nil
+
+    /// For one-shot runs (`--once`, backtests): writes what the run journaled and exported to PostgreSQL and Redis
+    /// now, with the pool running only for this. A store that fails is reported, not fatal: the journal has it all.
+    func flushPersistence(logger: Logger) async -> [String] {
+        var problems: [String] = []
+        if let database, let databaseSink {
+            do {
+                try await database.withRunning { _ in try await databaseSink.flush() }
+            } catch {
+                problems.append("postgres: \(error)")
+            }
+        }
+        if let cache {
+            do {
+                try await cache.flush()
+            } catch {
+                problems.append("redis: \(error)")
+            }
+        }
+        for problem in problems { logger.error("persistence not written", metadata: ["error": "\(problem)"]) }
+        return problems
+    }
+
+    /// The optional stores as services, to run beside the manager.
+    var persistenceServices: [any Service] {
+        var services: [any Service] = []
+        if let database { services.append(database.client) }
+        if let databaseSink { services.append(databaseSink) }
+        if let cache { services.append(cache) }
+        return services
+    }
 
     struct Failure: Error, CustomStringConvertible {
         let message: String
@@ -151,6 +188,47 @@ struct EngineAssembly {
         } catch {
             throw Failure(message: "journal \(configuration.journal.path): \(error)")
         }
+        var database: PostgresDatabase?
+        var databaseSink: PostgresSink?
+        var sinks: [any PersistenceSink] = []
+        if configuration.postgres.isEnabled {
+            let settings = configuration.postgres
+            let pool = try PostgresDatabase(
+                dsn: settings.dsn.revealed,
+                poolSize: settings.poolSize,
+                connectTimeout: settings.connectTimeout,
+                operationTimeout: settings.queryTimeout,
+                slowQueryThreshold: settings.slowQueryThreshold,
+                metrics: metrics,
+                logger: logger
+            )
+            let sink = PostgresSink(
+                database: pool,
+                journal: JournalDirectory(root: configuration.journal.path),
+                traders: traders,
+                settings: .init(settings),
+                alerts: alerts,
+                metrics: metrics,
+                logger: logger
+            )
+            database = pool
+            databaseSink = sink
+            sinks.append(sink)
+        }
+        var cache: RedisPublisher?
+        if let address = configuration.redis.address {
+            let publisher = try RedisPublisher(
+                address: address,
+                password: configuration.redis.password,
+                keyPrefix: configuration.redis.keyPrefix,
+                ttl: configuration.ttl,
+                alerts: alerts,
+                metrics: metrics,
+                logger: logger
+            )
+            cache = publisher
+            sinks.append(publisher)
+        }
         let manager = ArenaManager(
             traders: runtimeTraders,
             clock: clock,
@@ -169,9 +247,18 @@ struct EngineAssembly {
             persistsEveryCycle: persistsEveryCycle,
             alerts: alerts,
             metrics: metrics,
+            sinks: sinks,
             logger: logger
         )
-        return EngineAssembly(manager: manager, httpClient: httpClient, journal: journal, metrics: metrics)
+        return EngineAssembly(
+            manager: manager,
+            httpClient: httpClient,
+            journal: journal,
+            metrics: metrics,
+            database: database,
+            databaseSink: databaseSink,
+            cache: cache
+        )
     }
 
     /// A market provider by id: replay files, Hyperliquid's `/info`, or a hot-standby chain of others.

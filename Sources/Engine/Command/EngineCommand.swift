@@ -8,6 +8,8 @@ struct EngineCommand: AsyncParsableCommand {
         abstract: "Run LLM-driven traders, and the operator tools around them.",
         subcommands: [
             RunCommand.self, CheckCommand.self, ReplayCommand.self, BacktestCommand.self, BenchCommand.self,
+            MigrateCommand.self,
+            ImportCommand.self,
             HyperliquidCommand.self, DoctorCommand.self, ResumeCommand.self,
         ],
         defaultSubcommand: nil

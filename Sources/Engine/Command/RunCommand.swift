@@ -59,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 try await manager.runOnce()
                 try await assembly.journal.close()
+                _ = await assembly.flushPersistence(logger: logger)
             } catch {
                 FileHandle.standardError.write(Data("engine: \(error)\n".utf8))
                 throw ExitCode(1)
@@ -86,9 +87,10 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger
         )
         // Shut down in reverse order: systemd hears STOPPING=1 first, then the manager stops (its last cycles are
-        // journaled), then the journal, and the metrics server last so the shutdown itself can be watched.
+        // journaled), then the journal, then Redis and the database sink (which drain what they can; the journal
+        // has the rest), and the metrics server last so the shutdown itself can be watched.
         let group = ServiceGroup(
-            services: [metricsServer, assembly.journal, manager, systemd],
+            services: [metricsServer] + assembly.persistenceServices + [assembly.journal, manager, systemd],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

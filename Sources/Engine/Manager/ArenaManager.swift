@@ -39,6 +39,8 @@ final class ArenaManager: Service, Sendable {
     /// Where operator alerts go (kill switches, traders failing closed, positions without a stop).
     let alerts: (any AlertSink)?
     let metrics: EngineMetrics?
+    /// PostgreSQL and Redis, when configured: handed every cycle and every export, never waited on.
+    let sinks: [any PersistenceSink]
     /// Consecutive failed-closed cycles of a trader that raise an alert.
     static let failureAlertAfter = 3
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
@@ -58,6 +60,7 @@ final class ArenaManager: Service, Sendable {
         persistsEveryCycle: Bool = true,
         alerts: (any AlertSink)? = nil,
         metrics: EngineMetrics? = nil,
+        sinks: [any PersistenceSink] = [],
         logger: Logger
     ) {
         self.traders = traders
@@ -73,6 +76,7 @@ final class ArenaManager: Service, Sendable {
         self.persistsEveryCycle = persistsEveryCycle
         self.alerts = alerts
         self.metrics = metrics
+        self.sinks = sinks
         self.logger = logger
     }
 
@@ -253,6 +257,7 @@ final class ArenaManager: Service, Sendable {
                 metadata: ["trader": "\(trader.configuration.id)", "error": "\(error)"]
             )
         }
+        for sink in sinks { sink.cycleRecorded(record) }
         if persistsEveryCycle { await persist() }
         await raiseAlerts(for: record, trader: trader.configuration.id)
         if record.outcome == .failedClosed {
@@ -427,15 +432,24 @@ final class ArenaManager: Service, Sendable {
         guard let publisher else { return }
         do {
             var views: [ArenaSnapshotBuilder.TraderView] = []
+            var live: [SnapshotPublication.TraderLive] = []
             var prices: [String: Double] = [:]
             for trader in traders {
                 guard let exchange = exchanges[trader.configuration.exchangeProvider] else { continue }
+                let account = try await exchange.account(trader: trader.configuration.id)
                 views.append(
                     .init(
                         configuration: trader.configuration,
                         state: await store.state(trader.configuration.id),
-                        account: try await exchange.account(trader: trader.configuration.id),
+                        account: account,
                         trades: try await exchange.closedTrades(trader: trader.configuration.id)
+                    )
+                )
+                live.append(
+                    .init(
+                        id: trader.configuration.id,
+                        exchangeProvider: trader.configuration.exchangeProvider,
+                        account: account
                     )
                 )
                 if let sim = exchange as? SimExchange {
@@ -443,7 +457,17 @@ final class ArenaManager: Service, Sendable {
                 }
             }
             let files = try ArenaSnapshotBuilder(traders: views, prices: prices, now: now).encodedFiles()
-            try publisher.publish(files)
+            let generation = try publisher.publish(files)
+            if !sinks.isEmpty {
+                let publication = SnapshotPublication(
+                    generation: generation,
+                    now: now,
+                    files: files,
+                    traders: live,
+                    prices: prices
+                )
+                for sink in sinks { sink.snapshotPublished(publication) }
+            }
         } catch {
             logger.error("snapshot export failed", metadata: ["error": "\(error)"])
         }

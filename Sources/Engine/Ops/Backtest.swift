@@ -133,6 +133,7 @@ struct Backtest {
         do {
             let report = try await run(assembly: assembly, clock: clock, options: options, progress: progress)
             try await assembly.journal.close()
+            _ = await assembly.flushPersistence(logger: logger)
             try await assembly.httpClient.shutdown()
             return report
         } catch {

@@ -114,6 +114,47 @@ final class EngineMetrics: Sendable {
         ).set(Double(fullQueueWaits))
     }
 
+    /// One round trip to PostgreSQL or Redis, by store and operation (a fixed set of names).
+    func recordPersistence(store: String, operation: String, duration: Duration, failed: Bool) {
+        registry.makeDurationHistogram(
+            descriptor: Self.descriptor("persistence_round_trip", "seconds", "PostgreSQL and Redis round trips"),
+            labels: [("store", store), ("operation", operation)],
+            buckets: Self.storeBuckets
+        ).record(duration)
+        if failed {
+            registry.makeCounter(
+                descriptor: Self.descriptor("persistence_failures", "total", "Failed PostgreSQL and Redis operations"),
+                labels: [("store", store), ("operation", operation)]
+            ).increment()
+        }
+    }
+
+    /// Cycles not taken by a full persistence queue (they are read back from the journal later).
+    func recordPersistenceDropped(store: String) {
+        registry.makeCounter(
+            descriptor: Self.descriptor("persistence_queue_overflows", "total", "Cycles left to journal catch-up"),
+            labels: [("store", store)]
+        ).increment()
+    }
+
+    /// Cycles waiting for a store and how long it has been behind (0 when current).
+    func recordPersistenceBacklog(store: String, records: Int, lagSeconds: Double) {
+        registry.makeGauge(
+            descriptor: Self.descriptor("persistence_backlog", "records", "Cycles waiting to be written"),
+            labels: [("store", store)]
+        ).set(Double(records))
+        registry.makeGauge(
+            descriptor: Self.descriptor("persistence_lag", "seconds", "Time since the store last took a write"),
+            labels: [("store", store)]
+        ).set(lagSeconds)
+    }
+
+    static let storeBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+
     func recordModelSwitch(reason: String) {
         registry.makeCounter(
             descriptor: Self.descriptor("llm_model_switches", "total", "Changes of the model in use, by reason"),

@@ -13,6 +13,17 @@ package struct ArenaConfiguration: Sendable {
         package let dsn: Secret
         package let poolSize: Int
         package let migrateOnStart: Bool
+        package var connectTimeout: Duration = .seconds(5)
+        /// Any one statement or transaction; past it the write fails and is retried.
+        package var queryTimeout: Duration = .seconds(30)
+        /// Slower operations are logged.
+        package var slowQueryThreshold: Duration = .milliseconds(500)
+        /// Cycles written per transaction.
+        package var batchSize: Int = 500
+        /// Cycles waiting for the database; when full, newer ones are read back from the journal later.
+        package var queueCapacity: Int = 10_000
+        /// The database failing or behind for this long raises the `persistence_behind` alert.
+        package var lagAlertAfter: Duration = .seconds(60)
         package var isEnabled: Bool { !dsn.isEmpty }
     }
 
@@ -119,7 +130,17 @@ struct RootSection {
         let postgresSection = ArenaConfiguration.Postgres(
             dsn: postgres?.secret("dsn") ?? Secret(""),
             poolSize: postgres?.int("pool_size", default: 4, range: 1...256) ?? 4,
-            migrateOnStart: postgres?.bool("migrate_on_start", default: true) ?? true
+            migrateOnStart: postgres?.bool("migrate_on_start", default: true) ?? true,
+            connectTimeout: postgres?.duration("connect_timeout", default: .seconds(5), minimum: .milliseconds(10))
+                ?? .seconds(5),
+            queryTimeout: postgres?.duration("query_timeout", default: .seconds(30), minimum: .milliseconds(10))
+                ?? .seconds(30),
+            slowQueryThreshold: postgres?.duration("slow_query_threshold", default: .milliseconds(500))
+                ?? .milliseconds(500),
+            batchSize: postgres?.int("batch_size", default: 500, range: 1...100_000) ?? 500,
+            queueCapacity: postgres?.int("queue_capacity", default: 10_000, range: 1...10_000_000) ?? 10_000,
+            lagAlertAfter: postgres?.duration("lag_alert_after", default: .seconds(60), minimum: .seconds(1))
+                ?? .seconds(60)
         )
         postgres?.finish()
 
