@@ -97,12 +97,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(
-            name: "IntegrationTests",
-            dependencies: [
-                "Shared", "ArenaTestSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ]
-        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["Shared", "ArenaTestSupport"]),
     ]
 )

@@ -79,7 +79,7 @@ final class RedisPublisher: PersistenceSink, Service, Sendable {
                             message: "Redis writes failing for \((now - since).components.seconds) s: \(error)"
                         )
                     }
-                    delay = min(delay * 2, .seconds(30))
+                    delay = min(delay * 2, .seconds(5))
                 }
             }
             let wait = delay
