@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs the project's own binaries as child processes, as an operator would.
 public enum ProcessRunner {
     public struct Result: Sendable {
@@ -86,5 +90,43 @@ public enum ProcessRunner {
         return String(decoding: data, as: UTF8.self)
     }
 
-    public enum RunnerError: Error { case noPort }
+    /// Runs a command that leaves a daemon behind (`pg_ctl start`) and returns its exit status. Foundation's
+    /// `Process` learns of an exit through a descriptor the child inherits, which the daemon keeps open, so
+    /// `waitUntilExit` would never return; this spawns with `posix_spawn`, stdio on /dev/null and every
+    /// other descriptor closed, and waits on the pid.
+    public static func runLeavingDaemon(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in 0...2 {
+            posix_spawn_file_actions_addopen(
+                &actions,
+                descriptor,
+                "/dev/null",
+                descriptor == 0 ? O_RDONLY : O_WRONLY,
+                0
+            )
+        }
+        // Nor may the daemon hold pipes other tests are reading to EOF.
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in open.compactMap(Int32.init) where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw RunnerError.spawn(executable, spawned) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw RunnerError.spawn(executable, errno) }
+        }
+        // WIFEXITED / WEXITSTATUS by hand (the C macros are not imported).
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : -1
+    }
+
+    public enum RunnerError: Error {
+        case noPort
+        case spawn(String, Int32)
+    }
 }

@@ -130,26 +130,16 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// Every cycle of every trader in the journal, in batches of 500.
     static func importJournal(_ journal: JournalDirectory, into database: PostgresDatabase) async throws -> Int {
-        let decoder = JSONDecoder()
         var total = 0
         for trader in journal.traders() {
-            var rows = CycleRows()
-            for (index, line) in try journal.lines(trader: trader).enumerated() {
-                let record: CycleRecord
-                do {
-                    record = try decoder.decode(CycleRecord.self, from: line)
-                } catch {
-                    throw ImportError(description: "journal \(trader) record \(index + 1) does not decode: \(error)")
-                }
-                rows.add(record)
-                if rows.recordCount >= 500 {
-                    try await rows.write(to: database)
-                    total += rows.recordCount
-                    rows = CycleRows()
-                }
-            }
-            try await rows.write(to: database)
-            total += rows.recordCount
+            total += try await CycleRows.writeJournal(
+                journal,
+                trader: trader,
+                after: 0,
+                batchSize: 500,
+                to: database,
+                undecodable: { throw ImportError(description: "\($0)") }
+            )
         }
         return total
     }
@@ -201,7 +191,7 @@ enum PersistenceCommand {
     }
 
     static func fail(_ command: String, _ error: any Error, database: PostgresDatabase) -> Never {
-        let text = String(reflecting: error).replacingOccurrences(of: "\n", with: " ")
+        let text = PostgresDatabase.describe(error)
         FileHandle.standardError.write(Data("engine \(command): \(database.displayName): \(text)\n".utf8))
         Foundation.exit(1)
     }

@@ -200,3 +200,65 @@ struct CycleRows: Sendable {
         }
     }
 }
+
+extension CycleRows {
+    /// A journal line that is not a cycle record: its trader, 1-based line number and the decoding error.
+    struct UndecodableLine: Error, CustomStringConvertible {
+        let trader: String
+        let line: Int
+        let error: any Error
+        var description: String { "journal \(trader) record \(line) does not decode: \(error)" }
+    }
+
+    /// Writes one trader's journal cycles numbered above `after` to `database`, `batchSize` cycles per transaction,
+    /// and returns how many it wrote. `written` hears of each batch once it is committed, with its last cycle (so a
+    /// caller can keep a cursor that never runs ahead of the database). An undecodable line goes to `undecodable`,
+    /// which throws to stop or returns to skip it.
+    static func writeJournal(
+        _ journal: JournalDirectory,
+        trader: String,
+        after: Int,
+        batchSize: Int,
+        to database: PostgresDatabase,
+        undecodable: (UndecodableLine) throws -> Void,
+        written: (_ lastCycle: Int) -> Void = { _ in },
+        isolation: isolated (any Actor)? = #isolation
+    ) async throws -> Int {
+        let decoder = JSONDecoder()
+        var total = 0
+        var rows = CycleRows()
+        var last = after
+        for (index, line) in try journal.lines(trader: trader).enumerated() {
+            // The cycle number alone first: most lines are skipped when catching up a short gap.
+            if after > 0, let probe = try? decoder.decode(CycleProbe.self, from: line), probe.cycle <= after {
+                continue
+            }
+            let record: CycleRecord
+            do {
+                record = try decoder.decode(CycleRecord.self, from: line)
+            } catch {
+                try undecodable(UndecodableLine(trader: trader, line: index + 1, error: error))
+                continue
+            }
+            guard record.cycle > after else { continue }
+            rows.add(record)
+            last = max(last, record.cycle)
+            if rows.recordCount >= batchSize {
+                try await rows.write(to: database)
+                total += rows.recordCount
+                written(last)
+                rows = CycleRows()
+            }
+        }
+        if !rows.isEmpty {
+            try await rows.write(to: database)
+            total += rows.recordCount
+            written(last)
+        }
+        return total
+    }
+
+    private struct CycleProbe: Decodable {
+        let cycle: Int
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import PostgresNIO
 import Shared
 
@@ -14,6 +15,8 @@ final class PostgresDatabase: Sendable {
     let metrics: EngineMetrics?
     /// The DSN with the password masked, for messages.
     let displayName: String
+    private let dsnText: String
+    private let connectTimeout: Duration
 
     struct DSNError: Error, CustomStringConvertible {
         let description: String
@@ -38,34 +41,104 @@ final class PostgresDatabase: Sendable {
         self.slowQueryThreshold = slowQueryThreshold
         self.metrics = metrics
         self.displayName = Self.masked(dsn)
+        self.dsnText = dsn
+        self.connectTimeout = connectTimeout
     }
 
     /// `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`. Loopback and an explicit
     /// `sslmode=disable` connect in the clear; anything else asks for TLS when the server offers it.
+    struct DSN {
+        let host: String
+        let port: Int
+        let user: String
+        let password: String?
+        let database: String?
+        let mode: String
+
+        init(_ dsn: String) throws {
+            guard let url = URLComponents(string: dsn), ["postgres", "postgresql"].contains(url.scheme ?? ""),
+                let host = url.host, !host.isEmpty
+            else {
+                throw DSNError(description: "postgres.dsn: expected postgres://user:password@host:port/database")
+            }
+            self.host = host
+            port = url.port ?? 5432
+            user = url.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+            password = url.password.flatMap { $0.removingPercentEncoding }
+            let name = String(url.path.drop { $0 == "/" })
+            database = name.isEmpty ? nil : name
+            mode = url.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        }
+
+        var requiresTLS: Bool { ["require", "verify-ca", "verify-full"].contains(mode) }
+
+        var clientTLS: PostgresClient.Configuration.TLS {
+            mode == "disable"
+                ? .disable : requiresTLS ? .require(.makeClientConfiguration()) : .prefer(.makeClientConfiguration())
+        }
+
+        func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+            if mode == "disable" { return .disable }
+            let context = try NIOSSLContext(configuration: .makeClientConfiguration())
+            return requiresTLS ? .require(context) : .prefer(context)
+        }
+    }
+
     static func configuration(dsn: String) throws -> PostgresClient.Configuration {
-        guard let url = URLComponents(string: dsn), ["postgres", "postgresql"].contains(url.scheme ?? ""),
-            let host = url.host, !host.isEmpty
-        else {
-            throw DSNError(description: "postgres.dsn: expected postgres://user:password@host:port/database")
-        }
-        let user = url.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
-        let password = url.password.flatMap { $0.removingPercentEncoding }
-        let database = String(url.path.drop { $0 == "/" })
-        let mode = url.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
-        let tls: PostgresClient.Configuration.TLS
-        switch mode {
-        case "disable": tls = .disable
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
-        default: tls = .prefer(.makeClientConfiguration())
-        }
+        let dsn = try DSN(dsn)
         return PostgresClient.Configuration(
-            host: host,
-            port: url.port ?? 5432,
-            username: user,
-            password: password,
-            database: database.isEmpty ? nil : database,
-            tls: tls
+            host: dsn.host,
+            port: dsn.port,
+            username: dsn.user,
+            password: dsn.password,
+            database: dsn.database,
+            tls: dsn.clientTLS
         )
+    }
+
+    /// One connection, opened and closed, within the connect timeout: a command learns at once and in plain words
+    /// that the server is not there (the pool would retry for a minute and then report a tripped breaker).
+    func probe() async throws {
+        let dsn = try DSN(dsnText)
+        var configuration = PostgresConnection.Configuration(
+            host: dsn.host,
+            port: dsn.port,
+            username: dsn.user,
+            password: dsn.password,
+            database: dsn.database,
+            tls: try dsn.connectionTLS()
+        )
+        configuration.options.connectTimeout = .nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            throw Unavailable(description: Self.describe(error))
+        }
+    }
+
+    struct Unavailable: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// An error in words an operator can act on, without the DSN's password: the server's own message and SQLSTATE,
+    /// or what went wrong with the connection.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as Unavailable:
+            return error.description
+        case let error as PSQLError:
+            if let info = error.serverInfo, let message = info[.message] {
+                return "server says: \(message)" + (info[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+            }
+            if let underlying = error.underlying { return "\(error.code): \(describe(underlying))" }
+            return "\(error.code)"
+        case let error as NIOConnectionError:
+            let reasons = error.connectionErrors.map { "\($0.target): \($0.error)" }
+            return reasons.isEmpty ? "cannot connect" : "cannot connect (\(reasons.joined(separator: "; ")))"
+        default:
+            return String(describing: error).replacingOccurrences(of: "\n", with: " ")
+        }
     }
 
     /// The DSN for logs: user, host, port and database; never the password.
@@ -76,9 +149,11 @@ final class PostgresDatabase: Sendable {
         return url.string ?? "postgres://?"
     }
 
-    /// Runs `body` with the pool running, then stops it: for commands (`migrate`, `import`) and tests.
+    /// Runs `body` with the pool running, then stops it: for commands (`migrate`, `import`) and tests. A server
+    /// that is not there fails at once (`probe`).
     func withRunning<T: Sendable>(_ body: @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
+        try await probe()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await self.client.run()
                 return nil

@@ -220,33 +220,22 @@ actor PostgresSink: PersistenceSink, Service {
     /// Every journaled cycle newer than the database's, trader by trader, in batches.
     private func catchUp() async throws {
         var cursor = self.cursor ?? [:]
-        let decoder = JSONDecoder()
         var total = 0
         for trader in journal.traders() {
-            let after = cursor[trader] ?? 0
-            var rows = CycleRows()
-            for line in try journal.lines(trader: trader) {
-                guard let probe = try? decoder.decode(CycleProbe.self, from: line), probe.cycle > after else {
-                    continue
-                }
-                guard let record = try? decoder.decode(CycleRecord.self, from: line) else {
-                    logger.warning("journal line does not decode; not written", metadata: ["trader": "\(trader)"])
-                    continue
-                }
-                rows.add(record)
-                cursor[trader] = max(cursor[trader] ?? 0, record.cycle)
-                if rows.recordCount >= settings.batchSize {
-                    try await rows.write(to: database)
-                    total += rows.recordCount
+            total += try await CycleRows.writeJournal(
+                journal,
+                trader: trader,
+                after: cursor[trader] ?? 0,
+                batchSize: settings.batchSize,
+                to: database,
+                undecodable: { line in
+                    logger.warning("\(line); not written", metadata: ["trader": "\(trader)"])
+                },
+                written: { last in
+                    cursor[trader] = last
                     self.cursor = cursor
-                    rows = CycleRows()
                 }
-            }
-            if !rows.isEmpty {
-                try await rows.write(to: database)
-                total += rows.recordCount
-                self.cursor = cursor
-            }
+            )
         }
         self.cursor = cursor
         if total > 0 {
@@ -342,10 +331,6 @@ actor PostgresSink: PersistenceSink, Service {
 }
 
 /// Only the cycle number of a journal line: catch-up skips cycles the database has without decoding them whole.
-private struct CycleProbe: Decodable {
-    let cycle: Int
-}
-
 /// The configuration a trader ran with, as stored in `traders.config`.
 struct TraderRow: Encodable {
     let id: String
