@@ -1,4 +1,4 @@
-# Shared helpers for scripts/run, scripts/test and scripts/bench-api. Source it; do not run it.
+# Shared helpers for scripts/run, scripts/test and the benchmark scripts. Source it; do not run it.
 
 # Installs the Debian packages given as arguments that are not installed yet (and only those).
 ensure_packages() {
@@ -38,4 +38,41 @@ wait_for_port() {
         fi
         sleep 0.1
     done
+}
+
+# Starts a throwaway PostgreSQL cluster in directory $1 (created; owned by the postgres user when run as root,
+# since initdb refuses root) on a free loopback port, with an empty database $2. Sets PG_BIN, PG_PORT and PG_DSN.
+# Stop it with stop_postgres "$1".
+start_postgres() {
+    local dir=$1 database=$2
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$PG_BIN" ]; then echo "no PostgreSQL server installed (apt-get install postgresql)" >&2; return 1; fi
+    PG_PORT=$(free_port)
+    local as_pg=()
+    mkdir -p "$dir/data"
+    if [ "$(id -u)" -eq 0 ]; then
+        as_pg=(runuser -u postgres --)
+        chown -R postgres "$dir"
+        chmod a+x "$(dirname "$dir")" # the postgres user must reach it (mktemp makes 0700 directories)
+    fi
+    "${as_pg[@]}" "$PG_BIN/initdb" -D "$dir/data" -U arena --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; return 1; }
+    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+        || { cat "$dir/server.log" >&2; return 1; }
+    "${as_pg[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U arena "$database"
+    PG_DSN="postgres://arena@127.0.0.1:$PG_PORT/$database?sslmode=disable"
+}
+
+# Stops the cluster start_postgres started in $1 at once (no checkpoint), if it runs.
+stop_postgres() {
+    local dir=$1
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    else
+        "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
 }

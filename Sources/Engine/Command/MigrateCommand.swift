@@ -83,8 +83,10 @@ struct ImportCommand: AsyncParsableCommand {
             journalDirectory = JournalDirectory(root: journal)
         }
         let database = try PersistenceCommand.database(configuration, command: "import")
+        let batchSize = configuration.postgres.batchSize
         do {
-            let counts = try await database.withRunning { [snapshotRows, generationID, journalDirectory] database in
+            let counts = try await database.withRunning {
+                [snapshotRows, generationID, journalDirectory, batchSize] database in
                 try await Migrations.apply(database)
                 if let snapshotRows {
                     try await snapshotRows.write(to: database)
@@ -92,7 +94,11 @@ struct ImportCommand: AsyncParsableCommand {
                     print("snapshot \(generationID): read \(read.joined(separator: ", "))")
                 }
                 if let journalDirectory {
-                    let cycles = try await Self.importJournal(journalDirectory, into: database)
+                    let cycles = try await Self.importJournal(
+                        journalDirectory,
+                        into: database,
+                        batchSize: batchSize
+                    )
                     print("journal: read \(cycles) cycles of \(journalDirectory.traders().count) traders")
                 }
                 return try await PersistenceCommand.rowCounts(database)
@@ -128,15 +134,20 @@ struct ImportCommand: AsyncParsableCommand {
         return (rows, generation.id)
     }
 
-    /// Every cycle of every trader in the journal, in batches of 500.
-    static func importJournal(_ journal: JournalDirectory, into database: PostgresDatabase) async throws -> Int {
+    /// Every cycle of every trader in the journal, `batchSize` cycles per transaction (`postgres.batch_size`, as the
+    /// engine's catch-up does).
+    static func importJournal(
+        _ journal: JournalDirectory,
+        into database: PostgresDatabase,
+        batchSize: Int
+    ) async throws -> Int {
         var total = 0
         for trader in journal.traders() {
             total += try await CycleRows.writeJournal(
                 journal,
                 trader: trader,
                 after: 0,
-                batchSize: 500,
+                batchSize: batchSize,
                 to: database,
                 undecodable: { throw ImportError(description: "\($0)") }
             )

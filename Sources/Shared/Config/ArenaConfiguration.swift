@@ -19,7 +19,7 @@ package struct ArenaConfiguration: Sendable {
         /// Slower operations are logged.
         package var slowQueryThreshold: Duration = .milliseconds(500)
         /// Cycles written per transaction.
-        package var batchSize: Int = 500
+        package var batchSize: Int = 100
         /// Cycles waiting for the database; when full, newer ones are read back from the journal later.
         package var queueCapacity: Int = 10_000
         /// The database failing or behind for this long raises the `persistence_behind` alert.
@@ -137,7 +137,7 @@ struct RootSection {
                 ?? .seconds(30),
             slowQueryThreshold: postgres?.duration("slow_query_threshold", default: .milliseconds(500))
                 ?? .milliseconds(500),
-            batchSize: postgres?.int("batch_size", default: 500, range: 1...100_000) ?? 500,
+            batchSize: postgres?.int("batch_size", default: 100, range: 1...100_000) ?? 100,
             queueCapacity: postgres?.int("queue_capacity", default: 10_000, range: 1...10_000_000) ?? 10_000,
             lagAlertAfter: postgres?.duration("lag_alert_after", default: .seconds(60), minimum: .seconds(1))
                 ?? .seconds(60)
