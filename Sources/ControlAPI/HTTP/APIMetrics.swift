@@ -8,12 +8,13 @@ import Shared
 final class APIMetrics: Sendable {
     enum Route: Hashable, Sendable {
         case document(SnapshotDocument)
-        case analyticsByModel, health, openAPI, metrics, notFound, methodNotAllowed
+        case analyticsByModel, rebalances, health, openAPI, metrics, notFound, methodNotAllowed
 
         var label: String {
             switch self {
             case .document(let document): document.rawValue
             case .analyticsByModel: "analytics_model"
+            case .rebalances: "rebalances"
             case .health: "health"
             case .openAPI: "openapi"
             case .metrics: "metrics"
@@ -24,7 +25,7 @@ final class APIMetrics: Sendable {
 
         static var all: [Route] {
             SnapshotDocument.allCases.map(Route.document) + [
-                .analyticsByModel, .health, .openAPI, .metrics, .notFound, .methodNotAllowed,
+                .analyticsByModel, .rebalances, .health, .openAPI, .metrics, .notFound, .methodNotAllowed,
             ]
         }
     }

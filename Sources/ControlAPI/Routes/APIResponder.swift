@@ -53,6 +53,15 @@ struct APIResponder: HTTPResponder {
                 return serveAnalytics(modelID: name.dropFirst("analytics/".count), request: request)
             }
             switch name {
+            case "rebalances":
+                metrics.record(.rebalances)
+                guard let generation = store.generation else { return noSnapshot(request: request) }
+                return send(
+                    generation.rebalances,
+                    generation: generation,
+                    maxAge: SnapshotDocument.leaderboard.maxAgeSeconds,
+                    request: request
+                )
             case "health":
                 metrics.record(.health)
                 return health(request: request)

@@ -182,6 +182,21 @@ enum OpenAPIDocument {
             ),
             "serverTime": integer,
         ]),
+        "Rebalances": object([
+            "rebalances": array(
+                object([
+                    "id": integer, "timestamp": integer, "pool_usd": number,
+                    "moves": array(
+                        object([
+                            "model_id": string, "equity_before": number, "amount_usd": number, "target_pct": number,
+                            "score": number, "sharpe": number, "drawdown_pct": number, "utilisation_pct": number,
+                            "margin_used": number,
+                        ])
+                    ),
+                    "skipped": array(object(["model_id": string, "reason": string])),
+                ])
+            )
+        ]),
         "Health": object(
             [
                 "status": ["type": "string", "enum": ["ok", "unavailable"]],
@@ -250,6 +265,10 @@ enum OpenAPIDocument {
         "/api/leaderboard": documentPath("Leaderboard", summary: "Ranking of the traders"),
         "/api/since-inception-values": documentPath("SinceInceptionValues", summary: "Starting NAV per trader"),
         "/api/conversations": documentPath("Conversations", summary: "Recent prompts and answers per trader"),
+        "/api/rebalances": documentPath(
+            "Rebalances",
+            summary: "Capital moved between traders (performance_based allocation), newest first; not a nof1 document"
+        ),
         "/api/health": [
             "get": [
                 "summary": "Whether a snapshot is being served, and how old it is",

@@ -28,6 +28,8 @@ final class LoadedGeneration: Sendable {
     let headers: ResponseHeaderTable
     /// `analytics/{modelId}` for a model the generation does not know: empty analytics.
     let emptyAnalytics: PreparedDocument
+    /// `rebalances` (the engine's capital moves; an empty list when the generation has none).
+    let rebalances: PreparedDocument
 
     init(
         id: String,
@@ -38,7 +40,8 @@ final class LoadedGeneration: Sendable {
         trades: TradesDocument?,
         positions: PositionsDocument?,
         corsAllowsAny: Bool,
-        source: Source = .files
+        source: Source = .files,
+        rebalances: PreparedDocument? = nil
     ) throws {
         self.id = id
         self.source = source
@@ -51,6 +54,7 @@ final class LoadedGeneration: Sendable {
         self.queryCache = QueryCache(limit: 256)
         self.headers = ResponseHeaderTable(generationID: id, corsAllowsAny: corsAllowsAny)
         self.emptyAnalytics = try PreparedDocument(json: Array(#"{"analytics":[]}"#.utf8))
+        self.rebalances = try rebalances ?? PreparedDocument(json: Array(#"{"rebalances":[]}"#.utf8))
     }
 
     /// Reads every document of `generation`. A file that fails to decode fails the whole load, so a broken
@@ -157,6 +161,15 @@ final class LoadedGeneration: Sendable {
                 throw GenerationLoadError.malformed(file: name, reason: Self.describe(error))
             }
         }
+        var rebalances: PreparedDocument?
+        if let data = readFile(RebalancesDocument.fileName) {
+            do {
+                let document = try decoder.decode(RebalancesDocument.self, from: data)
+                rebalances = try PreparedDocument(encoding: document, encoder: encoder)
+            } catch {
+                throw GenerationLoadError.malformed(file: RebalancesDocument.fileName, reason: Self.describe(error))
+            }
+        }
         return try LoadedGeneration(
             id: id,
             publishedAt: publishedAt,
@@ -166,7 +179,8 @@ final class LoadedGeneration: Sendable {
             trades: trades,
             positions: positions,
             corsAllowsAny: corsAllowsAny,
-            source: source
+            source: source,
+            rebalances: rebalances
         )
     }
 

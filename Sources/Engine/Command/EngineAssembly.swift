@@ -248,6 +248,15 @@ struct EngineAssembly {
             alerts: alerts,
             metrics: metrics,
             sinks: sinks,
+            rebalancing: configuration.manager.allocationStrategy == .performanceBased
+                ? ArenaManager.Rebalancing(
+                    interval: configuration.manager.rebalanceInterval.milliseconds,
+                    rebalancer: Rebalancer(
+                        bounds: configuration.manager.rebalanceBounds,
+                        totalEquityUSD: configuration.manager.totalEquityUSD
+                    ),
+                    log: RebalanceLog(journalDirectory: configuration.journal.path)
+                ) : nil,
             logger: logger
         )
         return EngineAssembly(

@@ -13,6 +13,8 @@ struct ArenaSnapshotBuilder {
     let traders: [TraderView]
     let prices: [String: Double]
     let now: Int64
+    /// The newest rebalances (oldest first), exported as `rebalances.json` when rebalancing is on.
+    var rebalances: [RebalancesDocument.Rebalance]? = nil
     /// Rows of account-totals history kept per trader (the capture had 199 hourly markers).
     static let historyRows = 200
     static let conversationsPerTrader = 5
@@ -21,7 +23,7 @@ struct ArenaSnapshotBuilder {
 
     func encodedFiles() throws -> [String: Data] {
         let encoder = SnapshotCoding.makeEncoder()
-        return [
+        var files = [
             SnapshotDocument.cryptoPrices.fileName: try encoder.encode(cryptoPrices()),
             SnapshotDocument.accountTotals.fileName: try encoder.encode(accountTotals()),
             SnapshotDocument.trades.fileName: try encoder.encode(tradesDocument()),
@@ -31,6 +33,12 @@ struct ArenaSnapshotBuilder {
             SnapshotDocument.sinceInceptionValues.fileName: try encoder.encode(sinceInception()),
             SnapshotDocument.conversations.fileName: try encoder.encode(conversations()),
         ]
+        if let rebalances {
+            files[RebalancesDocument.fileName] = try encoder.encode(
+                RebalancesDocument(rebalances: rebalances.reversed())
+            )
+        }
+        return files
     }
 
     func cryptoPrices() -> CryptoPricesDocument {

@@ -41,6 +41,15 @@ final class ArenaManager: Service, Sendable {
     let metrics: EngineMetrics?
     /// PostgreSQL and Redis, when configured: handed every cycle and every export, never waited on.
     let sinks: [any PersistenceSink]
+    /// `performance_based` capital rebalancing, when configured.
+    struct Rebalancing: Sendable {
+        /// Engine clock milliseconds between rebalances.
+        let interval: Int64
+        let rebalancer: Rebalancer
+        let log: RebalanceLog
+    }
+
+    let rebalancing: Rebalancing?
     /// Consecutive failed-closed cycles of a trader that raise an alert.
     static let failureAlertAfter = 3
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
@@ -61,6 +70,7 @@ final class ArenaManager: Service, Sendable {
         alerts: (any AlertSink)? = nil,
         metrics: EngineMetrics? = nil,
         sinks: [any PersistenceSink] = [],
+        rebalancing: Rebalancing? = nil,
         logger: Logger
     ) {
         self.traders = traders
@@ -77,6 +87,7 @@ final class ArenaManager: Service, Sendable {
         self.alerts = alerts
         self.metrics = metrics
         self.sinks = sinks
+        self.rebalancing = rebalancing
         self.logger = logger
     }
 
@@ -103,6 +114,7 @@ final class ArenaManager: Service, Sendable {
             }
             await store.begin(trader: trader.configuration.id, capital: capital, now: now)
         }
+        try await recoverRebalances()
         try await refreshMarkets(now: now)
     }
 
@@ -115,6 +127,7 @@ final class ArenaManager: Service, Sendable {
                 let now = clock.now()
                 await handleResumeRequests()
                 await tick(now: now)
+                await rebalanceIfDue(now: now)
                 heartbeat.beat()
                 for trader in await dueTraders(now: now) {
                     guard await store.claim(trader.configuration.id, limit: maxConcurrentDecisions) else { continue }
@@ -186,6 +199,7 @@ final class ArenaManager: Service, Sendable {
         while clock.now() <= end, !Task.isCancelled {
             let now = clock.now()
             await tick(now: now)
+            await rebalanceIfDue(now: now)
             var nextDue = Int64.max
             for trader in ordered where trader.configuration.autoStart {
                 let state = await store.state(trader.configuration.id)
@@ -456,7 +470,12 @@ final class ArenaManager: Service, Sendable {
                     prices.merge(await sim.marks) { first, _ in first }
                 }
             }
-            let files = try ArenaSnapshotBuilder(traders: views, prices: prices, now: now).encodedFiles()
+            let files = try ArenaSnapshotBuilder(
+                traders: views,
+                prices: prices,
+                now: now,
+                rebalances: rebalancing == nil ? nil : await store.state.rebalances ?? []
+            ).encodedFiles()
             let generation = try publisher.publish(files)
             if !sinks.isEmpty {
                 let publication = SnapshotPublication(
@@ -479,5 +498,139 @@ final class ArenaManager: Service, Sendable {
         } catch {
             logger.error("cannot persist manager state", metadata: ["error": "\(error)"])
         }
+    }
+
+    // MARK: Rebalancing
+
+    /// Every `rebalance_interval`, between cycles: gathers each paper trader's KPIs, plans the moves, journals
+    /// them (fsynced) and only then moves the capital. Nothing moves when the journal cannot be written.
+    func rebalanceIfDue(now: Int64) async {
+        guard let rebalancing else { return }
+        guard let last = await store.lastRebalanceAt else {
+            // The first interval starts now: a plan needs some history to judge by.
+            await store.armRebalancing(at: now)
+            return
+        }
+        guard now - last >= rebalancing.interval, await store.runningCount == 0 else { return }
+        await store.armRebalancing(at: now)
+        let (candidates, skipped) = await rebalanceCandidates()
+        let moves = rebalancing.rebalancer.plan(candidates)
+        guard !moves.isEmpty else {
+            logger.info("rebalance due: no capital to move", metadata: ["traders": "\(candidates.count)"])
+            return
+        }
+        let byID = Dictionary(uniqueKeysWithValues: moves.map { ($0.id, $0) })
+        let bounds = rebalancing.rebalancer
+        let rebalance = RebalancesDocument.Rebalance(
+            id: await store.nextRebalanceID,
+            timestamp: now,
+            poolUSD: candidates.reduce(0) { $0 + $1.equity },
+            moves: candidates.map { candidate in
+                let score = Rebalancer.score(
+                    sharpe: candidate.sharpe,
+                    drawdownPct: candidate.drawdownPct,
+                    utilisation: candidate.utilisation
+                )
+                return .init(
+                    modelID: candidate.id,
+                    equityBefore: candidate.equity,
+                    amountUSD: byID[candidate.id]?.amount ?? 0,
+                    targetPct: byID[candidate.id]?.targetPct ?? candidate.equity / bounds.totalEquityUSD * 100,
+                    score: score,
+                    sharpe: candidate.sharpe,
+                    drawdownPct: candidate.drawdownPct,
+                    utilisationPct: candidate.utilisation * 100,
+                    marginUsed: candidate.marginUsed
+                )
+            },
+            skipped: skipped
+        )
+        do {
+            try rebalancing.log.append(rebalance)
+        } catch {
+            logger.error("rebalance not journaled: no capital moved", metadata: ["error": "\(error)"])
+            return
+        }
+        await apply(rebalance)
+        logger.notice(
+            "capital rebalanced",
+            metadata: [
+                "rebalance": "\(rebalance.id)",
+                "moved_usd": "\(moves.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount })",
+            ]
+        )
+        await persist()
+    }
+
+    /// The traders that take part in a rebalance, with their KPIs, and those left out with why.
+    func rebalanceCandidates() async -> ([Rebalancer.Candidate], [RebalancesDocument.Skipped]) {
+        var candidates: [Rebalancer.Candidate] = []
+        var skipped: [RebalancesDocument.Skipped] = []
+        let suspended = await store.suspended
+        for trader in traders.sorted(by: { $0.configuration.id < $1.configuration.id }) {
+            let id = trader.configuration.id
+            guard trader.configuration.autoStart else {
+                skipped.append(.init(modelID: id, reason: "not started (auto_start: false)"))
+                continue
+            }
+            guard let sim = exchanges[trader.configuration.exchangeProvider] as? SimExchange else {
+                skipped.append(.init(modelID: id, reason: "live venue: its capital is what the venue account holds"))
+                continue
+            }
+            guard let account = try? await sim.account(trader: id) else {
+                skipped.append(.init(modelID: id, reason: "no paper account"))
+                continue
+            }
+            let state = await store.state(id)
+            let week = state.equityHistory.suffix(24 * 7)
+            let shares = week.compactMap { point in point.marginUsed.map { point.equity > 0 ? $0 / point.equity : 0 } }
+            let current = account.equity > 0 ? account.marginUsed / account.equity : 0
+            candidates.append(
+                .init(
+                    id: id,
+                    equity: account.equity,
+                    cash: account.cash,
+                    unrealizedPnL: account.unrealizedPnL,
+                    marginUsed: account.marginUsed,
+                    sharpe: Performance.sharpe(Array(week)),
+                    drawdownPct: state.peakEquity > 0 ? max(0, (1 - account.equity / state.peakEquity) * 100) : 0,
+                    utilisation: shares.isEmpty ? current : shares.reduce(0, +) / Double(shares.count),
+                    mayReceive: !state.isDrawdownLimitHit && !state.isDailyLossLimitHit && suspended[id] == nil
+                )
+            )
+        }
+        return (candidates, skipped)
+    }
+
+    /// Applies a journaled rebalance: the paper ledger's cash, then the trader's measures. Each side remembers
+    /// the last rebalance it applied, so re-applying after a crash moves nothing twice.
+    func apply(_ rebalance: RebalancesDocument.Rebalance) async {
+        for move in rebalance.moves where move.amountUSD != 0 {
+            guard let trader = traders.first(where: { $0.configuration.id == move.modelID }),
+                let sim = exchanges[trader.configuration.exchangeProvider] as? SimExchange
+            else {
+                logger.error(
+                    "journaled rebalance names a trader that is not on a paper venue now; its move is not applied",
+                    metadata: ["rebalance": "\(rebalance.id)", "trader": "\(move.modelID)"]
+                )
+                continue
+            }
+            do {
+                try await sim.transfer(trader: move.modelID, amount: move.amountUSD, rebalance: rebalance.id)
+            } catch {
+                logger.error(
+                    "paper ledger not saved after a rebalance transfer",
+                    metadata: ["trader": "\(move.modelID)", "error": "\(error)"]
+                )
+            }
+            await store.applyTransfer(trader: move.modelID, amount: move.amountUSD, rebalance: rebalance.id)
+        }
+        await store.recordRebalance(rebalance)
+    }
+
+    /// Re-applies the rebalance journal at start (a crash between journaling and applying loses nothing).
+    func recoverRebalances() async throws {
+        guard let rebalancing else { return }
+        for rebalance in try rebalancing.log.entries() { await apply(rebalance) }
     }
 }

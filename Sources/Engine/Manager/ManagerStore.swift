@@ -179,9 +179,12 @@ actor ManagerStore {
                     equity: equity,
                     realizedPnL: account.realizedPnL,
                     unrealizedPnL: account.unrealizedPnL,
-                    llmCostUSD: trader.llmCostUSD
+                    llmCostUSD: trader.llmCostUSD,
+                    flow: trader.pendingFlow,
+                    marginUsed: account.marginUsed
                 )
             )
+            trader.pendingFlow = nil
             if trader.equityHistory.count > Self.historyLimit {
                 trader.equityHistory.removeFirst(trader.equityHistory.count - Self.historyLimit)
             }
@@ -213,6 +216,46 @@ actor ManagerStore {
         state.traders[configuration.id] = trader
         if changed { dirty = true }
         return closeAll
+    }
+
+    // MARK: Rebalancing
+
+    var lastRebalanceAt: Int64? { state.lastRebalanceAt }
+
+    func armRebalancing(at time: Int64) {
+        state.lastRebalanceAt = time
+        dirty = true
+    }
+
+    /// The id the next rebalance takes.
+    var nextRebalanceID: Int { (state.rebalances?.last?.id ?? 0) + 1 }
+
+    /// Books a rebalance transfer in the trader's measures, once per rebalance: what came in raises (and what
+    /// left lowers) the inception capital, the peak and the day's starting equity alike, so returns, drawdown
+    /// and daily loss see no gain or loss in it.
+    func applyTransfer(trader id: String, amount: Double, rebalance: Int) {
+        guard var trader = state.traders[id], (trader.lastRebalance ?? 0) < rebalance else { return }
+        trader.inceptionCapital += amount
+        trader.peakEquity += amount
+        trader.dayStartEquity += amount
+        trader.pendingFlow = (trader.pendingFlow ?? 0) + amount
+        trader.lastRebalance = rebalance
+        state.traders[id] = trader
+        dirty = true
+    }
+
+    /// Keeps the newest rebalances for the export (once each).
+    static let rebalanceLimit = 50
+
+    func recordRebalance(_ rebalance: RebalancesDocument.Rebalance) {
+        var kept = state.rebalances ?? []
+        guard !kept.contains(where: { $0.id == rebalance.id }) else { return }
+        kept.append(rebalance)
+        kept.sort { $0.id < $1.id }
+        if kept.count > Self.rebalanceLimit { kept.removeFirst(kept.count - Self.rebalanceLimit) }
+        state.rebalances = kept
+        state.lastRebalanceAt = max(state.lastRebalanceAt ?? rebalance.timestamp, rebalance.timestamp)
+        dirty = true
     }
 
     func save(clockTime: Int64) throws {

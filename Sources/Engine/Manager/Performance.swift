@@ -2,7 +2,7 @@ import Foundation
 
 /// Performance measures shared by gating and export.
 enum Performance {
-    /// Annualised Sharpe ratio of hourly equity returns: mean / standard deviation (sample) × √8760, with a zero
+    /// Annualised Sharpe ratio of hourly equity returns (net of rebalancing flows): mean / standard deviation (sample) × √8760, with a zero
     /// risk-free rate. Fewer than three points, or no variation, give 0.
     static func sharpe(_ history: [TraderState.EquityPoint]) -> Double {
         sharpeSeries(history).last ?? 0
@@ -18,7 +18,8 @@ enum Performance {
         var squares = 0.0
         for index in history.indices {
             if index > 0, history[index - 1].equity > 0 {
-                let value = history[index].equity / history[index - 1].equity - 1
+                // Capital moved in by a rebalance is not a gain (nor one moved out a loss).
+                let value = (history[index].equity - (history[index].flow ?? 0)) / history[index - 1].equity - 1
                 count += 1
                 let delta = value - mean
                 mean += delta / Double(count)

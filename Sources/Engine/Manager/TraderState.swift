@@ -1,3 +1,5 @@
+import Shared
+
 /// What the manager remembers about a trader between cycles and across restarts.
 struct TraderState: Sendable, Codable, Equatable {
     var cycle: Int = 0
@@ -28,6 +30,10 @@ struct TraderState: Sendable, Codable, Equatable {
     var lastModel: String?
     /// Model calls, tokens and cost by model alias (absent in state saved before cost tracking).
     var llmUsage: [String: LLMUsage]?
+    /// The last rebalance applied to this trader, and capital moved in (or out, negative) since the last equity
+    /// point: the next point carries it as its `flow`, so a transfer is not taken for a return.
+    var lastRebalance: Int?
+    var pendingFlow: Double?
 
     var llmCostUSD: Double {
         guard let usage = llmUsage else { return 0 }
@@ -42,6 +48,10 @@ struct TraderState: Sendable, Codable, Equatable {
         var unrealizedPnL: Double
         /// Model cost up to this point (absent in older state).
         var llmCostUSD: Double?
+        /// Capital moved in (positive) or out by rebalancing since the previous point.
+        var flow: Double?
+        /// Margin locked at this point (for the utilisation KPI; absent in older state).
+        var marginUsed: Double?
     }
 
     /// One model's use by one trader.
@@ -109,4 +119,8 @@ struct ManagerState: Sendable, Codable, Equatable {
     var traders: [String: TraderState] = [:]
     /// The engine clock's time at the last save: a replay resumes from here after a restart.
     var clockTime: Int64 = 0
+    /// When capital was last rebalanced (or rebalancing first armed), engine clock ms.
+    var lastRebalanceAt: Int64?
+    /// The newest rebalances, oldest first (for the export).
+    var rebalances: [RebalancesDocument.Rebalance]?
 }

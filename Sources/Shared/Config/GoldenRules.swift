@@ -32,6 +32,7 @@ struct GoldenRules {
             reserveEquityPct: manager.reserveEquityPct,
             allocationStrategy: manager.allocationStrategy,
             rebalanceInterval: manager.rebalanceInterval,
+            rebalanceBounds: manager.rebalanceBounds,
             statePath: manager.statePath,
             maxConcurrentDecisions: manager.maxConcurrentDecisions,
             monitoring: manager.monitoring,
@@ -107,6 +108,22 @@ struct GoldenRules {
                 managerFile,
                 "traders",
                 "the traders' allocation_pct add up to \(Self.format(total)) %, more than 100 − reserve_equity_pct = \(Self.format(available)) %"
+            )
+        }
+        let bounds = manager.rebalanceBounds
+        if bounds.minAllocationPct > bounds.maxAllocationPct {
+            log.error(
+                managerFile,
+                "manager.min_allocation_pct",
+                "is \(Self.format(bounds.minAllocationPct)) %, above max_allocation_pct (\(Self.format(bounds.maxAllocationPct)) %)"
+            )
+        }
+        let enabled = Double(manager.traders.filter(\.autoStart).count)
+        if manager.allocationStrategy == .performanceBased, bounds.minAllocationPct * enabled > available + 1e-9 {
+            log.error(
+                managerFile,
+                "manager.min_allocation_pct",
+                "\(Self.format(bounds.minAllocationPct)) % for each of \(Int(enabled)) traders is more than 100 − reserve_equity_pct = \(Self.format(available)) %"
             )
         }
     }

@@ -12,10 +12,27 @@ package struct ManagerConfiguration: Sendable {
         package let metricsPort: Int
     }
 
+    /// The bounds of `performance_based` rebalancing, percent of `total_equity_usd`.
+    package struct RebalanceBounds: Sendable, Equatable {
+        /// No trader is brought below this share (unless its own losses took it there).
+        package var minAllocationPct: Double = 5
+        /// No trader is brought above this share.
+        package var maxAllocationPct: Double = 50
+        /// No trader's capital moves by more than this share in one rebalance.
+        package var maxStepPct: Double = 10
+
+        package init(minAllocationPct: Double = 5, maxAllocationPct: Double = 50, maxStepPct: Double = 10) {
+            self.minAllocationPct = minAllocationPct
+            self.maxAllocationPct = maxAllocationPct
+            self.maxStepPct = maxStepPct
+        }
+    }
+
     package let totalEquityUSD: Double
     package let reserveEquityPct: Double
     package let allocationStrategy: AllocationStrategy
     package let rebalanceInterval: Duration
+    package var rebalanceBounds = RebalanceBounds()
     package var statePath: String
     package let maxConcurrentDecisions: Int
     package let monitoring: Monitoring
@@ -29,6 +46,11 @@ package struct ManagerConfiguration: Sendable {
         let rebalance = manager?.duration("rebalance_interval", default: .seconds(3600), minimum: .seconds(60))
         let statePath = manager?.string("state_path", default: "state/manager.json") ?? "state/manager.json"
         let concurrency = manager?.int("max_concurrent_decisions", default: 4, range: 1...256) ?? 4
+        let bounds = RebalanceBounds(
+            minAllocationPct: manager?.double("min_allocation_pct", default: 5, range: 0...100) ?? 5,
+            maxAllocationPct: manager?.double("max_allocation_pct", default: 50, range: 0...100) ?? 50,
+            maxStepPct: manager?.double("max_rebalance_step_pct", default: 10, range: 0...100) ?? 10
+        )
         manager?.finish()
 
         let monitoringSection = reader.mapping("monitoring")
@@ -48,6 +70,7 @@ package struct ManagerConfiguration: Sendable {
             reserveEquityPct: reserve,
             allocationStrategy: strategy,
             rebalanceInterval: rebalance ?? .seconds(3600),
+            rebalanceBounds: bounds,
             statePath: statePath,
             maxConcurrentDecisions: concurrency,
             monitoring: monitoring,

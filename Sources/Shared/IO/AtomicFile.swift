@@ -26,7 +26,16 @@ package enum AtomicFile {
 
     /// Writes `data` to `path` and fsyncs it. The file is created or truncated.
     package static func writeAndSync(_ data: Data, to path: String) throws(Failure) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        try writeAndSync(data, to: path, flags: O_TRUNC)
+    }
+
+    /// Appends `data` to `path` (created when missing) and fsyncs it: one record of an append-only log.
+    package static func appendAndSync(_ data: Data, to path: String) throws(Failure) {
+        try writeAndSync(data, to: path, flags: O_APPEND)
+    }
+
+    private static func writeAndSync(_ data: Data, to path: String, flags: Int32) throws(Failure) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o644)
         guard descriptor >= 0 else { throw Failure(operation: "open", path: path, code: errno) }
         defer { close(descriptor) }
         var failure: Failure?

@@ -38,6 +38,14 @@ actor SimExchange: ExchangeProvider {
         try persist()
     }
 
+    /// A rebalance transfer (see `SimLedger.transfer`), persisted.
+    @discardableResult
+    func transfer(trader: String, amount: Double, rebalance: Int) throws -> Bool {
+        guard ledger.transfer(trader: trader, amount: amount, rebalance: rebalance) else { return false }
+        try persist()
+        return true
+    }
+
     func account(trader: String) throws -> TraderAccount {
         guard let account = ledger.accounts[trader] else { throw ExchangeError.unknownTrader(trader) }
         return account.trader

@@ -11,6 +11,8 @@ struct SimLedger: Sendable, Codable, Equatable {
         var restingOrders: [RestingOrder] = []
         var closedTrades: [ClosedTrade] = []
         var fills: Int = 0
+        /// The last rebalance whose transfer this account received (absent before the first).
+        var lastRebalance: Int?
     }
 
     struct RestingOrder: Sendable, Codable, Equatable {
@@ -86,6 +88,18 @@ struct SimLedger: Sendable, Codable, Equatable {
                 trader: TraderAccount(cash: capital, positions: [:], realizedPnL: 0, feesPaid: 0)
             )
         }
+    }
+
+    /// Moves `amount` into (positive) or out of (negative) a trader's cash for rebalance `rebalance`, once: a
+    /// rebalance already applied to the account is ignored, so replaying the rebalance journal after a crash is
+    /// safe. Returns false when nothing moved. The caller keeps withdrawals within the free cash.
+    @discardableResult
+    mutating func transfer(trader: String, amount: Double, rebalance: Int) -> Bool {
+        guard var account = accounts[trader], (account.lastRebalance ?? 0) < rebalance else { return false }
+        account.trader.cash += amount
+        account.lastRebalance = rebalance
+        accounts[trader] = account
+        return true
     }
 
     // MARK: Orders
