@@ -171,6 +171,56 @@ struct CaptureServingTests {
         }
     }
 
+    @Test func rebalances_areAnEmptyList_withoutTheFile_andTheFileWhenTheGenerationHasOne() async throws {
+        try await makeAPI(dataPath: TestPaths.capture.path).test(.router) { client in
+            let response = try await client.execute(uri: "/api/rebalances", method: .get)
+            #expect(response.status == .ok)
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+            )
+            #expect((object["rebalances"] as? [Any])?.isEmpty == true)
+            #expect(object["serverTime"] != nil)
+        }
+        // A copy of the capture with the engine's rebalances.json beside it.
+        let scratch = try TestPaths.makeScratch("rebalances")
+        for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.capture.path) {
+            try FileManager.default.copyItem(
+                at: TestPaths.capture.appendingPathComponent(name),
+                to: scratch.appendingPathComponent(name)
+            )
+        }
+        let document = RebalancesDocument(rebalances: [
+            .init(
+                id: 1,
+                timestamp: 1_752_638_400_000,
+                poolUSD: 6000,
+                moves: [
+                    .init(
+                        modelID: "gpt-5",
+                        equityBefore: 3000,
+                        amountUSD: -39.13,
+                        targetPct: 29.4,
+                        score: 0.48,
+                        sharpe: -2,
+                        drawdownPct: 1.1,
+                        utilisationPct: 54.2,
+                        marginUsed: 1619.77
+                    )
+                ],
+                skipped: [
+                    .init(modelID: "qwen3-max", reason: "live venue: its capital is what the venue account holds")
+                ]
+            )
+        ])
+        try SnapshotCoding.makeEncoder().encode(document).write(to: scratch.appendingPathComponent("rebalances.json"))
+        try await makeAPI(dataPath: scratch.path).test(.router) { client in
+            let response = try await client.execute(uri: "/api/rebalances", method: .get)
+            #expect(response.status == .ok)
+            let served = try JSONDecoder().decode(RebalancesDocument.self, from: Data(buffer: response.body))
+            #expect(served == document)
+        }
+    }
+
     @Test(arguments: [
         "/api/analytics/..", "/api/analytics/../../etc/passwd", "/api/analytics/a%2F..%2Fb", "/api/analytics/bad%20id",
         "/api/analytics/" + String(repeating: "a", count: 129), "/api/analytics/", "/api/analytics/x;y",
@@ -247,7 +297,9 @@ struct CaptureServingTests {
             for document in SnapshotDocument.allCases {
                 #expect(paths["/api/\(document.rawValue)"] != nil, "\(document)")
             }
-            for extra in ["/api/analytics/{modelId}", "/api/health", "/api/openapi.json", "/metrics"] {
+            for extra in [
+                "/api/analytics/{modelId}", "/api/rebalances", "/api/health", "/api/openapi.json", "/metrics",
+            ] {
                 #expect(paths[extra] != nil, "\(extra)")
             }
         }

@@ -150,6 +150,24 @@ struct ConfigLoaderTests {
         )
     }
 
+    @Test func rule_rebalanceBounds_areChecked() throws {
+        try fixture.edit("manager.yaml") {
+            $0.replacingOccurrences(of: "allocation_strategy: static", with: "allocation_strategy: performance_based")
+                .replacingOccurrences(of: "min_allocation_pct: 5", with: "min_allocation_pct: 40")
+                .replacingOccurrences(of: "max_allocation_pct: 50", with: "max_allocation_pct: 30")
+        }
+        let lines = errors()
+        #expect(lines.contains { $0.contains("manager.min_allocation_pct: is 40 %, above max_allocation_pct (30 %)") })
+        // Three traders (one disabled later for its missing key, but configured to start) at 40 % each: 120 % > 90 %.
+        #expect(
+            lines.contains {
+                $0.contains(
+                    "manager.min_allocation_pct: 40 % for each of 3 traders is more than 100 − reserve_equity_pct = 90 %"
+                )
+            }
+        )
+    }
+
     @Test(arguments: ["timeout", "retry", "healthcheck", "capabilities"])
     func rule_providerWithoutPolicyKey_isRefused(key: String) throws {
         let text = try fixture.read("exchange.yaml")

@@ -592,7 +592,8 @@ final class ArenaManager: Service, Sendable {
                     cash: account.cash,
                     unrealizedPnL: account.unrealizedPnL,
                     marginUsed: account.marginUsed,
-                    sharpe: Performance.sharpe(Array(week)),
+                    // Under a day of hourly points a Sharpe ratio is noise: it counts as neutral until then.
+                    sharpe: week.count >= 24 ? Performance.sharpe(Array(week)) : 0,
                     drawdownPct: state.peakEquity > 0 ? max(0, (1 - account.equity / state.peakEquity) * 100) : 0,
                     utilisation: shares.isEmpty ? current : shares.reduce(0, +) / Double(shares.count),
                     mayReceive: !state.isDrawdownLimitHit && !state.isDailyLossLimitHit && suspended[id] == nil

@@ -30,8 +30,8 @@ package struct ManagerConfiguration: Sendable {
 
     package let totalEquityUSD: Double
     package let reserveEquityPct: Double
-    package let allocationStrategy: AllocationStrategy
-    package let rebalanceInterval: Duration
+    package var allocationStrategy: AllocationStrategy
+    package var rebalanceInterval: Duration
     package var rebalanceBounds = RebalanceBounds()
     package var statePath: String
     package let maxConcurrentDecisions: Int
