@@ -200,14 +200,21 @@ struct BinaryTests {
         #expect(FileManager.default.fileExists(atPath: current))
         let health = try await fetch("http://127.0.0.1:\(metricsPort)/healthz")
         #expect(String(decoding: health, as: UTF8.self).contains(#""status":"ok""#))
-        let metrics = String(decoding: try await fetch("http://127.0.0.1:\(metricsPort)/metrics"), as: UTF8.self)
+        // The journal is flushed every fsync_interval (200 ms): wait for its first batch.
+        var metrics = ""
+        for _ in 0..<100 {
+            metrics = String(decoding: try await fetch("http://127.0.0.1:\(metricsPort)/metrics"), as: UTF8.self)
+            if metrics.contains("engine_journal_lag_seconds_bucket") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(metrics.contains(#"engine_llm_requests_total{model="buy-and-hold",outcome="ok"}"#), "\(metrics)")
         for name in [
             "engine_decision_seconds_bucket", #"engine_cycles_total{outcome="completed",reason="none"}"#,
             #"engine_trader_equity_usd{trader="baseline-hold"}"#,
             #"engine_orders_total{venue="paper",status="filled"}"#,
             #"engine_trader_halted{trader="baseline-ema"} 0"#, #"engine_market_data_age_seconds{provider="replay"}"#,
-            "engine_journal_queue_depth_records",
+            "engine_journal_queue_depth_records", "engine_journal_fsync_seconds_bucket",
+            "engine_journal_lag_seconds_bucket",
         ] {
             #expect(metrics.contains(name), "\(name)")
         }

@@ -182,7 +182,7 @@ struct EngineAssembly {
                 )
             )
         }
-        let journal = JournalWriter(settings: .init(configuration.journal), logger: logger)
+        let journal = JournalWriter(settings: .init(configuration.journal), logger: logger, metrics: metrics)
         do {
             _ = try await journal.recover()
         } catch {

@@ -58,7 +58,9 @@ actor JournalWriter: Service {
     let settings: Settings
     let directory: JournalDirectory
     private let logger: Logger
-    private var queue: [(trader: String, line: Data)] = []
+    private var queue: [(trader: String, line: Data, queuedAt: ContinuousClock.Instant)] = []
+    /// Where the fsync time and the journal lag go (`/metrics`), when the engine serves them.
+    private let metrics: EngineMetrics?
     private var files: [String: OpenFile] = [:]
     private let encoder: JSONEncoder
     /// Times an append found the queue full and had to wait for the disk.
@@ -69,8 +71,9 @@ actor JournalWriter: Service {
     private var compressions: [Int: Task<Void, Never>] = [:]
     private var nextCompression = 0
 
-    init(settings: Settings, logger: Logger) {
+    init(settings: Settings, logger: Logger, metrics: EngineMetrics? = nil) {
         self.settings = settings
+        self.metrics = metrics
         self.directory = JournalDirectory(root: settings.root)
         self.logger = logger
         let encoder = JSONEncoder()
@@ -104,7 +107,7 @@ actor JournalWriter: Service {
     func append(_ record: CycleRecord) throws {
         var line = try encoder.encode(record)
         line.append(UInt8(ascii: "\n"))
-        queue.append((record.traderID, line))
+        queue.append((record.traderID, line, ContinuousClock.now))
         if queue.count >= settings.queueCapacity {
             fullQueueWaits += 1
             logger.warning(
@@ -121,7 +124,7 @@ actor JournalWriter: Service {
         let batch = queue
         queue.removeAll(keepingCapacity: true)
         var touched: Set<String> = []
-        for (trader, line) in batch {
+        for (trader, line, _) in batch {
             var file = try openFile(trader, adding: line.count)
             try Self.writeAll(line, to: file.descriptor)
             file.bytes += line.count
@@ -129,11 +132,16 @@ actor JournalWriter: Service {
             touched.insert(trader)
             recordsWritten += 1
         }
+        let syncStarted = ContinuousClock.now
         for trader in touched where settings.syncsEveryBatch {
             guard let file = files[trader] else { continue }
             guard fsync(file.descriptor) == 0 else {
                 throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
             }
+        }
+        if let metrics, let oldest = batch.first?.queuedAt {
+            let now = ContinuousClock.now
+            metrics.recordJournalFlush(fsync: now - syncStarted, lag: now - oldest)
         }
     }
 

@@ -114,6 +114,19 @@ final class EngineMetrics: Sendable {
         ).set(Double(fullQueueWaits))
     }
 
+    /// A journal batch made durable: the time its fsyncs took, and how long its oldest record waited from the
+    /// append until it was on disk (the journal's lag).
+    func recordJournalFlush(fsync: Duration, lag: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: Self.descriptor("journal_fsync", "seconds", "Time to fsync one journal batch"),
+            buckets: Self.storeBuckets
+        ).record(fsync)
+        registry.makeDurationHistogram(
+            descriptor: Self.descriptor("journal_lag", "seconds", "From append to durable, oldest record of a batch"),
+            buckets: Self.latencyBuckets
+        ).record(lag)
+    }
+
     /// One round trip to PostgreSQL or Redis, by store and operation (a fixed set of names).
     func recordPersistence(store: String, operation: String, duration: Duration, failed: Bool) {
         registry.makeDurationHistogram(
