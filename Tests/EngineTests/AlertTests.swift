@@ -87,6 +87,19 @@ struct AlertTests {
         try await httpClient.shutdown()
     }
 
+    /// A cycle record of `trader` started and ended at `cycle` ms, asked of model "m".
+    static func record(_ trader: String, cycle: Int, id: String, outcome: CycleRecord.Outcome) -> CycleRecord {
+        CycleRecord(
+            traderID: trader,
+            cycle: cycle,
+            cycleID: id,
+            startedAt: Int64(cycle),
+            endedAt: Int64(cycle),
+            outcome: outcome,
+            modelAsked: "m"
+        )
+    }
+
     /// A manager around `store` that only reviews cycles (no clock-driven loop runs in these tests).
     static func manager(
         store: ManagerStore,
@@ -123,15 +136,7 @@ struct AlertTests {
         let trader = CycleFailureTests.trader()
         await store.begin(trader: trader.id, capital: 1000, now: 0)
         for cycle in 1...3 {
-            var record = CycleRecord(
-                traderID: trader.id,
-                cycle: cycle,
-                cycleID: "\(trader.id)-\(cycle)",
-                startedAt: Int64(cycle),
-                endedAt: Int64(cycle),
-                outcome: .failedClosed,
-                modelAsked: "m"
-            )
+            var record = Self.record(trader.id, cycle: cycle, id: "\(trader.id)-\(cycle)", outcome: .failedClosed)
             record.reason = .staleMarketData
             await store.apply(record, configuration: trader, now: Int64(cycle))
             await manager.raiseAlerts(for: record, trader: trader.id)
@@ -146,15 +151,7 @@ struct AlertTests {
         await manager.handleResumeRequests()
         #expect(await store.suspended["llm-1"] == nil)
         #expect((try? FileManager.default.contentsOfDirectory(atPath: requests))?.isEmpty == true)
-        var protectedless = CycleRecord(
-            traderID: trader.id,
-            cycle: 4,
-            cycleID: "x",
-            startedAt: 4,
-            endedAt: 4,
-            outcome: .completed,
-            modelAsked: "m"
-        )
+        var protectedless = Self.record(trader.id, cycle: 4, id: "x", outcome: .completed)
         protectedless.inputs = DecisionCycle.inputs(state: TraderState(), now: 4, takerFeeRate: 0)
         protectedless.inputs?.unprotectedSymbols = ["BTC"]
         await store.apply(protectedless, configuration: trader, now: 4)
@@ -169,14 +166,11 @@ struct AlertTests {
         await store.begin(trader: trader.id, capital: 1000, now: 0)
         // 3 failures in 20 cycles, never two in a row: 15 %.
         for cycle in 1...20 {
-            let record = CycleRecord(
-                traderID: trader.id,
+            let record = Self.record(
+                trader.id,
                 cycle: cycle,
-                cycleID: "c\(cycle)",
-                startedAt: Int64(cycle),
-                endedAt: Int64(cycle),
-                outcome: [5, 11, 20].contains(cycle) ? .failedClosed : .completed,
-                modelAsked: "m"
+                id: "c\(cycle)",
+                outcome: [5, 11, 20].contains(cycle) ? .failedClosed : .completed
             )
             await store.apply(record, configuration: trader, now: Int64(cycle))
             await manager.raiseAlerts(for: record, trader: trader.id)
@@ -199,30 +193,14 @@ struct AlertTests {
             exchange: exchange
         )
         let manager = Self.manager(store: store, alerts: sink, traders: [runtime], exchanges: ["paper": exchange])
-        var stale = CycleRecord(
-            traderID: "t",
-            cycle: 1,
-            cycleID: "t-1",
-            startedAt: 1,
-            endedAt: 1,
-            outcome: .failedClosed,
-            modelAsked: "m"
-        )
+        var stale = Self.record("t", cycle: 1, id: "t-1", outcome: .failedClosed)
         stale.reason = .staleMarketData
         await manager.raiseAlerts(for: stale, trader: "t")
         #expect(await sink.raised == ["market_stale:fixed"])
 
         // 20 orders, 2 refused by the venue for its own reasons: 10 % > 5 %.
         for cycle in 2...21 {
-            var record = CycleRecord(
-                traderID: "t",
-                cycle: cycle,
-                cycleID: "t-\(cycle)",
-                startedAt: Int64(cycle),
-                endedAt: Int64(cycle),
-                outcome: .completed,
-                modelAsked: "m"
-            )
+            var record = Self.record("t", cycle: cycle, id: "t-\(cycle)", outcome: .completed)
             let failed = cycle == 5 || cycle == 9
             record.orders = [Self.order("c\(cycle)")]
             record.results = [

@@ -27,6 +27,19 @@ struct BinaryTests {
         return root
     }
 
+    /// `engine run` on the configuration under `root`, started, its stderr discarded.
+    static func startEngine(_ root: URL, environment: [String: String]) throws -> Process {
+        let engine = try ProcessRunner.makeProcess(
+            "engine",
+            ["run", "--config", "etc/arena.yaml"],
+            environment: environment,
+            directory: root
+        )
+        engine.standardError = FileHandle.nullDevice
+        try engine.run()
+        return engine
+    }
+
     func assertNoCrashOutput(_ text: String) {
         for marker in ["Fatal error", "Stack dump", "backtrace", "Current stack trace", "Segmentation fault"] {
             #expect(!text.contains(marker), "crash output: \(text)")
@@ -185,14 +198,7 @@ struct BinaryTests {
     @Test func engineRun_servesMetricsAndHealth_andStopsCleanlyOnSIGTERM() async throws {
         let root = try Self.scratchConfig()
         let metricsPort = try ProcessRunner.freePort()
-        let engine = try ProcessRunner.makeProcess(
-            "engine",
-            ["run", "--config", "etc/arena.yaml"],
-            environment: ["ARENA_METRICS_PORT": String(metricsPort)],
-            directory: root
-        )
-        engine.standardError = FileHandle.nullDevice
-        try engine.run()
+        let engine = try Self.startEngine(root, environment: ["ARENA_METRICS_PORT": String(metricsPort)])
         let current = root.appendingPathComponent("mcp-data/current").path
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: current) {
             try await Task.sleep(for: .milliseconds(50))
@@ -414,14 +420,7 @@ struct JournalCrashTests {
         let root = try BinaryTests.scratchConfig()
         // Fast replay: every tick is a decision interval, so records pile up quickly.
         let environment = ["ARENA_CLOCK_SPEED": "3000", "ARENA_LOG_LEVEL": "error"]
-        let engine = try ProcessRunner.makeProcess(
-            "engine",
-            ["run", "--config", "etc/arena.yaml"],
-            environment: environment,
-            directory: root
-        )
-        engine.standardError = FileHandle.nullDevice
-        try engine.run()
+        let engine = try BinaryTests.startEngine(root, environment: environment)
         let journal = root.appendingPathComponent("journal/baseline-hold")
         func lines() -> [Data] {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: journal.path))?.sorted() ?? []
@@ -457,14 +456,7 @@ struct JournalCrashTests {
         try handle.close()
 
         // Restart; the torn line is cut at start, then new cycles are appended.
-        let restart = try ProcessRunner.makeProcess(
-            "engine",
-            ["run", "--config", "etc/arena.yaml"],
-            environment: environment,
-            directory: root
-        )
-        restart.standardError = FileHandle.nullDevice
-        try restart.run()
+        let restart = try BinaryTests.startEngine(root, environment: environment)
         for _ in 0..<300 where lines().count < intact.count + 2 {
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -400,14 +400,7 @@ struct PersistenceTests {
             "ARENA_POSTGRES_DSN": server.dsn, "ARENA_CLOCK_SPEED": "1200", "ARENA_LOG_LEVEL": "error",
             "ARENA_METRICS_PORT": String(try ProcessRunner.freePort()),
         ]
-        let engine = try ProcessRunner.makeProcess(
-            "engine",
-            ["run", "--config", "etc/arena.yaml"],
-            environment: environment,
-            directory: root
-        )
-        engine.standardError = FileHandle.nullDevice
-        try engine.run()
+        let engine = try BinaryTests.startEngine(root, environment: environment)
         defer { if engine.isRunning { engine.terminate() } }
         let trader = "baseline-hold"
         #expect(await eventually(60) { SQL.count(server.dsn, "decision_cycles") >= 4 })
@@ -448,14 +441,7 @@ struct PersistenceTests {
             "ARENA_REDIS_ADDR": "127.0.0.1:\(redis.port)", "ARENA_CLOCK_SPEED": "1200", "ARENA_LOG_LEVEL": "error",
             "ARENA_METRICS_PORT": String(try ProcessRunner.freePort()),
         ]
-        let engine = try ProcessRunner.makeProcess(
-            "engine",
-            ["run", "--config", "etc/arena.yaml"],
-            environment: environment,
-            directory: root
-        )
-        engine.standardError = FileHandle.nullDevice
-        try engine.run()
+        let engine = try BinaryTests.startEngine(root, environment: environment)
         defer { if engine.isRunning { engine.terminate() } }
         #expect(
             await eventually(60) { (try? redis.get("GET", "arena:api:generation"))?.contains("generation") == true }
