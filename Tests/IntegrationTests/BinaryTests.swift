@@ -1,5 +1,6 @@
 import ArenaTestSupport
 import Foundation
+import Shared
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -472,5 +473,87 @@ struct JournalCrashTests {
         // Numbering continues after the crash: no cycle number is reused.
         #expect(cycles.dropFirst(intact.count).allSatisfy { $0 > lastCycle })
         #expect(Set(cycles).count == cycles.count)
+    }
+
+    /// Eight SIGKILLs at random moments of a fast replay, each followed by a restart: the journal ends with no torn
+    /// record and no gap or repeat in any trader's numbering, no order id is in two records, and every fill the
+    /// journal records is in the paper ledger with the same size and price.
+    @Test func repeatedSIGKILLs_atRandomMoments_leaveAWholeJournalThatMatchesTheLedger() async throws {
+        let root = try BinaryTests.scratchConfig()
+        let environment = ["ARENA_CLOCK_SPEED": "3000", "ARENA_LOG_LEVEL": "error"]
+        let traders = ["baseline-ema", "baseline-hold"]
+        var seed = UInt64.random(in: 1...UInt64.max)
+        let firstSeed = seed
+        func nextDelay() -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(seed >> 33) % 900
+        }
+        func records(_ trader: String) -> [Data] {
+            let directory = JournalDirectory(root: root.appendingPathComponent("journal").path)
+            return (try? directory.lines(trader: trader)) ?? []
+        }
+        for round in 0..<8 {
+            let engine = try BinaryTests.startEngine(root, environment: environment)
+            let before = records("baseline-hold").count
+            for _ in 0..<600 where records("baseline-hold").count <= before {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(nextDelay()))
+            kill(engine.processIdentifier, SIGKILL)
+            engine.waitUntilExit()
+            #expect(engine.terminationReason == .uncaughtSignal, "round \(round), seed \(firstSeed)")
+        }
+        // A last run recovers and stops cleanly.
+        let last = try BinaryTests.startEngine(root, environment: environment)
+        let before = records("baseline-hold").count
+        for _ in 0..<600 where records("baseline-hold").count <= before {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        last.terminate()
+        last.waitUntilExit()
+        #expect(last.terminationStatus == 0)
+
+        struct Record: Decodable {
+            let cycle: Int
+            let orders: [Order]
+            let results: [Result]
+            struct Order: Decodable { let cloid: String }
+            struct Result: Decodable {
+                let cloid: String
+                let status: String
+                let filledSize: Double
+                let averagePrice: Double
+            }
+        }
+        var cloids: [String] = []
+        var fills: [Record.Result] = []
+        for trader in traders {
+            let lines = records(trader)
+            let decoded = lines.compactMap { try? JSONDecoder().decode(Record.self, from: $0) }
+            #expect(decoded.count == lines.count, "\(trader): a record does not decode (seed \(firstSeed))")
+            let cycles = decoded.map(\.cycle)
+            #expect(cycles.count > 8)
+            #expect(cycles == Array(1...max(1, cycles.count)), "\(trader): gap or repeat (seed \(firstSeed))")
+            cloids += decoded.flatMap { $0.orders.map(\.cloid) }
+            fills += decoded.flatMap { $0.results.filter { $0.status == "filled" } }
+        }
+        #expect(Set(cloids).count == cloids.count, "an order id in two records (seed \(firstSeed))")
+        #expect(!fills.isEmpty)
+        struct Ledger: Decodable {
+            let results: [String: Fill]
+            struct Fill: Decodable {
+                let filledSize: Double
+                let averagePrice: Double
+            }
+        }
+        let ledger = try JSONDecoder().decode(
+            Ledger.self,
+            from: Data(contentsOf: root.appendingPathComponent("state/paper-exchange.json"))
+        )
+        for fill in fills {
+            let booked = ledger.results[fill.cloid]
+            #expect(booked?.filledSize == fill.filledSize, "\(fill.cloid) (seed \(firstSeed))")
+            #expect(booked?.averagePrice == fill.averagePrice, "\(fill.cloid) (seed \(firstSeed))")
+        }
     }
 }

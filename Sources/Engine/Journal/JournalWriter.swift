@@ -118,6 +118,16 @@ actor JournalWriter: Service {
         }
     }
 
+    /// The cycle number of a trader's newest record on disk or queued, if any.
+    func lastCycle(trader: String) throws -> Int? {
+        struct Probe: Decodable { let cycle: Int }
+        if let queued = queue.last(where: { $0.trader == trader }) {
+            return try JSONDecoder().decode(Probe.self, from: queued.line).cycle
+        }
+        guard let line = try directory.lastLine(trader: trader) else { return nil }
+        return try JSONDecoder().decode(Probe.self, from: line).cycle
+    }
+
     /// Writes every queued record and fsyncs the files written.
     func flush() throws {
         guard !queue.isEmpty else { return }

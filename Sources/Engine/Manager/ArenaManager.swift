@@ -50,6 +50,8 @@ final class ArenaManager: Service, Sendable {
     }
 
     let rebalancing: Rebalancing?
+    /// One cycle's commit (state, journal, saved state) at a time.
+    private let commitGate = AsyncGate()
     /// Consecutive failed-closed cycles of a trader that raise an alert.
     static let failureAlertAfter = 3
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
@@ -113,6 +115,16 @@ final class ArenaManager: Service, Sendable {
                 }
             }
             await store.begin(trader: trader.configuration.id, capital: capital, now: now)
+            // A crash between the journal's fsync and the state's save leaves the journal one cycle ahead: count
+            // from the journal, so no cycle number is used twice.
+            if let journal, let last = try await journal.lastCycle(trader: trader.configuration.id),
+                await store.advanceCycle(trader.configuration.id, to: last)
+            {
+                logger.notice(
+                    "cycle count taken from the journal (the state was saved before the crash)",
+                    metadata: ["trader": "\(trader.configuration.id)", "cycle": "\(last)"]
+                )
+            }
         }
         try await recoverRebalances()
         try await refreshMarkets(now: now)
@@ -256,9 +268,14 @@ final class ArenaManager: Service, Sendable {
                 )
             }
         }
+        // The commit: state, journal and saved state in that order, one cycle at a time. The record is durable
+        // before the saved state counts the cycle, and no other cycle's count is saved before its record is,
+        // so after a crash the journal never lacks a cycle the state has (no gap in the numbering).
+        await commitGate.lock()
         await store.apply(record, configuration: trader.configuration, now: now)
         do {
             try await journal?.append(record)
+            if persistsEveryCycle { try await journal?.flush() }
             if let metrics, let journal {
                 metrics.recordJournal(
                     queueDepth: await journal.queueDepth,
@@ -271,8 +288,9 @@ final class ArenaManager: Service, Sendable {
                 metadata: ["trader": "\(trader.configuration.id)", "error": "\(error)"]
             )
         }
-        for sink in sinks { sink.cycleRecorded(record) }
         if persistsEveryCycle { await persist() }
+        await commitGate.unlock()
+        for sink in sinks { sink.cycleRecorded(record) }
         await raiseAlerts(for: record, trader: trader.configuration.id)
         if record.outcome == .failedClosed {
             logger.notice(
@@ -633,5 +651,27 @@ final class ArenaManager: Service, Sendable {
     func recoverRebalances() async throws {
         guard let rebalancing else { return }
         for rebalance in try rebalancing.log.entries() { await apply(rebalance) }
+    }
+}
+
+/// An async mutual exclusion: `lock` suspends (never blocks a thread) until `unlock`; waiters go in order.
+actor AsyncGate {
+    private var isLocked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        guard isLocked else {
+            isLocked = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func unlock() {
+        if waiters.isEmpty {
+            isLocked = false
+        } else {
+            waiters.removeFirst().resume()
+        }
     }
 }

@@ -86,6 +86,15 @@ actor ManagerStore {
         dirty = true
     }
 
+    /// Raises a trader's cycle count to `cycle` when it is behind; true when it was.
+    func advanceCycle(_ trader: String, to cycle: Int) -> Bool {
+        guard var state = state.traders[trader], state.cycle < cycle else { return false }
+        state.cycle = cycle
+        self.state.traders[trader] = state
+        dirty = true
+        return true
+    }
+
     /// Marks a trader as running; false when it already is, or when `limit` cycles are already running.
     func claim(_ trader: String, limit: Int) -> Bool {
         guard running.count < limit else { return false }

@@ -65,6 +65,16 @@ package struct JournalDirectory: Sendable {
         return result
     }
 
+    /// The newest complete line of a trader's journal, reading only as many files (newest first) as it takes.
+    package func lastLine(trader: String) throws -> Data? {
+        for file in files(trader: trader).reversed() {
+            guard var data = FileManager.default.contents(atPath: file.path) else { continue }
+            if file.path.hasSuffix(".gz") { data = try Gzip.decompress(data) }
+            if let last = Self.completeLines(data).last { return last }
+        }
+        return nil
+    }
+
     /// Compresses a closed file: `N.jsonl.gz` is written beside it, fsynced and renamed into place, then the
     /// plain file is removed. A crash at any point leaves one complete copy. Returns the compressed size.
     @discardableResult
