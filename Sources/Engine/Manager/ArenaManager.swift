@@ -121,7 +121,7 @@ final class ArenaManager: Service, Sendable {
                 await store.advanceCycle(trader.configuration.id, to: last)
             {
                 logger.notice(
-                    "cycle count taken from the journal (the state was saved before the crash)",
+                    "cycle count taken from the journal: the saved state was behind it (a crash before the save)",
                     metadata: ["trader": "\(trader.configuration.id)", "cycle": "\(last)"]
                 )
             }
