@@ -15,6 +15,9 @@ struct ManagerTests {
             "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
             "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
             "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
+            "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
+            "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
+            "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
         ]).load(path: "etc/arena.yaml")
     }
 
@@ -46,7 +49,7 @@ struct ManagerTests {
         let hold1 = try #require(ledger1.accounts["baseline-hold"])
         #expect(!hold1.trader.positions.isEmpty)
 
-        // A crash after the orders but before the state was saved: the state file is one cycle behind.
+        // A crash after the journal's fsync but before the state was saved: the state file is one cycle behind.
         var behind = afterFirst
         behind.traders["baseline-hold"]?.cycle = 0
         behind.traders["baseline-hold"]?.lastDecisionAt = nil
@@ -56,7 +59,8 @@ struct ManagerTests {
         try await second.manager.runOnce()
         try await second.httpClient.shutdown()
         let ledger2 = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: paperPath)))
-        // Cycle 1 ran again with the same cloids: the venue returned the first results, nothing new was filled.
+        // The journal holds cycle 1, so the count follows it: cycle 2 ran (no cycle number, so no cloid, is used
+        // twice), and buy-and-hold, already holding, filled nothing new.
         #expect(ledger2.accounts["baseline-hold"]?.trader == hold1.trader)
         #expect(ledger2.accounts["baseline-hold"]?.fills == hold1.fills)
 
@@ -70,7 +74,12 @@ struct ManagerTests {
             from: Data(contentsOf: URL(fileURLWithPath: statePath))
         )
         #expect(afterThird.traders["baseline-ema"]?.cycle == 2)
-        #expect(afterThird.traders["baseline-hold"]?.cycle == 2)
+        #expect(afterThird.traders["baseline-hold"]?.cycle == 3)
+        let journal = JournalDirectory(root: configuration.journal.path)
+        let numbers = try journal.lines(trader: "baseline-hold").map {
+            try JSONDecoder().decode(CycleRecord.self, from: $0).cycle
+        }
+        #expect(numbers == [1, 2, 3])
         #expect(afterThird.traders["baseline-hold"]?.inceptionCapital == 3000)
         // Buy-and-hold holds: no entry was sent for a symbol it already holds.
         let ledger3 = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: paperPath)))
