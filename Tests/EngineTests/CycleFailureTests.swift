@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 import Testing
 
 @testable import Engine
@@ -226,7 +227,8 @@ struct CycleFailureTests {
         expect reason: ReasonCode,
         inVerdicts: Bool = false,
         decisionTimeout: Duration = .seconds(20),
-        prepare: @Sendable (SimExchange) async throws -> Void = { _ in }
+        prepare: @Sendable (SimExchange) async throws -> Void = { _ in },
+        intentLog: DecisionCycle.IntentLog? = nil
     ) async throws {
         let behaviour = FakeModelBehaviour(answer)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -242,7 +244,13 @@ struct CycleFailureTests {
                 try await prepare(harness.exchange)
                 let before = try await harness.exchange.account(trader: "llm-1")
                 let clock = ManualClock(now: Self.now)
-                let record = await harness.cycle.run(cycle: 1, now: Self.now, state: Self.state(), clock: clock)
+                let record = await harness.cycle.run(
+                    cycle: 1,
+                    now: Self.now,
+                    state: Self.state(),
+                    clock: clock,
+                    intentLog: intentLog
+                )
                 #expect(record.orders.isEmpty, "orders: \(record.orders)")
                 #expect(record.results.isEmpty)
                 let after = try await harness.exchange.account(trader: "llm-1")
@@ -275,6 +283,22 @@ struct CycleFailureTests {
             expect: .llmUnavailable,
             decisionTimeout: .milliseconds(800)
         )
+    }
+
+    @Test func orderIntentsThatCannotBeJournaled_holdEverything() async throws {
+        // A valid entry, accepted by risk, but the disk refuses its write-ahead: nothing may be sent.
+        final class Attempts: Sendable { let count = Mutex(0) }
+        let attempts = Attempts()
+        try await runFailing(
+            .content(Self.answer(Self.entry())),
+            expect: .journalUnavailable,
+            intentLog: { intent in
+                attempts.count.withLock { $0 += 1 }
+                #expect(intent.orders.count == 3, "entry, stop and target journaled together")
+                throw POSIXError(.ENOSPC)
+            }
+        )
+        #expect(attempts.count.withLock { $0 } == 1)
     }
 
     @Test func http500_holdsEverything() async throws {

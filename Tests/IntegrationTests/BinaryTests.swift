@@ -476,8 +476,9 @@ struct JournalCrashTests {
     }
 
     /// Eight SIGKILLs at random moments of a fast replay, each followed by a restart: the journal ends with no torn
-    /// record and no gap or repeat in any trader's numbering, no order id is in two records, and every fill the
-    /// journal records is in the paper ledger with the same size and price.
+    /// record and no gap or repeat in any trader's numbering, no order id is in two records, every fill the
+    /// journal records is in the paper ledger with the same size and price, and every order in the ledger is in
+    /// the journal.
     @Test func repeatedSIGKILLs_atRandomMoments_leaveAWholeJournalThatMatchesTheLedger() async throws {
         let root = try BinaryTests.scratchConfig()
         let environment = ["ARENA_CLOCK_SPEED": "3000", "ARENA_LOG_LEVEL": "error"]
@@ -554,6 +555,15 @@ struct JournalCrashTests {
             let booked = ledger.results[fill.cloid]
             #expect(booked?.filledSize == fill.filledSize, "\(fill.cloid) (seed \(firstSeed))")
             #expect(booked?.averagePrice == fill.averagePrice, "\(fill.cloid) (seed \(firstSeed))")
+        }
+        // And the other way: every order the venue booked is in a record (a kill while a cycle's orders were going
+        // out is completed at the restart from the cycle's journaled intents), and no intents are left over.
+        let journaled = Set(cloids)
+        let unjournaled = ledger.results.keys.filter { !journaled.contains($0) }
+        #expect(unjournaled.isEmpty, "orders booked without a record: \(unjournaled) (seed \(firstSeed))")
+        for trader in traders {
+            let intent = root.appendingPathComponent("journal/\(trader)/intent.json").path
+            #expect(!FileManager.default.fileExists(atPath: intent), "\(trader) (seed \(firstSeed))")
         }
     }
 }

@@ -72,6 +72,8 @@ enum ReasonCode: String, Sendable, Codable, CaseIterable, Comparable {
     case accountUnavailable = "ACCOUNT_UNAVAILABLE"
     case promptInvalid = "PROMPT_INVALID"
     case stopMissing = "STOP_MISSING"
+    /// The cycle's order intents could not be made durable before sending: nothing was sent.
+    case journalUnavailable = "JOURNAL_UNAVAILABLE"
 
     static func < (lhs: ReasonCode, rhs: ReasonCode) -> Bool { lhs.rawValue < rhs.rawValue }
 }

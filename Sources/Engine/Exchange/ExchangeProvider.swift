@@ -81,6 +81,9 @@ protocol ExchangeProvider: Sendable {
     /// Once per cycle, before deciding: re-arm safety nets (a live venue's dead-man's switch) and check that every
     /// open position has its stop, re-placing a missing one. Returns the symbols still without a stop.
     func maintain(trader: String, account: TraderAccount) async throws -> [String]
+    /// What the venue knows of an order by its cloid: its result, or nil when the venue never saw it. Used at
+    /// restart to complete a cycle the engine stopped in while sending (`CycleRecovery`).
+    func lookup(_ order: OrderRequest) async throws -> OrderResult?
 }
 
 extension ExchangeProvider {

@@ -87,6 +87,12 @@ actor JournalWriter: Service {
         var cut: [String: Int] = [:]
         for trader in directory.traders() {
             try directory.tidy(trader: trader)
+            // An intent whose replacement was cut short leaves its temporary file; the intent itself is whole.
+            let folder = directory.traderDirectory(trader)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            where name.hasPrefix(Self.intentFileName + ".tmp-") {
+                unlink((folder as NSString).appendingPathComponent(name))
+            }
             if settings.compressClosedFiles {
                 for file in directory.files(trader: trader).dropLast() where file.path.hasSuffix(".jsonl") {
                     compressInBackground(file.path)
@@ -116,6 +122,37 @@ actor JournalWriter: Service {
             )
             try flush()
         }
+    }
+
+    // MARK: Order intents: the write-ahead of a cycle's orders
+
+    /// Where a trader's cycle leaves its order intents while they go out: `<journal>/<trader>/intent.json`.
+    nonisolated func intentPath(trader: String) -> String {
+        (directory.traderDirectory(trader) as NSString).appendingPathComponent(Self.intentFileName)
+    }
+
+    static let intentFileName = "intent.json"
+
+    /// Makes a cycle's order intents durable before any of them is sent: the record as it stands (prompts,
+    /// decisions, verdicts, the orders with their cloids), replaced atomically and fsynced.
+    func writeIntent(_ record: CycleRecord) throws {
+        try AtomicFile.makeDirectory(directory.traderDirectory(record.traderID))
+        try AtomicFile.replace(intentPath(trader: record.traderID), with: try encoder.encode(record))
+    }
+
+    /// The intents a stopped engine left behind for a trader, if any.
+    func intent(trader: String) throws -> CycleRecord? {
+        guard let data = FileManager.default.contents(atPath: intentPath(trader: trader)) else { return nil }
+        do {
+            return try JSONDecoder().decode(CycleRecord.self, from: data)
+        } catch {
+            throw JournalError.unreadableIntent(path: intentPath(trader: trader), reason: "\(error)")
+        }
+    }
+
+    /// The cycle's record is durable: its intents are done.
+    func clearIntent(trader: String) {
+        unlink(intentPath(trader: trader))
     }
 
     /// The cycle number of a trader's newest record on disk or queued, if any.
@@ -260,6 +297,17 @@ actor JournalWriter: Service {
                 }
                 offset += written
             }
+        }
+    }
+}
+
+enum JournalError: Error, CustomStringConvertible {
+    case unreadableIntent(path: String, reason: String)
+
+    var description: String {
+        switch self {
+        case .unreadableIntent(let path, let reason):
+            "\(path): the order intents of an interrupted cycle do not decode (\(reason)); inspect the file, then move it away to start"
         }
     }
 }

@@ -125,6 +125,7 @@ final class ArenaManager: Service, Sendable {
                     metadata: ["trader": "\(trader.configuration.id)", "cycle": "\(last)"]
                 )
             }
+            try await recoverInterruptedCycle(trader, now: now)
         }
         try await recoverRebalances()
         try await refreshMarkets(now: now)
@@ -254,7 +255,19 @@ final class ArenaManager: Service, Sendable {
     func runCycle(_ trader: Trader, now: Int64) async {
         let state = await store.state(trader.configuration.id)
         let started = ContinuousClock.now
-        let record = await trader.cycle.run(cycle: state.cycle + 1, now: now, state: state, clock: clock)
+        // A live run journals the cycle's order intents before sending them; a backtest's paper venue lives in
+        // memory and its run starts over after a crash, so it needs none.
+        var intentLog: DecisionCycle.IntentLog?
+        if persistsEveryCycle, let journal {
+            intentLog = { @Sendable record in try await journal.writeIntent(record) }
+        }
+        let record = await trader.cycle.run(
+            cycle: state.cycle + 1,
+            now: now,
+            state: state,
+            clock: clock,
+            intentLog: intentLog
+        )
         if let metrics {
             metrics.recordCycle(
                 record,
@@ -268,14 +281,32 @@ final class ArenaManager: Service, Sendable {
                 )
             }
         }
-        // The commit: state, journal and saved state in that order, one cycle at a time. The record is durable
-        // before the saved state counts the cycle, and no other cycle's count is saved before its record is,
-        // so after a crash the journal never lacks a cycle the state has (no gap in the numbering).
+        await commit(record, trader: trader, now: now)
+        await raiseAlerts(for: record, trader: trader.configuration.id)
+        if record.outcome == .failedClosed {
+            logger.notice(
+                "cycle failed closed",
+                metadata: [
+                    "trader": "\(trader.configuration.id)", "cycle": "\(record.cycle)",
+                    "reason": "\(record.reason?.rawValue ?? "")", "error": "\(record.error ?? "")",
+                ]
+            )
+        }
+    }
+
+    /// The commit: state, journal and saved state in that order, one cycle at a time. The record is durable
+    /// before the saved state counts the cycle, and no other cycle's count is saved before its record is,
+    /// so after a crash the journal never lacks a cycle the state has (no gap in the numbering). Once the record
+    /// is durable the cycle's order intents are done.
+    func commit(_ record: CycleRecord, trader: Trader, now: Int64) async {
         await commitGate.lock()
         await store.apply(record, configuration: trader.configuration, now: now)
         do {
             try await journal?.append(record)
-            if persistsEveryCycle { try await journal?.flush() }
+            if persistsEveryCycle {
+                try await journal?.flush()
+                await journal?.clearIntent(trader: record.traderID)
+            }
             if let metrics, let journal {
                 metrics.recordJournal(
                     queueDepth: await journal.queueDepth,
@@ -291,16 +322,28 @@ final class ArenaManager: Service, Sendable {
         if persistsEveryCycle { await persist() }
         await commitGate.unlock()
         for sink in sinks { sink.cycleRecorded(record) }
-        await raiseAlerts(for: record, trader: trader.configuration.id)
-        if record.outcome == .failedClosed {
-            logger.notice(
-                "cycle failed closed",
-                metadata: [
-                    "trader": "\(trader.configuration.id)", "cycle": "\(record.cycle)",
-                    "reason": "\(record.reason?.rawValue ?? "")", "error": "\(record.error ?? "")",
-                ]
-            )
+    }
+
+    /// A crash while a cycle's orders were going out leaves their intents (`intent.json`) and no record. The record
+    /// is completed from what the venue knows of each cloid (`CycleRecovery`) and committed under its own number,
+    /// before the trader decides again. Intents whose record did make it are just removed.
+    func recoverInterruptedCycle(_ trader: Trader, now: Int64) async throws {
+        let id = trader.configuration.id
+        guard let journal, let intent = try await journal.intent(trader: id) else { return }
+        guard intent.cycle > (try await journal.lastCycle(trader: id) ?? 0) else {
+            await journal.clearIntent(trader: id)
+            return
         }
+        guard let exchange = exchanges[trader.configuration.exchangeProvider] else { return }
+        let record = await CycleRecovery.complete(intent, exchange: exchange, now: now)
+        logger.warning(
+            "completed a cycle interrupted while its orders were going out",
+            metadata: [
+                "trader": "\(id)", "cycle": "\(record.cycle)", "intents": "\(intent.orders.count)",
+                "answered_by_venue": "\(record.results.count)",
+            ]
+        )
+        await commit(record, trader: trader, now: now)
     }
 
     /// Where `engine resume TRADER` leaves its requests: `<state directory>/resume/<trader>`.

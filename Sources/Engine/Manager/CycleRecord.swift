@@ -52,6 +52,9 @@ struct CycleRecord: Sendable, Codable, Equatable {
     var recheckAccount: TraderAccount?
     /// The templates the prompts were rendered from.
     var templates: [TemplateStamp] = []
+    /// Set when the record was completed at restart from the cycle's journaled order intents (`CycleRecovery`):
+    /// the engine had stopped while the orders were going out. Absent otherwise.
+    var recoveredAt: Int64?
 
     /// 2 added the model routing fields (attempts, route, cost, cache hit, provider model, rejected answer).
     static let currentSchemaVersion = 2
@@ -82,6 +85,7 @@ struct CycleRecord: Sendable, Codable, Equatable {
         case market, account, decisions, verdicts, orders, results, inputs
         case recheckAccount = "recheck_account"
         case templates
+        case recoveredAt = "recovered_at"
     }
 
     /// Books a model's answer: text, tokens (summed over a correction round), cost and who answered.
@@ -160,5 +164,6 @@ extension CycleRecord {
         inputs = try container.decodeIfPresent(CycleInputs.self, forKey: .inputs)
         recheckAccount = try container.decodeIfPresent(TraderAccount.self, forKey: .recheckAccount)
         templates = try container.decodeIfPresent([TemplateStamp].self, forKey: .templates) ?? []
+        recoveredAt = try container.decodeIfPresent(Int64.self, forKey: .recoveredAt)
     }
 }

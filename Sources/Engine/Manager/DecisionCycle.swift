@@ -32,8 +32,19 @@ struct DecisionCycle: Sendable {
         )
     }
 
-    /// Runs cycle number `cycle` at clock time `now` with the trader's current state.
-    func run(cycle: Int, now: Int64, state: TraderState, clock: any ArenaClock) async -> CycleRecord {
+    /// Makes the record as it stands, its `orders` the intents about to go out, durable before any is sent
+    /// (`JournalWriter.writeIntent`): a crash while sending is then completed at restart (`CycleRecovery`).
+    typealias IntentLog = @Sendable (CycleRecord) async throws -> Void
+
+    /// Runs cycle number `cycle` at clock time `now` with the trader's current state. With `intentLog`, nothing is
+    /// sent until the intents are journaled; when they cannot be, nothing is sent (`JOURNAL_UNAVAILABLE`).
+    func run(
+        cycle: Int,
+        now: Int64,
+        state: TraderState,
+        clock: any ArenaClock,
+        intentLog: IntentLog? = nil
+    ) async -> CycleRecord {
         var record = CycleRecord(
             traderID: trader.id,
             cycle: cycle,
@@ -44,6 +55,7 @@ struct DecisionCycle: Sendable {
             modelAsked: model.alias
         )
         func fail(_ reason: ReasonCode, _ message: String) -> CycleRecord {
+            record.outcome = .failedClosed
             record.reason = reason
             record.error = message
             record.endedAt = clock.now()
@@ -163,13 +175,17 @@ struct DecisionCycle: Sendable {
         record.outcome = .completed
 
         // 7–9. Closes first (they reduce risk), then entries re-checked against a fresh account.
-        for order in CyclePlanner.closeOrders(
+        let closes = CyclePlanner.closeOrders(
             decisions: decisions,
             verdicts: verdicts,
             account: account,
             view: view,
             cycle: cycle
-        ) {
+        )
+        if let failure = await journalIntents(record, adding: closes, to: intentLog) {
+            return fail(.journalUnavailable, failure)
+        }
+        for order in closes {
             record.orders.append(order)
             do {
                 try await exchange.cancel(trader: trader.id, symbol: order.symbol)
@@ -200,6 +216,9 @@ struct DecisionCycle: Sendable {
             cycle: cycle
         )
         record.verdicts = verdicts
+        if let failure = await journalIntents(record, adding: entryLegs.flatMap { $0 }, to: intentLog) {
+            return fail(.journalUnavailable, failure)
+        }
         for legs in entryLegs {
             guard let entryLeg = legs.first else { continue }
             record.orders += legs
@@ -216,6 +235,28 @@ struct DecisionCycle: Sendable {
         }
         record.endedAt = clock.now()
         return record
+    }
+
+    /// Journals `record` with `orders` added as its intents; nil once they are durable (or nothing asks for it),
+    /// otherwise why they are not, in which case none of them may be sent.
+    private func journalIntents(
+        _ record: CycleRecord,
+        adding orders: [OrderRequest],
+        to intentLog: IntentLog?
+    ) async -> String? {
+        guard let intentLog, !orders.isEmpty else { return nil }
+        var intent = record
+        intent.orders += orders
+        do {
+            try await intentLog(intent)
+            return nil
+        } catch {
+            logger.error(
+                "order intents not journaled: nothing sent",
+                metadata: ["trader": "\(trader.id)", "cycle": "\(record.cycle)", "error": "\(error)"]
+            )
+            return "orders not sent: their intents could not be journaled: \(error)"
+        }
     }
 
     /// What the model is told when its answer was rejected.

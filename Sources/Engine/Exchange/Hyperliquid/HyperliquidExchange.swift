@@ -387,6 +387,10 @@ actor HyperliquidExchange: ExchangeProvider {
         }
     }
 
+    func lookup(_ order: OrderRequest) async throws -> OrderResult? {
+        try await resolve(Self.venueCloid(order.cloid), order: order)
+    }
+
     /// What the venue knows of an order by cloid: a result, or nil when it never arrived.
     func resolve(_ cloid: String, order: OrderRequest) async throws -> OrderResult? {
         let answer = try await api.info(["type": "orderStatus", "user": user, "oid": cloid]) as? [String: Any] ?? [:]

@@ -57,6 +57,10 @@ actor SimExchange: ExchangeProvider {
         return results
     }
 
+    func lookup(_ order: OrderRequest) -> OrderResult? {
+        ledger.results[order.cloid]
+    }
+
     func cancel(trader: String, symbol: String) throws {
         ledger.cancel(trader: trader, symbol: symbol)
         try persist()
