@@ -429,6 +429,14 @@ struct PersistenceTests {
                 "SELECT count(*), count(DISTINCT cycle), min(cycle), max(cycle) FROM decision_cycles WHERE trader_id = '\(id)'"
             )
             #expect(stored == "\(records.count)|\(records.count)|1|\(records.count)", "\(id)")
+            // Orders and fills too: every one the journal holds, once.
+            let orders = records.flatMap { $0["orders"] as? [[String: Any]] ?? [] }.compactMap { $0["cloid"] as? String }
+            let fills = records.flatMap { $0["results"] as? [[String: Any]] ?? [] }.filter {
+                ($0["filledSize"] as? Double ?? 0) > 0
+            }
+            #expect(SQL.count(server.dsn, "orders", where: "trader_id = '\(id)'") == orders.count, "\(id)")
+            #expect(Set(orders).count == orders.count)
+            #expect(SQL.count(server.dsn, "fills", where: "trader_id = '\(id)'") == fills.count, "\(id)")
         }
     }
 

@@ -11,15 +11,16 @@ import FoundationNetworking
 
 /// A model that speaks the OpenAI chat-completions protocol over real HTTP on loopback (Python's http.server, so
 /// this test needs no Swift server in the integration target): it answers every POST with a `hold` decision and
-/// writes each request's `Authorization` header to a file, one per line.
+/// writes each request's `Authorization` header to a file, one per line, as the request arrives.
 final class PythonFakeModel {
     let port: Int
     let headersFile: URL
     private let process: Process
 
     static let script = #"""
-        import http.server, json, sys
+        import http.server, json, sys, time
         port, headers_file = int(sys.argv[1]), sys.argv[2]
+        delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0
         answer = json.dumps({
             "id": "chatcmpl-test", "object": "chat.completion", "model": "fake-model-1",
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
@@ -31,6 +32,7 @@ final class PythonFakeModel {
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with open(headers_file, "a") as f:
                     f.write(self.headers.get("Authorization", "") + "\n")
+                time.sleep(delay)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -47,12 +49,16 @@ final class PythonFakeModel {
         http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
         """#
 
-    init(directory: URL) throws {
+    /// `delay`: seconds the model thinks before answering each request (after recording it).
+    init(directory: URL, delay: Double = 0) throws {
         port = try ProcessRunner.freePort()
         headersFile = directory.appendingPathComponent("model-headers.txt")
         let scriptFile = directory.appendingPathComponent("fake_model.py")
         try Self.script.write(to: scriptFile, atomically: true, encoding: .utf8)
-        process = try ProcessRunner.makeProcess("/usr/bin/python3", [scriptFile.path, String(port), headersFile.path])
+        process = try ProcessRunner.makeProcess(
+            "/usr/bin/python3",
+            [scriptFile.path, String(port), headersFile.path, String(delay)]
+        )
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -329,6 +329,17 @@ struct ConfigLoaderTests {
         #expect(errors().contains { $0.contains("manager.rebalance_interval: \"soon\" is not a duration") })
     }
 
+    @Test func shutdownGrace_defaultsTo30s_followsItsVariable_andRefusesANonDuration() throws {
+        #expect(try load().manager.shutdownGrace == .seconds(30))
+        // The value survives the golden rules' pass over the manager section.
+        #expect(try load(environment: ["ARENA_SHUTDOWN_GRACE": "2s"]).manager.shutdownGrace == .seconds(2))
+        #expect(
+            errors(environment: ["ARENA_SHUTDOWN_GRACE": "later"]).contains {
+                $0.contains("manager.shutdown_grace: \"later\" is not a duration")
+            }
+        )
+    }
+
     @Test func unsetVariableWithoutDefault_namesFileKeyAndVariable() throws {
         try fixture.edit("llm.yaml") {
             $0.replacingOccurrences(of: "${DEEPSEEK_API_KEY:-}", with: "${DEEPSEEK_API_KEY}")

@@ -58,7 +58,8 @@ struct EngineAssembly {
         configuration: ArenaConfiguration,
         logger: Logger,
         clockOverride: (any ArenaClock)? = nil,
-        persistsEveryCycle: Bool = true
+        persistsEveryCycle: Bool = true,
+        shutdownSignals: ShutdownSignals? = nil
     )
         async throws -> EngineAssembly
     {
@@ -74,6 +75,7 @@ struct EngineAssembly {
                 logger: logger,
                 clockOverride: clockOverride,
                 persistsEveryCycle: persistsEveryCycle,
+                shutdownSignals: shutdownSignals,
                 httpClient: httpClient,
                 limiter: limiter,
                 store: store,
@@ -90,6 +92,7 @@ struct EngineAssembly {
         logger: Logger,
         clockOverride: (any ArenaClock)?,
         persistsEveryCycle: Bool,
+        shutdownSignals: ShutdownSignals?,
         httpClient: HTTPClient,
         limiter: WeightLimiter,
         store: ManagerStore,
@@ -257,6 +260,8 @@ struct EngineAssembly {
                     ),
                     log: RebalanceLog(journalDirectory: configuration.journal.path)
                 ) : nil,
+            shutdownGrace: configuration.manager.shutdownGrace,
+            shutdownSignals: shutdownSignals,
             logger: logger
         )
         return EngineAssembly(

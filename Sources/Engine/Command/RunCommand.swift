@@ -25,9 +25,21 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "engine")
+        // Trapped before anything runs: the second SIGTERM/SIGINT of a shutdown cancels in-flight cycles at once.
+        let signals = ShutdownSignals()
+        if !once {
+            await signals.start {
+                logger.warning("second signal: cancelling the cycles still in flight")
+            }
+        }
+        defer { signals.stop() }
         let assembly: EngineAssembly
         do {
-            assembly = try await EngineAssembly.make(configuration: configuration, logger: logger)
+            assembly = try await EngineAssembly.make(
+                configuration: configuration,
+                logger: logger,
+                shutdownSignals: signals
+            )
         } catch {
             FileHandle.standardError.write(Data("engine: \(error)\n".utf8))
             throw ExitCode(1)

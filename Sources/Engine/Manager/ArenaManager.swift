@@ -73,8 +73,12 @@ final class ArenaManager: Service, Sendable {
         metrics: EngineMetrics? = nil,
         sinks: [any PersistenceSink] = [],
         rebalancing: Rebalancing? = nil,
+        shutdownGrace: Duration = .seconds(30),
+        shutdownSignals: ShutdownSignals? = nil,
         logger: Logger
     ) {
+        self.shutdownGrace = shutdownGrace
+        self.shutdownSignals = shutdownSignals
         self.traders = traders
         self.clock = clock
         self.tickInterval = tickInterval
@@ -154,14 +158,28 @@ final class ArenaManager: Service, Sendable {
                 try? await clock.sleep(until: now + tickInterval)
             }
             // Graceful shutdown: in-flight cycles get up to `shutdownGrace` to finish; then they are cancelled (a
-            // cancelled model call fails its cycle closed). A second signal cancels at once.
-            let deadline = ContinuousClock.now + Self.shutdownGrace
-            while await store.runningCount > 0, ContinuousClock.now < deadline, !Task.isCancelled {
+            // cancelled model call fails its cycle closed, and its record is journaled). A second signal cancels
+            // at once.
+            let deadline = ContinuousClock.now + shutdownGrace
+            let running = await store.runningCount
+            if running > 0 {
+                logger.notice(
+                    "shutdown: waiting for cycles in flight (a second signal cancels them)",
+                    metadata: ["count": "\(running)", "grace": "\(shutdownGrace)"]
+                )
+            }
+            while await store.runningCount > 0, ContinuousClock.now < deadline, !Task.isCancelled,
+                shutdownSignals?.isUrgent != true
+            {
                 try? await Task.sleep(for: .milliseconds(50))
             }
             let unfinished = await store.runningCount
             if unfinished > 0 {
-                logger.warning("shutdown: cancelling cycles still running", metadata: ["count": "\(unfinished)"])
+                let why = shutdownSignals?.isUrgent == true ? "a second signal" : "the grace period is over"
+                logger.warning(
+                    "shutdown: cancelling cycles still running (\(why))",
+                    metadata: ["count": "\(unfinished)"]
+                )
             }
             group.cancelAll()
         }
@@ -170,8 +188,10 @@ final class ArenaManager: Service, Sendable {
         logger.info("manager stopped")
     }
 
-    /// How long in-flight cycles may run on after a shutdown signal.
-    static let shutdownGrace: Duration = .seconds(30)
+    /// How long in-flight cycles may run on after a shutdown signal (`manager.shutdown_grace`).
+    let shutdownGrace: Duration
+    /// SIGTERM/SIGINT counted by `engine run`: a second one cancels in-flight cycles at once.
+    let shutdownSignals: ShutdownSignals?
 
     /// A one-line status for systemd.
     func statusLine() async -> String {

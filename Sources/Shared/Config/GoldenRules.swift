@@ -27,17 +27,10 @@ struct GoldenRules {
             }
             return check(trader)
         }
-        return ManagerConfiguration(
-            totalEquityUSD: manager.totalEquityUSD,
-            reserveEquityPct: manager.reserveEquityPct,
-            allocationStrategy: manager.allocationStrategy,
-            rebalanceInterval: manager.rebalanceInterval,
-            rebalanceBounds: manager.rebalanceBounds,
-            statePath: manager.statePath,
-            maxConcurrentDecisions: manager.maxConcurrentDecisions,
-            monitoring: manager.monitoring,
-            traders: traders
-        )
+        // Only the traders change (a copy field by field would drop any setting added later).
+        var checked = manager
+        checked.traders = traders
+        return checked
     }
 
     private func checkModels() {

@@ -35,6 +35,9 @@ package struct ManagerConfiguration: Sendable {
     package var rebalanceBounds = RebalanceBounds()
     package var statePath: String
     package let maxConcurrentDecisions: Int
+    /// How long in-flight cycles may run on after SIGTERM/SIGINT before they are cancelled (a second signal
+    /// cancels them at once).
+    package var shutdownGrace: Duration = .seconds(30)
     package let monitoring: Monitoring
     package var traders: [TraderConfiguration]
 
@@ -46,6 +49,7 @@ package struct ManagerConfiguration: Sendable {
         let rebalance = manager?.duration("rebalance_interval", default: .seconds(3600), minimum: .seconds(60))
         let statePath = manager?.string("state_path", default: "state/manager.json") ?? "state/manager.json"
         let concurrency = manager?.int("max_concurrent_decisions", default: 4, range: 1...256) ?? 4
+        let grace = manager?.duration("shutdown_grace", default: .seconds(30), minimum: .zero) ?? .seconds(30)
         let bounds = RebalanceBounds(
             minAllocationPct: manager?.double("min_allocation_pct", default: 5, range: 0...100) ?? 5,
             maxAllocationPct: manager?.double("max_allocation_pct", default: 50, range: 0...100) ?? 50,
@@ -73,6 +77,7 @@ package struct ManagerConfiguration: Sendable {
             rebalanceBounds: bounds,
             statePath: statePath,
             maxConcurrentDecisions: concurrency,
+            shutdownGrace: grace,
             monitoring: monitoring,
             traders: traders
         )
