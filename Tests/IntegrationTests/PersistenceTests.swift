@@ -430,7 +430,9 @@ struct PersistenceTests {
             )
             #expect(stored == "\(records.count)|\(records.count)|1|\(records.count)", "\(id)")
             // Orders and fills too: every one the journal holds, once.
-            let orders = records.flatMap { $0["orders"] as? [[String: Any]] ?? [] }.compactMap { $0["cloid"] as? String }
+            let orders = records.flatMap { $0["orders"] as? [[String: Any]] ?? [] }.compactMap {
+                $0["cloid"] as? String
+            }
             let fills = records.flatMap { $0["results"] as? [[String: Any]] ?? [] }.filter {
                 ($0["filledSize"] as? Double ?? 0) > 0
             }
