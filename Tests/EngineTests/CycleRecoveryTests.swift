@@ -193,3 +193,56 @@ struct CycleRecoveryTests {
         }
     }
 }
+
+@Suite("The drawdown switch's close-out is a journaled cycle", .serialized)
+struct CloseOutTests {
+    @Test func drawdownCloseOut_isJournaled_closesEveryPosition_andCountsNoInvocation() async throws {
+        let recovery = CycleRecoveryTests()
+        let run = try await recovery.firstCycle("close-out")
+        let trader = CycleRecoveryTests.trader
+        // The account loses half its capital (cash gone): past the 30 % drawdown limit.
+        var ledger = try run.ledger()
+        ledger.accounts[trader]?.trader.cash = 0
+        try JSONEncoder().encode(ledger).write(to: URL(fileURLWithPath: run.ledgerPath))
+        #expect(ledger.accounts[trader]?.trader.positions.isEmpty == false)
+
+        try await recovery.start(run.configuration, at: ManagerTests.start + 180_000)
+        let records = try run.records()
+        #expect(records.map(\.cycle) == [1, 2, 3])
+        let closeOut = try #require(records.first { $0.origin == .drawdownSwitch })
+        #expect(closeOut.cycle == 2)
+        #expect(closeOut.reason == .drawdownLimit)
+        #expect(closeOut.systemPrompt == nil && closeOut.decisions.isEmpty)
+        #expect(closeOut.orders.count == ledger.accounts[trader]?.trader.positions.count)
+        #expect(closeOut.orders.allSatisfy { $0.isReduceOnly })
+        #expect(closeOut.results.count == closeOut.orders.count)
+        #expect(closeOut.results.allSatisfy { $0.status == .filled })
+        let after = try run.ledger()
+        #expect(after.accounts[trader]?.trader.positions.isEmpty == true)
+        #expect(after.accounts[trader]?.restingOrders.isEmpty == true, "the protection was cancelled")
+        // Every order the venue booked is in a record.
+        let journaled = Set(
+            try ["baseline-hold", "baseline-ema"].flatMap { id in
+                try run.journal.lines(trader: id).map { try JSONDecoder().decode(CycleRecord.self, from: $0) }
+            }.flatMap { $0.orders.map(\.cloid) }
+        )
+        #expect(Set(after.results.keys).isSubset(of: journaled))
+        // The close-out takes a cycle number, not an invocation: the model cycles 1 and 3 are the invocations.
+        let state = try JSONDecoder().decode(
+            ManagerState.self,
+            from: Data(contentsOf: URL(fileURLWithPath: run.statePath))
+        )
+        #expect(state.traders[trader]?.cycle == 3)
+        #expect(state.traders[trader]?.invocationTimes.count == 2)
+        #expect(state.traders[trader]?.isDrawdownLimitHit == true)
+        // Replay skips the engine's own cycle and finds the model cycles unchanged.
+        let summary = try JournalReplay(configuration: run.configuration, templatesDirectory: nil)
+            .replay(trader: trader, records: records)
+        #expect(summary.skipped == 1)
+        #expect(summary.differences.isEmpty, "\(summary.differences)")
+
+        // Nothing left to close: later ticks add no close-out.
+        try await recovery.start(run.configuration, at: ManagerTests.start + 360_000)
+        #expect(try run.records().filter { $0.origin != nil }.count == 1)
+    }
+}

@@ -28,15 +28,27 @@ struct BinaryTests {
         return root
     }
 
-    /// `engine run` on the configuration under `root`, started, its stderr discarded.
-    static func startEngine(_ root: URL, environment: [String: String]) throws -> Process {
+    /// `engine run` on the configuration under `root`, started; its stdout and stderr go to the files given
+    /// (created empty), or nowhere.
+    static func startEngine(
+        _ root: URL,
+        environment: [String: String],
+        stdout: URL? = nil,
+        stderr: URL? = nil
+    ) throws -> Process {
         let engine = try ProcessRunner.makeProcess(
             "engine",
             ["run", "--config", "etc/arena.yaml"],
             environment: environment,
             directory: root
         )
-        engine.standardError = FileHandle.nullDevice
+        func output(_ file: URL?) throws -> FileHandle {
+            guard let file else { return FileHandle.nullDevice }
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            return try FileHandle(forWritingTo: file)
+        }
+        if let stdout { engine.standardOutput = try output(stdout) }
+        engine.standardError = try output(stderr)
         try engine.run()
         return engine
     }

@@ -18,9 +18,17 @@ final class PythonFakeModel {
     private let process: Process
 
     static let script = #"""
-        import http.server, json, sys, time
+        import http.server, json, os, sys, time
         port, headers_file = int(sys.argv[1]), sys.argv[2]
         delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0
+        release = sys.argv[4] if len(sys.argv) > 4 else ""
+        def think():
+            if release:
+                # Until the test releases the answer (or a minute has passed).
+                deadline = time.time() + 60
+                while not os.path.exists(release) and time.time() < deadline:
+                    time.sleep(0.05)
+            time.sleep(delay)
         answer = json.dumps({
             "id": "chatcmpl-test", "object": "chat.completion", "model": "fake-model-1",
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
@@ -32,7 +40,7 @@ final class PythonFakeModel {
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with open(headers_file, "a") as f:
                     f.write(self.headers.get("Authorization", "") + "\n")
-                time.sleep(delay)
+                think()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -49,19 +57,28 @@ final class PythonFakeModel {
         http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
         """#
 
-    /// `delay`: seconds the model thinks before answering each request (after recording it).
-    init(directory: URL, delay: Double = 0) throws {
+    /// Created to let a model made with `waitsForRelease` answer.
+    let releaseFile: URL
+
+    /// `delay`: seconds the model thinks before answering each request (after recording it); `waitsForRelease`:
+    /// it answers nothing until `release()` (or a minute).
+    init(directory: URL, delay: Double = 0, waitsForRelease: Bool = false) throws {
         port = try ProcessRunner.freePort()
         headersFile = directory.appendingPathComponent("model-headers.txt")
+        releaseFile = directory.appendingPathComponent("model-release")
         let scriptFile = directory.appendingPathComponent("fake_model.py")
         try Self.script.write(to: scriptFile, atomically: true, encoding: .utf8)
         process = try ProcessRunner.makeProcess(
             "/usr/bin/python3",
-            [scriptFile.path, String(port), headersFile.path, String(delay)]
+            [scriptFile.path, String(port), headersFile.path, String(delay), waitsForRelease ? releaseFile.path : ""]
         )
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+    }
+
+    func release() {
+        _ = FileManager.default.createFile(atPath: releaseFile.path, contents: Data())
     }
 
     var authorizations: [String] {
@@ -132,17 +149,7 @@ struct SecretsTests {
 
         let stdout = root.appendingPathComponent("engine.out")
         let stderr = root.appendingPathComponent("engine.err")
-        _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
-        let engine = try ProcessRunner.makeProcess(
-            "engine",
-            ["run", "--config", "etc/arena.yaml"],
-            environment: environment,
-            directory: root
-        )
-        engine.standardOutput = try FileHandle(forWritingTo: stdout)
-        engine.standardError = try FileHandle(forWritingTo: stderr)
-        try engine.run()
+        let engine = try BinaryTests.startEngine(root, environment: environment, stdout: stdout, stderr: stderr)
         // Until the LLM trader has decided a few times on the fake model.
         let llmJournal = root.appendingPathComponent("journal/deepseek-momentum")
         let decided = await eventually(60) {

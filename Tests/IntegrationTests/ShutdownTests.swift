@@ -21,15 +21,16 @@ struct ShutdownTests {
         let stderr: String
     }
 
-    /// Starts the engine with the LLM trader on a model that thinks for `delay` seconds, waits until its first
-    /// request is in flight, signals SIGTERM (and `then` gets the running process), and waits for the exit.
+    /// Starts the engine with the LLM trader on a model that answers nothing until released (`then` may release
+    /// it), waits until the trader's first request is in flight, signals SIGTERM, calls `then` with the running
+    /// process, the model and the engine's stderr, and waits for the exit. Only cycle 1 of the LLM trader ever
+    /// reaches the model, however slowly the test itself is scheduled.
     func stop(
-        delay: Double,
         environment extra: [String: String] = [:],
-        then: (Process) async throws -> Void = { _ in }
+        then: (Process, PythonFakeModel, URL) async throws -> Void = { _, _, _ in }
     ) async throws -> Stopped {
         let root = try BinaryTests.scratchConfig()
-        let model = try PythonFakeModel(directory: root, delay: delay)
+        let model = try PythonFakeModel(directory: root, waitsForRelease: true)
         defer { model.stop() }
         var environment = [
             "DEEPSEEK_API_KEY": "sk-test-shutdown", "DEEPSEEK_BASE_URL": "http://127.0.0.1:\(model.port)/v1",
@@ -37,22 +38,11 @@ struct ShutdownTests {
         ]
         environment.merge(extra) { $1 }
         let stderrFile = root.appendingPathComponent("engine.err")
-        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
-        let engine = try ProcessRunner.makeProcess(
-            "engine",
-            ["run", "--config", "etc/arena.yaml"],
-            environment: environment,
-            directory: root
-        )
-        engine.standardOutput = FileHandle.nullDevice
-        engine.standardError = try FileHandle(forWritingTo: stderrFile)
-        try engine.run()
+        let engine = try BinaryTests.startEngine(root, environment: environment, stderr: stderrFile)
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
         #expect(await eventually(60) { !model.authorizations.isEmpty }, "the model was never asked")
-        // The baselines have journaled their first cycles: the engine is up and only the LLM cycle is in flight.
-        #expect(await eventually(30) { !journalLines(root, trader: "baseline-hold").isEmpty })
         engine.terminate()
-        try await then(engine)
+        try await then(engine, model, stderrFile)
         #expect(await eventually(60) { !engine.isRunning }, "the engine did not exit")
         engine.waitUntilExit()
         let state =
@@ -74,8 +64,17 @@ struct ShutdownTests {
         )
     }
 
+    /// The engine's stderr so far.
+    static func log(_ file: URL) -> String { (try? String(contentsOf: file, encoding: .utf8)) ?? "" }
+
     @Test func aCycleInFlight_finishesWithinTheGrace_thenTheEngineExits0() async throws {
-        let stopped = try await stop(delay: 6)
+        let stopped = try await stop { engine, model, stderr in
+            // The engine waits for its cycle...
+            #expect(await eventually(30) { Self.log(stderr).contains("shutdown: waiting for cycles in flight") })
+            #expect(engine.isRunning)
+            // ...which the model now answers.
+            model.release()
+        }
         #expect(stopped.reason == .exit)
         #expect(stopped.status == 0, "\(stopped.stderr.suffix(2000))")
         #expect(stopped.last?["outcome"] as? String == "completed", "\(stopped.last ?? [:])")
@@ -86,7 +85,7 @@ struct ShutdownTests {
     }
 
     @Test func pastTheGrace_theCycleIsCancelled_journaledAsFailedClosed_andTheEngineExits0() async throws {
-        let stopped = try await stop(delay: 120, environment: ["ARENA_SHUTDOWN_GRACE": "2s"])
+        let stopped = try await stop(environment: ["ARENA_SHUTDOWN_GRACE": "2s"])
         #expect(stopped.reason == .exit)
         #expect(stopped.status == 0, "\(stopped.stderr.suffix(2000))")
         #expect(stopped.last?["outcome"] as? String == "failed_closed", "\(stopped.last ?? [:])")
@@ -97,9 +96,9 @@ struct ShutdownTests {
     }
 
     @Test func aSecondSignal_cancelsTheCycleInFlightAtOnce_andTheEngineStillExits0() async throws {
-        let stopped = try await stop(delay: 120) { engine in
+        let stopped = try await stop { engine, _, stderr in
             // After the first signal the engine waits for its cycle (the grace is 30 s)...
-            try await Task.sleep(for: .seconds(2))
+            #expect(await eventually(30) { Self.log(stderr).contains("shutdown: waiting for cycles in flight") })
             #expect(engine.isRunning, "the engine did not wait for its cycle in flight")
             // ...until the second.
             engine.terminate()

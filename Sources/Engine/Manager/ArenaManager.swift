@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Shared
+import Synchronization
 
 /// Runs every enabled trader. Ticks on the injected clock; each due trader's cycle runs in its own child task
 /// under `max_concurrent_decisions`, so a slow model never delays another trader. Keeps per-trader state
@@ -56,6 +57,8 @@ final class ArenaManager: Service, Sendable {
     static let failureAlertAfter = 3
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
     let heartbeat = Heartbeat()
+    /// When each trader's last drawdown close-out ran.
+    private let lastCloseOut = Mutex<[String: Int64]>([:])
 
     init(
         traders: [Trader],
@@ -412,7 +415,22 @@ final class ArenaManager: Service, Sendable {
                         isHalted: state.isDrawdownLimitHit || state.isDailyLossLimitHit
                     )
                 }
-                if closeAll { await closeEverything(trader, account: account) }
+                if closeAll {
+                    logger.warning(
+                        "drawdown limit hit: closing positions, entries stopped",
+                        metadata: ["trader": "\(trader.configuration.id)"]
+                    )
+                    await alerts?.raise(
+                        key: "kill_switch:\(trader.configuration.id)",
+                        message:
+                            "trader \(trader.configuration.id) hit its drawdown limit: positions closed, entries stopped"
+                    )
+                }
+                // Level-triggered: while the switch is on and positions remain (a close refused, a position opened
+                // by a cycle that was in flight, a restart), the close-out runs again.
+                if !account.positions.isEmpty, await store.state(trader.configuration.id).isDrawdownLimitHit {
+                    await closeOut(trader, account: account, now: now)
+                }
             } catch {
                 logger.warning(
                     "account sync failed",
@@ -475,38 +493,66 @@ final class ArenaManager: Service, Sendable {
         }
     }
 
-    /// The drawdown switch: close every position the trader owns (reduce-only), cancel its protection.
-    func closeEverything(_ trader: Trader, account: TraderAccount) async {
-        guard let exchange = exchanges[trader.configuration.exchangeProvider] else { return }
-        let state = await store.state(trader.configuration.id)
-        for position in account.positions.values.sorted(by: { $0.symbol < $1.symbol }) {
-            let order = OrderPlanner.close(
-                position,
-                trader: trader.cycle.view,
-                cycle: state.cycle,
-                leg: "drawdown"
-            )
-            do {
-                try await exchange.cancel(trader: trader.configuration.id, symbol: position.symbol)
-                _ = try await exchange.submit([order])
-            } catch {
-                logger.error(
-                    "drawdown close failed",
-                    metadata: [
-                        "trader": "\(trader.configuration.id)", "symbol": "\(position.symbol)", "error": "\(error)",
-                    ]
-                )
-            }
+    /// The drawdown switch closing a trader's positions: an engine cycle of its own (`origin` `drawdown_switch`, no
+    /// prompts), journaled like a model's — intents first in a live run, then the orders (each position's
+    /// protection cancelled, then a reduce-only market close), then the record — so the journal holds every order
+    /// the venue books. Waits for a cycle in flight to finish, and after a close-out waits `closeOutRetry` before
+    /// trying again for what is left.
+    func closeOut(_ trader: Trader, account: TraderAccount, now: Int64) async {
+        let id = trader.configuration.id
+        guard let exchange = exchanges[trader.configuration.exchangeProvider],
+            lastCloseOut.withLock({ $0[id].map { now - $0 >= closeOutRetry } ?? true }),
+            await store.claim(id, limit: .max)
+        else { return }
+        lastCloseOut.withLock { $0[id] = now }
+        let cycle = await store.state(id).cycle + 1
+        var record = CycleRecord(
+            traderID: id,
+            cycle: cycle,
+            cycleID: "\(id)-\(cycle)",
+            startedAt: now,
+            endedAt: now,
+            outcome: .completed,
+            reason: .drawdownLimit,
+            modelAsked: "",
+            account: account
+        )
+        record.origin = .drawdownSwitch
+        let closes = account.positions.values.sorted { $0.symbol < $1.symbol }.map {
+            OrderPlanner.close($0, trader: trader.cycle.view, cycle: cycle, leg: "drawdown")
         }
-        logger.warning(
-            "drawdown limit hit: positions closed, entries stopped",
-            metadata: ["trader": "\(trader.configuration.id)"]
-        )
-        await alerts?.raise(
-            key: "kill_switch:\(trader.configuration.id)",
-            message: "trader \(trader.configuration.id) hit its drawdown limit: positions closed, entries stopped"
-        )
+        do {
+            if persistsEveryCycle, let journal {
+                var intent = record
+                intent.orders = closes
+                try await journal.writeIntent(intent)
+            }
+            for order in closes {
+                record.orders.append(order)
+                do {
+                    try await exchange.cancel(trader: id, symbol: order.symbol)
+                    record.results += try await exchange.submit([order])
+                } catch {
+                    record.error = "close \(order.symbol): \(error)"
+                    logger.error(
+                        "drawdown close failed",
+                        metadata: ["trader": "\(id)", "symbol": "\(order.symbol)", "error": "\(error)"]
+                    )
+                }
+            }
+        } catch {
+            record.outcome = .failedClosed
+            record.reason = .journalUnavailable
+            record.error = "positions not closed: the close-out's intents could not be journaled: \(error)"
+            logger.error("drawdown close-out not journaled: nothing sent", metadata: ["trader": "\(id)"])
+        }
+        record.endedAt = clock.now()
+        await commit(record, trader: trader, now: now)
     }
+
+    /// Clock milliseconds between two close-outs of the same trader (a minute, or five ticks): clock time, so a
+    /// backtest stays deterministic.
+    var closeOutRetry: Int64 { max(60_000, 5 * tickInterval) }
 
     func refreshMarkets(now: Int64) async throws {
         let venues = exchanges.values.compactMap { $0 as? SimExchange }

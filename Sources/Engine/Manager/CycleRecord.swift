@@ -55,6 +55,13 @@ struct CycleRecord: Sendable, Codable, Equatable {
     /// Set when the record was completed at restart from the cycle's journaled order intents (`CycleRecovery`):
     /// the engine had stopped while the orders were going out. Absent otherwise.
     var recoveredAt: Int64?
+    /// Set on a cycle the engine ran itself rather than a model (no prompts, no decisions): today only the
+    /// drawdown switch closing the trader's positions. Absent on model cycles.
+    var origin: Origin?
+
+    enum Origin: String, Sendable, Codable {
+        case drawdownSwitch = "drawdown_switch"
+    }
 
     /// 2 added the model routing fields (attempts, route, cost, cache hit, provider model, rejected answer).
     static let currentSchemaVersion = 2
@@ -86,6 +93,7 @@ struct CycleRecord: Sendable, Codable, Equatable {
         case recheckAccount = "recheck_account"
         case templates
         case recoveredAt = "recovered_at"
+        case origin
     }
 
     /// Books a model's answer: text, tokens (summed over a correction round), cost and who answered.
@@ -165,5 +173,6 @@ extension CycleRecord {
         recheckAccount = try container.decodeIfPresent(TraderAccount.self, forKey: .recheckAccount)
         templates = try container.decodeIfPresent([TemplateStamp].self, forKey: .templates) ?? []
         recoveredAt = try container.decodeIfPresent(Int64.self, forKey: .recoveredAt)
+        origin = try container.decodeIfPresent(Origin.self, forKey: .origin)
     }
 }

@@ -111,6 +111,13 @@ actor ManagerStore {
         running.remove(record.traderID)
         var trader = state(record.traderID)
         trader.cycle = record.cycle
+        if record.origin != nil {
+            // The engine's own cycle (a close-out): it takes a cycle number, nothing a model cycle counts.
+            trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
+            state.traders[record.traderID] = trader
+            dirty = true
+            return
+        }
         trader.lastDecisionAt = record.startedAt
         trader.invocationTimes.append(record.startedAt)
         if trader.invocationTimes.count > 10_000 {
