@@ -40,15 +40,12 @@ public final class NotifySocket: @unchecked Sendable {
         return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil
     }
 
-    /// Messages until one contains `needle` (or `limit` seconds of silence).
-    public func wait(for needle: String, limit: Int = 30) -> [String] {
+    /// Messages until one contains `needle`, for at most `limit` seconds.
+    public func wait(for needle: String, limit: Int = 60) -> [String] {
+        let deadline = Date().addingTimeInterval(Double(limit))
         var seen: [String] = []
-        var silent = 0
-        while silent < limit {
-            guard let message = receive() else {
-                silent += 1
-                continue
-            }
+        while case let left = deadline.timeIntervalSinceNow, left > 0 {
+            guard let message = receive(within: left) else { continue }
             seen.append(message)
             if message.contains(needle) { break }
         }
