@@ -329,7 +329,31 @@ struct BinaryTests {
         #expect(healthy.status == 0, "\(healthy.stdout)")
         #expect(healthy.stdout.contains("OK   replay baseline-hold: last 1 cycles replay identically"))
         #expect(healthy.stdout.contains("OK   disk:"))
+        #expect(healthy.stdout.contains("OK   intents: no interrupted cycle"))
         #expect(healthy.stdout.hasSuffix("doctor: all checks passed\n"))
+
+        // Intents a stopped engine left: reported; unreadable ones fail (the engine would not start).
+        let intent = root.appendingPathComponent("journal/baseline-hold/intent.json")
+        try Data(#"{"schema_version":2"#.utf8).write(to: intent)
+        let torn = try ProcessRunner.run("engine", ["doctor", "--config", "etc/arena.yaml"], directory: root)
+        #expect(torn.status == 1)
+        #expect(
+            torn.stdout.contains("FAIL intents baseline-hold: journal/baseline-hold/intent.json does not decode"),
+            "\(torn.stdout)"
+        )
+        let record = try #require(
+            try JournalDirectory(root: root.appendingPathComponent("journal").path).lines(
+                trader: "baseline-hold"
+            ).last
+        )
+        try record.write(to: intent)
+        let pending = try ProcessRunner.run("engine", ["doctor", "--config", "etc/arena.yaml"], directory: root)
+        #expect(pending.status == 0, "\(pending.stdout)")
+        #expect(
+            pending.stdout.contains("OK   intents baseline-hold: cycle 1 stopped while sending"),
+            "\(pending.stdout)"
+        )
+        try FileManager.default.removeItem(at: intent)
 
         let unreachable = try ProcessRunner.run(
             "engine",
