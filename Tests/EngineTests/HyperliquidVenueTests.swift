@@ -34,8 +34,10 @@ struct HyperliquidVenueTests {
         )
     }
 
+    /// `timeout` is generous by default: under the full suite the in-process fake can be held back for seconds,
+    /// and a timed-out read is retried, which the request counts here would see. The timeout test sets its own.
     static func withVenue(
-        timeout: Duration = .seconds(5),
+        timeout: Duration = .seconds(60),
         deadMansSwitch: Duration? = nil,
         _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
