@@ -222,33 +222,32 @@ struct DoctorCommand: AsyncParsableCommand {
         )
     }
 
-    /// The last cycles of every journaled trader replay identically with today's configuration and templates.
     /// Cycles a stopped engine left while their orders were going out (`intent.json`): the next start completes
     /// each from what the venue knows; one that does not decode keeps the engine from starting.
     func intentChecks(_ configuration: ArenaConfiguration) -> [Line] {
         let directory = JournalDirectory(root: configuration.journal.path)
         let lines = directory.traders().compactMap { trader -> Line? in
-            let path = (directory.traderDirectory(trader) as NSString).appendingPathComponent(
-                JournalWriter.intentFileName
-            )
-            guard let data = FileManager.default.contents(atPath: path) else { return nil }
-            guard let intent = try? JSONDecoder().decode(CycleRecord.self, from: data) else {
+            do {
+                guard let intent = try JournalWriter.intent(directory, trader: trader) else { return nil }
+                return Line(
+                    name: "intents \(trader)",
+                    status: .ok,
+                    detail:
+                        "cycle \(intent.cycle) stopped while sending \(intent.orders.count) orders; the next start completes it from the venue"
+                )
+            } catch {
                 return Line(
                     name: "intents \(trader)",
                     status: .fail,
-                    detail: "\(path) does not decode: the engine will not start until it is inspected and moved away"
+                    detail:
+                        "\(JournalWriter.intentPath(directory, trader: trader)) does not decode: the engine will not start until it is inspected and moved away"
                 )
             }
-            return Line(
-                name: "intents \(trader)",
-                status: .ok,
-                detail:
-                    "cycle \(intent.cycle) stopped while sending \(intent.orders.count) orders; the next start completes it from the venue"
-            )
         }
         return lines.isEmpty ? [Line(name: "intents", status: .ok, detail: "no interrupted cycle")] : lines
     }
 
+    /// The last cycles of every journaled trader replay identically with today's configuration and templates.
     func replayChecks(_ configuration: ArenaConfiguration) -> [Line] {
         let directory = JournalDirectory(root: configuration.journal.path)
         let traders = directory.traders()

@@ -128,7 +128,11 @@ actor JournalWriter: Service {
 
     /// Where a trader's cycle leaves its order intents while they go out: `<journal>/<trader>/intent.json`.
     nonisolated func intentPath(trader: String) -> String {
-        (directory.traderDirectory(trader) as NSString).appendingPathComponent(Self.intentFileName)
+        Self.intentPath(directory, trader: trader)
+    }
+
+    static func intentPath(_ directory: JournalDirectory, trader: String) -> String {
+        (directory.traderDirectory(trader) as NSString).appendingPathComponent(intentFileName)
     }
 
     static let intentFileName = "intent.json"
@@ -142,11 +146,17 @@ actor JournalWriter: Service {
 
     /// The intents a stopped engine left behind for a trader, if any.
     func intent(trader: String) throws -> CycleRecord? {
-        guard let data = FileManager.default.contents(atPath: intentPath(trader: trader)) else { return nil }
+        try Self.intent(directory, trader: trader)
+    }
+
+    /// The same, read without a writer (`engine doctor`).
+    static func intent(_ directory: JournalDirectory, trader: String) throws -> CycleRecord? {
+        let path = intentPath(directory, trader: trader)
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
         do {
             return try JSONDecoder().decode(CycleRecord.self, from: data)
         } catch {
-            throw JournalError.unreadableIntent(path: intentPath(trader: trader), reason: "\(error)")
+            throw JournalError.unreadableIntent(path: path, reason: "\(error)")
         }
     }
 

@@ -278,12 +278,6 @@ final class ArenaManager: Service, Sendable {
     func runCycle(_ trader: Trader, now: Int64) async {
         let state = await store.state(trader.configuration.id)
         let started = ContinuousClock.now
-        // A live run journals the cycle's order intents before sending them; a backtest's paper venue lives in
-        // memory and its run starts over after a crash, so it needs none.
-        var intentLog: DecisionCycle.IntentLog?
-        if persistsEveryCycle, let journal {
-            intentLog = { @Sendable record in try await journal.writeIntent(record) }
-        }
         let record = await trader.cycle.run(
             cycle: state.cycle + 1,
             now: now,
@@ -315,6 +309,13 @@ final class ArenaManager: Service, Sendable {
                 ]
             )
         }
+    }
+
+    /// Where cycles journal their order intents before sending them: the journal in a live run; nothing in a
+    /// backtest, whose paper venue lives in memory and whose run starts over after a crash.
+    var intentLog: DecisionCycle.IntentLog? {
+        guard persistsEveryCycle, let journal else { return nil }
+        return { @Sendable record in try await journal.writeIntent(record) }
     }
 
     /// The commit: state, journal and saved state in that order, one cycle at a time. The record is durable
@@ -521,30 +522,14 @@ final class ArenaManager: Service, Sendable {
         let closes = account.positions.values.sorted { $0.symbol < $1.symbol }.map {
             OrderPlanner.close($0, trader: trader.cycle.view, cycle: cycle, leg: "drawdown")
         }
-        do {
-            if persistsEveryCycle, let journal {
-                var intent = record
-                intent.orders = closes
-                try await journal.writeIntent(intent)
-            }
-            for order in closes {
-                record.orders.append(order)
-                do {
-                    try await exchange.cancel(trader: id, symbol: order.symbol)
-                    record.results += try await exchange.submit([order])
-                } catch {
-                    record.error = "close \(order.symbol): \(error)"
-                    logger.error(
-                        "drawdown close failed",
-                        metadata: ["trader": "\(id)", "symbol": "\(order.symbol)", "error": "\(error)"]
-                    )
-                }
-            }
-        } catch {
+        if let failure = await DecisionCycle.journalIntents(record, adding: closes, to: intentLog, logger: logger) {
             record.outcome = .failedClosed
             record.reason = .journalUnavailable
-            record.error = "positions not closed: the close-out's intents could not be journaled: \(error)"
-            logger.error("drawdown close-out not journaled: nothing sent", metadata: ["trader": "\(id)"])
+            record.error = failure
+        } else {
+            for failure in await DecisionCycle.sendCloses(closes, recordingIn: &record, exchange: exchange) {
+                logger.error("drawdown close failed", metadata: ["trader": "\(id)", "error": "\(failure)"])
+            }
         }
         record.endedAt = clock.now()
         await commit(record, trader: trader, now: now)

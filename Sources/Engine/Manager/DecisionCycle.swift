@@ -182,18 +182,10 @@ struct DecisionCycle: Sendable {
             view: view,
             cycle: cycle
         )
-        if let failure = await journalIntents(record, adding: closes, to: intentLog) {
+        if let failure = await Self.journalIntents(record, adding: closes, to: intentLog, logger: logger) {
             return fail(.journalUnavailable, failure)
         }
-        for order in closes {
-            record.orders.append(order)
-            do {
-                try await exchange.cancel(trader: trader.id, symbol: order.symbol)
-                record.results += try await exchange.submit([order])
-            } catch {
-                record.error = "close \(order.symbol): \(error)"
-            }
-        }
+        await Self.sendCloses(closes, recordingIn: &record, exchange: exchange)
         guard decisions.indices.contains(where: { verdicts[$0].isAccepted && decisions[$0].signal.isEntry }) else {
             record.endedAt = clock.now()
             return record
@@ -216,7 +208,12 @@ struct DecisionCycle: Sendable {
             cycle: cycle
         )
         record.verdicts = verdicts
-        if let failure = await journalIntents(record, adding: entryLegs.flatMap { $0 }, to: intentLog) {
+        if let failure = await Self.journalIntents(
+            record,
+            adding: entryLegs.flatMap { $0 },
+            to: intentLog,
+            logger: logger
+        ) {
             return fail(.journalUnavailable, failure)
         }
         for legs in entryLegs {
@@ -238,11 +235,13 @@ struct DecisionCycle: Sendable {
     }
 
     /// Journals `record` with `orders` added as its intents; nil once they are durable (or nothing asks for it),
-    /// otherwise why they are not, in which case none of them may be sent.
-    private func journalIntents(
+    /// otherwise why they are not, in which case none of them may be sent. Model cycles and the drawdown
+    /// close-out both go through here.
+    static func journalIntents(
         _ record: CycleRecord,
         adding orders: [OrderRequest],
-        to intentLog: IntentLog?
+        to intentLog: IntentLog?,
+        logger: Logger
     ) async -> String? {
         guard let intentLog, !orders.isEmpty else { return nil }
         var intent = record
@@ -253,10 +252,33 @@ struct DecisionCycle: Sendable {
         } catch {
             logger.error(
                 "order intents not journaled: nothing sent",
-                metadata: ["trader": "\(trader.id)", "cycle": "\(record.cycle)", "error": "\(error)"]
+                metadata: ["trader": "\(record.traderID)", "cycle": "\(record.cycle)", "error": "\(error)"]
             )
             return "orders not sent: their intents could not be journaled: \(error)"
         }
+    }
+
+    /// Sends reduce-only closes one at a time, each after cancelling its position's protection, and records each
+    /// order and answer in `record`; a failed close is noted there and the next one still goes. Returns the
+    /// failures. Model cycles and the drawdown close-out both go through here.
+    @discardableResult
+    static func sendCloses(
+        _ closes: [OrderRequest],
+        recordingIn record: inout CycleRecord,
+        exchange: any ExchangeProvider
+    ) async -> [String] {
+        var failures: [String] = []
+        for order in closes {
+            record.orders.append(order)
+            do {
+                try await exchange.cancel(trader: order.trader, symbol: order.symbol)
+                record.results += try await exchange.submit([order])
+            } catch {
+                record.error = "close \(order.symbol): \(error)"
+                failures.append(record.error ?? "")
+            }
+        }
+        return failures
     }
 
     /// What the model is told when its answer was rejected.
