@@ -16,9 +16,24 @@ public enum TestPaths {
 
     public static var shipped: URL { packageRoot.appendingPathComponent("etc") }
 
-    /// `../shared/fixtures/nof1-capture` beside the repository.
-    public static var capture: URL {
-        packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/nof1-capture")
+    /// `Tests/Fixtures`: reference data the tests read (see its PROVENANCE.md).
+    public static var fixtures: URL { packageRoot.appendingPathComponent("Tests/Fixtures") }
+
+    /// The nof1 Alpha Arena capture (`Tests/Fixtures/nof1-capture`).
+    public static var capture: URL { fixtures.appendingPathComponent("nof1-capture") }
+
+    /// A fixture file's bytes; a missing or unreadable fixture is an error naming the file, never an empty value.
+    public static func fixture(_ relativePath: String) throws -> Data {
+        let url = fixtures.appendingPathComponent(relativePath)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw MissingFixture(path: url.path)
+        }
+        return data
+    }
+
+    public struct MissingFixture: Error, CustomStringConvertible {
+        public let path: String
+        public var description: String { "fixture \(path) is missing or unreadable (see Tests/Fixtures/PROVENANCE.md)" }
     }
 
     public static func makeScratch(_ name: String = "arena") throws -> URL {

@@ -4,23 +4,24 @@ import Testing
 
 @testable import Engine
 
-/// Every vector the official Python SDK produced (`../shared/reference/hyperliquid/vectors.json`) must be
+/// Every vector the official Python SDK produced (`Tests/Fixtures/hyperliquid/vectors.json`) must be
 /// reproduced byte for byte: the action is rebuilt from the SDK call's inputs through our own builders, then
 /// msgpack, connection id, EIP-712 digest, signature and request body are compared.
 @Suite("Hyperliquid signing against the SDK's vectors")
 struct HyperliquidSigningTests {
-    static let url = TestPaths.packageRoot.deletingLastPathComponent()
-        .appendingPathComponent("shared/reference/hyperliquid/vectors.json")
-    /// Read once; never mutated.
-    nonisolated(unsafe) static let vectors: [String: Any] = {
-        guard let data = try? Data(contentsOf: url),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return [:] }
-        return object
-    }()
+    static let path = "hyperliquid/vectors.json"
+    /// Read once; never mutated. A missing or malformed file is kept as its error, so every test that reads the
+    /// vectors fails (never passes over an empty list).
+    nonisolated(unsafe) static let loaded: Result<[String: Any], any Error> = Result {
+        let object = try JSONSerialization.jsonObject(with: try TestPaths.fixture(path))
+        guard let root = object as? [String: Any] else { throw Failure(description: "\(path) is not an object") }
+        return root
+    }
+
+    static var vectors: [String: Any] { get throws { try loaded.get() } }
 
     static var assets: [String: (index: Int, szDecimals: Int)] {
-        let meta = vectors["fixture_meta"] as? [String: Any]
+        let meta = (try? vectors)?["fixture_meta"] as? [String: Any]
         let universe = meta?["universe"] as? [[String: Any]] ?? []
         var table: [String: (Int, Int)] = [:]
         for (index, asset) in universe.enumerated() {
@@ -29,7 +30,12 @@ struct HyperliquidSigningTests {
         return table
     }
 
-    static func list(_ key: String) -> [[String: Any]] { vectors[key] as? [[String: Any]] ?? [] }
+    /// The vectors under `key`: an error when the file or the key is missing, or the list is empty.
+    static func list(_ key: String) throws -> [[String: Any]] {
+        let list = try #require(try vectors[key] as? [[String: Any]], "\(path) has no \(key) list")
+        try #require(!list.isEmpty, "\(path): \(key) is empty")
+        return list
+    }
 
     static func bytes(_ hex: String) -> [UInt8] { HyperliquidSigner.bytes(hex: hex) ?? [] }
 
@@ -170,16 +176,16 @@ struct HyperliquidSigningTests {
     static func oid(_ value: Any?) throws -> UInt64 { try #require((value as? NSNumber)?.uint64Value) }
 
     @Test func signer_derivesTheSDKTestAddress() throws {
-        let signer = try #require(Self.vectors["signer"] as? [String: Any])
+        let signer = try #require(try Self.vectors["signer"] as? [String: Any])
         let key = try HyperliquidSigner(privateKeyHex: signer["private_key"] as? String ?? "")
         #expect(key.address == signer["address_lower"] as? String)
         #expect(!"\(key)".contains("0123456789012345678901234567890123456789012345678901234567890123"))
     }
 
     @Test func everyL1Vector_reproducesMsgpackConnectionIDDigestSignatureAndBody() throws {
-        let vectors = Self.list("l1_actions")
+        let vectors = try Self.list("l1_actions")
         #expect(vectors.count >= 35)
-        let signerInfo = try #require(Self.vectors["signer"] as? [String: Any])
+        let signerInfo = try #require(try Self.vectors["signer"] as? [String: Any])
         let signer = try HyperliquidSigner(privateKeyHex: signerInfo["private_key"] as? String ?? "")
         for vector in vectors {
             let id = vector["id"] as? String ?? "?"
@@ -222,7 +228,7 @@ struct HyperliquidSigningTests {
     }
 
     @Test func actionJSON_parsesBackIntoTheSameTypedAction_andForeignTypesAreRefused() throws {
-        for vector in Self.list("l1_actions") {
+        for vector in try Self.list("l1_actions") {
             let text = try #require(vector["action_json"] as? String)
             var parser = OrderedJSON.Parser(Array(text.utf8))
             let action = try HyperliquidAction(json: try parser.parseDocument())
@@ -263,9 +269,11 @@ struct HyperliquidSigningTests {
     @Test func sdkReferenceChecks_reproduceTheConnectionID() throws {
         // The SDK's own signing tests use a "dummy" action, which this engine cannot sign (it is not allow-listed);
         // its msgpack bytes and connection id still check the hashing.
-        for check in Self.list("sdk_reference_checks") {
+        var checked = 0
+        for check in try Self.list("sdk_reference_checks") {
             guard let hex = check["action_msgpack_hex"] as? String, let expected = check["connection_id"] as? String
             else { continue }
+            checked += 1
             let preimage = try HyperliquidSigner.preimage(
                 actionBytes: Self.bytes(hex),
                 nonce: (check["nonce"] as? NSNumber)?.uint64Value ?? 0,
@@ -274,10 +282,11 @@ struct HyperliquidSigningTests {
             )
             #expect("0x" + HyperliquidSigner.hex(Keccak256.hash(preimage)) == expected, "\(check["name"] ?? "")")
         }
+        #expect(checked >= 5, "the SDK reference checks carry msgpack bytes and a connection id")
     }
 
-    @Test func keccak256_matchesEveryVector_includingRateBoundaries() {
-        let vectors = Self.list("keccak256")
+    @Test func keccak256_matchesEveryVector_includingRateBoundaries() throws {
+        let vectors = try Self.list("keccak256")
         #expect(vectors.count >= 10)
         for vector in vectors {
             let input = Self.bytes(vector["input_hex"] as? String ?? "")
@@ -291,8 +300,7 @@ struct HyperliquidSigningTests {
 
     @Test func msgpack_matchesEveryVector() throws {
         // Map key order is part of the bytes, so these vectors are read with an order-keeping parser.
-        let text = try String(contentsOf: Self.url, encoding: .utf8)
-        var parser = OrderedJSON.Parser(Array(text.utf8))
+        var parser = OrderedJSON.Parser(Array(try TestPaths.fixture(Self.path)))
         guard case .object(let root) = try parser.parse(),
             case .array(let vectors) = root.first(where: { $0.0 == "msgpack" })?.1
         else {
@@ -314,8 +322,8 @@ struct HyperliquidSigningTests {
         #expect(checked == vectors.count - 1)
     }
 
-    @Test func floatToWire_matchesEveryVector() {
-        for vector in Self.list("float_to_wire") {
+    @Test func floatToWire_matchesEveryVector() throws {
+        for vector in try Self.list("float_to_wire") {
             let bits = UInt64((vector["input_ieee754_bits"] as? String ?? "0x0").dropFirst(2), radix: 16) ?? 0
             let input =
                 vector["input_type"] as? String == "int"
@@ -330,8 +338,11 @@ struct HyperliquidSigningTests {
     }
 
     @Test func priceAndSizeRounding_matchTheSDKFormulas() throws {
-        let rounding = try #require(Self.vectors["rounding"] as? [String: Any])
-        for vector in rounding["price"] as? [[String: Any]] ?? [] {
+        let rounding = try #require(try Self.vectors["rounding"] as? [String: Any])
+        let prices = try #require(rounding["price"] as? [[String: Any]])
+        let sizes = try #require(rounding["size"] as? [[String: Any]])
+        #expect(!prices.isEmpty && !sizes.isEmpty)
+        for vector in prices {
             let bits = UInt64((vector["px_ieee754_bits"] as? String ?? "0x0").dropFirst(2), radix: 16) ?? 0
             let price = Double(bitPattern: bits)
             let decimals = vector["szDecimals"] as? Int ?? 0
@@ -345,7 +356,7 @@ struct HyperliquidSigningTests {
             )
             #expect(example == vector["rounding_example_wire"] as? String, "\(vector["px_repr"] ?? "")")
         }
-        for vector in rounding["size"] as? [[String: Any]] ?? [] {
+        for vector in sizes {
             let size = Double(vector["sz_repr"] as? String ?? "") ?? .nan
             let wire = try HyperliquidWire.floatToWire(
                 HyperliquidWire.size(size, szDecimals: vector["szDecimals"] as? Int ?? 0)

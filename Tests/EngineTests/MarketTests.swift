@@ -8,8 +8,7 @@ import Testing
 @Suite("Market data: candles, indicators, replay")
 struct MarketTests {
     static let dataDirectory = TestPaths.packageRoot.appendingPathComponent("data/market").path
-    static let referenceDirectory = TestPaths.packageRoot.deletingLastPathComponent()
-        .appendingPathComponent("shared/reference/indicators").path
+    static let referenceDirectory = TestPaths.fixtures.appendingPathComponent("indicators").path
 
     struct ReferenceRow {
         let openTime: Int64
@@ -35,14 +34,12 @@ struct MarketTests {
         return abs(ours - theirs) <= tolerance
     }
 
-    /// Every indicator against TA-Lib on the bundled (or shared) candles, to 1e-6 relative.
+    /// Every indicator against TA-Lib on the bundled candles (or the test fixtures' own), to 1e-6 relative.
     @Test(arguments: ["hyperliquid_BTC_3m", "hyperliquid_ETH_4h", "hyperliquid_DOGE_1h"])
     func indicators_matchTALib(file: String) throws {
         var candlePath = "\(Self.dataDirectory)/\(file).csv"
         if !FileManager.default.fileExists(atPath: candlePath) {
-            candlePath =
-                TestPaths.packageRoot.deletingLastPathComponent()
-                .appendingPathComponent("shared/data/market/\(file).csv").path
+            candlePath = TestPaths.fixtures.appendingPathComponent("market/\(file).csv").path
         }
         let candles = try CandleCSV.load(path: candlePath)
         let table = ReplayMarketProvider.IndicatorTable(candles: candles, interval: 1)

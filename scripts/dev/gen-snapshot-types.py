@@ -3,7 +3,7 @@
 
 The analytics document has about a hundred numeric fields in six tables; writing them by hand invites typos in
 field names, which the round-trip test would catch only one at a time. Run from the repository root:
-    python3 scripts/dev/gen-snapshot-types.py ../shared/fixtures/nof1-capture > Sources/Shared/Snapshot/AnalyticsTables.swift
+    python3 scripts/dev/gen-snapshot-types.py Tests/Fixtures/nof1-capture > Sources/Shared/Snapshot/AnalyticsTables.swift
 """
 import json, sys, os
 
