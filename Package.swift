@@ -47,24 +47,55 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The engine is three targets whose dependencies point one way (docs/ARCHITECTURE.md): the core of pure
+        // values and logic, the adapters around it, and the `engine` executable on top.
+        .target(
+            name: "ArenaCore",
+            dependencies: [
+                "Shared",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            path: "Sources/Engine/Core"
+        ),
+        .target(
+            name: "ArenaAdapters",
+            dependencies: [
+                "ArenaCore",
+                "Shared",
+                "CSecp256k1",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Sources/Engine/Adapters"
+        ),
         .executableTarget(
             name: "Engine",
             dependencies: [
+                "ArenaAdapters",
+                "ArenaCore",
                 "Shared",
-                "CSecp256k1",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-            ]
+            ],
+            path: "Sources/Engine/App"
         ),
         .executableTarget(
             name: "ControlAPI",
@@ -86,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Shared", "ArenaTestSupport",
+                "Engine", "ArenaAdapters", "ArenaCore", "Shared", "ArenaTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -8,6 +8,8 @@ import NIOCore
 import Synchronization
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 
 /// The alert webhook against a receiver speaking real HTTP: JSON posts, retries, de-duplication per key.

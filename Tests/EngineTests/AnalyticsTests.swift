@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 @testable import Shared
 

@@ -7,6 +7,8 @@ import Logging
 import Synchronization
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 @testable import Shared
 

@@ -2,6 +2,8 @@ import ArenaTestSupport
 import Foundation
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 @testable import Shared
 

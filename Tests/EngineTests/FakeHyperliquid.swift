@@ -4,6 +4,8 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 
 /// A fake Hyperliquid speaking the real `/info` and `/exchange` protocol on a loopback port. It checks every

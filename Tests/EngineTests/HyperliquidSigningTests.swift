@@ -2,6 +2,8 @@ import ArenaTestSupport
 import Foundation
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 
 /// Every vector the official Python SDK produced (`Tests/Fixtures/hyperliquid/vectors.json`) must be
@@ -377,7 +379,7 @@ struct HyperliquidSigningTests {
                 == ["order", "cancel", "cancelByCloid", "updateLeverage", "scheduleCancel", "batchModify"]
         )
         // No source file of the venue can build a funds-moving or account-changing action.
-        let folder = TestPaths.packageRoot.appendingPathComponent("Sources/Engine/Exchange/Hyperliquid")
+        let folder = TestPaths.packageRoot.appendingPathComponent("Sources/Engine/Adapters/Exchange/Hyperliquid")
         let forbidden = [
             "withdraw", "usdSend", "usdClassTransfer", "spotSend", "sendAsset", "approveAgent", "vaultTransfer",
             "subAccountTransfer", "approveBuilderFee", "HyperliquidSignTransaction",

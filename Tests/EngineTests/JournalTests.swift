@@ -5,6 +5,8 @@ import HummingbirdTesting
 import Logging
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 @testable import Shared
 

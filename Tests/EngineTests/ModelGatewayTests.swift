@@ -7,6 +7,8 @@ import Logging
 import Synchronization
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 @testable import Shared
 
@@ -528,7 +530,7 @@ struct ModelGatewayTests {
     }
 
     @Test func hugeBody_isRefused_notBuffered_andNotRetried() async throws {
-        let behaviour = FakeModelBehaviour(.huge(LLMHTTP.maxResponseBytes + 1024))
+        let behaviour = FakeModelBehaviour(.huge(BoundedHTTP.maxResponseBytes + 1024))
         try await F.withServers([behaviour]) { ports, httpClient in
             let clock = SteppingClock(now: F.start)
             let model = F.model("m", provider: "p")

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 @testable import Shared
 

@@ -1,5 +1,7 @@
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 @testable import Shared
 

@@ -5,6 +5,8 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
+@testable import ArenaAdapters
+@testable import ArenaCore
 @testable import Engine
 
 /// The watchdog follows the manager loop's heartbeat, not a timer of its own: a loop that stops beating stops

@@ -80,31 +80,4 @@ struct ReadOnlyConfigurationTests {
             #expect(intoEtc.isEmpty, "\(intoEtc.prefix(3))")
         }
     }
-
-    /// The read path never links the engine: no ControlAPI source imports it, and the package does not make the
-    /// ControlAPI target depend on it (the API must stay a stateless reader of snapshots).
-    @Test func controlAPI_neverImportsTheEngine() throws {
-        let sources = TestPaths.packageRoot.appendingPathComponent("Sources/ControlAPI")
-        let enumerator = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)
-        var files = 0
-        while let url = enumerator?.nextObject() as? URL {
-            guard url.pathExtension == "swift" else { continue }
-            files += 1
-            let text = try String(contentsOf: url, encoding: .utf8)
-            let imports = text.split(separator: "\n").filter {
-                let line = $0.trimmingCharacters(in: .whitespaces)
-                return line.hasPrefix("import ") || line.hasPrefix("@testable import ") || line.contains(" import ")
-            }
-            #expect(!imports.contains { $0.split(separator: " ").last == "Engine" }, "\(url.lastPathComponent)")
-        }
-        #expect(files > 5)
-        let package = try String(
-            contentsOf: TestPaths.packageRoot.appendingPathComponent("Package.swift"),
-            encoding: .utf8
-        )
-        let target = try #require(package.range(of: "name: \"ControlAPI\""))
-        let dependencies = package[target.upperBound...].prefix { $0 != "]" }
-        #expect(dependencies.contains("\"Shared\""), "read the ControlAPI target's dependencies")
-        #expect(!dependencies.contains("\"Engine\""))
-    }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The cross-file rules checked at load time (DESIGN.md, "Config"):
+/// The cross-file rules checked at load time (docs/ARCHITECTURE.md, "Where a change goes"):
 /// referenced ids exist, capital is not over-allocated, templates carry the schema version, secrets are present
 /// where they are needed.
 struct GoldenRules {

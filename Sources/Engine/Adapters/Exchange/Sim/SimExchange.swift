@@ -1,0 +1,104 @@
+import ArenaCore
+import Foundation
+import Shared
+
+/// The paper exchange: a `SimLedger` behind an actor, persisted atomically to `state_path` after every change,
+/// so a paper account survives restarts.
+package actor SimExchange: ExchangeProvider {
+    package nonisolated let id: String
+    package nonisolated let takerFeeRate: Double
+    private var ledger: SimLedger
+    private let statePath: String?
+
+    package init(id: String, ledger: SimLedger, statePath: String?) {
+        self.id = id
+        self.takerFeeRate = ledger.takerFeeRate
+        self.ledger = ledger
+        self.statePath = statePath
+    }
+
+    /// Restores the ledger from `statePath` when it exists, else starts empty with the configured fees.
+    package static func open(configuration: ExchangeConfiguration.Provider) throws -> SimExchange {
+        var ledger = SimLedger(
+            takerFeeBps: configuration.takerFeeBps,
+            makerFeeBps: configuration.makerFeeBps,
+            slippageBps: configuration.slippageBps
+        )
+        if let path = configuration.statePath, let data = FileManager.default.contents(atPath: path) {
+            do {
+                ledger = try JSONDecoder().decode(SimLedger.self, from: data)
+            } catch {
+                throw SimStateError(path: path, reason: "\(error)")
+            }
+        }
+        return SimExchange(id: configuration.id, ledger: ledger, statePath: configuration.statePath)
+    }
+
+    package func openAccount(trader: String, capital: Double) throws {
+        ledger.openAccount(trader: trader, capital: capital)
+        try persist()
+    }
+
+    /// A rebalance transfer (see `SimLedger.transfer`), persisted.
+    @discardableResult
+    package func transfer(trader: String, amount: Double, rebalance: Int) throws -> Bool {
+        guard ledger.transfer(trader: trader, amount: amount, rebalance: rebalance) else { return false }
+        try persist()
+        return true
+    }
+
+    package func account(trader: String) throws -> TraderAccount {
+        guard let account = ledger.accounts[trader] else { throw ExchangeError.unknownTrader(trader) }
+        return account.trader
+    }
+
+    package func submit(_ orders: [OrderRequest]) throws -> [OrderResult] {
+        let results = orders.map { ledger.submit($0) }
+        try persist()
+        return results
+    }
+
+    package func lookup(_ order: OrderRequest) -> OrderResult? {
+        ledger.results[order.cloid]
+    }
+
+    package func cancel(trader: String, symbol: String) throws {
+        ledger.cancel(trader: trader, symbol: symbol)
+        try persist()
+    }
+
+    /// Moves the marks; persists only when something besides the marks changed (a fill, funding, a trigger, a
+    /// liquidation), since marks are re-read from the market after a restart anyway.
+    package func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) throws {
+        guard statePath != nil else {
+            ledger.updateMarket(prices: prices, funding: funding, now: now)
+            return
+        }
+        let before = ledger.ledgerFingerprint
+        ledger.updateMarket(prices: prices, funding: funding, now: now)
+        if ledger.ledgerFingerprint != before { try persist() }
+    }
+
+    package func closedTrades(trader: String) -> [ClosedTrade] {
+        ledger.accounts[trader]?.closedTrades ?? []
+    }
+
+    package func restingOrders(trader: String) -> [SimLedger.RestingOrder] {
+        ledger.accounts[trader]?.restingOrders ?? []
+    }
+
+    package var marks: [String: Double] { ledger.marks }
+
+    package var state: SimLedger { ledger }
+
+    private func persist() throws {
+        guard let statePath else { return }
+        try AtomicFile.replaceJSON(statePath, with: ledger)
+    }
+}
+
+package struct SimStateError: Error, CustomStringConvertible {
+    package let path: String
+    package let reason: String
+    package var description: String { "paper exchange state \(path) is unreadable: \(reason)" }
+}

@@ -1,0 +1,292 @@
+import ArenaCore
+import Foundation
+import Shared
+
+/// Builds the nine API documents from the manager's state and the exchange's ledgers.
+package struct ArenaSnapshotBuilder {
+    package struct TraderView: Sendable {
+        package var configuration: TraderConfiguration
+        package var state: TraderState
+        package var account: TraderAccount
+        package var trades: [ClosedTrade]
+
+        package init(
+            configuration: TraderConfiguration,
+            state: TraderState,
+            account: TraderAccount,
+            trades: [ClosedTrade]
+        ) {
+            self.configuration = configuration
+            self.state = state
+            self.account = account
+            self.trades = trades
+        }
+    }
+
+    package let traders: [TraderView]
+    package let prices: [String: Double]
+    package let now: Int64
+    /// The newest rebalances (oldest first), exported as `rebalances.json` when rebalancing is on.
+    package var rebalances: [RebalancesDocument.Rebalance]? = nil
+    /// Rows of account-totals history kept per trader (the capture had 199 hourly markers).
+    package static let historyRows = 200
+    package static let conversationsPerTrader = 5
+
+    package var seconds: Double { Double(now) / 1000 }
+
+    package func encodedFiles() throws -> [String: Data] {
+        let encoder = SnapshotCoding.makeEncoder()
+        var files = [
+            SnapshotDocument.cryptoPrices.fileName: try encoder.encode(cryptoPrices()),
+            SnapshotDocument.accountTotals.fileName: try encoder.encode(accountTotals()),
+            SnapshotDocument.trades.fileName: try encoder.encode(tradesDocument()),
+            SnapshotDocument.positions.fileName: try encoder.encode(positionsDocument()),
+            SnapshotDocument.analytics.fileName: try encoder.encode(analytics()),
+            SnapshotDocument.leaderboard.fileName: try encoder.encode(leaderboard()),
+            SnapshotDocument.sinceInceptionValues.fileName: try encoder.encode(sinceInception()),
+            SnapshotDocument.conversations.fileName: try encoder.encode(conversations()),
+        ]
+        if let rebalances {
+            files[RebalancesDocument.fileName] = try encoder.encode(
+                RebalancesDocument(rebalances: rebalances.reversed())
+            )
+        }
+        return files
+    }
+
+    package func cryptoPrices() -> CryptoPricesDocument {
+        CryptoPricesDocument(
+            prices: prices.reduce(into: [:]) { result, entry in
+                result[entry.key] = .init(symbol: entry.key, price: entry.value, timestamp: now)
+            }
+        )
+    }
+
+    package func accountPositions(_ account: TraderAccount) -> [String: AccountTotalsDocument.Position] {
+        account.positions.mapValues { p in
+            AccountTotalsDocument.Position(
+                entryOID: p.entryOrderID,
+                oid: p.entryOrderID,
+                tpOID: p.takeProfitOrderID ?? 0,
+                slOID: p.stopOrderID ?? 0,
+                riskUSD: p.riskUSD,
+                confidence: p.confidence,
+                indexCol: nil,
+                exitPlan: exitPlan(p),
+                entryTime: Double(p.openedAt) / 1000,
+                symbol: p.symbol,
+                entryPrice: p.entryPrice,
+                margin: p.margin,
+                waitForFill: false,
+                currentPrice: p.markPrice,
+                closedPnL: 0,
+                liquidationPrice: p.liquidationPrice,
+                commission: p.entryFee,
+                leverage: p.leverage,
+                slippage: 0,
+                quantity: p.quantity,
+                unrealizedPnL: p.unrealizedPnL
+            )
+        }
+    }
+
+    package func exitPlan(_ position: Position) -> ExitPlan {
+        ExitPlan(
+            profitTarget: position.takeProfit,
+            stopLoss: position.stopLoss,
+            invalidationCondition: position.invalidationCondition
+        )
+    }
+
+    package func accountTotals() -> AccountTotalsDocument {
+        var rows: [AccountTotalsDocument.Row] = []
+        for trader in traders {
+            let history = trader.state.equityHistory
+            let capital = trader.state.inceptionCapital
+            let first = max(0, history.count - Self.historyRows)
+            let sharpe = Performance.sharpeSeries(history)
+            for index in first..<history.count {
+                let point = history[index]
+                rows.append(
+                    .init(
+                        id: "\(trader.configuration.id)_\(point.marker)",
+                        modelID: trader.configuration.id,
+                        llmModel: trader.configuration.model,
+                        timestamp: Double(point.time) / 1000,
+                        dollarEquity: point.equity,
+                        realizedPnL: point.realizedPnL,
+                        totalUnrealizedPnL: point.unrealizedPnL,
+                        cumPnLPct: capital > 0 ? (point.equity / capital - 1) * 100 : 0,
+                        sharpeRatio: sharpe[index],
+                        sinceInceptionHourlyMarker: point.marker,
+                        sinceInceptionMinuteMarker: Int((point.time - trader.state.startedAt) / 60_000),
+                        positions: index == history.count - 1 ? accountPositions(trader.account) : [:],
+                        llmCostUSD: point.llmCostUSD ?? 0,
+                        pnlNetOfLLMUSD: point.equity - capital - (point.llmCostUSD ?? 0)
+                    )
+                )
+            }
+        }
+        return AccountTotalsDocument(
+            accountTotals: rows,
+            lastHourlyMarkerRead: rows.map(\.sinceInceptionHourlyMarker).max() ?? 0
+        )
+    }
+
+    package func positionsDocument() -> PositionsDocument {
+        PositionsDocument(
+            accountTotals: traders.map { trader in
+                .init(
+                    modelID: trader.configuration.id,
+                    llmModel: trader.configuration.model,
+                    positions: trader.account.positions.mapValues { p in
+                        .init(
+                            entryOID: p.entryOrderID,
+                            riskUSD: p.riskUSD,
+                            confidence: p.confidence,
+                            exitPlan: exitPlan(p),
+                            entryTime: Double(p.openedAt) / 1000,
+                            symbol: p.symbol,
+                            entryPrice: p.entryPrice,
+                            margin: p.margin,
+                            leverage: p.leverage,
+                            quantity: p.quantity,
+                            currentPrice: p.markPrice,
+                            unrealizedPnL: p.unrealizedPnL,
+                            closedPnL: 0
+                        )
+                    }
+                )
+            }
+        )
+    }
+
+    package static func humanTime(_ milliseconds: Int64) -> String { UTCTime.human(milliseconds) }
+
+    package func tradesDocument() -> TradesDocument {
+        var trades: [TradesDocument.Trade] = []
+        for trader in traders {
+            let id = trader.configuration.id
+            for trade in trader.trades {
+                let side = trade.quantity >= 0 ? "long" : "short"
+                trades.append(
+                    .init(
+                        id: "\(id)_\(trade.tradeID)",
+                        modelID: id,
+                        llmModel: trader.configuration.model,
+                        tradeID:
+                            "\(Double(trade.entryTime) / 1000)_\(trade.symbol)_\(Double(trade.exitTime) / 1000)_\(id)",
+                        symbol: trade.symbol,
+                        side: side,
+                        tradeType: side,
+                        quantity: trade.quantity,
+                        leverage: trade.leverage,
+                        confidence: trade.confidence,
+                        exitPlan: ExitPlan(
+                            profitTarget: trade.exitPlan?.takeProfit,
+                            stopLoss: trade.exitPlan?.stopLoss,
+                            invalidationCondition: trade.exitPlan?.invalidationCondition
+                        ),
+                        entryOID: trade.entryOrderID,
+                        entryTID: trade.entryOrderID,
+                        entryTime: Double(trade.entryTime) / 1000,
+                        entryHumanTime: Self.humanTime(trade.entryTime),
+                        entryPrice: trade.entryPrice,
+                        entrySz: abs(trade.quantity),
+                        entryCrossed: true,
+                        entryCommissionDollars: trade.entryFee,
+                        entryClosedPnL: -trade.entryFee,
+                        entryLiquidation: nil,
+                        exitOID: trade.exitOrderID,
+                        exitTID: trade.exitOrderID,
+                        exitTime: Double(trade.exitTime) / 1000,
+                        exitHumanTime: Self.humanTime(trade.exitTime),
+                        exitPrice: trade.exitPrice,
+                        exitSz: abs(trade.quantity),
+                        exitCrossed: true,
+                        exitCommissionDollars: trade.exitFee,
+                        exitClosedPnL: trade.grossPnL - trade.exitFee,
+                        exitLiquidation: trade.wasLiquidated ? trade.exitPrice : nil,
+                        totalCommissionDollars: trade.entryFee + trade.exitFee,
+                        realizedGrossPnL: trade.grossPnL,
+                        realizedNetPnL: trade.netPnL
+                    )
+                )
+            }
+        }
+        return TradesDocument(trades: trades.sorted { $0.exitTime > $1.exitTime })
+    }
+
+    package func leaderboard() -> LeaderboardDocument {
+        let entries = traders.map { trader -> LeaderboardDocument.Entry in
+            let wins = trader.trades.filter { $0.netPnL > 0 }
+            let losses = trader.trades.filter { $0.netPnL <= 0 }
+            let equity = trader.account.equity
+            let capital = trader.state.inceptionCapital
+            return .init(
+                id: trader.configuration.id,
+                llmModel: trader.configuration.model,
+                numTrades: trader.trades.count,
+                sharpe: Performance.sharpe(trader.state.equityHistory),
+                winDollars: wins.reduce(0) { $0 + $1.netPnL },
+                numLosses: losses.count,
+                loseDollars: losses.reduce(0) { $0 + $1.netPnL },
+                returnPct: capital > 0 ? (equity / capital - 1) * 100 : 0,
+                equity: equity,
+                numWins: wins.count,
+                llmCostUSD: trader.state.llmCostUSD,
+                pnlNetOfLLMUSD: equity - capital - trader.state.llmCostUSD
+            )
+        }
+        return LeaderboardDocument(leaderboard: entries.sorted { $0.returnPct > $1.returnPct })
+    }
+
+    package func sinceInception() -> SinceInceptionDocument {
+        SinceInceptionDocument(
+            sinceInceptionValues: traders.map { trader in
+                .init(
+                    id: trader.configuration.id,
+                    navSinceInception: trader.state.inceptionCapital,
+                    inceptionDate: Double(trader.state.startedAt) / 1000,
+                    numInvocations: trader.state.invocationTimes.count,
+                    modelID: trader.configuration.id,
+                    llmModel: trader.configuration.model
+                )
+            }
+        )
+    }
+
+    package func conversations() -> ConversationsDocument {
+        var result: [ConversationsDocument.Conversation] = []
+        for trader in traders {
+            for conversation in trader.state.conversations.suffix(Self.conversationsPerTrader).reversed() {
+                let time = Double(conversation.time) / 1000
+                result.append(
+                    .init(
+                        modelID: trader.configuration.id,
+                        llmModel: conversation.model,
+                        cycleID: conversation.cycleID,
+                        messages: [
+                            .init(role: "system", content: conversation.system, timestamp: time),
+                            .init(role: "user", content: conversation.user, timestamp: time),
+                            .init(role: "assistant", content: conversation.answer, timestamp: time),
+                        ]
+                    )
+                )
+            }
+        }
+        return ConversationsDocument(conversations: result)
+    }
+
+    package init(
+        traders: [TraderView],
+        prices: [String: Double],
+        now: Int64,
+        rebalances: [RebalancesDocument.Rebalance]? = nil
+    ) {
+        self.traders = traders
+        self.prices = prices
+        self.now = now
+        self.rebalances = rebalances
+    }
+}

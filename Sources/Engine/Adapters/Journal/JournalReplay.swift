@@ -1,0 +1,245 @@
+import ArenaCore
+import Foundation
+import Shared
+
+/// Re-runs steps 3–7 of recorded cycles with the current configuration and templates, and compares prompts,
+/// decisions, risk verdicts and order intents with what was recorded.
+package struct JournalReplay {
+    package struct Difference: Sendable, CustomStringConvertible {
+        package var cycleID: String
+        package var field: String
+        package var recorded: String
+        package var replayed: String
+
+        package var description: String {
+            "\(cycleID): \(field)\n    recorded: \(recorded.prefix(300))\n    replayed: \(replayed.prefix(300))"
+        }
+    }
+
+    package struct TraderSummary: Sendable {
+        package var trader: String
+        package var cycles = 0
+        package var matched = 0
+        package var skipped = 0
+        package var differences: [Difference] = []
+        package var mismatchedCycles: [String] = []
+    }
+
+    package let configuration: ArenaConfiguration
+    /// Replaces the `prompts/` directory of template paths (`--templates DIR`).
+    package let templatesDirectory: String?
+
+    package enum Failure: Error, CustomStringConvertible {
+        case unknownTrader(String)
+        case template(String)
+        case record(String)
+
+        package var description: String {
+            switch self {
+            case .unknownTrader(let trader): "trader '\(trader)' is not in the configuration"
+            case .template(let message): message
+            case .record(let message): message
+            }
+        }
+    }
+
+    package func renderer(for trader: TraderConfiguration) throws -> PromptRenderer {
+        let executor = configuration.executor
+        func load(_ id: String) throws -> PromptTemplate {
+            guard let reference = executor.templates[id] else { throw Failure.template("unknown template '\(id)'") }
+            var path = reference.path
+            if let templatesDirectory, let range = path.range(of: "prompts/") {
+                path = (templatesDirectory as NSString).appendingPathComponent(String(path[range.upperBound...]))
+            }
+            do {
+                return try PromptTemplate.load(id: id, path: path, expectedVersion: executor.promptSchemaVersion)
+            } catch {
+                throw Failure.template("\(error)")
+            }
+        }
+        let market = configuration.market.providers[trader.marketProvider]
+        let schema = FileManager.default.contents(atPath: executor.decisionSchemaPath).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        return PromptRenderer(
+            trader: trader,
+            venue: trader.exchangeProvider,
+            systemTemplate: try load(trader.promptTemplate),
+            userTemplate: try load(trader.executorPromptTemplate),
+            decisionSchema: schema ?? "",
+            intradayInterval: market?.intradayInterval ?? "3m",
+            contextInterval: market?.contextInterval ?? "4h"
+        )
+    }
+
+    /// The symbols a trader decides on: its own list, else its market's.
+    package func symbols(of trader: TraderConfiguration) -> [String] {
+        trader.symbols.isEmpty
+            ? (configuration.market.providers[trader.marketProvider]?.symbols ?? []) : trader.symbols
+    }
+
+    package static func view(of trader: TraderConfiguration) -> TraderConfigurationView {
+        TraderConfigurationView(
+            id: trader.id,
+            slippageBps: trader.marketIOCSlippageBps,
+            usesLimitIOC: trader.orderStyle == .limitIOC
+        )
+    }
+
+    /// Replays `records` of one trader.
+    package func replay(trader id: String, records: [CycleRecord]) throws -> TraderSummary {
+        guard let trader = configuration.traders.first(where: { $0.id == id }) else { throw Failure.unknownTrader(id) }
+        return try replay(trader: trader, records: records)
+    }
+
+    package func replay(
+        trader: TraderConfiguration,
+        records: [CycleRecord],
+        symbolsOverride: [String]? = nil
+    ) throws
+        -> TraderSummary
+    {
+        let id = trader.id
+        let renderer = try renderer(for: trader)
+        let symbols = symbols(of: trader)
+        let view = Self.view(of: trader)
+        var summary = TraderSummary(trader: id)
+        for record in records {
+            guard let market = record.market, let account = record.account, let inputs = record.inputs,
+                let system = record.systemPrompt, let user = record.userPrompt
+            else {
+                summary.skipped += 1
+                continue
+            }
+            summary.cycles += 1
+            var differences: [Difference] = []
+            func compare<T: Equatable>(_ field: String, _ recorded: T, _ replayed: T) {
+                guard recorded != replayed else { return }
+                if let left = recorded as? String, let right = replayed as? String {
+                    // Point at the first line that differs rather than the whole prompt.
+                    let a = left.split(separator: "\n", omittingEmptySubsequences: false)
+                    let b = right.split(separator: "\n", omittingEmptySubsequences: false)
+                    let line = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+                    differences.append(
+                        Difference(
+                            cycleID: record.cycleID,
+                            field: "\(field) line \(line + 1)",
+                            recorded: line < a.count ? String(a[line]) : "<end>",
+                            replayed: line < b.count ? String(b[line]) : "<end>"
+                        )
+                    )
+                    return
+                }
+                differences.append(
+                    Difference(cycleID: record.cycleID, field: field, recorded: "\(recorded)", replayed: "\(replayed)")
+                )
+            }
+            // 3. Prompts.
+            do {
+                let messages = try renderer.render(
+                    market: market,
+                    account: account,
+                    inputs: inputs,
+                    now: record.startedAt
+                )
+                compare("system_prompt", system, messages[0].content)
+                compare("user_prompt", user, messages[1].content)
+            } catch {
+                compare("prompts", "rendered", "\(error)")
+            }
+            // 5. Parse the recorded answer.
+            if let raw = record.rawAnswer {
+                let decisions = (try? DecisionParser.parse(raw)) ?? []
+                compare("decisions", record.decisions, decisions)
+                // 6–7. Risk and intents.
+                let (verdicts, orders) = Self.plan(
+                    decisions,
+                    record: record,
+                    trader: trader,
+                    symbols: symbols,
+                    view: view,
+                    recheck: record.recheckAccount
+                )
+                if record.reason != .llmOutputInvalid {
+                    compare("verdicts", record.verdicts, verdicts)
+                    compare("orders", record.orders, orders)
+                }
+            }
+            if differences.isEmpty {
+                summary.matched += 1
+            } else {
+                summary.mismatchedCycles.append(record.cycleID)
+                summary.differences += differences
+            }
+        }
+        return summary
+    }
+
+    /// Steps 6–7 for a recorded cycle's market, account and inputs: risk verdicts, then closes and (with a
+    /// pre-submit account) entries, through the same functions as the live cycle.
+    package static func plan(
+        _ decisions: [Decision],
+        record: CycleRecord,
+        trader: TraderConfiguration,
+        symbols: [String],
+        view: TraderConfigurationView,
+        recheck: TraderAccount?
+    ) -> (verdicts: [RiskVerdict], orders: [OrderRequest]) {
+        guard let market = record.market, let account = record.account, let inputs = record.inputs else {
+            return ([], [])
+        }
+        let prices = market.symbols.mapValues(\.markPrice)
+        func context(_ account: TraderAccount) -> RiskContext {
+            CyclePlanner.riskContext(
+                limits: trader.riskParams,
+                symbols: symbols,
+                assets: AssetInfo.catalog,
+                account: account,
+                prices: prices,
+                now: record.startedAt,
+                inputs: inputs
+            )
+        }
+        var verdicts = RiskPolicy.evaluate(decisions, context: context(account))
+        var orders = CyclePlanner.closeOrders(
+            decisions: decisions,
+            verdicts: verdicts,
+            account: account,
+            view: view,
+            cycle: record.cycle
+        )
+        if let recheck {
+            orders += CyclePlanner.entryOrders(
+                decisions: decisions,
+                verdicts: &verdicts,
+                recheck: context(recheck),
+                view: view,
+                cycle: record.cycle
+            ).flatMap { $0 }
+        }
+        return (verdicts, orders)
+    }
+
+    /// Records of a trader from the journal, oldest first.
+    package static func records(journal: JournalDirectory, trader: String) throws -> [CycleRecord] {
+        let decoder = JSONDecoder()
+        return try journal.lines(trader: trader).enumerated().map { index, line in
+            do {
+                let record = try decoder.decode(CycleRecord.self, from: line)
+                guard CycleRecord.readableSchemaVersions.contains(record.schemaVersion) else {
+                    throw Failure.record("record \(index + 1) of \(trader) has schema_version \(record.schemaVersion)")
+                }
+                return record
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                throw Failure.record("record \(index + 1) of \(trader) does not decode: \(error)")
+            }
+        }
+    }
+
+    package init(configuration: ArenaConfiguration, templatesDirectory: String?) {
+        self.configuration = configuration
+        self.templatesDirectory = templatesDirectory
+    }
+}

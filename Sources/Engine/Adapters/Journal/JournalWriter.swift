@@ -1,0 +1,324 @@
+import ArenaCore
+import Foundation
+import Glibc
+import Logging
+import ServiceLifecycle
+import Shared
+
+#if canImport(Glibc)
+#endif
+
+/// Appends cycle records as JSON lines under `journal/<trader_id>/`. The trading loop only enqueues; records are
+/// written and fsynced in batches every `fsync_interval`. When the queue is full the caller waits for a flush
+/// (counted and logged): records are never dropped. Files rotate by size and age. On start, a torn last line from
+/// a crash is cut and reported; nothing before it is touched.
+package actor JournalWriter: Service {
+    package struct Settings: Sendable {
+        package var root: String
+        package var maxFileBytes: Int
+        package var rotateInterval: Duration
+        package var fsyncInterval: Duration
+        package var queueCapacity: Int
+        package var compressClosedFiles: Bool
+        /// fsync each batch (always, in the product; the benchmark measures the cost by turning it off).
+        package var syncsEveryBatch = true
+
+        package init(_ configuration: ArenaConfiguration.Journal) {
+            root = configuration.path
+            maxFileBytes = configuration.maxFileBytes
+            rotateInterval = configuration.rotateInterval
+            fsyncInterval = configuration.fsyncInterval
+            queueCapacity = configuration.queueCapacity
+            compressClosedFiles = configuration.compressClosedFiles
+        }
+
+        package init(
+            root: String,
+            maxFileBytes: Int,
+            rotateInterval: Duration,
+            fsyncInterval: Duration,
+            queueCapacity: Int,
+            compressClosedFiles: Bool = false
+        ) {
+            self.root = root
+            self.maxFileBytes = maxFileBytes
+            self.rotateInterval = rotateInterval
+            self.fsyncInterval = fsyncInterval
+            self.queueCapacity = queueCapacity
+            self.compressClosedFiles = compressClosedFiles
+        }
+    }
+
+    private struct OpenFile {
+        var descriptor: Int32
+        var sequence: Int
+        var bytes: Int
+        var openedAt: ContinuousClock.Instant
+    }
+
+    package let settings: Settings
+    package let directory: JournalDirectory
+    private let logger: Logger
+    private var queue: [(trader: String, line: Data, queuedAt: ContinuousClock.Instant)] = []
+    /// Where the fsync time and the journal lag go (`/metrics`), when the engine serves them.
+    private let metrics: EngineMetrics?
+    private var files: [String: OpenFile] = [:]
+    private let encoder: JSONEncoder
+    /// Times an append found the queue full and had to wait for the disk.
+    package private(set) var fullQueueWaits = 0
+    package var queueDepth: Int { queue.count }
+    package private(set) var recordsWritten = 0
+    /// Compressions of closed files running beside the writer; awaited on close.
+    private var compressions: [Int: Task<Void, Never>] = [:]
+    private var nextCompression = 0
+
+    package init(settings: Settings, logger: Logger, metrics: EngineMetrics? = nil) {
+        self.settings = settings
+        self.metrics = metrics
+        self.directory = JournalDirectory(root: settings.root)
+        self.logger = logger
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        self.encoder = encoder
+    }
+
+    /// Cuts torn last lines left by a crash, tidies interrupted compressions, and compresses closed files left
+    /// plain (when compression is on). Returns the bytes cut per trader.
+    package func recover() throws -> [String: Int] {
+        var cut: [String: Int] = [:]
+        for trader in directory.traders() {
+            try directory.tidy(trader: trader)
+            // An intent whose replacement was cut short leaves its temporary file; the intent itself is whole.
+            let folder = directory.traderDirectory(trader)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            where name.hasPrefix(Self.intentFileName + ".tmp-") {
+                unlink((folder as NSString).appendingPathComponent(name))
+            }
+            if settings.compressClosedFiles {
+                for file in directory.files(trader: trader).dropLast() where file.path.hasSuffix(".jsonl") {
+                    compressInBackground(file.path)
+                }
+            }
+            let removed = try directory.repair(trader: trader)
+            if removed > 0 {
+                cut[trader] = removed
+                logger.warning(
+                    "journal: cut a torn last line left by a crash",
+                    metadata: ["trader": "\(trader)", "bytes": "\(removed)"]
+                )
+            }
+        }
+        return cut
+    }
+
+    package func append(_ record: CycleRecord) throws {
+        var line = try encoder.encode(record)
+        line.append(UInt8(ascii: "\n"))
+        queue.append((record.traderID, line, ContinuousClock.now))
+        if queue.count >= settings.queueCapacity {
+            fullQueueWaits += 1
+            logger.warning(
+                "journal queue full: the trading loop waited for the disk",
+                metadata: ["records": "\(queue.count)"]
+            )
+            try flush()
+        }
+    }
+
+    // MARK: Order intents: the write-ahead of a cycle's orders
+
+    /// Where a trader's cycle leaves its order intents while they go out: `<journal>/<trader>/intent.json`.
+    package nonisolated func intentPath(trader: String) -> String {
+        Self.intentPath(directory, trader: trader)
+    }
+
+    package static func intentPath(_ directory: JournalDirectory, trader: String) -> String {
+        (directory.traderDirectory(trader) as NSString).appendingPathComponent(intentFileName)
+    }
+
+    package static let intentFileName = "intent.json"
+
+    /// Makes a cycle's order intents durable before any of them is sent: the record as it stands (prompts,
+    /// decisions, verdicts, the orders with their cloids), replaced atomically and fsynced.
+    package func writeIntent(_ record: CycleRecord) throws {
+        try AtomicFile.makeDirectory(directory.traderDirectory(record.traderID))
+        try AtomicFile.replace(intentPath(trader: record.traderID), with: try encoder.encode(record))
+    }
+
+    /// The intents a stopped engine left behind for a trader, if any.
+    package func intent(trader: String) throws -> CycleRecord? {
+        try Self.intent(directory, trader: trader)
+    }
+
+    /// The same, read without a writer (`engine doctor`).
+    package static func intent(_ directory: JournalDirectory, trader: String) throws -> CycleRecord? {
+        let path = intentPath(directory, trader: trader)
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(CycleRecord.self, from: data)
+        } catch {
+            throw JournalError.unreadableIntent(path: path, reason: "\(error)")
+        }
+    }
+
+    /// The cycle's record is durable: its intents are done.
+    package func clearIntent(trader: String) {
+        unlink(intentPath(trader: trader))
+    }
+
+    /// The cycle number of a trader's newest record on disk or queued, if any.
+    package func lastCycle(trader: String) throws -> Int? {
+        struct Probe: Decodable { let cycle: Int }
+        if let queued = queue.last(where: { $0.trader == trader }) {
+            return try JSONDecoder().decode(Probe.self, from: queued.line).cycle
+        }
+        guard let line = try directory.lastLine(trader: trader) else { return nil }
+        return try JSONDecoder().decode(Probe.self, from: line).cycle
+    }
+
+    /// Writes every queued record and fsyncs the files written.
+    package func flush() throws {
+        guard !queue.isEmpty else { return }
+        let batch = queue
+        queue.removeAll(keepingCapacity: true)
+        var touched: Set<String> = []
+        for (trader, line, _) in batch {
+            var file = try openFile(trader, adding: line.count)
+            try Self.writeAll(line, to: file.descriptor)
+            file.bytes += line.count
+            files[trader] = file
+            touched.insert(trader)
+            recordsWritten += 1
+        }
+        let syncStarted = ContinuousClock.now
+        for trader in touched where settings.syncsEveryBatch {
+            guard let file = files[trader] else { continue }
+            guard fsync(file.descriptor) == 0 else {
+                throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
+            }
+        }
+        if let metrics, let oldest = batch.first?.queuedAt {
+            let now = ContinuousClock.now
+            metrics.recordJournalFlush(fsync: now - syncStarted, lag: now - oldest)
+        }
+    }
+
+    package func close() async throws {
+        try flush()
+        for file in files.values { Glibc.close(file.descriptor) }
+        files.removeAll()
+        let running = compressions.values
+        compressions.removeAll()
+        for task in running { await task.value }
+    }
+
+    /// Compresses a closed file off the writer's path; a failure leaves the plain file, which readers accept.
+    private func compressInBackground(_ path: String) {
+        let logger = logger
+        nextCompression += 1
+        let id = nextCompression
+        compressions[id] = Task.detached(priority: .utility) {
+            do {
+                try JournalDirectory.compress(path: path)
+            } catch {
+                logger.warning(
+                    "journal: a closed file stays uncompressed",
+                    metadata: ["path": "\(path)", "error": "\(error)"]
+                )
+            }
+            await self.compressionFinished(id)
+        }
+    }
+
+    private func compressionFinished(_ id: Int) {
+        compressions[id] = nil
+    }
+
+    package func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: self.settings.fsyncInterval)
+                    try await self.flush()
+                }
+            }
+        } catch is CancellationError {
+            // Shutdown: fall through to the final flush.
+        }
+        try await close()
+    }
+
+    /// The trader's current file, rotated first when this line would pass the size limit or the file is too old.
+    private func openFile(_ trader: String, adding count: Int) throws -> OpenFile {
+        if var file = files[trader] {
+            let tooBig = file.bytes > 0 && file.bytes + count > settings.maxFileBytes
+            let tooOld = ContinuousClock.now - file.openedAt >= settings.rotateInterval
+            guard tooBig || tooOld else { return file }
+            guard fsync(file.descriptor) == 0 else {
+                throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
+            }
+            Glibc.close(file.descriptor)
+            if settings.compressClosedFiles {
+                compressInBackground(
+                    (directory.traderDirectory(trader) as NSString).appendingPathComponent(
+                        directory.fileName(sequence: file.sequence)
+                    )
+                )
+            }
+            file = try create(trader, sequence: file.sequence + 1)
+            return file
+        }
+        let existing = directory.files(trader: trader).last
+        if let existing, existing.path.hasSuffix(".gz") {
+            // A compressed file is closed for good: continue in a new one.
+            return try create(trader, sequence: existing.sequence + 1)
+        }
+        if let existing {
+            let size = (try? FileManager.default.attributesOfItem(atPath: existing.path)[.size] as? Int) ?? 0
+            if size + count <= settings.maxFileBytes || size == 0 {
+                let descriptor = open(existing.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                guard descriptor >= 0 else {
+                    throw AtomicFile.Failure(operation: "open", path: existing.path, code: errno)
+                }
+                return OpenFile(descriptor: descriptor, sequence: existing.sequence, bytes: size, openedAt: .now)
+            }
+            return try create(trader, sequence: existing.sequence + 1)
+        }
+        return try create(trader, sequence: 1)
+    }
+
+    private func create(_ trader: String, sequence: Int) throws -> OpenFile {
+        let folder = directory.traderDirectory(trader)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = (folder as NSString).appendingPathComponent(directory.fileName(sequence: sequence))
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw AtomicFile.Failure(operation: "open", path: path, code: errno) }
+        try AtomicFile.syncDirectory(folder)
+        return OpenFile(descriptor: descriptor, sequence: sequence, bytes: 0, openedAt: .now)
+    }
+
+    private static func writeAll(_ data: Data, to descriptor: Int32) throws {
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw AtomicFile.Failure(operation: "write", path: "journal", code: errno)
+                }
+                offset += written
+            }
+        }
+    }
+}
+
+package enum JournalError: Error, CustomStringConvertible {
+    case unreadableIntent(path: String, reason: String)
+
+    package var description: String {
+        switch self {
+        case .unreadableIntent(let path, let reason):
+            "\(path): the order intents of an interrupted cycle do not decode (\(reason)); inspect the file, then move it away to start"
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import ArenaCore
+
+extension CycleRecord {
+    /// Books a model's answer: text, tokens (summed over a correction round), cost and who answered.
+    package mutating func book(_ answer: ModelCall.Answer) {
+        modelAnswered = answer.alias
+        providerModel = answer.response.modelName
+        route = answer.route
+        rawAnswer = answer.response.text
+        promptTokens += answer.response.promptTokens
+        completionTokens += answer.response.completionTokens
+        latencyMilliseconds += answer.response.latencyMilliseconds
+        costUSD += answer.costUSD
+        isCacheHit = answer.isCacheHit
+    }
+}

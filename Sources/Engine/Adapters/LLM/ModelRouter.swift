@@ -1,0 +1,178 @@
+import ArenaCore
+import Shared
+
+/// Picks the model each trader asks. A trader has a chain: its model, then its fallbacks (the trader's
+/// `fallback_models`, else the model's `fallbacks`, else every other remote model by `priority`, lower first).
+/// The router moves down the chain after `failover_after` consecutive failures of the model in use, moves to the
+/// cheapest model of the chain while the budget is past its alert threshold, probes the primary again every
+/// `recovery_probe_interval`, and moves back once the primary's success rate over `success_window` is above
+/// `recovery_success_rate_pct` and the budget is not under pressure. Times are wall-clock milliseconds.
+package actor ModelRouter {
+    package typealias Reason = ModelRoute
+
+    package struct Selection: Sendable, Equatable {
+        package let alias: String
+        package let reason: Reason
+    }
+
+    /// A switch of the model in use, for logs, metrics and alerts.
+    package struct Switch: Sendable, Equatable {
+        package let trader: String
+        package let from: String
+        package let to: String
+        package let reason: String
+    }
+
+    private struct Lane {
+        var chain: [String]
+        var current = 0
+        var consecutiveFailures = 0
+        var lastProbeAt: Int64?
+        var switchedAt: Int64?
+        var primaryOutcomes: [(time: Int64, success: Bool)] = []
+    }
+
+    package let routing: LLMConfiguration.Routing
+    package let models: [String: LLMConfiguration.Model]
+    private var lanes: [String: Lane] = [:]
+
+    package init(routing: LLMConfiguration.Routing, models: [String: LLMConfiguration.Model]) {
+        self.routing = routing
+        self.models = models
+    }
+
+    /// The model chain of a trader, primary first, without duplicates or unknown aliases.
+    package static func chain(
+        primary: String,
+        traderFallbacks: [String],
+        models: [String: LLMConfiguration.Model],
+        remote: (LLMConfiguration.Model) -> Bool
+    ) -> [String] {
+        var fallbacks = traderFallbacks
+        if fallbacks.isEmpty { fallbacks = models[primary]?.fallbacks ?? [] }
+        if fallbacks.isEmpty, let model = models[primary], remote(model) {
+            fallbacks = models.values.filter { $0.alias != primary && remote($0) }
+                .sorted { ($0.priority, $0.alias) < ($1.priority, $1.alias) }.map(\.alias)
+        }
+        var chain = [primary]
+        for alias in fallbacks where models[alias] != nil && !chain.contains(alias) { chain.append(alias) }
+        return chain
+    }
+
+    package func register(trader: String, chain: [String]) {
+        lanes[trader] = Lane(chain: chain)
+    }
+
+    package func chain(trader: String) -> [String] { lanes[trader]?.chain ?? [] }
+
+    /// The model in use (not counting probes).
+    package func current(trader: String) -> String? {
+        guard let lane = lanes[trader] else { return nil }
+        return lane.chain[lane.current]
+    }
+
+    /// The model to ask this cycle, and a switch when budget pressure moved the trader to a cheaper model.
+    package func select(trader: String, now: Int64, underBudgetPressure: Bool) -> (Selection, Switch?) {
+        guard var lane = lanes[trader], !lane.chain.isEmpty else {
+            return (Selection(alias: "", reason: .primary), nil)
+        }
+        defer { lanes[trader] = lane }
+        var change: Switch?
+        if underBudgetPressure, let cheapest = cheapestIndex(lane.chain),
+            price(lane.chain[cheapest]) < price(lane.chain[lane.current])
+        {
+            change = Switch(
+                trader: trader,
+                from: lane.chain[lane.current],
+                to: lane.chain[cheapest],
+                reason: "budget past its alert threshold"
+            )
+            lane.current = cheapest
+            lane.consecutiveFailures = 0
+            lane.switchedAt = now
+        }
+        if lane.current == 0 { return (Selection(alias: lane.chain[0], reason: .primary), change) }
+        let lastLook = lane.lastProbeAt ?? lane.switchedAt ?? now
+        if !underBudgetPressure, now - lastLook >= routing.recoveryProbeInterval.milliseconds {
+            lane.lastProbeAt = now
+            return (Selection(alias: lane.chain[0], reason: .probe), change)
+        }
+        return (
+            Selection(alias: lane.chain[lane.current], reason: underBudgetPressure ? .budget : .fallback),
+            change
+        )
+    }
+
+    /// Books an answer from `alias`; moves back to the primary when it has recovered.
+    package func recordSuccess(trader: String, alias: String, now: Int64, underBudgetPressure: Bool) -> Switch? {
+        guard var lane = lanes[trader] else { return nil }
+        defer { lanes[trader] = lane }
+        if alias == lane.chain[lane.current] { lane.consecutiveFailures = 0 }
+        guard alias == lane.chain[0] else { return nil }
+        lane.primaryOutcomes.append((now, true))
+        trim(&lane, now: now)
+        guard lane.current != 0, !underBudgetPressure else { return nil }
+        let rate = successRatePct(lane)
+        guard rate > routing.recoverySuccessRatePct else { return nil }
+        let change = Switch(
+            trader: trader,
+            from: lane.chain[lane.current],
+            to: lane.chain[0],
+            reason: "primary recovered (\(Int(rate)) % success over \(ConfigDuration.format(routing.successWindow)))"
+        )
+        lane.current = 0
+        lane.consecutiveFailures = 0
+        lane.lastProbeAt = nil
+        lane.switchedAt = now
+        return change
+    }
+
+    /// Books a failure of `alias`; returns the switch when it moved the trader down the chain.
+    package func recordFailure(trader: String, alias: String, now: Int64) -> Switch? {
+        guard var lane = lanes[trader] else { return nil }
+        defer { lanes[trader] = lane }
+        if alias == lane.chain[0] {
+            lane.primaryOutcomes.append((now, false))
+            trim(&lane, now: now)
+        }
+        // A failed probe changes nothing but the primary's record.
+        guard alias == lane.chain[lane.current] else { return nil }
+        lane.consecutiveFailures += 1
+        guard lane.consecutiveFailures >= routing.failoverAfter, lane.current + 1 < lane.chain.count else { return nil }
+        let change = Switch(
+            trader: trader,
+            from: alias,
+            to: lane.chain[lane.current + 1],
+            reason: "\(lane.consecutiveFailures) consecutive failures"
+        )
+        lane.current += 1
+        lane.consecutiveFailures = 0
+        lane.switchedAt = now
+        lane.lastProbeAt = nil
+        return change
+    }
+
+    /// The primary's success rate over the window, in percent (100 with no calls).
+    package func primarySuccessRatePct(trader: String, now: Int64) -> Double {
+        guard var lane = lanes[trader] else { return 100 }
+        trim(&lane, now: now)
+        lanes[trader] = lane
+        return successRatePct(lane)
+    }
+
+    private func successRatePct(_ lane: Lane) -> Double {
+        guard !lane.primaryOutcomes.isEmpty else { return 100 }
+        return Double(lane.primaryOutcomes.filter(\.success).count) / Double(lane.primaryOutcomes.count) * 100
+    }
+
+    private func trim(_ lane: inout Lane, now: Int64) {
+        let horizon = now - routing.successWindow.milliseconds
+        lane.primaryOutcomes.removeAll { $0.time < horizon }
+    }
+
+    private func price(_ alias: String) -> Double { models[alias]?.blendedUSDPerMillionTokens ?? .infinity }
+
+    private func cheapestIndex(_ chain: [String]) -> Int? {
+        chain.indices.min { (price(chain[$0]), $0) < (price(chain[$1]), $1) }
+    }
+}

@@ -1,0 +1,249 @@
+import ArenaCore
+import Foundation
+import Shared
+
+/// Plays bundled or user CSV candles against the clock. At time `now` it shows only candles whose close time
+/// (`open + interval`) is not after `now`. Indicators are computed once over each whole file; each value depends
+/// only on candles up to its own, so nothing from the future leaks into the past.
+package struct ReplayMarketProvider: MarketProvider {
+    package let id: String
+    package let symbols: [String]
+    private let series: [String: SymbolSeries]
+
+    /// Points of each intraday series in a prompt (the Alpha Arena prompt showed 10).
+    package static let seriesLength = 10
+
+    package struct SymbolSeries: Sendable {
+        package let intraday: IndicatorTable
+        package let context: IndicatorTable
+        package let funding: [(time: Int64, rate: Double)]
+    }
+
+    /// A candle file with every indicator precomputed per row.
+    package struct IndicatorTable: Sendable {
+        package let interval: Int64
+        package let candles: [Candle]
+        package let ema20: [Double?]
+        package let ema50: [Double?]
+        package let macd: [Indicators.MACD?]
+        package let rsi7: [Double?]
+        package let rsi14: [Double?]
+        package let atr3: [Double?]
+        package let atr14: [Double?]
+        package let volumeAverage: [Double?]
+
+        package init(candles: [Candle], interval: Int64) {
+            self.interval = interval
+            self.candles = candles
+            let closes = candles.map(\.close)
+            ema20 = Indicators.ema(closes, period: 20)
+            ema50 = Indicators.ema(closes, period: 50)
+            macd = Indicators.macd(closes)
+            rsi7 = Indicators.rsi(closes, period: 7)
+            rsi14 = Indicators.rsi(closes, period: 14)
+            atr3 = Indicators.atr(candles, period: 3)
+            atr14 = Indicators.atr(candles, period: 14)
+            volumeAverage = Indicators.sma(candles.map(\.volume), period: 20)
+        }
+
+        /// Index of the newest candle closed at `now`, if any.
+        package func lastClosedIndex(at now: Int64) -> Int? {
+            var low = 0
+            var high = candles.count - 1
+            var found: Int?
+            while low <= high {
+                let middle = (low + high) / 2
+                if candles[middle].openTime + interval <= now {
+                    found = middle
+                    low = middle + 1
+                } else {
+                    high = middle - 1
+                }
+            }
+            return found
+        }
+    }
+
+    package enum LoadError: Error, CustomStringConvertible {
+        case badInterval(String)
+        case file(String)
+
+        package var description: String {
+            switch self {
+            case .badInterval(let name): "'\(name)' is not a candle interval"
+            case .file(let reason): reason
+            }
+        }
+    }
+
+    package init(id: String, symbols: [String], series: [String: SymbolSeries]) {
+        self.id = id
+        self.symbols = symbols
+        self.series = series
+    }
+
+    /// Loads `hyperliquid_<SYMBOL>_<interval>.csv` (and `_funding_1h.csv` when present) from `directory`.
+    package static func load(configuration: MarketConfiguration.Provider) throws -> ReplayMarketProvider {
+        guard let directory = configuration.dataDirectory else { throw LoadError.file("data_dir is not set") }
+        guard let intraday = CandleInterval(configuration.intradayInterval) else {
+            throw LoadError.badInterval(configuration.intradayInterval)
+        }
+        guard let context = CandleInterval(configuration.contextInterval) else {
+            throw LoadError.badInterval(configuration.contextInterval)
+        }
+        var series: [String: SymbolSeries] = [:]
+        for symbol in configuration.symbols {
+            func path(_ suffix: String) -> String {
+                (directory as NSString).appendingPathComponent("hyperliquid_\(symbol)_\(suffix).csv")
+            }
+            let intradayCandles = try CandleCSV.load(path: path(intraday.name))
+            let contextCandles = try CandleCSV.load(path: path(context.name))
+            let fundingPath = path("funding_1h")
+            let funding =
+                FileManager.default.fileExists(atPath: fundingPath) ? try FundingCSV.load(path: fundingPath) : []
+            series[symbol] = SymbolSeries(
+                intraday: IndicatorTable(candles: intradayCandles, interval: intraday.milliseconds),
+                context: IndicatorTable(candles: contextCandles, interval: context.milliseconds),
+                funding: funding
+            )
+        }
+        return ReplayMarketProvider(id: configuration.id, symbols: configuration.symbols, series: series)
+    }
+
+    package func snapshot(symbols requested: [String], now: Int64) async throws -> MarketSnapshot {
+        var result: [String: SymbolSnapshot] = [:]
+        for symbol in requested {
+            if let snapshot = self.snapshot(symbol: symbol, now: now) { result[symbol] = snapshot }
+        }
+        return MarketSnapshot(takenAt: now, symbols: result)
+    }
+
+    /// The snapshot of one symbol at `now`, or nil when there is not enough closed history yet.
+    package func snapshot(symbol: String, now: Int64) -> SymbolSnapshot? {
+        guard let series = series[symbol] else { return nil }
+        return Self.snapshot(symbol: symbol, series: series, now: now)
+    }
+
+    /// The snapshot of one symbol's series at `now` (shared with the live Hyperliquid market, which builds the
+    /// same series from the candles it fetches).
+    package static func snapshot(symbol: String, series: SymbolSeries, now: Int64) -> SymbolSnapshot? {
+        guard let index = series.intraday.lastClosedIndex(at: now),
+            let contextIndex = series.context.lastClosedIndex(at: now)
+        else { return nil }
+        let table = series.intraday
+        let contextTable = series.context
+        let window = max(0, index - Self.seriesLength + 1)...index
+        let contextWindow = max(0, contextIndex - Self.seriesLength + 1)...contextIndex
+        guard let ema20 = Self.complete(window.map { table.ema20[$0] }),
+            let rsi7 = Self.complete(window.map { table.rsi7[$0] }),
+            let rsi14 = Self.complete(window.map { table.rsi14[$0] }),
+            let macd = Self.complete(window.map { table.macd[$0]?.macd }),
+            let contextMACD = complete(contextWindow.map { contextTable.macd[$0]?.macd }),
+            let contextRSI = Self.complete(contextWindow.map { contextTable.rsi14[$0] }),
+            let contextEMA20 = contextTable.ema20[contextIndex], let contextEMA50 = contextTable.ema50[contextIndex],
+            let atr3 = contextTable.atr3[contextIndex], let atr14 = contextTable.atr14[contextIndex],
+            let averageVolume = contextTable.volumeAverage[contextIndex],
+            let currentEMA20 = ema20.last, let currentMACD = macd.last, let currentRSI7 = rsi7.last
+        else { return nil }
+        let candle = table.candles[index]
+        let asOf = candle.openTime + table.interval
+        let funding = lastFunding(series.funding, at: asOf)
+        return SymbolSnapshot(
+            symbol: symbol,
+            asOf: asOf,
+            price: candle.close,
+            markPrice: candle.close,
+            fundingRate: funding,
+            openInterest: nil,
+            ema20: currentEMA20,
+            macd: currentMACD,
+            rsi7: currentRSI7,
+            intraday: .init(
+                prices: window.map { table.candles[$0].close },
+                ema20: ema20,
+                macd: macd,
+                rsi7: rsi7,
+                rsi14: rsi14
+            ),
+            context: .init(
+                ema20: contextEMA20,
+                ema50: contextEMA50,
+                atr3: atr3,
+                atr14: atr14,
+                volume: contextTable.candles[contextIndex].volume,
+                averageVolume: averageVolume,
+                macd: contextMACD,
+                rsi14: contextRSI
+            )
+        )
+    }
+
+    /// The last closed candle's close and the funding rate in force, without building a snapshot: the cheap
+    /// per-tick path. A symbol has a mark from its first closed candle; nothing after `now` is ever read.
+    package func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double]) {
+        var prices: [String: Double] = [:]
+        var funding: [String: Double] = [:]
+        for symbol in symbols {
+            guard let series = series[symbol], let index = series.intraday.lastClosedIndex(at: now) else { continue }
+            prices[symbol] = series.intraday.candles[index].close
+            let asOf = series.intraday.candles[index].openTime + series.intraday.interval
+            if let rate = Self.lastFunding(series.funding, at: asOf) { funding[symbol] = rate }
+        }
+        return (prices, funding)
+    }
+
+    private static func lastFunding(_ rows: [(time: Int64, rate: Double)], at time: Int64) -> Double? {
+        var low = 0
+        var high = rows.count - 1
+        var found: Double?
+        while low <= high {
+            let middle = (low + high) / 2
+            if rows[middle].time <= time {
+                found = rows[middle].rate
+                low = middle + 1
+            } else {
+                high = middle - 1
+            }
+        }
+        return found
+    }
+
+    /// The first intraday candle close strictly after `now`, across symbols (the backtest's next market event).
+    package func nextClose(after now: Int64) -> Int64? {
+        symbols.compactMap { symbol -> Int64? in
+            guard let table = series[symbol]?.intraday else { return nil }
+            let next = (table.lastClosedIndex(at: now) ?? -1) + 1
+            return next < table.candles.count ? table.candles[next].openTime + table.interval : nil
+        }.min()
+    }
+
+    /// Intraday candles of every symbol that close in `range` (for the backtest's progress and speed).
+    package func candleCount(in range: ClosedRange<Int64>) -> Int {
+        symbols.reduce(0) { total, symbol in
+            guard let table = series[symbol]?.intraday else { return total }
+            let first = (table.lastClosedIndex(at: range.lowerBound - 1) ?? -1) + 1
+            let last = table.lastClosedIndex(at: range.upperBound) ?? -1
+            return total + max(0, last - first + 1)
+        }
+    }
+
+    /// The values of a window, or nil while any of them is still warming up.
+    private static func complete(_ values: [Double?]) -> [Double]? {
+        let present = values.compactMap { $0 }
+        return present.count == values.count ? present : nil
+    }
+
+    /// The first time at which every symbol has a full snapshot (the earliest useful replay start).
+    package func earliestCompleteTime() -> Int64? {
+        symbols.compactMap { symbol -> Int64? in
+            guard let table = series[symbol]?.intraday else { return nil }
+            return table.candles.indices.lazy.map { table.candles[$0].openTime + table.interval }
+                .first { self.snapshot(symbol: symbol, now: $0) != nil }
+        }.max()
+    }
+
+    /// The close time of the last candle common to every symbol.
+    package func latestCompleteTime() -> Int64? {
+        symbols.compactMap { series[$0]?.intraday }.map { ($0.candles.last?.openTime ?? 0) + $0.interval }.min()
+    }
+}

@@ -1,0 +1,280 @@
+import ArenaAdapters
+import ArenaCore
+import Foundation
+import Logging
+import Shared
+
+/// Measures the engine's own time per decision cycle with a model that answers instantly: prompt rendering,
+/// parsing, risk and orders on the paper exchange. Export is measured separately. Used by `engine bench`.
+struct CycleBenchmark {
+    struct Result: Sendable {
+        var cycles: Int
+        var symbols: Int
+        var medianCycleMicroseconds: Double
+        var p99CycleMicroseconds: Double
+        var exportMilliseconds: Double
+        var exportTraders: Int
+        var tickMicrosecondsPerTrader: Double
+        var journalRecordsPerSecond: Double
+        var journalMegabytesPerSecond: Double
+        var journalRecordBytes: Int
+        var unsyncedJournalRecordsPerSecond: Double
+        var unsyncedJournalMegabytesPerSecond: Double
+        var replayCyclesPerSecond: Double
+
+        /// Traders one engine sustains on a 3-minute interval within half a core: each trader costs one cycle,
+        /// 180 ticks of bookkeeping and its share of the exports in every 3 minutes.
+        var tradersAtHalfACore: Int {
+            let perTraderPerInterval =
+                medianCycleMicroseconds + 180 * tickMicrosecondsPerTrader
+                + exportMilliseconds * 1000 / Double(max(exportTraders, 1)) * 12
+            return Int(0.5 * 180_000_000 / perTraderPerInterval)
+        }
+    }
+
+    /// A model that answers at once, alternating between opening two positions and closing them, so every
+    /// cycle sends orders.
+    struct InstantModel: LLMClient {
+        func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse {
+            let input = request.input
+            let decisions: [Decision] = input.symbols.prefix(2).map { symbol in
+                let price = input.market.symbols[symbol]?.price ?? 1
+                if input.account.positions[symbol] != nil {
+                    return Decision(symbol: symbol, signal: .closePosition, confidence: 0.9)
+                }
+                return Decision(
+                    symbol: symbol,
+                    signal: .buyToEnter,
+                    leverage: 2,
+                    positionSizeUSD: 1000,
+                    stopLoss: BaselinePolicy.round(price * 0.99),
+                    takeProfit: BaselinePolicy.round(price * 1.03),
+                    confidence: 0.8,
+                    riskUSD: 10,
+                    invalidationCondition: "bench",
+                    reasoning: "bench"
+                )
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let text = String(decoding: (try? encoder.encode(["decisions": decisions])) ?? Data(), as: UTF8.self)
+            return LLMResponse(
+                text: text,
+                modelName: "instant",
+                promptTokens: 0,
+                completionTokens: 0,
+                latencyMilliseconds: 0
+            )
+        }
+    }
+
+    /// Six symbols: the five bundled ones and a sixth made from DOGE's data.
+    struct SixSymbolMarket: MarketProvider {
+        let id = "bench"
+        let replay: ReplayMarketProvider
+        var symbols: [String] { ["BTC", "ETH", "SOL", "DOGE", "HYPE", "XRP"] }
+
+        func snapshot(symbols requested: [String], now: Int64) async throws -> MarketSnapshot {
+            var snapshot = try await replay.snapshot(symbols: ["BTC", "ETH", "SOL", "DOGE", "HYPE"], now: now)
+            if var xrp = snapshot.symbols["DOGE"] {
+                xrp.symbol = "XRP"
+                snapshot.symbols["XRP"] = xrp
+            }
+            snapshot.symbols = snapshot.symbols.filter { requested.contains($0.key) }
+            return snapshot
+        }
+    }
+
+    let configuration: ArenaConfiguration
+    let cycles: Int
+
+    func run() async throws -> Result {
+        guard let replayConfiguration = configuration.market.providers.values.first(where: { $0.kind == .replay }),
+            let base = configuration.traders.first
+        else {
+            throw EngineAssembly.Failure(
+                message: "bench needs a replay market provider and a trader in the configuration"
+            )
+        }
+        let replay = try ReplayMarketProvider.load(configuration: replayConfiguration)
+        let market = SixSymbolMarket(replay: replay)
+        guard let now = replay.earliestCompleteTime().map({ $0 + 86_400_000 }) else {
+            throw EngineAssembly.Failure(message: "bench: the replay market has no complete data")
+        }
+        let trader = TraderConfiguration(
+            id: "bench",
+            name: "bench",
+            exchangeProvider: base.exchangeProvider,
+            marketProvider: "bench",
+            orderStyle: .marketIOC,
+            marketIOCSlippageBps: 50,
+            promptTemplate: base.promptTemplate,
+            executorPromptTemplate: base.executorPromptTemplate,
+            model: base.model,
+            fallbackModels: [],
+            decisionInterval: .seconds(180),
+            allocationPct: 10,
+            autoStart: true,
+            symbols: market.symbols,
+            riskParams: base.riskParams,
+            disabledReason: nil,
+            keyPath: "bench"
+        )
+        let exchange = SimExchange(
+            id: "paper",
+            ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
+            statePath: nil
+        )
+        try await exchange.openAccount(trader: "bench", capital: 100_000)
+        let initial = try await market.snapshot(symbols: market.symbols, now: now)
+        try await exchange.updateMarket(prices: initial.symbols.mapValues(\.markPrice), funding: [:], now: now)
+        let version = configuration.executor.promptSchemaVersion
+        func template(_ id: String) throws -> PromptTemplate {
+            guard let reference = configuration.executor.templates[id] else {
+                throw EngineAssembly.Failure(message: "unknown template \(id)")
+            }
+            return try PromptTemplate.load(id: id, path: reference.path, expectedVersion: version)
+        }
+        guard let model = configuration.llm.models[base.model] else {
+            throw EngineAssembly.Failure(message: "unknown model \(base.model)")
+        }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        let cycle = DecisionCycle(
+            trader: trader,
+            market: market,
+            maxStaleness: 600_000,
+            exchange: exchange,
+            model: model,
+            gateway: .direct(model: model, client: InstantModel(), logger: logger),
+            systemTemplate: try template(trader.promptTemplate),
+            userTemplate: try template(trader.executorPromptTemplate),
+            decisionSchema: String(
+                decoding: FileManager.default.contents(atPath: configuration.executor.decisionSchemaPath) ?? Data(),
+                as: UTF8.self
+            ),
+            decisionTimeout: .seconds(5),
+            intradayInterval: replayConfiguration.intradayInterval,
+            contextInterval: replayConfiguration.contextInterval,
+            assets: AssetInfo.catalog,
+            logger: logger
+        )
+        let clock = ManualClock(now: now)
+        var state = TraderState()
+        state.startedAt = now
+        state.inceptionCapital = 100_000
+        var durations: [Double] = []
+        durations.reserveCapacity(cycles)
+        var placed = 0
+        var records: [CycleRecord] = []
+        for index in 1...cycles {
+            let started = ContinuousClock.now
+            let record = await cycle.run(cycle: index, now: now, state: state, clock: clock)
+            durations.append((ContinuousClock.now - started).microseconds)
+            placed += record.ordersPlaced
+            if records.count < 1000 { records.append(record) }
+            guard record.outcome == .completed else {
+                throw EngineAssembly.Failure(message: "bench cycle \(index) failed: \(record.error ?? "")")
+            }
+        }
+        guard placed > 0 else { throw EngineAssembly.Failure(message: "bench cycles placed no orders") }
+        durations.sort()
+
+        // Export: a snapshot of 100 traders like the bench trader, built and published.
+        let account = try await exchange.account(trader: "bench")
+        let trades = await exchange.closedTrades(trader: "bench")
+        let views = (0..<100).map { _ in
+            ArenaSnapshotBuilder.TraderView(
+                configuration: trader,
+                state: state,
+                account: account,
+                trades: Array(trades.suffix(50))
+            )
+        }
+        let directory = NSTemporaryDirectory() + "arena-bench-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let publisher = SnapshotPublisher(root: directory, keepGenerations: 2, gracePeriod: .zero)
+        var exportDurations: [Double] = []
+        for _ in 0..<20 {
+            let started = ContinuousClock.now
+            let files = try ArenaSnapshotBuilder(traders: views, prices: await exchange.marks, now: now).encodedFiles()
+            try publisher.publish(files)
+            exportDurations.append((ContinuousClock.now - started).microseconds / 1000)
+        }
+        exportDurations.sort()
+
+        // Tick bookkeeping per trader: account sync and state observation.
+        let store = try ManagerStore(path: nil)
+        await store.begin(trader: "bench", capital: 100_000, now: now)
+        let tickStarted = ContinuousClock.now
+        let ticks = 2000
+        for tick in 0..<ticks {
+            let fresh = try await exchange.account(trader: "bench")
+            let closed = await exchange.closedTrades(trader: "bench")
+            _ = await store.observe(trader: trader, account: fresh, trades: closed, now: now + Int64(tick) * 1000)
+        }
+        let tickMicroseconds = (ContinuousClock.now - tickStarted).microseconds / Double(ticks)
+
+        // Journal: realistic records (full prompts, snapshots, decisions, orders), batched, with and without the
+        // fsync of each batch.
+        func journalThroughput(
+            syncing: Bool
+        ) async throws -> (recordsPerSecond: Double, bytesPerSecond: Double, bytes: Int) {
+            let journalDirectory = directory + "-journal-\(syncing)"
+            defer { try? FileManager.default.removeItem(atPath: journalDirectory) }
+            var settings = JournalWriter.Settings(
+                root: journalDirectory,
+                maxFileBytes: 256 << 20,
+                rotateInterval: .seconds(86_400),
+                fsyncInterval: .milliseconds(200),
+                queueCapacity: 4096
+            )
+            settings.syncsEveryBatch = syncing
+            let writer = JournalWriter(settings: settings, logger: logger)
+            let count = 20_000
+            let started = ContinuousClock.now
+            for index in 0..<count { try await writer.append(records[index % records.count]) }
+            try await writer.close()
+            let seconds = (ContinuousClock.now - started).microseconds / 1_000_000
+            let bytes = JournalDirectory(root: journalDirectory).files(trader: "bench").reduce(0) { total, file in
+                total + ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0)
+            }
+            return (Double(count) / seconds, Double(bytes) / seconds, bytes / count)
+        }
+        let synced = try await journalThroughput(syncing: true)
+        let unsynced = try await journalThroughput(syncing: false)
+
+        // Replay: prompts, parse, risk and intents of the recorded cycles.
+        let journalReplay = JournalReplay(configuration: configuration, templatesDirectory: nil)
+        let replayStarted = ContinuousClock.now
+        let summary = try journalReplay.replay(trader: trader, records: records, symbolsOverride: market.symbols)
+        let replaySeconds = (ContinuousClock.now - replayStarted).microseconds / 1_000_000
+        guard summary.mismatchedCycles.isEmpty else {
+            throw EngineAssembly.Failure(
+                message: "bench replay differs: \(summary.differences.first.map { "\($0)" } ?? "")"
+            )
+        }
+
+        return Result(
+            cycles: cycles,
+            symbols: market.symbols.count,
+            medianCycleMicroseconds: durations[durations.count / 2],
+            p99CycleMicroseconds: durations[min(durations.count - 1, durations.count * 99 / 100)],
+            exportMilliseconds: exportDurations[exportDurations.count / 2],
+            exportTraders: views.count,
+            tickMicrosecondsPerTrader: tickMicroseconds,
+            journalRecordsPerSecond: synced.recordsPerSecond,
+            journalMegabytesPerSecond: synced.bytesPerSecond / 1_048_576,
+            journalRecordBytes: synced.bytes,
+            unsyncedJournalRecordsPerSecond: unsynced.recordsPerSecond,
+            unsyncedJournalMegabytesPerSecond: unsynced.bytesPerSecond / 1_048_576,
+            replayCyclesPerSecond: Double(summary.cycles) / replaySeconds
+        )
+    }
+}
+
+extension Duration {
+    var microseconds: Double {
+        Double(components.seconds) * 1_000_000 + Double(components.attoseconds) / 1_000_000_000_000
+    }
+}

@@ -1,0 +1,352 @@
+import ArenaAdapters
+import ArenaCore
+import Crypto
+import Foundation
+import Logging
+import Shared
+
+/// One trader's decision cycle (docs/ARCHITECTURE.md, "Data flow of one decision cycle"), fail-closed at every step:
+/// if anything is missing, stale, malformed or over a limit, no new order is sent and the record says why.
+struct DecisionCycle: Sendable {
+    let trader: TraderConfiguration
+    let market: any MarketProvider
+    let maxStaleness: Int64
+    let exchange: any ExchangeProvider
+    /// The trader's own model (the head of its chain).
+    let model: LLMConfiguration.Model
+    /// Router, budget, cache, retries and fallback in front of the model clients.
+    let gateway: ModelGateway
+    let systemTemplate: PromptTemplate
+    let userTemplate: PromptTemplate
+    let decisionSchema: String
+    let decisionTimeout: Duration
+    let intradayInterval: String
+    let contextInterval: String
+    let assets: [String: AssetInfo]
+    let logger: Logger
+
+    var symbols: [String] { trader.symbols.isEmpty ? market.symbols : trader.symbols }
+    var view: TraderConfigurationView {
+        TraderConfigurationView(
+            id: trader.id,
+            slippageBps: trader.marketIOCSlippageBps,
+            usesLimitIOC: trader.orderStyle == .limitIOC
+        )
+    }
+
+    /// Makes the record as it stands, its `orders` the intents about to go out, durable before any is sent
+    /// (`JournalWriter.writeIntent`): a crash while sending is then completed at restart (`CycleRecovery`).
+    typealias IntentLog = @Sendable (CycleRecord) async throws -> Void
+
+    /// Runs cycle number `cycle` at clock time `now` with the trader's current state. With `intentLog`, nothing is
+    /// sent until the intents are journaled; when they cannot be, nothing is sent (`JOURNAL_UNAVAILABLE`).
+    func run(
+        cycle: Int,
+        now: Int64,
+        state: TraderState,
+        clock: any ArenaClock,
+        intentLog: IntentLog? = nil
+    ) async -> CycleRecord {
+        var record = CycleRecord(
+            traderID: trader.id,
+            cycle: cycle,
+            cycleID: "\(trader.id)-\(cycle)",
+            startedAt: now,
+            endedAt: now,
+            outcome: .failedClosed,
+            modelAsked: model.alias
+        )
+        func fail(_ reason: ReasonCode, _ message: String) -> CycleRecord {
+            record.outcome = .failedClosed
+            record.reason = reason
+            record.error = message
+            record.endedAt = clock.now()
+            logger.debug(
+                "cycle failed closed",
+                metadata: ["trader": "\(trader.id)", "cycle": "\(cycle)", "reason": "\(reason.rawValue)"]
+            )
+            return record
+        }
+
+        // 1. Market data: every symbol present and fresh.
+        let snapshot: MarketSnapshot
+        do {
+            snapshot = try await market.snapshot(symbols: symbols, now: now)
+            record.market = snapshot
+            try snapshot.validate(symbols: symbols, now: now, maxStaleness: maxStaleness)
+        } catch {
+            return fail(.staleMarketData, "\(error)")
+        }
+
+        // 2. The trader's account.
+        let account: TraderAccount
+        do {
+            account = try await exchange.account(trader: trader.id)
+            record.account = account
+        } catch {
+            return fail(.accountUnavailable, "\(error)")
+        }
+
+        // 2b. The venue's safety nets: dead-man's switch re-armed, every position's stop checked (re-placed if
+        // missing); a position left without one blocks entries.
+        var unprotected: [String] = []
+        do {
+            unprotected = try await exchange.maintain(trader: trader.id, account: account)
+        } catch {
+            unprotected = account.positions.keys.sorted()
+            record.error = "maintenance: \(error)"
+        }
+
+        // 3. Prompts, from recorded inputs only.
+        var cycleInputs = Self.inputs(state: state, now: now, takerFeeRate: exchange.takerFeeRate)
+        if !unprotected.isEmpty { cycleInputs.unprotectedSymbols = unprotected }
+        record.inputs = cycleInputs
+        record.templates = [systemTemplate.stamp, userTemplate.stamp]
+        let messages: [ChatMessage]
+        do {
+            messages = try render(market: snapshot, account: account, inputs: cycleInputs, now: now)
+        } catch {
+            return fail(.promptInvalid, "\(error)")
+        }
+        record.systemPrompt = messages[0].content
+        record.userPrompt = messages[1].content
+        record.promptDigest = Self.digest(messages)
+
+        // 4. The model, through the router, cache, budget and retries, inside the decision timeout.
+        let request = LLMRequest(
+            model: model,
+            messages: messages,
+            responseSchema: decisionSchema,
+            timeout: decisionTimeout,
+            input: DecisionInput(
+                traderID: trader.id,
+                symbols: symbols,
+                market: snapshot,
+                account: account,
+                limits: RiskLimitsSummary(trader.riskParams)
+            )
+        )
+        let lane = ModelGateway.Lane(trader: trader.id, traderUSDLimit: trader.riskParams.dailyLLMUSDLimit)
+        let deadline = gateway.timer.now() + decisionTimeout.milliseconds
+        let call = await gateway.call(lane, request: request, deadline: deadline)
+        record.modelAsked = call.asked
+        record.attempts = call.attempts
+        guard let answer = call.answer else {
+            let failure = call.failure ?? (.llmUnavailable, "no answer")
+            return fail(failure.reason, failure.message)
+        }
+        record.book(answer)
+
+        // 5. Parse: an invalid answer is sent back once with the error; a second invalid answer holds everything.
+        // The first answer was paid for: it stays in the record (`rejected_answer`) whatever happens next.
+        var decisions: [Decision]
+        do {
+            decisions = try DecisionParser.parse(answer.response.text)
+        } catch {
+            let firstError = error.message
+            record.rejectedAnswer = answer.response.text
+            var correction = request
+            correction.messages += [
+                ChatMessage(role: "assistant", content: answer.response.text),
+                ChatMessage(role: "user", content: Self.correctionPrompt(firstError)),
+            ]
+            let retry = await gateway.call(lane, request: correction, deadline: deadline, pinned: answer.alias)
+            record.attempts += retry.attempts
+            guard let second = retry.answer else {
+                return fail(
+                    .llmOutputInvalid,
+                    "\(firstError); the correction was not answered: \(retry.failure?.message ?? "")"
+                )
+            }
+            record.book(second)
+            do {
+                decisions = try DecisionParser.parse(second.response.text)
+            } catch {
+                return fail(.llmOutputInvalid, "\(firstError); after correction: \(error.message)")
+            }
+        }
+        record.decisions = decisions
+
+        // 6. Risk.
+        let prices = snapshot.symbols.mapValues(\.markPrice)
+        var verdicts = RiskPolicy.evaluate(
+            decisions,
+            context: riskContext(account: account, prices: prices, inputs: cycleInputs, now: now)
+        )
+        record.verdicts = verdicts
+        record.outcome = .completed
+
+        // 7–9. Closes first (they reduce risk), then entries re-checked against a fresh account.
+        let closes = CyclePlanner.closeOrders(
+            decisions: decisions,
+            verdicts: verdicts,
+            account: account,
+            view: view,
+            cycle: cycle
+        )
+        if let failure = await Self.journalIntents(record, adding: closes, to: intentLog, logger: logger) {
+            return fail(.journalUnavailable, failure)
+        }
+        await Self.sendCloses(closes, recordingIn: &record, exchange: exchange)
+        guard decisions.indices.contains(where: { verdicts[$0].isAccepted && decisions[$0].signal.isEntry }) else {
+            record.endedAt = clock.now()
+            return record
+        }
+        // 8. Second line of defence: size and margin against the account as it is now.
+        let fresh: TraderAccount
+        do {
+            fresh = try await exchange.account(trader: trader.id)
+        } catch {
+            record.error = "pre-submit account: \(error)"
+            record.endedAt = clock.now()
+            return record
+        }
+        record.recheckAccount = fresh
+        let entryLegs = CyclePlanner.entryOrders(
+            decisions: decisions,
+            verdicts: &verdicts,
+            recheck: riskContext(account: fresh, prices: prices, inputs: cycleInputs, now: now),
+            view: view,
+            cycle: cycle
+        )
+        record.verdicts = verdicts
+        if let failure = await Self.journalIntents(
+            record,
+            adding: entryLegs.flatMap { $0 },
+            to: intentLog,
+            logger: logger
+        ) {
+            return fail(.journalUnavailable, failure)
+        }
+        for legs in entryLegs {
+            guard let entryLeg = legs.first else { continue }
+            record.orders += legs
+            do {
+                let entryResult = try await exchange.submit([entryLeg])
+                record.results += entryResult
+                // Protection goes on only once the entry filled.
+                if entryResult.first?.status == .filled {
+                    record.results += try await exchange.submit(Array(legs.dropFirst()))
+                }
+            } catch {
+                record.error = "entry \(entryLeg.symbol): \(error)"
+            }
+        }
+        record.endedAt = clock.now()
+        return record
+    }
+
+    /// Journals `record` with `orders` added as its intents; nil once they are durable (or nothing asks for it),
+    /// otherwise why they are not, in which case none of them may be sent. Model cycles and the drawdown
+    /// close-out both go through here.
+    static func journalIntents(
+        _ record: CycleRecord,
+        adding orders: [OrderRequest],
+        to intentLog: IntentLog?,
+        logger: Logger
+    ) async -> String? {
+        guard let intentLog, !orders.isEmpty else { return nil }
+        var intent = record
+        intent.orders += orders
+        do {
+            try await intentLog(intent)
+            return nil
+        } catch {
+            logger.error(
+                "order intents not journaled: nothing sent",
+                metadata: ["trader": "\(record.traderID)", "cycle": "\(record.cycle)", "error": "\(error)"]
+            )
+            return "orders not sent: their intents could not be journaled: \(error)"
+        }
+    }
+
+    /// Sends reduce-only closes one at a time, each after cancelling its position's protection, and records each
+    /// order and answer in `record`; a failed close is noted there and the next one still goes. Returns the
+    /// failures. Model cycles and the drawdown close-out both go through here.
+    @discardableResult
+    static func sendCloses(
+        _ closes: [OrderRequest],
+        recordingIn record: inout CycleRecord,
+        exchange: any ExchangeProvider
+    ) async -> [String] {
+        var failures: [String] = []
+        for order in closes {
+            record.orders.append(order)
+            do {
+                try await exchange.cancel(trader: order.trader, symbol: order.symbol)
+                record.results += try await exchange.submit([order])
+            } catch {
+                record.error = "close \(order.symbol): \(error)"
+                failures.append(record.error ?? "")
+            }
+        }
+        return failures
+    }
+
+    /// What the model is told when its answer was rejected.
+    static func correctionPrompt(_ error: String) -> String {
+        "Your previous answer was rejected: \(error). Answer again with only the JSON object that follows the schema."
+    }
+
+    static func inputs(state: TraderState, now: Int64, takerFeeRate: Double) -> CycleInputs {
+        CycleInputs(
+            startedAt: state.startedAt,
+            inceptionCapital: state.inceptionCapital,
+            invocationCount: state.invocationTimes.count + 1,
+            sharpe: Performance.sharpe(state.equityHistory),
+            cooldownUntil: state.cooldownUntil,
+            isPaused: (state.pausedUntil ?? 0) > now,
+            isDailyLossLimitHit: state.isDailyLossLimitHit,
+            isDrawdownLimitHit: state.isDrawdownLimitHit,
+            takerFeeRate: takerFeeRate
+        )
+    }
+
+    func riskContext(account: TraderAccount, prices: [String: Double], inputs: CycleInputs, now: Int64) -> RiskContext {
+        CyclePlanner.riskContext(
+            limits: trader.riskParams,
+            symbols: symbols,
+            assets: assets,
+            account: account,
+            prices: prices,
+            now: now,
+            inputs: inputs
+        )
+    }
+
+    var renderer: PromptRenderer {
+        PromptRenderer(
+            trader: trader,
+            venue: exchange.id,
+            systemTemplate: systemTemplate,
+            userTemplate: userTemplate,
+            decisionSchema: decisionSchema,
+            intradayInterval: intradayInterval,
+            contextInterval: contextInterval
+        )
+    }
+
+    /// The system and user messages for recorded values.
+    func render(
+        market: MarketSnapshot,
+        account: TraderAccount,
+        inputs: CycleInputs,
+        now: Int64
+    ) throws(PromptTemplate.Failure)
+        -> [ChatMessage]
+    {
+        try renderer.render(market: market, account: account, inputs: inputs, now: now)
+    }
+
+    /// sha256 of the rendered messages, hex.
+    static func digest(_ messages: [ChatMessage]) -> String {
+        var hasher = SHA256()
+        for message in messages {
+            hasher.update(data: Data(message.role.utf8))
+            hasher.update(data: Data([0]))
+            hasher.update(data: Data(message.content.utf8))
+            hasher.update(data: Data([0]))
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

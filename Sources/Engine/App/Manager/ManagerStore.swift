@@ -1,0 +1,290 @@
+import ArenaAdapters
+import ArenaCore
+import Foundation
+import Shared
+
+/// The manager's mutable state, behind an actor, persisted atomically to `state_path`.
+actor ManagerStore {
+    private(set) var state: ManagerState
+    nonisolated let path: String?
+    private var running: Set<String> = []
+    private var dirty = false
+    /// Conversations kept per trader in state (the API shows the newest few).
+    static let conversationLimit = 5
+    /// Hourly equity points kept per trader (90 days).
+    static let historyLimit = 24 * 90
+
+    init(path: String?) throws {
+        self.path = path
+        if let path, let data = FileManager.default.contents(atPath: path) {
+            do {
+                state = try JSONDecoder().decode(ManagerState.self, from: data)
+            } catch {
+                throw ManagerStateError(path: path, reason: "\(error)")
+            }
+        } else {
+            state = ManagerState()
+        }
+    }
+
+    var runningCount: Int { running.count }
+
+    /// Traders paused for failing too often, with why. In memory only: a restart resumes them, as does
+    /// `engine resume`.
+    private(set) var suspended: [String: String] = [:]
+    /// The last outcomes per trader (true = failed closed), for the failure rate.
+    private var recentOutcomes: [String: [Bool]] = [:]
+    static let outcomeWindow = 50
+
+    func suspend(_ trader: String, reason: String) -> Bool {
+        guard suspended[trader] == nil else { return false }
+        suspended[trader] = reason
+        return true
+    }
+
+    func resume(_ trader: String) -> Bool {
+        recentOutcomes[trader] = nil
+        return suspended.removeValue(forKey: trader) != nil
+    }
+
+    /// The last order outcomes per venue (true = the venue failed it), for the venue error rate.
+    private var venueOutcomes: [String: [Bool]] = [:]
+    static let venueWindow = 100
+
+    /// Books a cycle's orders at a venue and returns its error rate over the window and the window's size.
+    func recordOrders(venue: String, failures: [Bool]) -> (rate: Double, count: Int) {
+        var outcomes = venueOutcomes[venue] ?? []
+        outcomes += failures
+        if outcomes.count > Self.venueWindow { outcomes.removeFirst(outcomes.count - Self.venueWindow) }
+        venueOutcomes[venue] = outcomes
+        guard !outcomes.isEmpty else { return (0, 0) }
+        return (Double(outcomes.filter { $0 }.count) / Double(outcomes.count), outcomes.count)
+    }
+
+    /// Books an outcome and returns the failure rate over the window and how many outcomes it holds.
+    func recordOutcome(_ trader: String, failed: Bool) -> (rate: Double, count: Int) {
+        var outcomes = recentOutcomes[trader] ?? []
+        outcomes.append(failed)
+        if outcomes.count > Self.outcomeWindow { outcomes.removeFirst(outcomes.count - Self.outcomeWindow) }
+        recentOutcomes[trader] = outcomes
+        return (Double(outcomes.filter { $0 }.count) / Double(outcomes.count), outcomes.count)
+    }
+
+    func state(_ trader: String) -> TraderState { state.traders[trader] ?? TraderState() }
+
+    /// Starts a trader's state on first sight; a restored trader keeps what it had.
+    func begin(trader: String, capital: Double, now: Int64) {
+        guard state.traders[trader] == nil else { return }
+        var fresh = TraderState()
+        fresh.startedAt = now
+        fresh.inceptionCapital = capital
+        fresh.peakEquity = capital
+        fresh.dayStartEquity = capital
+        fresh.day = now / 86_400_000
+        fresh.equityHistory = [
+            .init(marker: 0, time: now, equity: capital, realizedPnL: 0, unrealizedPnL: 0)
+        ]
+        state.traders[trader] = fresh
+        dirty = true
+    }
+
+    /// Raises a trader's cycle count to `cycle` when it is behind; true when it was.
+    func advanceCycle(_ trader: String, to cycle: Int) -> Bool {
+        guard var state = state.traders[trader], state.cycle < cycle else { return false }
+        state.cycle = cycle
+        self.state.traders[trader] = state
+        dirty = true
+        return true
+    }
+
+    /// Marks a trader as running; false when it already is, or when `limit` cycles are already running.
+    func claim(_ trader: String, limit: Int) -> Bool {
+        guard running.count < limit else { return false }
+        return running.insert(trader).inserted
+    }
+
+    func takeDirty() -> Bool {
+        defer { dirty = false }
+        return dirty
+    }
+
+    /// Records a finished cycle.
+    func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64) {
+        running.remove(record.traderID)
+        var trader = state(record.traderID)
+        trader.cycle = record.cycle
+        if record.origin != nil {
+            // The engine's own cycle (a close-out): it takes a cycle number, nothing a model cycle counts.
+            trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
+            state.traders[record.traderID] = trader
+            dirty = true
+            return
+        }
+        trader.lastDecisionAt = record.startedAt
+        trader.invocationTimes.append(record.startedAt)
+        if trader.invocationTimes.count > 10_000 {
+            trader.invocationTimes.removeFirst(trader.invocationTimes.count - 10_000)
+        }
+        trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
+        trader.lastModel = record.modelAnswered ?? record.modelAsked
+        if record.outcome == .failedClosed {
+            trader.consecutiveFailures += 1
+            trader.totalFailures += 1
+        } else {
+            trader.consecutiveFailures = 0
+        }
+        for decision in record.decisions { trader.signals.record(decision) }
+        for attempt in record.attempts {
+            var usage = trader.llmUsage ?? [:]
+            usage[attempt.model, default: .init()].book(attempt)
+            trader.llmUsage = usage
+        }
+        if let system = record.systemPrompt, let user = record.userPrompt {
+            trader.conversations.append(
+                .init(
+                    cycleID: record.cycleID,
+                    time: record.startedAt,
+                    model: record.modelAnswered ?? record.modelAsked,
+                    system: system,
+                    user: user,
+                    answer: record.rawAnswer ?? (record.error ?? "")
+                )
+            )
+            if trader.conversations.count > Self.conversationLimit {
+                trader.conversations.removeFirst(trader.conversations.count - Self.conversationLimit)
+            }
+        }
+        // Sharpe gating: a trader whose recent Sharpe falls below its threshold pauses entries for a while.
+        if let threshold = configuration.riskParams.sharpePauseThreshold, trader.equityHistory.count >= 24,
+            (trader.pausedUntil ?? 0) <= now, Performance.sharpe(Array(trader.equityHistory.suffix(24 * 7))) < threshold
+        {
+            trader.pausedUntil = now + configuration.riskParams.pauseDurationOnBreach.milliseconds
+        }
+        state.traders[record.traderID] = trader
+        dirty = true
+    }
+
+    /// Updates equity history, cooldowns (from trades closed since last seen) and kill switches. Returns true
+    /// when the drawdown switch has just fired and the trader's positions must be closed.
+    func observe(
+        trader configuration: TraderConfiguration,
+        account: TraderAccount,
+        trades: [ClosedTrade],
+        now: Int64
+    )
+        -> Bool
+    {
+        var trader = state(configuration.id)
+        let equity = account.equity
+        var changed = false
+        if trades.count > trader.closedTradesSeen {
+            let cooldown = configuration.riskParams.cooldownAfterClose.milliseconds
+            for trade in trades[trader.closedTradesSeen...] where cooldown > 0 {
+                trader.cooldownUntil[trade.symbol] = max(
+                    trader.cooldownUntil[trade.symbol] ?? 0,
+                    trade.exitTime + cooldown
+                )
+            }
+            trader.closedTradesSeen = trades.count
+            changed = true
+        }
+        let marker = Int((now - trader.startedAt) / 3_600_000)
+        if marker > (trader.equityHistory.last?.marker ?? -1) {
+            trader.equityHistory.append(
+                .init(
+                    marker: marker,
+                    time: now,
+                    equity: equity,
+                    realizedPnL: account.realizedPnL,
+                    unrealizedPnL: account.unrealizedPnL,
+                    llmCostUSD: trader.llmCostUSD,
+                    flow: trader.pendingFlow,
+                    marginUsed: account.marginUsed
+                )
+            )
+            trader.pendingFlow = nil
+            if trader.equityHistory.count > Self.historyLimit {
+                trader.equityHistory.removeFirst(trader.equityHistory.count - Self.historyLimit)
+            }
+            changed = true
+        }
+        let day = now / 86_400_000
+        if day != trader.day {
+            trader.day = day
+            trader.dayStartEquity = equity
+            trader.isDailyLossLimitHit = false
+            changed = true
+        }
+        let limits = configuration.riskParams
+        if !trader.isDailyLossLimitHit, equity < trader.dayStartEquity * (1 - limits.maxDailyLossPct / 100) {
+            trader.isDailyLossLimitHit = true
+            changed = true
+        }
+        trader.peakEquity = max(trader.peakEquity, equity)
+        if trader.peakEquity > 0 {
+            let drawdown = (1 - equity / trader.peakEquity) * 100
+            if drawdown > (trader.maxDrawdownPct ?? 0) { trader.maxDrawdownPct = drawdown }
+        }
+        var closeAll = false
+        if !trader.isDrawdownLimitHit, equity < trader.peakEquity * (1 - limits.maxDrawdownPct / 100) {
+            trader.isDrawdownLimitHit = true
+            closeAll = true
+            changed = true
+        }
+        state.traders[configuration.id] = trader
+        if changed { dirty = true }
+        return closeAll
+    }
+
+    // MARK: Rebalancing
+
+    var lastRebalanceAt: Int64? { state.lastRebalanceAt }
+
+    func armRebalancing(at time: Int64) {
+        state.lastRebalanceAt = time
+        dirty = true
+    }
+
+    /// The id the next rebalance takes.
+    var nextRebalanceID: Int { (state.rebalances?.last?.id ?? 0) + 1 }
+
+    /// Books a rebalance transfer in the trader's measures, once per rebalance: what came in raises (and what
+    /// left lowers) the inception capital, the peak and the day's starting equity alike, so returns, drawdown
+    /// and daily loss see no gain or loss in it.
+    func applyTransfer(trader id: String, amount: Double, rebalance: Int) {
+        guard var trader = state.traders[id], (trader.lastRebalance ?? 0) < rebalance else { return }
+        trader.inceptionCapital += amount
+        trader.peakEquity += amount
+        trader.dayStartEquity += amount
+        trader.pendingFlow = (trader.pendingFlow ?? 0) + amount
+        trader.lastRebalance = rebalance
+        state.traders[id] = trader
+        dirty = true
+    }
+
+    /// Keeps the newest rebalances for the export (once each).
+    static let rebalanceLimit = 50
+
+    func recordRebalance(_ rebalance: RebalancesDocument.Rebalance) {
+        var kept = state.rebalances ?? []
+        guard !kept.contains(where: { $0.id == rebalance.id }) else { return }
+        kept.append(rebalance)
+        kept.sort { $0.id < $1.id }
+        if kept.count > Self.rebalanceLimit { kept.removeFirst(kept.count - Self.rebalanceLimit) }
+        state.rebalances = kept
+        state.lastRebalanceAt = max(state.lastRebalanceAt ?? rebalance.timestamp, rebalance.timestamp)
+        dirty = true
+    }
+
+    func save(clockTime: Int64) throws {
+        state.clockTime = max(state.clockTime, clockTime)
+        guard let path else { return }
+        try AtomicFile.replaceJSON(path, with: state)
+    }
+}
+
+struct ManagerStateError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "manager state \(path) is unreadable: \(reason)" }
+}

@@ -1,0 +1,253 @@
+import Shared
+
+/// What the manager remembers about a trader between cycles and across restarts.
+package struct TraderState: Sendable, Codable, Equatable {
+    package var cycle: Int = 0
+    package var lastDecisionAt: Int64?
+    package var consecutiveFailures: Int = 0
+    package var totalFailures: Int = 0
+    package var cooldownUntil: [String: Int64] = [:]
+    package var pausedUntil: Int64?
+    /// UTC day (ms / 86,400,000) the daily loss is measured from, and the equity at its start.
+    package var day: Int64 = 0
+    package var dayStartEquity: Double = 0
+    package var peakEquity: Double = 0
+    /// The deepest fall from a peak seen so far, percent (absent in older state).
+    package var maxDrawdownPct: Double?
+    package var isDailyLossLimitHit = false
+    package var isDrawdownLimitHit = false
+    package var startedAt: Int64 = 0
+    package var inceptionCapital: Double = 0
+    /// Closed trades already seen (to start cooldowns when a stop or target fires between cycles).
+    package var closedTradesSeen: Int = 0
+    /// Hourly equity points, the account-totals history.
+    package var equityHistory: [EquityPoint] = []
+    /// Cycle start times, for the invocation statistics.
+    package var invocationTimes: [Int64] = []
+    package var signals: SignalStatistics = .init()
+    package var conversations: [Conversation] = []
+    package var lastOutcome: String?
+    package var lastModel: String?
+    /// Model calls, tokens and cost by model alias (absent in state saved before cost tracking).
+    package var llmUsage: [String: LLMUsage]?
+    /// The last rebalance applied to this trader, and capital moved in (or out, negative) since the last equity
+    /// point: the next point carries it as its `flow`, so a transfer is not taken for a return.
+    package var lastRebalance: Int?
+    package var pendingFlow: Double?
+
+    package var llmCostUSD: Double {
+        guard let usage = llmUsage else { return 0 }
+        return usage.keys.sorted().reduce(0) { $0 + (usage[$1]?.costUSD ?? 0) }
+    }
+
+    package struct EquityPoint: Sendable, Codable, Equatable {
+        package var marker: Int
+        package var time: Int64
+        package var equity: Double
+        package var realizedPnL: Double
+        package var unrealizedPnL: Double
+        /// Model cost up to this point (absent in older state).
+        package var llmCostUSD: Double?
+        /// Capital moved in (positive) or out by rebalancing since the previous point.
+        package var flow: Double?
+        /// Margin locked at this point (for the utilisation KPI; absent in older state).
+        package var marginUsed: Double?
+
+        package init(
+            marker: Int,
+            time: Int64,
+            equity: Double,
+            realizedPnL: Double,
+            unrealizedPnL: Double,
+            llmCostUSD: Double? = nil,
+            flow: Double? = nil,
+            marginUsed: Double? = nil
+        ) {
+            self.marker = marker
+            self.time = time
+            self.equity = equity
+            self.realizedPnL = realizedPnL
+            self.unrealizedPnL = unrealizedPnL
+            self.llmCostUSD = llmCostUSD
+            self.flow = flow
+            self.marginUsed = marginUsed
+        }
+    }
+
+    /// One model's use by one trader.
+    package struct LLMUsage: Sendable, Codable, Equatable {
+        package var requests = 0
+        package var failures = 0
+        package var cacheHits = 0
+        package var promptTokens = 0
+        package var completionTokens = 0
+        package var costUSD: Double = 0
+
+        /// Books the attempts of one cycle that went to this model.
+        package mutating func book(_ attempt: LLMAttempt) {
+            switch attempt.outcome {
+            case "cache_hit":
+                cacheHits += 1
+            case "budget_exhausted", "unconfigured":
+                break
+            case "ok":
+                requests += 1
+            default:
+                requests += 1
+                failures += 1
+            }
+            promptTokens += attempt.promptTokens
+            completionTokens += attempt.completionTokens
+            costUSD += attempt.costUSD
+        }
+
+        package init(
+            requests: Int = 0,
+            failures: Int = 0,
+            cacheHits: Int = 0,
+            promptTokens: Int = 0,
+            completionTokens: Int = 0,
+            costUSD: Double = 0
+        ) {
+            self.requests = requests
+            self.failures = failures
+            self.cacheHits = cacheHits
+            self.promptTokens = promptTokens
+            self.completionTokens = completionTokens
+            self.costUSD = costUSD
+        }
+    }
+
+    package struct Conversation: Sendable, Codable, Equatable {
+        package var cycleID: String
+        package var time: Int64
+        package var model: String
+        package var system: String
+        package var user: String
+        package var answer: String
+
+        package init(
+            cycleID: String,
+            time: Int64,
+            model: String,
+            system: String,
+            user: String,
+            answer: String
+        ) {
+            self.cycleID = cycleID
+            self.time = time
+            self.model = model
+            self.system = system
+            self.user = user
+            self.answer = answer
+        }
+    }
+
+    package init(
+        cycle: Int = 0,
+        lastDecisionAt: Int64? = nil,
+        consecutiveFailures: Int = 0,
+        totalFailures: Int = 0,
+        cooldownUntil: [String: Int64] = [:],
+        pausedUntil: Int64? = nil,
+        day: Int64 = 0,
+        dayStartEquity: Double = 0,
+        peakEquity: Double = 0,
+        maxDrawdownPct: Double? = nil,
+        isDailyLossLimitHit: Bool = false,
+        isDrawdownLimitHit: Bool = false,
+        startedAt: Int64 = 0,
+        inceptionCapital: Double = 0,
+        closedTradesSeen: Int = 0,
+        equityHistory: [EquityPoint] = [],
+        invocationTimes: [Int64] = [],
+        signals: SignalStatistics = .init(),
+        conversations: [Conversation] = [],
+        lastOutcome: String? = nil,
+        lastModel: String? = nil,
+        llmUsage: [String: LLMUsage]? = nil,
+        lastRebalance: Int? = nil,
+        pendingFlow: Double? = nil
+    ) {
+        self.cycle = cycle
+        self.lastDecisionAt = lastDecisionAt
+        self.consecutiveFailures = consecutiveFailures
+        self.totalFailures = totalFailures
+        self.cooldownUntil = cooldownUntil
+        self.pausedUntil = pausedUntil
+        self.day = day
+        self.dayStartEquity = dayStartEquity
+        self.peakEquity = peakEquity
+        self.maxDrawdownPct = maxDrawdownPct
+        self.isDailyLossLimitHit = isDailyLossLimitHit
+        self.isDrawdownLimitHit = isDrawdownLimitHit
+        self.startedAt = startedAt
+        self.inceptionCapital = inceptionCapital
+        self.closedTradesSeen = closedTradesSeen
+        self.equityHistory = equityHistory
+        self.invocationTimes = invocationTimes
+        self.signals = signals
+        self.conversations = conversations
+        self.lastOutcome = lastOutcome
+        self.lastModel = lastModel
+        self.llmUsage = llmUsage
+        self.lastRebalance = lastRebalance
+        self.pendingFlow = pendingFlow
+    }
+}
+
+/// The decisions a trader's model produced (the analytics signals table): total counts, and the most recent
+/// samples for averages, spreads and medians.
+package struct SignalStatistics: Sendable, Codable, Equatable {
+    package struct Sample: Sendable, Codable, Equatable {
+        package var signal: Decision.Signal
+        package var confidence: Double
+        package var leverage: Int?
+
+        package init(signal: Decision.Signal, confidence: Double, leverage: Int? = nil) {
+            self.signal = signal
+            self.confidence = confidence
+            self.leverage = leverage
+        }
+    }
+
+    package var counts: [String: Int] = [:]
+    package var samples: [Sample] = []
+    package static let sampleLimit = 10_000
+
+    package mutating func record(_ decision: Decision) {
+        counts[decision.signal.rawValue, default: 0] += 1
+        samples.append(Sample(signal: decision.signal, confidence: decision.confidence, leverage: decision.leverage))
+        if samples.count > Self.sampleLimit { samples.removeFirst(samples.count - Self.sampleLimit) }
+    }
+
+    package func count(_ signal: Decision.Signal) -> Int { counts[signal.rawValue] ?? 0 }
+
+    package init(counts: [String: Int] = [:], samples: [Sample] = []) {
+        self.counts = counts
+        self.samples = samples
+    }
+}
+
+/// The manager's whole persisted state.
+package struct ManagerState: Sendable, Codable, Equatable {
+    package var traders: [String: TraderState] = [:]
+    /// The engine clock's time at the last save: a replay resumes from here after a restart.
+    package var clockTime: Int64 = 0
+    /// When capital was last rebalanced (or rebalancing first armed), engine clock ms.
+    package var lastRebalanceAt: Int64?
+    /// The newest rebalances, oldest first (for the export).
+    package var rebalances: [RebalancesDocument.Rebalance]?
+
+    package init(
+        traders: [String: TraderState] = [:],
+        clockTime: Int64 = 0,
+        lastRebalanceAt: Int64? = nil,
+        rebalances: [RebalancesDocument.Rebalance]? = nil
+    ) {
+        self.traders = traders
+        self.clockTime = clockTime
+        self.lastRebalanceAt = lastRebalanceAt
+        self.rebalances = rebalances
+    }
+}

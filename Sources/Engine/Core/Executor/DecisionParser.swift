@@ -1,0 +1,152 @@
+import Foundation
+
+/// Turns a model's raw text into decisions, or says exactly why it cannot. Tolerant of wrapping (prose, a code
+/// fence), strict about content: an answer with any invalid item yields no decisions at all.
+package enum DecisionParser {
+    package struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        package let message: String
+        package var description: String { message }
+
+        package init(message: String) {
+            self.message = message
+        }
+    }
+
+    package static let itemKeys: Set<String> = [
+        "symbol", "signal", "leverage", "position_size_usd", "stop_loss", "take_profit", "confidence", "risk_usd",
+        "invalidation_condition", "reasoning",
+    ]
+    package static let entryKeys = ["leverage", "position_size_usd", "stop_loss", "take_profit", "risk_usd"]
+    package static let maxDecisions = 32
+
+    package static func parse(_ text: String) throws(Failure) -> [Decision] {
+        guard let json = extractObject(text) else {
+            throw Failure(message: "no JSON object found in the answer")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [])
+        } catch {
+            throw Failure(message: "the JSON object does not parse")
+        }
+        guard let root = object as? [String: Any] else { throw Failure(message: "the answer is not a JSON object") }
+        let extra = Set(root.keys).subtracting(["decisions"])
+        if !extra.isEmpty {
+            throw Failure(message: "unexpected top-level keys: \(extra.sorted().joined(separator: ", "))")
+        }
+        guard let items = root["decisions"] as? [Any] else { throw Failure(message: "'decisions' must be a list") }
+        guard items.count <= maxDecisions else { throw Failure(message: "more than \(maxDecisions) decisions") }
+        var decisions: [Decision] = []
+        var symbols: Set<String> = []
+        for (index, item) in items.enumerated() {
+            let decision = try parseItem(item, at: index)
+            guard symbols.insert(decision.symbol).inserted else {
+                throw Failure(message: "decisions[\(index)]: a second decision for \(decision.symbol)")
+            }
+            decisions.append(decision)
+        }
+        return decisions
+    }
+
+    private static func parseItem(_ item: Any, at index: Int) throws(Failure) -> Decision {
+        let path = "decisions[\(index)]"
+        guard let fields = item as? [String: Any] else { throw Failure(message: "\(path): not an object") }
+        let extra = Set(fields.keys).subtracting(itemKeys)
+        if !extra.isEmpty {
+            throw Failure(message: "\(path): unexpected keys: \(extra.sorted().joined(separator: ", "))")
+        }
+        guard let symbol = fields["symbol"] as? String, isValidSymbol(symbol) else {
+            throw Failure(message: "\(path).symbol: must be an upper-case symbol such as BTC")
+        }
+        guard let rawSignal = fields["signal"] as? String, let signal = Decision.Signal(rawValue: rawSignal) else {
+            throw Failure(message: "\(path).signal: must be one of buy_to_enter, sell_to_enter, hold, close_position")
+        }
+        guard let confidence = number(fields["confidence"]), (0...1).contains(confidence) else {
+            throw Failure(message: "\(path).confidence: must be a number from 0 to 1")
+        }
+        var decision = Decision(symbol: symbol, signal: signal, confidence: confidence)
+        if signal.isEntry {
+            for key in entryKeys where fields[key] == nil || fields[key] is NSNull {
+                throw Failure(message: "\(path).\(key): required for \(rawSignal)")
+            }
+        }
+        if let raw = fields["leverage"], !(raw is NSNull) {
+            guard let value = number(raw), value >= 1, value == value.rounded(), value <= 1000 else {
+                throw Failure(message: "\(path).leverage: must be an integer of at least 1")
+            }
+            decision.leverage = Int(value)
+        }
+        decision.positionSizeUSD = try positive(fields["position_size_usd"], "\(path).position_size_usd")
+        decision.stopLoss = try positive(fields["stop_loss"], "\(path).stop_loss")
+        decision.takeProfit = try positive(fields["take_profit"], "\(path).take_profit")
+        if let raw = fields["risk_usd"], !(raw is NSNull) {
+            guard let value = number(raw), value >= 0 else { throw Failure(message: "\(path).risk_usd: must be ≥ 0") }
+            decision.riskUSD = value
+        }
+        decision.invalidationCondition = try text(fields["invalidation_condition"], "\(path).invalidation_condition")
+        decision.reasoning = try text(fields["reasoning"], "\(path).reasoning")
+        return decision
+    }
+
+    private static func positive(_ raw: Any?, _ path: String) throws(Failure) -> Double? {
+        guard let raw, !(raw is NSNull) else { return nil }
+        guard let value = number(raw), value > 0 else { throw Failure(message: "\(path): must be a number above 0") }
+        return value
+    }
+
+    private static func text(_ raw: Any?, _ path: String) throws(Failure) -> String? {
+        guard let raw, !(raw is NSNull) else { return nil }
+        guard let value = raw as? String, value.count <= 4000 else {
+            throw Failure(message: "\(path): must be text of at most 4000 characters")
+        }
+        return value
+    }
+
+    /// A JSON number (not a boolean, which Foundation also represents as NSNumber).
+    private static func number(_ raw: Any?) -> Double? {
+        guard let number = raw as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
+        let value = number.doubleValue
+        return value.isFinite ? value : nil
+    }
+
+    private static func isValidSymbol(_ symbol: String) -> Bool {
+        (1...16).contains(symbol.count) && symbol.allSatisfy { ($0.isUppercase && $0.isASCII) || $0.isNumber }
+    }
+
+    /// The JSON object in `text`: the content of a ```json fence if there is one, else from the first `{` to
+    /// its matching `}` (strings and escapes respected).
+    package static func extractObject(_ text: String) -> String? {
+        var body = Substring(text)
+        if let fence = text.range(of: "```") {
+            var inner = text[fence.upperBound...]
+            if let newline = inner.firstIndex(of: "\n") { inner = inner[inner.index(after: newline)...] }
+            if let close = inner.range(of: "```") { body = inner[..<close.lowerBound] }
+        }
+        guard let start = body.firstIndex(of: "{") else { return nil }
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var index = start
+        while index < body.endIndex {
+            let character = body[index]
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == "\"" {
+                    inString = false
+                }
+            } else if character == "\"" {
+                inString = true
+            } else if character == "{" {
+                depth += 1
+            } else if character == "}" {
+                depth -= 1
+                if depth == 0 { return String(body[start...index]) }
+            }
+            index = body.index(after: index)
+        }
+        return nil
+    }
+}

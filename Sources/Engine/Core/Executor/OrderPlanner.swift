@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+
+/// Turns accepted decisions into order legs with deterministic client order ids.
+package enum OrderPlanner {
+    /// `0x` + 32 hex digits (the 128-bit form Hyperliquid accepts), from sha256(trader|cycle|symbol|leg).
+    package static func cloid(trader: String, cycle: Int, symbol: String, leg: String) -> String {
+        let digest = SHA256.hash(data: Data("\(trader)|\(cycle)|\(symbol)|\(leg)".utf8))
+        return "0x" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Entry legs: the entry (market IOC, or limit IOC at the slippage bound) and its reduce-only stop and target.
+    package static func entry(
+        _ decision: Decision,
+        trader: TraderConfigurationView,
+        cycle: Int,
+        price: Double,
+        asset: AssetInfo
+    ) -> [OrderRequest] {
+        guard let sizeUSD = decision.positionSizeUSD, let leverage = decision.leverage, price > 0 else { return [] }
+        let scale = pow(10, Double(asset.sizeDecimals))
+        let size = (sizeUSD / price * scale).rounded(.down) / scale
+        guard size > 0 else { return [] }
+        let isBuy = decision.signal == .buyToEnter
+        let plan = OrderRequest.EntryPlan(
+            stopLoss: decision.stopLoss,
+            takeProfit: decision.takeProfit,
+            confidence: decision.confidence,
+            riskUSD: decision.riskUSD ?? 0,
+            invalidationCondition: decision.invalidationCondition ?? ""
+        )
+        let bound = price * (1 + (isBuy ? 1 : -1) * trader.slippageBps / 10_000)
+        var legs = [
+            OrderRequest(
+                cloid: cloid(trader: trader.id, cycle: cycle, symbol: decision.symbol, leg: "entry"),
+                trader: trader.id,
+                symbol: decision.symbol,
+                isBuy: isBuy,
+                size: size,
+                kind: trader.usesLimitIOC ? .limitIOC : .marketIOC,
+                limitPrice: trader.usesLimitIOC ? bound : nil,
+                triggerPrice: nil,
+                slippageBps: trader.slippageBps,
+                isReduceOnly: false,
+                leverage: Double(leverage),
+                plan: plan
+            )
+        ]
+        if let stop = decision.stopLoss {
+            legs.append(
+                OrderRequest(
+                    cloid: cloid(trader: trader.id, cycle: cycle, symbol: decision.symbol, leg: "sl"),
+                    trader: trader.id,
+                    symbol: decision.symbol,
+                    isBuy: !isBuy,
+                    size: size,
+                    kind: .stopLoss,
+                    limitPrice: nil,
+                    triggerPrice: stop,
+                    slippageBps: trader.slippageBps,
+                    isReduceOnly: true,
+                    leverage: Double(leverage),
+                    plan: nil
+                )
+            )
+        }
+        if let target = decision.takeProfit {
+            legs.append(
+                OrderRequest(
+                    cloid: cloid(trader: trader.id, cycle: cycle, symbol: decision.symbol, leg: "tp"),
+                    trader: trader.id,
+                    symbol: decision.symbol,
+                    isBuy: !isBuy,
+                    size: size,
+                    kind: .takeProfit,
+                    limitPrice: nil,
+                    triggerPrice: target,
+                    slippageBps: trader.slippageBps,
+                    isReduceOnly: true,
+                    leverage: Double(leverage),
+                    plan: nil
+                )
+            )
+        }
+        return legs
+    }
+
+    /// A reduce-only market IOC for the whole position.
+    package static func close(
+        _ position: Position,
+        trader: TraderConfigurationView,
+        cycle: Int,
+        leg: String = "close"
+    )
+        -> OrderRequest
+    {
+        OrderRequest(
+            cloid: cloid(trader: trader.id, cycle: cycle, symbol: position.symbol, leg: leg),
+            trader: trader.id,
+            symbol: position.symbol,
+            isBuy: position.quantity < 0,
+            size: abs(position.quantity),
+            kind: .marketIOC,
+            limitPrice: nil,
+            triggerPrice: nil,
+            slippageBps: trader.slippageBps,
+            isReduceOnly: true,
+            leverage: position.leverage,
+            plan: nil
+        )
+    }
+}
+
+/// The few trader settings order planning needs.
+package struct TraderConfigurationView: Sendable {
+    package var id: String
+    package var slippageBps: Double
+    package var usesLimitIOC: Bool
+
+    package init(id: String, slippageBps: Double, usesLimitIOC: Bool) {
+        self.id = id
+        self.slippageBps = slippageBps
+        self.usesLimitIOC = usesLimitIOC
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Shared
+
+/// One OHLCV candle. `openTime` is Unix milliseconds; the candle is closed at `openTime + interval`.
+package struct Candle: Sendable, Equatable, Codable {
+    package var openTime: Int64
+    package var open: Double
+    package var high: Double
+    package var low: Double
+    package var close: Double
+    package var volume: Double
+
+    package init(
+        openTime: Int64,
+        open: Double,
+        high: Double,
+        low: Double,
+        close: Double,
+        volume: Double
+    ) {
+        self.openTime = openTime
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+    }
+}
+
+/// A candle interval such as `3m` or `4h`.
+package struct CandleInterval: Sendable, Hashable, CustomStringConvertible {
+    package let name: String
+    package let milliseconds: Int64
+
+    package init?(_ name: String) {
+        guard let duration = ConfigDuration.parse(name), duration.milliseconds > 0 else { return nil }
+        self.name = name
+        self.milliseconds = duration.milliseconds
+    }
+
+    package var description: String { name }
+}
+
+/// Reads `open_time_ms,open,high,low,close,volume` files.
+package enum CandleCSV {
+    package struct Failure: Error, CustomStringConvertible {
+        package let path: String
+        package let line: Int
+        package let reason: String
+        package var description: String { "\(path):\(line): \(reason)" }
+
+        package init(path: String, line: Int, reason: String) {
+            self.path = path
+            self.line = line
+            self.reason = reason
+        }
+    }
+
+    package static func load(path: String) throws -> [Candle] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(path: path, line: 0, reason: "cannot read the file")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    package static func parse(_ text: String, path: String) throws -> [Candle] {
+        var text = text
+        return try text.withUTF8 { try parse(bytes: $0, path: path) }
+    }
+
+    /// Parses the file's bytes directly: a million rows load in well under a second.
+    package static func parse(bytes: UnsafeBufferPointer<UInt8>, path: String) throws -> [Candle] {
+        let header = Array("open_time_ms,open,high,low,close,volume".utf8)
+        guard bytes.count >= header.count, Array(bytes[0..<header.count]) == header else {
+            throw Failure(path: path, line: 1, reason: "expected header open_time_ms,open,high,low,close,volume")
+        }
+        var candles: [Candle] = []
+        candles.reserveCapacity(bytes.count / 40)
+        var position = header.count
+        // Skip the rest of the header line.
+        while position < bytes.count, bytes[position] != UInt8(ascii: "\n") { position += 1 }
+        var lineNumber = 1
+        var fields = [Double](repeating: 0, count: 6)
+        var time: Int64 = 0
+        while position < bytes.count {
+            // Start of a line (skip the newline and any carriage return).
+            while position < bytes.count, bytes[position] == UInt8(ascii: "\n") || bytes[position] == UInt8(ascii: "\r")
+            {
+                if bytes[position] == UInt8(ascii: "\n") { lineNumber += 1 }
+                position += 1
+            }
+            guard position < bytes.count else { break }
+            var field = 0
+            var valid = true
+            while position < bytes.count, bytes[position] != UInt8(ascii: "\n") {
+                let start = position
+                while position < bytes.count, bytes[position] != UInt8(ascii: ","),
+                    bytes[position] != UInt8(ascii: "\n"),
+                    bytes[position] != UInt8(ascii: "\r")
+                {
+                    position += 1
+                }
+                if field < 6 {
+                    let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
+                    if field == 0 {
+                        if let value = Self.integer(slice) { time = value } else { valid = false }
+                    } else if let value = Self.double(slice) {
+                        fields[field] = value
+                    } else {
+                        valid = false
+                    }
+                }
+                field += 1
+                if position < bytes.count, bytes[position] == UInt8(ascii: ",") { position += 1 }
+                while position < bytes.count, bytes[position] == UInt8(ascii: "\r") { position += 1 }
+            }
+            guard valid, field >= 6 else { throw Failure(path: path, line: lineNumber, reason: "malformed row") }
+            if let last = candles.last, time <= last.openTime {
+                throw Failure(path: path, line: lineNumber, reason: "rows are not in increasing time order")
+            }
+            candles.append(
+                Candle(
+                    openTime: time,
+                    open: fields[1],
+                    high: fields[2],
+                    low: fields[3],
+                    close: fields[4],
+                    volume: fields[5]
+                )
+            )
+        }
+        return candles
+    }
+
+    private static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard !bytes.isEmpty else { return nil }
+        var value: Int64 = 0
+        var negative = false
+        for (index, byte) in bytes.enumerated() {
+            if index == 0, byte == UInt8(ascii: "-") {
+                negative = true
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (product, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow else { return nil }
+            value = product + Int64(byte - UInt8(ascii: "0"))
+        }
+        return negative ? -value : value
+    }
+
+    /// A decimal number, exactly as `Double(String)` reads it (strtod), without making a String.
+    private static func double(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard !bytes.isEmpty, bytes.count < 64 else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Double? in
+            for index in 0..<bytes.count { buffer[index] = CChar(bitPattern: bytes[index]) }
+            buffer[bytes.count] = 0
+            guard let base = buffer.baseAddress else { return nil }
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(base, &end)
+            guard let end, end == base + bytes.count, value.isFinite else { return nil }
+            return value
+        }
+    }
+}
+
+/// Funding rates, `funding_time_ms,funding_rate`.
+package enum FundingCSV {
+    package static func load(path: String) throws -> [(time: Int64, rate: Double)] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CandleCSV.Failure(path: path, line: 0, reason: "cannot read the file")
+        }
+        var rows: [(Int64, Double)] = []
+        for (index, line) in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).enumerated()
+        where index > 0 {
+            let fields = line.split(separator: ",")
+            guard fields.count >= 2, let time = Int64(fields[0]), let rate = Double(fields[1]) else {
+                throw CandleCSV.Failure(path: path, line: index + 1, reason: "malformed row")
+            }
+            rows.append((time, rate))
+        }
+        return rows
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Shared
+
+/// One call to a model. `input` carries the structured data the prompt was rendered from; remote models read
+/// the messages, baseline policies read `input`.
+package struct LLMRequest: Sendable {
+    package var model: LLMConfiguration.Model
+    package var messages: [ChatMessage]
+    /// The decision schema (JSON text), sent as `response_format` where the provider supports it.
+    package var responseSchema: String?
+    package var timeout: Duration
+    package var input: DecisionInput
+
+    package init(
+        model: LLMConfiguration.Model,
+        messages: [ChatMessage],
+        responseSchema: String? = nil,
+        timeout: Duration,
+        input: DecisionInput
+    ) {
+        self.model = model
+        self.messages = messages
+        self.responseSchema = responseSchema
+        self.timeout = timeout
+        self.input = input
+    }
+}
+
+package struct LLMResponse: Sendable, Equatable, Codable {
+    package var text: String
+    /// The model that answered, as the provider names it.
+    package var modelName: String
+    package var promptTokens: Int
+    package var completionTokens: Int
+    package var latencyMilliseconds: Int64
+
+    package init(
+        text: String,
+        modelName: String,
+        promptTokens: Int,
+        completionTokens: Int,
+        latencyMilliseconds: Int64
+    ) {
+        self.text = text
+        self.modelName = modelName
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.latencyMilliseconds = latencyMilliseconds
+    }
+}
+
+package enum LLMError: Error, Equatable, Sendable, CustomStringConvertible {
+    case timeout
+    /// A non-2xx answer. `retryAfter` is the provider's `Retry-After`, when it sent one.
+    case http(status: Int, body: String, retryAfter: Duration? = nil)
+    case transport(String)
+    case malformedResponse(String)
+
+    package var description: String {
+        switch self {
+        case .timeout: "the model did not answer in time"
+        case .http(let status, let body, _): "HTTP \(status): \(body.prefix(200))"
+        case .transport(let message): "transport error: \(message)"
+        case .malformedResponse(let message): "malformed response: \(message)"
+        }
+    }
+
+    /// Connect errors, timeouts, 408, 429 and 5xx gateway errors are worth another try; anything else is not.
+    package var isRetryable: Bool {
+        switch self {
+        case .timeout, .transport: true
+        case .http(let status, _, _): [408, 429, 500, 502, 503, 504].contains(status)
+        case .malformedResponse: false
+        }
+    }
+
+    /// A short, bounded label for metrics and journal attempts.
+    package var outcome: String {
+        switch self {
+        case .timeout: "timeout"
+        case .http(let status, _, _): "http_\(status)"
+        case .transport: "transport"
+        case .malformedResponse: "malformed"
+        }
+    }
+
+    /// Parses a `Retry-After` header: delta-seconds or an HTTP date.
+    package static func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Double(value), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
+    }
+}
+
+/// A model provider: OpenAI-compatible, Anthropic, or an in-process baseline policy.
+package protocol LLMClient: Sendable {
+    func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse
+}
+
+/// What a decision is made from, as values: the same data the prompt shows.
+package struct DecisionInput: Sendable, Equatable, Codable {
+    package var traderID: String
+    package var symbols: [String]
+    package var market: MarketSnapshot
+    package var account: TraderAccount
+    package var limits: RiskLimitsSummary
+
+    package init(
+        traderID: String,
+        symbols: [String],
+        market: MarketSnapshot,
+        account: TraderAccount,
+        limits: RiskLimitsSummary
+    ) {
+        self.traderID = traderID
+        self.symbols = symbols
+        self.market = market
+        self.account = account
+        self.limits = limits
+    }
+}
+
+/// The risk limits a policy should respect, in the units of the decision contract.
+package struct RiskLimitsSummary: Sendable, Equatable, Codable {
+    package var maxPositionSizeUSD: Double
+    package var maxMarginUsagePct: Double
+    package var majorCoinLeverage: Double
+    package var altcoinLeverage: Double
+    package var minRiskRewardRatio: Double
+    package var minConfidence: Double
+    package var maxRiskPerTradePct: Double
+    package var maxPositions: Int
+
+    package init(_ limits: RiskParameters) {
+        maxPositionSizeUSD = limits.maxPositionSizeUSD
+        maxMarginUsagePct = limits.maxMarginUsagePct
+        majorCoinLeverage = limits.majorCoinLeverage
+        altcoinLeverage = limits.altcoinLeverage
+        minRiskRewardRatio = limits.minRiskRewardRatio
+        minConfidence = limits.minConfidence
+        maxRiskPerTradePct = limits.maxRiskPerTradePct
+        maxPositions = limits.maxPositions
+    }
+}

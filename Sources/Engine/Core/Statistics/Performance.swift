@@ -1,0 +1,34 @@
+import Foundation
+
+/// Performance measures shared by gating and export.
+package enum Performance {
+    /// Annualised Sharpe ratio of hourly equity returns (net of rebalancing flows): mean / standard deviation (sample) × √8760, with a zero
+    /// risk-free rate. Fewer than three points, or no variation, give 0.
+    package static func sharpe(_ history: [TraderState.EquityPoint]) -> Double {
+        sharpeSeries(history).last ?? 0
+    }
+
+    /// The Sharpe ratio of every prefix of `history` (element i covers points 0...i), in one pass: the mean and
+    /// variance of returns are updated incrementally (Welford), so exporting a long history costs O(n), not O(n²).
+    package static func sharpeSeries(_ history: [TraderState.EquityPoint]) -> [Double] {
+        var series: [Double] = []
+        series.reserveCapacity(history.count)
+        var count = 0
+        var mean = 0.0
+        var squares = 0.0
+        for index in history.indices {
+            if index > 0, history[index - 1].equity > 0 {
+                // Capital moved in by a rebalance is not a gain (nor one moved out a loss).
+                let value = (history[index].equity - (history[index].flow ?? 0)) / history[index - 1].equity - 1
+                count += 1
+                let delta = value - mean
+                mean += delta / Double(count)
+                squares += delta * (value - mean)
+            }
+            let variance = count >= 2 ? squares / Double(count - 1) : 0
+            let isDefined = index >= 2 && count >= 2 && variance > 0
+            series.append(isDefined ? mean / variance.squareRoot() * (8760.0).squareRoot() : 0)
+        }
+        return series
+    }
+}
