@@ -36,6 +36,19 @@ public enum TestPaths {
         public var description: String { "fixture \(path) is missing or unreadable (see Tests/Fixtures/PROVENANCE.md)" }
     }
 
+    /// The shipped configuration's runtime paths (manager state, paper ledger, snapshots, journal, LLM budget and
+    /// cache) moved into `scratch`, as the environment overrides `etc/` reads.
+    public static func scratchRuntime(_ scratch: URL) -> [String: String] {
+        [
+            "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
+            "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
+            "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
+            "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
+            "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
+            "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
+        ]
+    }
+
     public static func makeScratch(_ name: String = "arena") throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -141,23 +141,23 @@ struct AlertTests {
             var record = Self.record(trader.id, cycle: cycle, id: "\(trader.id)-\(cycle)", outcome: .failedClosed)
             record.reason = .staleMarketData
             await store.apply(record, configuration: trader, now: Int64(cycle))
-            await manager.raiseAlerts(for: record, trader: trader.id)
+            await manager.health.review(record, trader: trader.id)
         }
         #expect(await sink.raised == ["trader_failing:llm-1"])
         // The trader is paused: no cycle is due for it until it is resumed.
         #expect(await store.suspended["llm-1"]?.contains("failed closed 3 cycles in a row") == true)
         // `engine resume llm-1` leaves a request the running manager picks up.
-        let requests = ArenaManager.resumeDirectory(statePath: statePath)
+        let requests = TraderHealth.resumeDirectory(statePath: statePath)
         try FileManager.default.createDirectory(atPath: requests, withIntermediateDirectories: true)
         #expect(FileManager.default.createFile(atPath: requests + "/llm-1", contents: Data()))
-        await manager.handleResumeRequests()
+        await manager.health.handleResumeRequests()
         #expect(await store.suspended["llm-1"] == nil)
         #expect((try? FileManager.default.contentsOfDirectory(atPath: requests))?.isEmpty == true)
         var protectedless = Self.record(trader.id, cycle: 4, id: "x", outcome: .completed)
         protectedless.inputs = DecisionCycle.inputs(state: TraderState(), now: 4, takerFeeRate: 0)
         protectedless.inputs?.unprotectedSymbols = ["BTC"]
         await store.apply(protectedless, configuration: trader, now: 4)
-        await manager.raiseAlerts(for: protectedless, trader: trader.id)
+        await manager.health.review(protectedless, trader: trader.id)
         #expect(await sink.raised == ["trader_failing:llm-1", "stop_missing:llm-1"])
     }
 
@@ -175,7 +175,7 @@ struct AlertTests {
                 outcome: [5, 11, 20].contains(cycle) ? .failedClosed : .completed
             )
             await store.apply(record, configuration: trader, now: Int64(cycle))
-            await manager.raiseAlerts(for: record, trader: trader.id)
+            await manager.health.review(record, trader: trader.id)
             if cycle < 20 { #expect(await store.suspended[trader.id] == nil, "cycle \(cycle)") }
         }
         #expect(await store.suspended[trader.id]?.contains("15 % of its last 20 cycles") == true)
@@ -197,7 +197,7 @@ struct AlertTests {
         let manager = Self.manager(store: store, alerts: sink, traders: [runtime], exchanges: ["paper": exchange])
         var stale = Self.record("t", cycle: 1, id: "t-1", outcome: .failedClosed)
         stale.reason = .staleMarketData
-        await manager.raiseAlerts(for: stale, trader: "t")
+        await manager.health.review(stale, trader: "t")
         #expect(await sink.raised == ["market_stale:fixed"])
 
         // 20 orders, 2 refused by the venue for its own reasons: 10 % > 5 %.
@@ -217,7 +217,7 @@ struct AlertTests {
                     message: failed ? "Order price too far from oracle" : nil
                 )
             ]
-            await manager.raiseAlerts(for: record, trader: "t")
+            await manager.health.review(record, trader: "t")
         }
         #expect(await sink.raised.last == "exchange_errors:paper")
     }

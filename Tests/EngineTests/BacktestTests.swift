@@ -29,11 +29,13 @@ struct BacktestTests {
     }
 
     func configuration(_ scratch: URL) throws -> ArenaConfiguration {
-        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
-        return try ConfigLoader(environment: [
-            "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
-            "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
-        ]).load(path: "etc/arena.yaml")
+        try ConfigLoader(
+            environment: [
+                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
+                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
+            ],
+            baseDirectory: TestPaths.packageRoot.path
+        ).load(path: TestPaths.shipped.appendingPathComponent("arena.yaml").path)
     }
 
     func files(_ root: URL) throws -> [String: Data] {

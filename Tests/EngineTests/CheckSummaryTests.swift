@@ -10,9 +10,9 @@ import Testing
 @Suite("engine check summary")
 struct CheckSummaryTests {
     func shippedConfiguration(environment: [String: String] = [:]) throws -> ArenaConfiguration {
-        // Template paths in etc/ are relative to the package root, where `swift test` runs.
-        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
-        return try ConfigLoader(environment: environment).load(path: "etc/arena.yaml")
+        try ConfigLoader(environment: environment, baseDirectory: TestPaths.packageRoot.path).load(
+            path: TestPaths.shipped.appendingPathComponent("arena.yaml").path
+        )
     }
 
     @Test func summary_listsTraders_andRedactsSecrets() throws {

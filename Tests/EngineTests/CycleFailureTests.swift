@@ -169,7 +169,17 @@ struct CycleFailureTests {
         try await exchange.updateMarket(prices: ["BTC": 100_000, "ETH": 4_000], funding: [:], now: now)
         let root = TestPaths.packageRoot.path
         let cycle = DecisionCycle(
-            trader: trader(),
+            pipeline: TraderPipeline(
+                renderer: PromptRenderer(
+                    trader: trader(),
+                    venue: "paper",
+                    systemTemplate: try CycleFailureTests.template(.system),
+                    userTemplate: try CycleFailureTests.template(.user),
+                    decisionSchema: try String(contentsOfFile: "\(root)/schemas/decision.schema.json", encoding: .utf8),
+                    intradayInterval: "3m",
+                    contextInterval: "4h"
+                )
+            ),
             market: market,
             maxStaleness: 600_000,
             exchange: exchange,
@@ -181,12 +191,7 @@ struct CycleFailureTests {
                     provider: provider(port: port),
                     logger: Logger(label: "test")
                 ),
-            systemTemplate: try CycleFailureTests.template(.system),
-            userTemplate: try CycleFailureTests.template(.user),
-            decisionSchema: try String(contentsOfFile: "\(root)/schemas/decision.schema.json", encoding: .utf8),
             decisionTimeout: decisionTimeout,
-            intradayInterval: "3m",
-            contextInterval: "4h",
             assets: AssetInfo.catalog,
             logger: Logger(label: "test")
         )

@@ -341,7 +341,7 @@ final class FakeHyperliquid: Sendable {
             secp256k1_ec_pubkey_serialize(context, &serialized, &length, &publicKey, arena_secp256k1_ec_uncompressed)
                 == 1
         else { return nil }
-        return "0x" + HyperliquidSigner.hex(Array(Keccak256.hash(serialized[1..<65]).suffix(20)))
+        return "0x" + Hex.encode(Array(Keccak256.hash(serialized[1..<65]).suffix(20)))
     }
 
     /// Minimal hex (as the SDK sends r and s) back to 32 bytes.

@@ -193,7 +193,7 @@ struct HyperliquidSigningTests {
             let id = vector["id"] as? String ?? "?"
             let action = try Self.action(vector)
             #expect(
-                HyperliquidSigner.hex(action.wire.encoded()) == vector["action_msgpack_hex"] as? String,
+                Hex.encode(action.wire.encoded()) == vector["action_msgpack_hex"] as? String,
                 "\(id): msgpack"
             )
             #expect(action.wire.json == vector["action_json"] as? String, "\(id): action json")
@@ -205,17 +205,17 @@ struct HyperliquidSigningTests {
                 isMainnet: vector["is_mainnet"] as? Bool ?? false
             )
             #expect(
-                "0x" + HyperliquidSigner.hex(signed.connectionID) == vector["connection_id"] as? String,
+                "0x" + Hex.encode(signed.connectionID) == vector["connection_id"] as? String,
                 "\(id): connection id"
             )
             let hashes = vector["eip712_hashes"] as? [String: Any] ?? [:]
-            #expect("0x" + HyperliquidSigner.hex(signed.digest) == hashes["digest"] as? String, "\(id): digest")
+            #expect("0x" + Hex.encode(signed.digest) == hashes["digest"] as? String, "\(id): digest")
             let expected = vector["signature"] as? [String: Any] ?? [:]
             #expect(signed.signature.rHex == expected["r"] as? String, "\(id): r")
             #expect(signed.signature.sHex == expected["s"] as? String, "\(id): s")
             #expect(signed.signature.v == expected["v"] as? Int, "\(id): v")
             #expect(
-                HyperliquidSigner.hex(signed.signature.r + signed.signature.s + [UInt8(signed.signature.v)])
+                Hex.encode(signed.signature.r + signed.signature.s + [UInt8(signed.signature.v)])
                     == vector["signature_rsv_hex"] as? String,
                 "\(id): rsv"
             )
@@ -255,15 +255,15 @@ struct HyperliquidSigningTests {
 
     @Test func eip712Constants_matchTheProtocolNotes() {
         #expect(
-            HyperliquidSigner.hex(HyperliquidSigner.domainTypeHash)
+            Hex.encode(HyperliquidSigner.domainTypeHash)
                 == "8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f"
         )
         #expect(
-            HyperliquidSigner.hex(HyperliquidSigner.agentTypeHash)
+            Hex.encode(HyperliquidSigner.agentTypeHash)
                 == "26f05c2f7239b6983075e58321292d77b3aa173d19b27257ac96ab362570f508"
         )
         #expect(
-            HyperliquidSigner.hex(HyperliquidSigner.domainSeparator)
+            Hex.encode(HyperliquidSigner.domainSeparator)
                 == "d79297fcdf2ffcd4ae223d01edaa2ba214ff8f401d7c9300d995d17c82aa4040"
         )
     }
@@ -282,7 +282,7 @@ struct HyperliquidSigningTests {
                 vaultAddress: check["vault_address"] as? String,
                 expiresAfter: (check["expires_after"] as? NSNumber)?.uint64Value
             )
-            #expect("0x" + HyperliquidSigner.hex(Keccak256.hash(preimage)) == expected, "\(check["name"] ?? "")")
+            #expect("0x" + Hex.encode(Keccak256.hash(preimage)) == expected, "\(check["name"] ?? "")")
         }
         #expect(checked >= 5, "the SDK reference checks carry msgpack bytes and a connection id")
     }
@@ -294,7 +294,7 @@ struct HyperliquidSigningTests {
             let input = Self.bytes(vector["input_hex"] as? String ?? "")
             #expect(input.count == vector["input_len"] as? Int)
             #expect(
-                "0x" + HyperliquidSigner.hex(Keccak256.hash(input)) == vector["keccak256"] as? String,
+                "0x" + Hex.encode(Keccak256.hash(input)) == vector["keccak256"] as? String,
                 "\(vector["description"] ?? "")"
             )
         }
@@ -318,7 +318,7 @@ struct HyperliquidSigningTests {
             else { continue }
             // Actions carry no floats (numbers are strings or integers): the float vector is not ours to encode.
             if case .double = value { continue }
-            #expect(HyperliquidSigner.hex(try value.messagePack().encoded()) == hex, "\(description)")
+            #expect(Hex.encode(try value.messagePack().encoded()) == hex, "\(description)")
             checked += 1
         }
         #expect(checked == vectors.count - 1)

@@ -369,17 +369,12 @@ struct HyperliquidEngineTests {
                     )
                 try yaml.write(to: url, atomically: true, encoding: .utf8)
             }
-            _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
-            let configuration = try ConfigLoader(environment: [
-                "HYPERLIQUID_PRIVATE_KEY": HyperliquidVenueTests.key,
-                "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
-                "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
-                "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
-                "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
-                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
-                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
-                "ARENA_CLOCK_MODE": "wall",
-            ]).load(path: etc.appendingPathComponent("arena.yaml").path)
+            let configuration = try ConfigLoader(
+                environment: TestPaths.scratchRuntime(scratch).merging([
+                    "HYPERLIQUID_PRIVATE_KEY": HyperliquidVenueTests.key, "ARENA_CLOCK_MODE": "wall",
+                ]) { $1 },
+                baseDirectory: TestPaths.packageRoot.path
+            ).load(path: etc.appendingPathComponent("arena.yaml").path)
             var logger = Logger(label: "test")
             logger.logLevel = .error
             // The paper traders need the replay data's time; this test only runs the live one.
@@ -474,15 +469,10 @@ struct StandbyEngineTests {
                     with: "    type: hyperliquid\n    base_url: http://127.0.0.1:\(port)\n"
                 )
                 .write(to: market, atomically: true, encoding: .utf8)
-            _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
-            var configuration = try ConfigLoader(environment: [
-                "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
-                "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
-                "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
-                "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
-                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
-                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
-            ]).load(path: etc.appendingPathComponent("arena.yaml").path)
+            var configuration = try ConfigLoader(
+                environment: TestPaths.scratchRuntime(scratch),
+                baseDirectory: TestPaths.packageRoot.path
+            ).load(path: etc.appendingPathComponent("arena.yaml").path)
             configuration.manager.traders = configuration.manager.traders.filter { $0.id == "baseline-hold" }
             var logger = Logger(label: "test")
             logger.logLevel = .error

@@ -158,17 +158,11 @@ struct JournalTests {
 
     /// The shipped configuration with its runtime paths in a scratch directory.
     func configuration(scratch: URL, environment: [String: String] = [:]) throws -> ArenaConfiguration {
-        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
-        var values = [
-            "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
-            "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
-            "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
-            "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
-            "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
-            "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
-        ]
+        var values = TestPaths.scratchRuntime(scratch)
         values.merge(environment) { $1 }
-        return try ConfigLoader(environment: values).load(path: "etc/arena.yaml")
+        return try ConfigLoader(environment: values, baseDirectory: TestPaths.packageRoot.path).load(
+            path: TestPaths.shipped.appendingPathComponent("arena.yaml").path
+        )
     }
 
     @Test func replay_ofARecordedRun_passes_andCatchesAChangedRiskRuleAndTemplate() async throws {
@@ -193,9 +187,12 @@ struct JournalTests {
         let text = try String(contentsOf: manager, encoding: .utf8)
         try text.replacingOccurrences(of: "min_risk_reward_ratio: 1.0", with: "min_risk_reward_ratio: 4.0")
             .write(to: manager, atomically: true, encoding: .utf8)
-        let strict = try ConfigLoader(environment: [
-            "ARENA_JOURNAL_PATH": configuration.journal.path
-        ]).load(path: strictEtc.appendingPathComponent("arena.yaml").path)
+        let strict = try ConfigLoader(
+            environment: [
+                "ARENA_JOURNAL_PATH": configuration.journal.path
+            ],
+            baseDirectory: TestPaths.packageRoot.path
+        ).load(path: strictEtc.appendingPathComponent("arena.yaml").path)
         let strictSummary = try JournalReplay(configuration: strict, templatesDirectory: nil)
             .replay(
                 trader: "baseline-hold",
@@ -288,11 +285,14 @@ struct JournalTests {
                     """
             )
             try text.write(to: llm, atomically: true, encoding: .utf8)
-            let configuration = try ConfigLoader(environment: [
-                "ARENA_JOURNAL_PATH": recorded.journal.path,
-                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
-                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
-            ]).load(path: etc.appendingPathComponent("arena.yaml").path)
+            let configuration = try ConfigLoader(
+                environment: [
+                    "ARENA_JOURNAL_PATH": recorded.journal.path,
+                    "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
+                    "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
+                ],
+                baseDirectory: TestPaths.packageRoot.path
+            ).load(path: etc.appendingPathComponent("arena.yaml").path)
             let directory = JournalDirectory(root: recorded.journal.path)
             let records = try JournalReplay.records(journal: directory, trader: "baseline-hold")
 

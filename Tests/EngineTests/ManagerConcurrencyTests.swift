@@ -52,18 +52,23 @@ struct ManagerConcurrencyTests {
             keyPath: id
         )
         let cycle = DecisionCycle(
-            trader: configuration,
+            pipeline: TraderPipeline(
+                renderer: PromptRenderer(
+                    trader: configuration,
+                    venue: "paper",
+                    systemTemplate: try CycleFailureTests.template(.system),
+                    userTemplate: try CycleFailureTests.template(.user),
+                    decisionSchema: "{}",
+                    intradayInterval: "3m",
+                    contextInterval: "4h"
+                )
+            ),
             market: CycleFailureTests.market(),
             maxStaleness: .max,
             exchange: exchange,
             model: CycleFailureTests.model,
             gateway: .direct(model: CycleFailureTests.model, client: client, logger: Logger(label: "test")),
-            systemTemplate: try CycleFailureTests.template(.system),
-            userTemplate: try CycleFailureTests.template(.user),
-            decisionSchema: "{}",
             decisionTimeout: .seconds(60),
-            intradayInterval: "3m",
-            contextInterval: "4h",
             assets: AssetInfo.catalog,
             logger: Logger(label: "test")
         )

@@ -12,15 +12,10 @@ import Testing
 struct ManagerTests {
     /// The shipped configuration with its runtime paths in a scratch directory.
     func configuration(scratch: URL) throws -> ArenaConfiguration {
-        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
-        return try ConfigLoader(environment: [
-            "ARENA_STATE_PATH": scratch.appendingPathComponent("state/manager.json").path,
-            "ARENA_PAPER_STATE": scratch.appendingPathComponent("state/paper.json").path,
-            "ARENA_DATA_PATH": scratch.appendingPathComponent("mcp-data").path,
-            "ARENA_JOURNAL_PATH": scratch.appendingPathComponent("journal").path,
-            "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("state/llm-budget.json").path,
-            "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("state/llm-cache.jsonl").path,
-        ]).load(path: "etc/arena.yaml")
+        try ConfigLoader(
+            environment: TestPaths.scratchRuntime(scratch),
+            baseDirectory: TestPaths.packageRoot.path
+        ).load(path: TestPaths.shipped.appendingPathComponent("arena.yaml").path)
     }
 
     func logger() -> Logger {

@@ -117,11 +117,13 @@ struct RebalanceTests {
     ) throws
         -> ArenaConfiguration
     {
-        _ = FileManager.default.changeCurrentDirectoryPath(TestPaths.packageRoot.path)
-        var configuration = try ConfigLoader(environment: [
-            "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
-            "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
-        ]).load(path: "etc/arena.yaml")
+        var configuration = try ConfigLoader(
+            environment: [
+                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
+                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
+            ],
+            baseDirectory: TestPaths.packageRoot.path
+        ).load(path: TestPaths.shipped.appendingPathComponent("arena.yaml").path)
         configuration.manager.allocationStrategy = strategy
         configuration.manager.rebalanceInterval = .seconds(4 * 3600)
         return configuration

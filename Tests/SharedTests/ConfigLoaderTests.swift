@@ -1,3 +1,4 @@
+import ArenaTestSupport
 import Foundation
 import Testing
 
@@ -12,7 +13,7 @@ struct ConfigLoaderTests {
     }
 
     func load(environment: [String: String] = [:]) throws(ConfigError) -> ArenaConfiguration {
-        try ConfigLoader(environment: environment).load(path: fixture.arenaPath)
+        try ConfigLoader(environment: environment, baseDirectory: fixture.root.path).load(path: fixture.arenaPath)
     }
 
     /// Loads and returns the error lines, failing the test if the load succeeds.
@@ -24,6 +25,38 @@ struct ConfigLoaderTests {
         } catch {
             return error.diagnostics.map(\.description)
         }
+    }
+
+    /// Runtime paths are taken from the base directory, whatever the process's current directory is (tests run in
+    /// parallel and never change it); absolute paths and a setting left empty stay as written.
+    @Test func baseDirectory_makesRelativeRuntimePathsAbsolute() throws {
+        let root = fixture.root.path
+        let configuration = try load(environment: [
+            "ARENA_JOURNAL_PATH": "/srv/arena/journal"
+        ])
+        #expect(configuration.dataPath == "\(root)/mcp-data")
+        #expect(configuration.journal.path == "/srv/arena/journal")
+        #expect(configuration.executor.decisionSchemaPath == "\(root)/schemas/decision.schema.json")
+        #expect(!configuration.executor.templates.isEmpty)
+        for template in configuration.executor.templates.values {
+            #expect(template.path.hasPrefix("\(root)/prompts/"), "\(template.path)")
+        }
+        #expect(configuration.manager.statePath == "\(root)/state/manager.json")
+        #expect(configuration.llm.budget.statePath == "\(root)/state/llm-budget.json")
+        #expect(configuration.llm.cache.path == "\(root)/state/llm-cache.jsonl")
+        // A path left empty on purpose (a memory-only cache) stays empty.
+        #expect(ConfigLoader.resolve("", relativeTo: root) == "")
+        #expect(configuration.exchange.providers["paper"]?.statePath == "\(root)/state/paper-exchange.json")
+        let replay = configuration.market.providers.values.compactMap(\.dataDirectory)
+        #expect(!replay.isEmpty && replay.allSatisfy { $0 == "\(root)/data/market" }, "\(replay)")
+        // Without a base directory the paths stay as written (relative to wherever the binary runs); the templates
+        // are made absolute here so that the load does not depend on this process's directory.
+        try fixture.edit("executor.yaml") {
+            $0.replacingOccurrences(of: "path: prompts/", with: "path: \(root)/prompts/")
+        }
+        let asWritten = try ConfigLoader(environment: [:]).load(path: fixture.arenaPath)
+        #expect(asWritten.dataPath == "mcp-data")
+        #expect(asWritten.manager.statePath == "state/manager.json")
     }
 
     @Test func shippedConfiguration_loadsWithBaselineTradersEnabled() throws {

@@ -18,10 +18,6 @@ struct ConfigFixture {
                 to: root.appendingPathComponent(folder)
             )
         }
-        // Template and data paths are relative to the working directory; make them absolute for the test.
-        try edit("executor.yaml") {
-            $0.replacingOccurrences(of: "path: prompts/", with: "path: \(root.path)/prompts/")
-        }
     }
 
     func read(_ file: String) throws -> String {

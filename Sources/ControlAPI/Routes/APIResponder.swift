@@ -19,7 +19,7 @@ struct APIResponder: HTTPResponder {
         store: GenerationStore,
         cors: CORSPolicy,
         metrics: APIMetrics,
-        clock: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+        clock: @escaping @Sendable () -> Int64 = { UTCTime.nowMilliseconds() }
     ) {
         self.store = store
         self.cors = cors

@@ -87,7 +87,7 @@ package struct ArenaConfiguration: Sendable {
     package let logging: Logging
     package let export: Export
     package var llm: LLMConfiguration
-    package let executor: ExecutorConfiguration
+    package var executor: ExecutorConfiguration
     package var manager: ManagerConfiguration
     package var exchange: ExchangeConfiguration
     package var market: MarketConfiguration
@@ -203,7 +203,7 @@ struct RootSection {
             speed: clock?.double("speed", default: 1, range: 0.001...100_000) ?? 1,
             start: clock?.string("start").flatMap { $0.isEmpty ? nil : $0 }
         )
-        if let start = clockSection.start, ISO8601DateFormatter().date(from: start) == nil {
+        if let start = clockSection.start, UTCTime.milliseconds(iso8601: start) == nil {
             reader.log.error(
                 reader.file,
                 "clock.start",

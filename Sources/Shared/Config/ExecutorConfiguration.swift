@@ -9,16 +9,16 @@ package struct ExecutorConfiguration: Sendable {
 
     package struct Template: Sendable {
         package let id: String
-        package let path: String
+        package var path: String
         package let role: PromptTemplateFile.Role
     }
 
     package let promptSchemaVersion: String
     package let promptValidation: ValidationMode
     package let outputValidation: ValidationMode
-    package let decisionSchemaPath: String
+    package var decisionSchemaPath: String
     package let decisionTimeout: Duration
-    package let templates: [String: Template]
+    package var templates: [String: Template]
 
     static func read(from reader: MappingReader) -> ExecutorConfiguration {
         var templates: [String: Template] = [:]

@@ -89,7 +89,7 @@ package struct LLMConfiguration: Sendable {
         package let dailyUSDLimit: Double?
         package let alertThresholdPct: Double
         /// Where the day's spending is kept, so a restart does not reset it.
-        package let statePath: String
+        package var statePath: String
 
         package init(dailyTokenLimit: Int?, dailyUSDLimit: Double?, alertThresholdPct: Double, statePath: String) {
             self.dailyTokenLimit = dailyTokenLimit
@@ -129,7 +129,7 @@ package struct LLMConfiguration: Sendable {
         package let ttl: Duration
         package let maxEntries: Int
         /// Append-only file the cache is kept in across restarts; nil keeps it in memory only.
-        package let path: String?
+        package var path: String?
 
         package init(isEnabled: Bool, ttl: Duration, maxEntries: Int, path: String?) {
             self.isEnabled = isEnabled
@@ -143,7 +143,7 @@ package struct LLMConfiguration: Sendable {
     package let models: [String: Model]
     package var budget: Budget
     package let routing: Routing
-    package let cache: Cache
+    package var cache: Cache
 
     static func read(from reader: MappingReader) -> LLMConfiguration {
         var providers: [String: Provider] = [:]

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Fast, locale-free UTC formatting of Unix milliseconds (DateFormatter goes through ICU and costs tens of
 /// microseconds per call; these are plain arithmetic).
 package enum UTCTime {
@@ -38,6 +40,29 @@ package enum UTCTime {
         let (year, month, day, hour, minute, second, millisecond) = components(milliseconds)
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))."
             + "\(pad(millisecond, 3))000"
+    }
+
+    /// The wall clock now, in Unix milliseconds (rounded down). Logic takes an `ArenaClock`; this is for the few
+    /// places that stamp real time (the wall clock itself, persistence rows, the API's `serverTime`).
+    package static func nowMilliseconds() -> Int64 { milliseconds(Date()) }
+
+    /// A date in Unix milliseconds (rounded down).
+    package static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    /// Unix milliseconds of an ISO 8601 time (`2025-07-20T00:00:00Z`), or nil when the text is not one.
+    package static func milliseconds(iso8601 text: String) -> Int64? {
+        ISO8601DateFormatter().date(from: text).map(milliseconds)
+    }
+
+    /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110), or nil.
+    package static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

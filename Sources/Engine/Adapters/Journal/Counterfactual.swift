@@ -47,9 +47,9 @@ package struct Counterfactual {
         guard let model = gateway.models[alias] else {
             throw JournalReplay.Failure.template("unknown model '\(alias)'")
         }
-        let renderer = rerender ? try replay.renderer(for: trader) : nil
+        let renderer = rerender ? try replay.pipeline(for: trader).renderer : nil
         let symbols = replay.symbols(of: trader)
-        let view = JournalReplay.view(of: trader)
+        let view = TraderConfigurationView(trader)
         // Counterfactual spending counts against the global budget, not the live trader's own limit.
         let lane = ModelGateway.Lane(trader: "replay:\(id)", traderUSDLimit: nil)
         var summary = Summary(trader: id, model: alias)

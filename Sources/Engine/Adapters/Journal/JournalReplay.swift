@@ -43,47 +43,24 @@ package struct JournalReplay {
         }
     }
 
-    package func renderer(for trader: TraderConfiguration) throws -> PromptRenderer {
-        let executor = configuration.executor
-        func load(_ id: String) throws -> PromptTemplate {
-            guard let reference = executor.templates[id] else { throw Failure.template("unknown template '\(id)'") }
-            var path = reference.path
-            if let templatesDirectory, let range = path.range(of: "prompts/") {
-                path = (templatesDirectory as NSString).appendingPathComponent(String(path[range.upperBound...]))
-            }
-            do {
-                return try PromptTemplate.load(id: id, path: path, expectedVersion: executor.promptSchemaVersion)
-            } catch {
-                throw Failure.template("\(error)")
-            }
+    /// The trader's pipeline as the live cycle builds it, with `--templates` in place of `prompts/` when given.
+    package func pipeline(for trader: TraderConfiguration) throws -> TraderPipeline {
+        do {
+            return try TraderPipeline.make(
+                trader: trader,
+                configuration: configuration,
+                decisionSchema: try TraderPipeline.decisionSchema(configuration),
+                templatesDirectory: templatesDirectory
+            )
+        } catch {
+            throw Failure.template(error.description)
         }
-        let market = configuration.market.providers[trader.marketProvider]
-        let schema = FileManager.default.contents(atPath: executor.decisionSchemaPath).map {
-            String(decoding: $0, as: UTF8.self)
-        }
-        return PromptRenderer(
-            trader: trader,
-            venue: trader.exchangeProvider,
-            systemTemplate: try load(trader.promptTemplate),
-            userTemplate: try load(trader.executorPromptTemplate),
-            decisionSchema: schema ?? "",
-            intradayInterval: market?.intradayInterval ?? "3m",
-            contextInterval: market?.contextInterval ?? "4h"
-        )
     }
 
     /// The symbols a trader decides on: its own list, else its market's.
     package func symbols(of trader: TraderConfiguration) -> [String] {
         trader.symbols.isEmpty
             ? (configuration.market.providers[trader.marketProvider]?.symbols ?? []) : trader.symbols
-    }
-
-    package static func view(of trader: TraderConfiguration) -> TraderConfigurationView {
-        TraderConfigurationView(
-            id: trader.id,
-            slippageBps: trader.marketIOCSlippageBps,
-            usesLimitIOC: trader.orderStyle == .limitIOC
-        )
     }
 
     /// Replays `records` of one trader.
@@ -100,9 +77,10 @@ package struct JournalReplay {
         -> TraderSummary
     {
         let id = trader.id
-        let renderer = try renderer(for: trader)
+        let pipeline = try pipeline(for: trader)
+        let renderer = pipeline.renderer
         let symbols = symbols(of: trader)
-        let view = Self.view(of: trader)
+        let view = pipeline.view
         var summary = TraderSummary(trader: id)
         for record in records {
             guard let market = record.market, let account = record.account, let inputs = record.inputs,

@@ -171,6 +171,6 @@ package actor DigestCache {
             field(message.role)
             field(message.content)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 }

@@ -175,7 +175,7 @@ struct Backtest {
         clock.jump(to: from)
         let span = Double(to - from)
         var lastReported = -1.0
-        let cycles = try await manager.runBacktest(until: to, clock: clock) { now, cycles in
+        let cycles = try await BacktestRunner(manager: manager).run(until: to, clock: clock) { now, cycles in
             let fraction = Double(now - from) / span
             if fraction - lastReported >= 0.05 || now >= to {
                 lastReported = fraction

@@ -105,7 +105,7 @@ struct CycleBenchmark {
             id: "bench",
             name: "bench",
             exchangeProvider: base.exchangeProvider,
-            marketProvider: "bench",
+            marketProvider: replayConfiguration.id,
             orderStyle: .marketIOC,
             marketIOCSlippageBps: 50,
             promptTemplate: base.promptTemplate,
@@ -128,34 +128,24 @@ struct CycleBenchmark {
         try await exchange.openAccount(trader: "bench", capital: 100_000)
         let initial = try await market.snapshot(symbols: market.symbols, now: now)
         try await exchange.updateMarket(prices: initial.symbols.mapValues(\.markPrice), funding: [:], now: now)
-        let version = configuration.executor.promptSchemaVersion
-        func template(_ id: String) throws -> PromptTemplate {
-            guard let reference = configuration.executor.templates[id] else {
-                throw EngineAssembly.Failure(message: "unknown template \(id)")
-            }
-            return try PromptTemplate.load(id: id, path: reference.path, expectedVersion: version)
-        }
+        let pipeline = try TraderPipeline.make(
+            trader: trader,
+            configuration: configuration,
+            decisionSchema: try TraderPipeline.decisionSchema(configuration)
+        )
         guard let model = configuration.llm.models[base.model] else {
             throw EngineAssembly.Failure(message: "unknown model \(base.model)")
         }
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         let cycle = DecisionCycle(
-            trader: trader,
+            pipeline: pipeline,
             market: market,
             maxStaleness: 600_000,
             exchange: exchange,
             model: model,
             gateway: .direct(model: model, client: InstantModel(), logger: logger),
-            systemTemplate: try template(trader.promptTemplate),
-            userTemplate: try template(trader.executorPromptTemplate),
-            decisionSchema: String(
-                decoding: FileManager.default.contents(atPath: configuration.executor.decisionSchemaPath) ?? Data(),
-                as: UTF8.self
-            ),
             decisionTimeout: .seconds(5),
-            intradayInterval: replayConfiguration.intradayInterval,
-            contextInterval: replayConfiguration.contextInterval,
             assets: AssetInfo.catalog,
             logger: logger
         )

@@ -54,10 +54,10 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         func time(_ text: String?, _ name: String) throws -> Int64? {
             guard let text else { return nil }
-            guard let date = ISO8601DateFormatter().date(from: text) else {
+            guard let time = UTCTime.milliseconds(iso8601: text) else {
                 throw fail("--\(name): \"\(text)\" is not an ISO 8601 time (e.g. 2025-07-20T00:00:00Z)")
             }
-            return Int64(date.timeIntervalSince1970 * 1000)
+            return time
         }
         let fromTime = try time(from, "from")
         let toTime = try time(to, "to")

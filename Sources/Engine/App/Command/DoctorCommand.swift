@@ -130,7 +130,7 @@ struct DoctorCommand: AsyncParsableCommand {
                         detail: healthy ? "answered in \(elapsed) ms" : "HTTP \(status) in \(elapsed) ms"
                     )
                 )
-                if !skewChecked, let date = response.headers.first(name: "Date").flatMap(Self.httpDate) {
+                if !skewChecked, let date = response.headers.first(name: "Date").flatMap(UTCTime.httpDate) {
                     skewChecked = true
                     let skew = Date().timeIntervalSince(date)
                     lines.append(
@@ -151,14 +151,6 @@ struct DoctorCommand: AsyncParsableCommand {
             lines.append(Line(name: "clock", status: .skip, detail: "no provider answered with a Date header"))
         }
         return lines
-    }
-
-    static func httpDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text)
     }
 
     /// PostgreSQL and Redis, when configured, must accept a TCP connection.

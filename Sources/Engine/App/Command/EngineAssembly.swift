@@ -153,11 +153,12 @@ struct EngineAssembly {
         }
 
         // Models, templates, schema.
-        let schemaPath = configuration.executor.decisionSchemaPath
-        guard let schemaData = FileManager.default.contents(atPath: schemaPath) else {
-            throw Failure(message: "\(schemaPath): cannot read the decision schema")
+        let schema: String
+        do {
+            schema = try TraderPipeline.decisionSchema(configuration)
+        } catch {
+            throw Failure(message: error.description)
         }
-        let schema = String(decoding: schemaData, as: UTF8.self)
         let metrics = EngineMetrics()
         let alerts: any AlertSink =
             if let webhook = configuration.manager.monitoring.alertWebhook {
@@ -499,30 +500,20 @@ struct EngineAssembly {
         else {
             throw Failure(message: "trader '\(trader.id)': a referenced provider or model is missing")
         }
-        let version = configuration.executor.promptSchemaVersion
-        func template(_ id: String) throws -> PromptTemplate {
-            guard let reference = configuration.executor.templates[id] else {
-                throw Failure(message: "trader '\(trader.id)': unknown template '\(id)'")
-            }
-            do {
-                return try PromptTemplate.load(id: id, path: reference.path, expectedVersion: version)
-            } catch {
-                throw Failure(message: "trader '\(trader.id)': \(error)")
-            }
+        let pipeline: TraderPipeline
+        do {
+            pipeline = try TraderPipeline.make(trader: trader, configuration: configuration, decisionSchema: schema)
+        } catch {
+            throw Failure(message: error.description)
         }
         let cycle = DecisionCycle(
-            trader: trader,
+            pipeline: pipeline,
             market: market,
             maxStaleness: marketConfiguration.maxStaleness.milliseconds,
             exchange: exchange,
             model: model,
             gateway: gateway,
-            systemTemplate: try template(trader.promptTemplate),
-            userTemplate: try template(trader.executorPromptTemplate),
-            decisionSchema: schema,
             decisionTimeout: configuration.executor.decisionTimeout,
-            intradayInterval: marketConfiguration.intradayInterval,
-            contextInterval: marketConfiguration.contextInterval,
             assets: AssetInfo.catalog,
             logger: logger
         )
@@ -536,10 +527,10 @@ struct EngineAssembly {
     /// The configured replay start, or the first moment every replayed symbol has full history.
     static func replayStart(configuration: ArenaConfiguration, markets: [String: any MarketProvider]) throws -> Int64 {
         if let text = configuration.clock.start {
-            guard let date = ISO8601DateFormatter().date(from: text) else {
+            guard let time = UTCTime.milliseconds(iso8601: text) else {
                 throw Failure(message: "clock.start: \"\(text)\" is not an ISO 8601 time")
             }
-            return Int64(date.timeIntervalSince1970 * 1000)
+            return time
         }
         let starts = markets.values.compactMap { ($0 as? ReplayMarketProvider)?.earliestCompleteTime() }
         guard let start = starts.max() else {

@@ -90,9 +90,9 @@ struct HyperliquidCommand: AsyncParsableCommand {
             }
             print("signer: \(signer.address)")
             print("network: \(testnet ? "testnet" : "mainnet")")
-            print("action_msgpack: \(HyperliquidSigner.hex(typed.wire.encoded()))")
-            print("connection_id: 0x\(HyperliquidSigner.hex(signed.connectionID))")
-            print("digest: 0x\(HyperliquidSigner.hex(signed.digest))")
+            print("action_msgpack: \(Hex.encode(typed.wire.encoded()))")
+            print("connection_id: 0x\(Hex.encode(signed.connectionID))")
+            print("digest: 0x\(Hex.encode(signed.digest))")
             print(
                 #"signature: {"r":"\#(signed.signature.rHex)","s":"\#(signed.signature.sHex)","v":\#(signed.signature.v)}"#
             )

@@ -51,13 +51,13 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         var sinceMilliseconds: Int64?
         if let since {
-            guard let date = ISO8601DateFormatter().date(from: since) else {
+            guard let time = UTCTime.milliseconds(iso8601: since) else {
                 FileHandle.standardError.write(
                     Data("engine replay: --since: \"\(since)\" is not an ISO 8601 time\n".utf8)
                 )
                 throw ExitCode(1)
             }
-            sinceMilliseconds = Int64(date.timeIntervalSince1970 * 1000)
+            sinceMilliseconds = time
         }
         let replay = JournalReplay(configuration: configuration, templatesDirectory: templates)
         if let model {

@@ -24,7 +24,7 @@ struct ResumeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("engine resume: unknown trader '\(trader)' (known: \(known))\n".utf8))
             throw ExitCode(1)
         }
-        let directory = ArenaManager.resumeDirectory(statePath: configuration.manager.statePath)
+        let directory = TraderHealth.resumeDirectory(statePath: configuration.manager.statePath)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try AtomicFile.replace((directory as NSString).appendingPathComponent(trader), with: Data())

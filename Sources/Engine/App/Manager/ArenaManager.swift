@@ -52,15 +52,18 @@ final class ArenaManager: Service, Sendable {
         let log: RebalanceLog
     }
 
-    let rebalancing: Rebalancing?
+    /// Capital moves between paper traders, when `performance_based` rebalancing is configured.
+    let rebalancing: CapitalRebalancing?
+    /// Pauses and alerts from finished cycles; resume requests.
+    let health: TraderHealth
+    /// The drawdown switch closing a trader's positions.
+    let drawdown: DrawdownCloseOut
+    /// Publishes snapshot generations, when there is a publisher.
+    let exporter: SnapshotExporter?
     /// One cycle's commit (state, journal, saved state) at a time.
     private let commitGate = AsyncGate()
-    /// Consecutive failed-closed cycles of a trader that raise an alert.
-    static let failureAlertAfter = 3
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
     let heartbeat = Heartbeat()
-    /// When each trader's last drawdown close-out ran.
-    private let lastCloseOut = Mutex<[String: Int64]>([:])
 
     init(
         traders: [Trader],
@@ -98,8 +101,28 @@ final class ArenaManager: Service, Sendable {
         self.alerts = alerts
         self.metrics = metrics
         self.sinks = sinks
-        self.rebalancing = rebalancing
         self.logger = logger
+        self.rebalancing = rebalancing.map {
+            CapitalRebalancing(settings: $0, store: store, traders: traders, exchanges: exchanges, logger: logger)
+        }
+        self.health = TraderHealth(
+            store: store,
+            configurations: Dictionary(traders.map { ($0.configuration.id, $0.configuration) }) { first, _ in first },
+            alerts: alerts,
+            logger: logger
+        )
+        self.drawdown = DrawdownCloseOut(store: store, clock: clock, tickInterval: tickInterval, logger: logger)
+        self.exporter = publisher.map {
+            SnapshotExporter(
+                publisher: $0,
+                store: store,
+                traders: traders,
+                exchanges: exchanges,
+                sinks: sinks,
+                includesRebalances: rebalancing != nil,
+                logger: logger
+            )
+        }
     }
 
     /// Opens each trader's paper account (once) and starts its state.
@@ -107,7 +130,7 @@ final class ArenaManager: Service, Sendable {
         let now = clock.now()
         for trader in traders {
             var capital = trader.capital
-            if let sim = exchanges[trader.configuration.exchangeProvider] as? SimExchange {
+            if let sim = exchanges[trader.configuration.exchangeProvider] as? any PaperVenue {
                 try await sim.openAccount(trader: trader.configuration.id, capital: capital)
             } else if let venue = exchanges[trader.configuration.exchangeProvider] {
                 // A live account's capital is what the venue holds; measuring returns, drawdown and daily loss
@@ -136,7 +159,7 @@ final class ArenaManager: Service, Sendable {
             }
             try await recoverInterruptedCycle(trader, now: now)
         }
-        try await recoverRebalances()
+        try await rebalancing?.recover()
         try await refreshMarkets(now: now)
     }
 
@@ -147,7 +170,7 @@ final class ArenaManager: Service, Sendable {
             var lastExport: Int64?
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = clock.now()
-                await handleResumeRequests()
+                await health.handleResumeRequests()
                 await tick(now: now)
                 await rebalanceIfDue(now: now)
                 heartbeat.beat()
@@ -221,49 +244,6 @@ final class ArenaManager: Service, Sendable {
         try await journal?.flush()
     }
 
-    /// A backtest: from the clock's time to `end`, tick, run every due trader one at a time (in id order, so the
-    /// paper venue sees the same sequence every run), then jump straight to the next event: the next candle close
-    /// or the next trader due, whichever is first. The same cycle, risk and order code as a live run; one snapshot
-    /// and one state save at the end. `progress` is called after each tick with the clock time and cycles run.
-    func runBacktest(
-        until end: Int64,
-        clock: VirtualClock,
-        progress: (Int64, Int) -> Void = { _, _ in }
-    ) async throws -> Int {
-        try await prepare()
-        let replayMarkets = markets.values.compactMap { $0 as? ReplayMarketProvider }
-        let ordered = traders.sorted { $0.configuration.id < $1.configuration.id }
-        var cycles = 0
-        while clock.now() <= end, !Task.isCancelled {
-            let now = clock.now()
-            await tick(now: now)
-            await rebalanceIfDue(now: now)
-            var nextDue = Int64.max
-            for trader in ordered where trader.configuration.autoStart {
-                let state = await store.state(trader.configuration.id)
-                let interval = trader.configuration.decisionInterval.milliseconds
-                if let last = state.lastDecisionAt, now - last < interval {
-                    nextDue = min(nextDue, last + interval)
-                    continue
-                }
-                guard await store.claim(trader.configuration.id, limit: .max) else { continue }
-                await runCycle(trader, now: now)
-                cycles += 1
-                nextDue = min(nextDue, now + interval)
-            }
-            progress(now, cycles)
-            let nextCandle = replayMarkets.compactMap { $0.nextClose(after: now) }.min() ?? .max
-            let next = min(nextCandle, nextDue)
-            guard next != .max, next > now else { break }
-            clock.jump(to: next)
-        }
-        let finish = min(clock.now(), end)
-        await export(now: finish)
-        await persist()
-        try await journal?.flush()
-        return cycles
-    }
-
     /// Traders whose decision interval has elapsed and that are not running.
     func dueTraders(now: Int64) async -> [Trader] {
         var due: [Trader] = []
@@ -301,7 +281,7 @@ final class ArenaManager: Service, Sendable {
             }
         }
         await commit(record, trader: trader, now: now)
-        await raiseAlerts(for: record, trader: trader.configuration.id)
+        await health.review(record, trader: trader.configuration.id)
         if record.outcome == .failedClosed {
             logger.notice(
                 "cycle failed closed",
@@ -372,26 +352,6 @@ final class ArenaManager: Service, Sendable {
         await commit(record, trader: trader, now: now)
     }
 
-    /// Where `engine resume TRADER` leaves its requests: `<state directory>/resume/<trader>`.
-    static func resumeDirectory(statePath: String) -> String {
-        ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("resume")
-    }
-
-    /// Picks up resume requests for paused traders.
-    func handleResumeRequests() async {
-        guard let statePath = store.path else { return }
-        let directory = Self.resumeDirectory(statePath: statePath)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory), !names.isEmpty else {
-            return
-        }
-        for name in names {
-            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
-            if await store.resume(name) {
-                logger.notice("trader resumed by an operator", metadata: ["trader": "\(name)"])
-            }
-        }
-    }
-
     /// Marks, funding, triggers and liquidations on the paper venues; equity, cooldowns and kill switches.
     func tick(now: Int64) async {
         do {
@@ -432,7 +392,14 @@ final class ArenaManager: Service, Sendable {
                 // Level-triggered: while the switch is on and positions remain (a close refused, a position opened
                 // by a cycle that was in flight, a restart), the close-out runs again.
                 if !account.positions.isEmpty, await store.state(trader.configuration.id).isDrawdownLimitHit {
-                    await closeOut(trader, account: account, now: now)
+                    await drawdown.run(
+                        trader,
+                        account: account,
+                        now: now,
+                        exchange: exchange,
+                        intentLog: intentLog,
+                        commit: { await self.commit($0, trader: trader, now: now) }
+                    )
                 }
             } catch {
                 logger.warning(
@@ -443,106 +410,8 @@ final class ArenaManager: Service, Sendable {
         }
     }
 
-    /// Reviews a finished cycle: a trader that failed closed `failureAlertAfter` cycles in a row, or more than
-    /// 10 % of its last cycles (at least 20), is paused until `engine resume` or a restart, and an alert says
-    /// so; a position left without a stop raises an alert too.
-    func raiseAlerts(for record: CycleRecord, trader: String) async {
-        let state = await store.state(trader)
-        let failed = record.outcome == .failedClosed
-        let (rate, count) = await store.recordOutcome(trader, failed: failed)
-        var why: String?
-        if failed, state.consecutiveFailures >= Self.failureAlertAfter {
-            why = "failed closed \(state.consecutiveFailures) cycles in a row"
-        } else if failed, count >= 20, rate > 0.10 {
-            why = String(format: "failed closed %.0f %% of its last %d cycles", rate * 100, count)
-        }
-        if let why {
-            let detail = "\(why) (last: \(record.reason?.rawValue ?? "?"): \(record.error ?? ""))"
-            if await store.suspend(trader, reason: detail) {
-                logger.error("trader paused", metadata: ["trader": "\(trader)", "why": "\(detail)"])
-                await alerts?.raise(
-                    key: "trader_failing:\(trader)",
-                    message: "trader \(trader) \(detail); paused until `engine resume \(trader)` or a restart"
-                )
-            }
-        }
-        let configuration = traders.first { $0.configuration.id == trader }?.configuration
-        // Venue errors: orders the venue refused for its own reasons (not risk, not margin), and cycles whose
-        // orders met an error, over the venue's last 100 orders.
-        if let venue = configuration?.exchangeProvider, !record.orders.isEmpty {
-            var failures = record.results.map { $0.status == .rejected && $0.reason == .exchangeError }
-            if record.error != nil, record.outcome == .completed { failures.append(true) }
-            let (rate, count) = await store.recordOrders(venue: venue, failures: failures)
-            if count >= 20, rate > 0.05 {
-                await alerts?.raise(
-                    key: "exchange_errors:\(venue)",
-                    message: String(format: "venue %@: %.0f %% of the last %d orders failed", venue, rate * 100, count)
-                )
-            }
-        }
-        guard let alerts else { return }
-        if record.reason == .staleMarketData, let market = configuration?.marketProvider {
-            await alerts.raise(
-                key: "market_stale:\(market)",
-                message: "market data from \(market) is stale or missing for \(trader): \(record.error ?? "")"
-            )
-        }
-        if let unprotected = record.inputs?.unprotectedSymbols, !unprotected.isEmpty {
-            await alerts.raise(
-                key: "stop_missing:\(trader)",
-                message:
-                    "trader \(trader) holds positions without a stop (\(unprotected.joined(separator: ", "))); entries refused"
-            )
-        }
-    }
-
-    /// The drawdown switch closing a trader's positions: an engine cycle of its own (`origin` `drawdown_switch`, no
-    /// prompts), journaled like a model's — intents first in a live run, then the orders (each position's
-    /// protection cancelled, then a reduce-only market close), then the record — so the journal holds every order
-    /// the venue books. Waits for a cycle in flight to finish, and after a close-out waits `closeOutRetry` before
-    /// trying again for what is left.
-    func closeOut(_ trader: Trader, account: TraderAccount, now: Int64) async {
-        let id = trader.configuration.id
-        guard let exchange = exchanges[trader.configuration.exchangeProvider],
-            lastCloseOut.withLock({ $0[id].map { now - $0 >= closeOutRetry } ?? true }),
-            await store.claim(id, limit: .max)
-        else { return }
-        lastCloseOut.withLock { $0[id] = now }
-        let cycle = await store.state(id).cycle + 1
-        var record = CycleRecord(
-            traderID: id,
-            cycle: cycle,
-            cycleID: "\(id)-\(cycle)",
-            startedAt: now,
-            endedAt: now,
-            outcome: .completed,
-            reason: .drawdownLimit,
-            modelAsked: "",
-            account: account
-        )
-        record.origin = .drawdownSwitch
-        let closes = account.positions.values.sorted { $0.symbol < $1.symbol }.map {
-            OrderPlanner.close($0, trader: trader.cycle.view, cycle: cycle, leg: "drawdown")
-        }
-        if let failure = await DecisionCycle.journalIntents(record, adding: closes, to: intentLog, logger: logger) {
-            record.outcome = .failedClosed
-            record.reason = .journalUnavailable
-            record.error = failure
-        } else {
-            for failure in await DecisionCycle.sendCloses(closes, recordingIn: &record, exchange: exchange) {
-                logger.error("drawdown close failed", metadata: ["trader": "\(id)", "error": "\(failure)"])
-            }
-        }
-        record.endedAt = clock.now()
-        await commit(record, trader: trader, now: now)
-    }
-
-    /// Clock milliseconds between two close-outs of the same trader (a minute, or five ticks): clock time, so a
-    /// backtest stays deterministic.
-    var closeOutRetry: Int64 { max(60_000, 5 * tickInterval) }
-
     func refreshMarkets(now: Int64) async throws {
-        let venues = exchanges.values.compactMap { $0 as? SimExchange }
+        let venues = exchanges.values.compactMap { $0 as? any PaperVenue }
         guard !venues.isEmpty else { return }
         var prices: [String: Double] = [:]
         var funding: [String: Double] = [:]
@@ -556,55 +425,11 @@ final class ArenaManager: Service, Sendable {
         }
     }
 
-    func export(now: Int64) async {
-        guard let publisher else { return }
-        do {
-            var views: [ArenaSnapshotBuilder.TraderView] = []
-            var live: [SnapshotPublication.TraderLive] = []
-            var prices: [String: Double] = [:]
-            for trader in traders {
-                guard let exchange = exchanges[trader.configuration.exchangeProvider] else { continue }
-                let account = try await exchange.account(trader: trader.configuration.id)
-                views.append(
-                    .init(
-                        configuration: trader.configuration,
-                        state: await store.state(trader.configuration.id),
-                        account: account,
-                        trades: try await exchange.closedTrades(trader: trader.configuration.id)
-                    )
-                )
-                live.append(
-                    .init(
-                        id: trader.configuration.id,
-                        exchangeProvider: trader.configuration.exchangeProvider,
-                        account: account
-                    )
-                )
-                if let sim = exchange as? SimExchange {
-                    prices.merge(await sim.marks) { first, _ in first }
-                }
-            }
-            let files = try ArenaSnapshotBuilder(
-                traders: views,
-                prices: prices,
-                now: now,
-                rebalances: rebalancing == nil ? nil : await store.state.rebalances ?? []
-            ).encodedFiles()
-            let generation = try publisher.publish(files)
-            if !sinks.isEmpty {
-                let publication = SnapshotPublication(
-                    generation: generation,
-                    now: now,
-                    files: files,
-                    traders: live,
-                    prices: prices
-                )
-                for sink in sinks { sink.snapshotPublished(publication) }
-            }
-        } catch {
-            logger.error("snapshot export failed", metadata: ["error": "\(error)"])
-        }
-    }
+    /// Publishes a snapshot generation now.
+    func export(now: Int64) async { await exporter?.export(now: now) }
+
+    /// Rebalances capital when the interval has passed (and no cycle is running), then saves the state.
+    func rebalanceIfDue(now: Int64) async { await rebalancing?.runIfDue(now: now, persist: persist) }
 
     func persist() async {
         do {
@@ -612,141 +437,6 @@ final class ArenaManager: Service, Sendable {
         } catch {
             logger.error("cannot persist manager state", metadata: ["error": "\(error)"])
         }
-    }
-
-    // MARK: Rebalancing
-
-    /// Every `rebalance_interval`, between cycles: gathers each paper trader's KPIs, plans the moves, journals
-    /// them (fsynced) and only then moves the capital. Nothing moves when the journal cannot be written.
-    func rebalanceIfDue(now: Int64) async {
-        guard let rebalancing else { return }
-        guard let last = await store.lastRebalanceAt else {
-            // The first interval starts now: a plan needs some history to judge by.
-            await store.armRebalancing(at: now)
-            return
-        }
-        guard now - last >= rebalancing.interval, await store.runningCount == 0 else { return }
-        await store.armRebalancing(at: now)
-        let (candidates, skipped) = await rebalanceCandidates()
-        let moves = rebalancing.rebalancer.plan(candidates)
-        guard !moves.isEmpty else {
-            logger.info("rebalance due: no capital to move", metadata: ["traders": "\(candidates.count)"])
-            return
-        }
-        let byID = Dictionary(uniqueKeysWithValues: moves.map { ($0.id, $0) })
-        let bounds = rebalancing.rebalancer
-        let rebalance = RebalancesDocument.Rebalance(
-            id: await store.nextRebalanceID,
-            timestamp: now,
-            poolUSD: candidates.reduce(0) { $0 + $1.equity },
-            moves: candidates.map { candidate in
-                let score = Rebalancer.score(
-                    sharpe: candidate.sharpe,
-                    drawdownPct: candidate.drawdownPct,
-                    utilisation: candidate.utilisation
-                )
-                return .init(
-                    modelID: candidate.id,
-                    equityBefore: candidate.equity,
-                    amountUSD: byID[candidate.id]?.amount ?? 0,
-                    targetPct: byID[candidate.id]?.targetPct ?? candidate.equity / bounds.totalEquityUSD * 100,
-                    score: score,
-                    sharpe: candidate.sharpe,
-                    drawdownPct: candidate.drawdownPct,
-                    utilisationPct: candidate.utilisation * 100,
-                    marginUsed: candidate.marginUsed
-                )
-            },
-            skipped: skipped
-        )
-        do {
-            try rebalancing.log.append(rebalance)
-        } catch {
-            logger.error("rebalance not journaled: no capital moved", metadata: ["error": "\(error)"])
-            return
-        }
-        await apply(rebalance)
-        logger.notice(
-            "capital rebalanced",
-            metadata: [
-                "rebalance": "\(rebalance.id)",
-                "moved_usd": "\(moves.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount })",
-            ]
-        )
-        await persist()
-    }
-
-    /// The traders that take part in a rebalance, with their KPIs, and those left out with why.
-    func rebalanceCandidates() async -> ([Rebalancer.Candidate], [RebalancesDocument.Skipped]) {
-        var candidates: [Rebalancer.Candidate] = []
-        var skipped: [RebalancesDocument.Skipped] = []
-        let suspended = await store.suspended
-        for trader in traders.sorted(by: { $0.configuration.id < $1.configuration.id }) {
-            let id = trader.configuration.id
-            guard trader.configuration.autoStart else {
-                skipped.append(.init(modelID: id, reason: "not started (auto_start: false)"))
-                continue
-            }
-            guard let sim = exchanges[trader.configuration.exchangeProvider] as? SimExchange else {
-                skipped.append(.init(modelID: id, reason: "live venue: its capital is what the venue account holds"))
-                continue
-            }
-            guard let account = try? await sim.account(trader: id) else {
-                skipped.append(.init(modelID: id, reason: "no paper account"))
-                continue
-            }
-            let state = await store.state(id)
-            let week = state.equityHistory.suffix(24 * 7)
-            let shares = week.compactMap { point in point.marginUsed.map { point.equity > 0 ? $0 / point.equity : 0 } }
-            let current = account.equity > 0 ? account.marginUsed / account.equity : 0
-            candidates.append(
-                .init(
-                    id: id,
-                    equity: account.equity,
-                    cash: account.cash,
-                    unrealizedPnL: account.unrealizedPnL,
-                    marginUsed: account.marginUsed,
-                    // Under a day of hourly points a Sharpe ratio is noise: it counts as neutral until then.
-                    sharpe: week.count >= 24 ? Performance.sharpe(Array(week)) : 0,
-                    drawdownPct: state.peakEquity > 0 ? max(0, (1 - account.equity / state.peakEquity) * 100) : 0,
-                    utilisation: shares.isEmpty ? current : shares.reduce(0, +) / Double(shares.count),
-                    mayReceive: !state.isDrawdownLimitHit && !state.isDailyLossLimitHit && suspended[id] == nil
-                )
-            )
-        }
-        return (candidates, skipped)
-    }
-
-    /// Applies a journaled rebalance: the paper ledger's cash, then the trader's measures. Each side remembers
-    /// the last rebalance it applied, so re-applying after a crash moves nothing twice.
-    func apply(_ rebalance: RebalancesDocument.Rebalance) async {
-        for move in rebalance.moves where move.amountUSD != 0 {
-            guard let trader = traders.first(where: { $0.configuration.id == move.modelID }),
-                let sim = exchanges[trader.configuration.exchangeProvider] as? SimExchange
-            else {
-                logger.error(
-                    "journaled rebalance names a trader that is not on a paper venue now; its move is not applied",
-                    metadata: ["rebalance": "\(rebalance.id)", "trader": "\(move.modelID)"]
-                )
-                continue
-            }
-            do {
-                try await sim.transfer(trader: move.modelID, amount: move.amountUSD, rebalance: rebalance.id)
-            } catch {
-                logger.error(
-                    "paper ledger not saved after a rebalance transfer",
-                    metadata: ["trader": "\(move.modelID)", "error": "\(error)"]
-                )
-            }
-            await store.applyTransfer(trader: move.modelID, amount: move.amountUSD, rebalance: rebalance.id)
-        }
-        await store.recordRebalance(rebalance)
-    }
-
-    /// Re-applies the rebalance journal at start (a crash between journaling and applying loses nothing).
-    func recoverRebalances() async throws {
-        guard let rebalancing else { return }
-        for rebalance in try rebalancing.log.entries() { await apply(rebalance) }
     }
 }
 

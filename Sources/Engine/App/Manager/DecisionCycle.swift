@@ -8,7 +8,9 @@ import Shared
 /// One trader's decision cycle (docs/ARCHITECTURE.md, "Data flow of one decision cycle"), fail-closed at every step:
 /// if anything is missing, stale, malformed or over a limit, no new order is sent and the record says why.
 struct DecisionCycle: Sendable {
-    let trader: TraderConfiguration
+    /// The trader's templates, decision schema and intervals as its configuration declares them: the same pipeline
+    /// `engine replay` and counterfactuals build (`TraderPipeline.make`).
+    let pipeline: TraderPipeline
     let market: any MarketProvider
     let maxStaleness: Int64
     let exchange: any ExchangeProvider
@@ -16,30 +18,48 @@ struct DecisionCycle: Sendable {
     let model: LLMConfiguration.Model
     /// Router, budget, cache, retries and fallback in front of the model clients.
     let gateway: ModelGateway
-    let systemTemplate: PromptTemplate
-    let userTemplate: PromptTemplate
-    let decisionSchema: String
     let decisionTimeout: Duration
-    let intradayInterval: String
-    let contextInterval: String
     let assets: [String: AssetInfo]
     let logger: Logger
 
     var symbols: [String] { trader.symbols.isEmpty ? market.symbols : trader.symbols }
-    var view: TraderConfigurationView {
-        TraderConfigurationView(
-            id: trader.id,
-            slippageBps: trader.marketIOCSlippageBps,
-            usesLimitIOC: trader.orderStyle == .limitIOC
-        )
-    }
+    var trader: TraderConfiguration { pipeline.trader }
+    var view: TraderConfigurationView { pipeline.view }
+    var renderer: PromptRenderer { pipeline.renderer }
 
     /// Makes the record as it stands, its `orders` the intents about to go out, durable before any is sent
     /// (`JournalWriter.writeIntent`): a crash while sending is then completed at restart (`CycleRecovery`).
     typealias IntentLog = @Sendable (CycleRecord) async throws -> Void
 
-    /// Runs cycle number `cycle` at clock time `now` with the trader's current state. With `intentLog`, nothing is
-    /// sent until the intents are journaled; when they cannot be, nothing is sent (`JOURNAL_UNAVAILABLE`).
+    /// Why a cycle stopped before it was done: it failed closed with this reason (nothing new was sent).
+    struct FailedClosed: Error {
+        let reason: ReasonCode
+        let message: String
+        init(_ reason: ReasonCode, _ message: String) {
+            self.reason = reason
+            self.message = message
+        }
+    }
+
+    /// What the cycle saw: the market, the account, and the trader's state as the prompts and risk use it.
+    struct Observation {
+        let snapshot: MarketSnapshot
+        let account: TraderAccount
+        let inputs: CycleInputs
+        /// The mark of every observed symbol: the prices risk judges at.
+        let prices: [String: Double]
+    }
+
+    /// What the cycle decided to do: the model's decisions, their risk verdicts, and the closes to send.
+    struct Plan {
+        let decisions: [Decision]
+        var verdicts: [RiskVerdict]
+        let closes: [OrderRequest]
+    }
+
+    /// Runs cycle number `cycle` at clock time `now` with the trader's current state, in four steps: observe,
+    /// decide, plan, execute. With `intentLog`, nothing is sent until the intents are journaled; when they cannot
+    /// be, nothing is sent (`JOURNAL_UNAVAILABLE`).
     func run(
         cycle: Int,
         now: Int64,
@@ -56,39 +76,47 @@ struct DecisionCycle: Sendable {
             outcome: .failedClosed,
             modelAsked: model.alias
         )
-        func fail(_ reason: ReasonCode, _ message: String) -> CycleRecord {
+        do throws(FailedClosed) {
+            let observation = try await observe(now: now, state: state, into: &record)
+            let decisions = try await decide(observation, now: now, into: &record)
+            let plan = plan(decisions, observation, cycle: cycle, now: now, into: &record)
+            try await execute(plan, observation, cycle: cycle, now: now, intentLog: intentLog, into: &record)
+        } catch {
             record.outcome = .failedClosed
-            record.reason = reason
-            record.error = message
-            record.endedAt = clock.now()
+            record.reason = error.reason
+            record.error = error.message
             logger.debug(
                 "cycle failed closed",
-                metadata: ["trader": "\(trader.id)", "cycle": "\(cycle)", "reason": "\(reason.rawValue)"]
+                metadata: ["trader": "\(trader.id)", "cycle": "\(cycle)", "reason": "\(error.reason.rawValue)"]
             )
-            return record
         }
+        record.endedAt = clock.now()
+        return record
+    }
 
-        // 1. Market data: every symbol present and fresh.
+    /// 1–2. Market data (every symbol present and fresh), the trader's account, and the venue's safety nets
+    /// (dead-man's switch re-armed, every position's stop checked and re-placed if missing; a position left without
+    /// one blocks entries); then the state the prompts and risk read, as recorded inputs.
+    func observe(
+        now: Int64,
+        state: TraderState,
+        into record: inout CycleRecord
+    ) async throws(FailedClosed) -> Observation {
         let snapshot: MarketSnapshot
         do {
             snapshot = try await market.snapshot(symbols: symbols, now: now)
             record.market = snapshot
             try snapshot.validate(symbols: symbols, now: now, maxStaleness: maxStaleness)
         } catch {
-            return fail(.staleMarketData, "\(error)")
+            throw FailedClosed(.staleMarketData, "\(error)")
         }
-
-        // 2. The trader's account.
         let account: TraderAccount
         do {
             account = try await exchange.account(trader: trader.id)
             record.account = account
         } catch {
-            return fail(.accountUnavailable, "\(error)")
+            throw FailedClosed(.accountUnavailable, "\(error)")
         }
-
-        // 2b. The venue's safety nets: dead-man's switch re-armed, every position's stop checked (re-placed if
-        // missing); a position left without one blocks entries.
         var unprotected: [String] = []
         do {
             unprotected = try await exchange.maintain(trader: trader.id, account: account)
@@ -96,33 +124,52 @@ struct DecisionCycle: Sendable {
             unprotected = account.positions.keys.sorted()
             record.error = "maintenance: \(error)"
         }
+        var inputs = Self.inputs(state: state, now: now, takerFeeRate: exchange.takerFeeRate)
+        if !unprotected.isEmpty { inputs.unprotectedSymbols = unprotected }
+        record.inputs = inputs
+        return Observation(
+            snapshot: snapshot,
+            account: account,
+            inputs: inputs,
+            prices: snapshot.symbols.mapValues(\.markPrice)
+        )
+    }
 
-        // 3. Prompts, from recorded inputs only.
-        var cycleInputs = Self.inputs(state: state, now: now, takerFeeRate: exchange.takerFeeRate)
-        if !unprotected.isEmpty { cycleInputs.unprotectedSymbols = unprotected }
-        record.inputs = cycleInputs
-        record.templates = [systemTemplate.stamp, userTemplate.stamp]
+    /// 3–5. The prompts, rendered from recorded inputs only; the model, through the router, cache, budget and
+    /// retries, inside the decision timeout; the answer parsed. An invalid answer is sent back once with the error;
+    /// a second invalid answer holds everything. The first answer was paid for: it stays in the record
+    /// (`rejected_answer`) whatever happens next.
+    func decide(
+        _ observation: Observation,
+        now: Int64,
+        into record: inout CycleRecord
+    ) async throws(FailedClosed) -> [Decision] {
+        record.templates = [renderer.systemTemplate.stamp, renderer.userTemplate.stamp]
         let messages: [ChatMessage]
         do {
-            messages = try render(market: snapshot, account: account, inputs: cycleInputs, now: now)
+            messages = try render(
+                market: observation.snapshot,
+                account: observation.account,
+                inputs: observation.inputs,
+                now: now
+            )
         } catch {
-            return fail(.promptInvalid, "\(error)")
+            throw FailedClosed(.promptInvalid, "\(error)")
         }
         record.systemPrompt = messages[0].content
         record.userPrompt = messages[1].content
         record.promptDigest = Self.digest(messages)
 
-        // 4. The model, through the router, cache, budget and retries, inside the decision timeout.
         let request = LLMRequest(
             model: model,
             messages: messages,
-            responseSchema: decisionSchema,
+            responseSchema: pipeline.decisionSchema,
             timeout: decisionTimeout,
             input: DecisionInput(
                 traderID: trader.id,
                 symbols: symbols,
-                market: snapshot,
-                account: account,
+                market: observation.snapshot,
+                account: observation.account,
                 limits: RiskLimitsSummary(trader.riskParams)
             )
         )
@@ -133,12 +180,10 @@ struct DecisionCycle: Sendable {
         record.attempts = call.attempts
         guard let answer = call.answer else {
             let failure = call.failure ?? (.llmUnavailable, "no answer")
-            return fail(failure.reason, failure.message)
+            throw FailedClosed(failure.reason, failure.message)
         }
         record.book(answer)
 
-        // 5. Parse: an invalid answer is sent back once with the error; a second invalid answer holds everything.
-        // The first answer was paid for: it stays in the record (`rejected_answer`) whatever happens next.
         var decisions: [Decision]
         do {
             decisions = try DecisionParser.parse(answer.response.text)
@@ -153,7 +198,7 @@ struct DecisionCycle: Sendable {
             let retry = await gateway.call(lane, request: correction, deadline: deadline, pinned: answer.alias)
             record.attempts += retry.attempts
             guard let second = retry.answer else {
-                return fail(
+                throw FailedClosed(
                     .llmOutputInvalid,
                     "\(firstError); the correction was not answered: \(retry.failure?.message ?? "")"
                 )
@@ -162,50 +207,75 @@ struct DecisionCycle: Sendable {
             do {
                 decisions = try DecisionParser.parse(second.response.text)
             } catch {
-                return fail(.llmOutputInvalid, "\(firstError); after correction: \(error.message)")
+                throw FailedClosed(.llmOutputInvalid, "\(firstError); after correction: \(error.message)")
             }
         }
         record.decisions = decisions
+        return decisions
+    }
 
-        // 6. Risk.
-        let prices = snapshot.symbols.mapValues(\.markPrice)
-        var verdicts = RiskPolicy.evaluate(
+    /// 6–7. Risk: a verdict per decision at the observed prices; then the closes of the accepted exits (entries are
+    /// planned in `execute`, against the account as it is just before they are sent).
+    func plan(
+        _ decisions: [Decision],
+        _ observation: Observation,
+        cycle: Int,
+        now: Int64,
+        into record: inout CycleRecord
+    ) -> Plan {
+        let verdicts = RiskPolicy.evaluate(
             decisions,
-            context: riskContext(account: account, prices: prices, inputs: cycleInputs, now: now)
+            context: riskContext(
+                account: observation.account,
+                prices: observation.prices,
+                inputs: observation.inputs,
+                now: now
+            )
         )
         record.verdicts = verdicts
         record.outcome = .completed
-
-        // 7–9. Closes first (they reduce risk), then entries re-checked against a fresh account.
         let closes = CyclePlanner.closeOrders(
             decisions: decisions,
             verdicts: verdicts,
-            account: account,
+            account: observation.account,
             view: view,
             cycle: cycle
         )
-        if let failure = await Self.journalIntents(record, adding: closes, to: intentLog, logger: logger) {
-            return fail(.journalUnavailable, failure)
+        return Plan(decisions: decisions, verdicts: verdicts, closes: closes)
+    }
+
+    /// 8–9. Closes first (they reduce risk); then entries re-checked against a fresh account (the second line of
+    /// defence: size and margin against the account as it is now), each entry's protection sent once it filled.
+    /// Every batch of orders is journaled as intents before it is sent.
+    func execute(
+        _ plan: Plan,
+        _ observation: Observation,
+        cycle: Int,
+        now: Int64,
+        intentLog: IntentLog?,
+        into record: inout CycleRecord
+    ) async throws(FailedClosed) {
+        var verdicts = plan.verdicts
+        if let failure = await Self.journalIntents(record, adding: plan.closes, to: intentLog, logger: logger) {
+            throw FailedClosed(.journalUnavailable, failure)
         }
-        await Self.sendCloses(closes, recordingIn: &record, exchange: exchange)
+        await Self.sendCloses(plan.closes, recordingIn: &record, exchange: exchange)
+        let decisions = plan.decisions
         guard decisions.indices.contains(where: { verdicts[$0].isAccepted && decisions[$0].signal.isEntry }) else {
-            record.endedAt = clock.now()
-            return record
+            return
         }
-        // 8. Second line of defence: size and margin against the account as it is now.
         let fresh: TraderAccount
         do {
             fresh = try await exchange.account(trader: trader.id)
         } catch {
             record.error = "pre-submit account: \(error)"
-            record.endedAt = clock.now()
-            return record
+            return
         }
         record.recheckAccount = fresh
         let entryLegs = CyclePlanner.entryOrders(
             decisions: decisions,
             verdicts: &verdicts,
-            recheck: riskContext(account: fresh, prices: prices, inputs: cycleInputs, now: now),
+            recheck: riskContext(account: fresh, prices: observation.prices, inputs: observation.inputs, now: now),
             view: view,
             cycle: cycle
         )
@@ -216,7 +286,7 @@ struct DecisionCycle: Sendable {
             to: intentLog,
             logger: logger
         ) {
-            return fail(.journalUnavailable, failure)
+            throw FailedClosed(.journalUnavailable, failure)
         }
         for legs in entryLegs {
             guard let entryLeg = legs.first else { continue }
@@ -232,8 +302,6 @@ struct DecisionCycle: Sendable {
                 record.error = "entry \(entryLeg.symbol): \(error)"
             }
         }
-        record.endedAt = clock.now()
-        return record
     }
 
     /// Journals `record` with `orders` added as its intents; nil once they are durable (or nothing asks for it),
@@ -314,18 +382,6 @@ struct DecisionCycle: Sendable {
         )
     }
 
-    var renderer: PromptRenderer {
-        PromptRenderer(
-            trader: trader,
-            venue: exchange.id,
-            systemTemplate: systemTemplate,
-            userTemplate: userTemplate,
-            decisionSchema: decisionSchema,
-            intradayInterval: intradayInterval,
-            contextInterval: contextInterval
-        )
-    }
-
     /// The system and user messages for recorded values.
     func render(
         market: MarketSnapshot,
@@ -347,6 +403,6 @@ struct DecisionCycle: Sendable {
             hasher.update(data: Data(message.content.utf8))
             hasher.update(data: Data([0]))
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 }

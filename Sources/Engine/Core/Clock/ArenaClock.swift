@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import Synchronization
 
 /// The engine's notion of time: Unix milliseconds for logic and records, and a way to wait.
@@ -11,7 +12,7 @@ package protocol ArenaClock: Sendable {
 }
 
 package struct WallClock: ArenaClock {
-    package func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    package func now() -> Int64 { UTCTime.nowMilliseconds() }
 
     package func sleep(until deadline: Int64) async throws {
         let wait = deadline - now()

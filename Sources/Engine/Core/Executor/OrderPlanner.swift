@@ -1,12 +1,13 @@
 import Crypto
 import Foundation
+import Shared
 
 /// Turns accepted decisions into order legs with deterministic client order ids.
 package enum OrderPlanner {
     /// `0x` + 32 hex digits (the 128-bit form Hyperliquid accepts), from sha256(trader|cycle|symbol|leg).
     package static func cloid(trader: String, cycle: Int, symbol: String, leg: String) -> String {
         let digest = SHA256.hash(data: Data("\(trader)|\(cycle)|\(symbol)|\(leg)".utf8))
-        return "0x" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "0x" + Hex.encode(digest.prefix(16))
     }
 
     /// Entry legs: the entry (market IOC, or limit IOC at the slippage bound) and its reduce-only stop and target.
@@ -121,5 +122,14 @@ package struct TraderConfigurationView: Sendable {
         self.id = id
         self.slippageBps = slippageBps
         self.usesLimitIOC = usesLimitIOC
+    }
+
+    /// What the planner reads of a trader's configuration.
+    package init(_ trader: TraderConfiguration) {
+        self.init(
+            id: trader.id,
+            slippageBps: trader.marketIOCSlippageBps,
+            usesLimitIOC: trader.orderStyle == .limitIOC
+        )
     }
 }

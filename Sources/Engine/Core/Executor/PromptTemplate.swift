@@ -56,7 +56,7 @@ package struct PromptTemplate: Sendable {
         stamp = TemplateStamp(
             id: id,
             version: file.version,
-            digest: SHA256.hash(data: Data(file.body.utf8)).map { String(format: "%02x", $0) }.joined()
+            digest: Hex.sha256(file.body)
         )
     }
 

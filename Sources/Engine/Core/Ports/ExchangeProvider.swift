@@ -31,3 +31,18 @@ extension ExchangeProvider {
     /// The paper exchange keeps stops in its own ledger: nothing to maintain.
     package func maintain(trader: String, account: TraderAccount) async throws -> [String] { [] }
 }
+
+/// A paper venue: the engine opens its accounts, marks it from the market, and moves capital between its accounts
+/// (rebalancing). A live venue is none of these: its accounts, prices and balances are the exchange's.
+package protocol PaperVenue: ExchangeProvider {
+    /// Opens the trader's account with `capital` the first time; an existing account is kept as it is.
+    func openAccount(trader: String, capital: Double) async throws
+    /// Marks every position, applies funding, fires triggers and liquidations at clock time `now`.
+    func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) async throws
+    /// The last mark per symbol.
+    var marks: [String: Double] { get async }
+    /// Moves `amount` (negative: out of) the trader's cash for rebalance number `rebalance`; false when that
+    /// rebalance was applied already.
+    @discardableResult
+    func transfer(trader: String, amount: Double, rebalance: Int) async throws -> Bool
+}

@@ -74,7 +74,7 @@ package final class HyperliquidSigner: @unchecked Sendable, CustomStringConverti
         }
         self.context = context
         self.secretKey = key
-        self.address = "0x" + Self.hex(Array(Keccak256.hash(serialized[1..<65]).suffix(20)))
+        self.address = "0x" + Hex.encode(Array(Keccak256.hash(serialized[1..<65]).suffix(20)))
     }
 
     deinit {
@@ -207,11 +207,9 @@ package final class HyperliquidSigner: @unchecked Sendable, CustomStringConverti
         Keccak256.hash([0x19, 0x01] + domainSeparator + structHash(connectionID: connectionID, isMainnet: isMainnet))
     }
 
-    package static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
     /// `0x` and the hex of the integer without leading zeros (`0x0` for zero).
     package static func minimalHex(_ bytes: [UInt8]) -> String {
-        let digits = hex(bytes).drop { $0 == "0" }
+        let digits = Hex.encode(bytes).drop { $0 == "0" }
         return "0x" + (digits.isEmpty ? "0" : digits)
     }
 

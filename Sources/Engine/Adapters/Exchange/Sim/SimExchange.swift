@@ -4,7 +4,7 @@ import Shared
 
 /// The paper exchange: a `SimLedger` behind an actor, persisted atomically to `state_path` after every change,
 /// so a paper account survives restarts.
-package actor SimExchange: ExchangeProvider {
+package actor SimExchange: PaperVenue {
     package nonisolated let id: String
     package nonisolated let takerFeeRate: Double
     private var ledger: SimLedger

@@ -201,10 +201,10 @@ package actor PostgresSink: PersistenceSink, Service {
                 "trader_id": .text, "config_sha256": .text, "config": .jsonb, "first_seen": .timestamp,
             ]
         )
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = UTCTime.nowMilliseconds()
         for trader in traders {
             let json = String(decoding: try encoder.encode(TraderRow(trader)), as: UTF8.self)
-            let digest = SHA256.hash(data: Data(json.utf8)).map { String(format: "%02x", $0) }.joined()
+            let digest = Hex.sha256(json)
             rows.append([
                 .text(trader.id), .text(trader.name), .text(trader.model), .text(trader.exchangeProvider),
                 .text(digest), .text(json), .int(now),

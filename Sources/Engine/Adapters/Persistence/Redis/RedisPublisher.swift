@@ -196,7 +196,7 @@ package final class RedisPublisher: PersistenceSink, Service, Sendable {
         }
         let header = RedisGenerationHeader(
             generation: publication.generation,
-            publishedAt: Int64(Date().timeIntervalSince1970 * 1000),
+            publishedAt: UTCTime.nowMilliseconds(),
             documents: names.map { String($0.dropLast(".json".count)) }
         )
         add("SET", "\(prefix)api:generation", header.encoded, "EX", medium)

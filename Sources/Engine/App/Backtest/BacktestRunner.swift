@@ -1,0 +1,52 @@
+import ArenaAdapters
+import ArenaCore
+import Foundation
+
+/// Runs the manager's traders over history: the same cycle, risk and order code as a live run, on a virtual clock
+/// that jumps from event to event.
+struct BacktestRunner {
+    let manager: ArenaManager
+
+    /// From the clock's time to `end`, tick, run every due trader one at a time (in id order, so the
+    /// paper venue sees the same sequence every run), then jump straight to the next event: the next candle close
+    /// or the next trader due, whichever is first. The same cycle, risk and order code as a live run; one snapshot
+    /// and one state save at the end. `progress` is called after each tick with the clock time and cycles run.
+    func run(
+        until end: Int64,
+        clock: VirtualClock,
+        progress: (Int64, Int) -> Void = { _, _ in }
+    ) async throws -> Int {
+        try await manager.prepare()
+        let replayMarkets = manager.markets.values.compactMap { $0 as? ReplayMarketProvider }
+        let ordered = manager.traders.sorted { $0.configuration.id < $1.configuration.id }
+        var cycles = 0
+        while clock.now() <= end, !Task.isCancelled {
+            let now = clock.now()
+            await manager.tick(now: now)
+            await manager.rebalanceIfDue(now: now)
+            var nextDue = Int64.max
+            for trader in ordered where trader.configuration.autoStart {
+                let state = await manager.store.state(trader.configuration.id)
+                let interval = trader.configuration.decisionInterval.milliseconds
+                if let last = state.lastDecisionAt, now - last < interval {
+                    nextDue = min(nextDue, last + interval)
+                    continue
+                }
+                guard await manager.store.claim(trader.configuration.id, limit: .max) else { continue }
+                await manager.runCycle(trader, now: now)
+                cycles += 1
+                nextDue = min(nextDue, now + interval)
+            }
+            progress(now, cycles)
+            let nextCandle = replayMarkets.compactMap { $0.nextClose(after: now) }.min() ?? .max
+            let next = min(nextCandle, nextDue)
+            guard next != .max, next > now else { break }
+            clock.jump(to: next)
+        }
+        let finish = min(clock.now(), end)
+        await manager.export(now: finish)
+        await manager.persist()
+        try await manager.journal?.flush()
+        return cycles
+    }
+}
