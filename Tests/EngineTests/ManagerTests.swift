@@ -1,6 +1,7 @@
 import ArenaTestSupport
 import Foundation
 import Logging
+import ServiceLifecycle
 import Testing
 
 @testable import ArenaAdapters
@@ -207,5 +208,52 @@ struct ManagerTests {
         #expect(await store.claim("a", limit: 2) == false)
         #expect(await store.claim("b", limit: 2))
         #expect(await store.claim("c", limit: 2) == false)
+    }
+
+    /// `engine run`'s services: the exporter publishes once the manager has prepared, and once more after the manager
+    /// has stopped, so the last generation holds the last cycles and the final marks.
+    @Test func exporterService_publishesWhileRunning_andOnceMoreAfterTheManagerStops() async throws {
+        let scratch = try TestPaths.makeScratch("exporter")
+        let configuration = try configuration(scratch: scratch)
+        let assembly = try await EngineAssembly.make(
+            configuration: configuration,
+            logger: logger(),
+            clockOverride: ReplayClock(start: Self.start, speed: 120)
+        )
+        let manager = assembly.manager
+        let exporter = try #require(manager.exporter)
+        let group = ServiceGroup(services: [exporter, manager], gracefulShutdownSignals: [], logger: logger())
+        let running = Task { try await group.run() }
+        let reader = SnapshotReader(root: configuration.dataPath)
+        func number(_ generation: SnapshotReader.Generation?) -> Int { Int(generation?.id.dropFirst() ?? "") ?? 0 }
+        // Both traders decide on the first tick; wait (at most a minute) for a generation that counts their cycles.
+        var seen = 0
+        for _ in 0..<3000 {
+            let hold = await manager.store.state("baseline-hold").cycle
+            let ema = await manager.store.state("baseline-ema").cycle
+            let cycled = hold >= 1 && ema >= 1
+            if cycled, number(reader.resolve()) >= 2 {
+                seen = number(reader.resolve())
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(seen >= 2, "the exporter published while the manager ran")
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let last = try #require(reader.resolve())
+        #expect(number(last) > seen, "a generation after the manager stopped")
+        // That generation shows every trader's equity as the venue holds it now that nothing moves.
+        let leaderboard = try JSONDecoder().decode(
+            LeaderboardDocument.self,
+            from: Data(contentsOf: URL(fileURLWithPath: last.directory).appendingPathComponent("leaderboard.json"))
+        )
+        let paper = try #require(manager.exchanges["paper"])
+        for row in leaderboard.leaderboard {
+            let equity = try await paper.account(trader: row.id).equity
+            #expect(abs(row.equity - equity) < 1e-9, "\(row.id)")
+        }
+        #expect(leaderboard.leaderboard.count == 2)
+        try await assembly.httpClient.shutdown()
     }
 }

@@ -101,10 +101,14 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger
         )
         // Shut down in reverse order: systemd hears STOPPING=1 first, then the manager stops (its last cycles are
-        // journaled), then the journal, then Redis and the database sink (which drain what they can; the journal
-        // has the rest), and the metrics server last so the shutdown itself can be watched.
+        // journaled), then the exporter publishes the final snapshot, then the journal, then Redis and the database
+        // sink (which drain what they can; the journal has the rest), and the metrics server last so the shutdown
+        // itself can be watched.
+        let exporter: [any Service] = manager.exporter.map { [$0] } ?? []
         let group = ServiceGroup(
-            services: [metricsServer] + assembly.persistenceServices + [assembly.journal, manager, systemd],
+            services: [metricsServer] + assembly.persistenceServices + [assembly.journal] + exporter + [
+                manager, systemd,
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

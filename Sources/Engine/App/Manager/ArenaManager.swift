@@ -9,7 +9,7 @@ import Synchronization
 /// Runs every enabled trader. Ticks on the injected clock; each due trader's cycle runs in its own child task
 /// under `max_concurrent_decisions`, so a slow model never delays another trader. Keeps per-trader state
 /// (cycle numbers, failures, cooldowns, pauses, kill switches, equity history), persists it atomically to
-/// `state_path` after every cycle, and publishes snapshots after cycles (coalesced) and every export interval.
+/// `state_path` after every cycle; its `SnapshotExporter` (a service of its own in `engine run`) publishes snapshots.
 final class ArenaManager: Service, Sendable {
     /// A trader as the manager runs it. A class: the loop hands it around every tick, and a reference is one
     /// retain where a copy of the configuration and cycle would be dozens.
@@ -112,6 +112,8 @@ final class ArenaManager: Service, Sendable {
             logger: logger
         )
         self.drawdown = DrawdownCloseOut(store: store, clock: clock, tickInterval: tickInterval, logger: logger)
+        let prepared = OnceFlag()
+        self.prepared = prepared
         self.exporter = publisher.map {
             SnapshotExporter(
                 publisher: $0,
@@ -120,6 +122,10 @@ final class ArenaManager: Service, Sendable {
                 exchanges: exchanges,
                 sinks: sinks,
                 includesRebalances: rebalancing != nil,
+                clock: clock,
+                tickInterval: tickInterval,
+                exportInterval: exportInterval,
+                isReady: { prepared.isSet },
                 logger: logger
             )
         }
@@ -161,13 +167,16 @@ final class ArenaManager: Service, Sendable {
         }
         try await rebalancing?.recover()
         try await refreshMarkets(now: now)
+        prepared.set()
     }
+
+    /// Set once `prepare` is done: the exporter publishes nothing before.
+    private let prepared: OnceFlag
 
     func run() async throws {
         try await prepare()
         // A discarding group: finished cycles leave nothing behind, however long the engine runs.
         await withDiscardingTaskGroup { group in
-            var lastExport: Int64?
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = clock.now()
                 await health.handleResumeRequests()
@@ -177,11 +186,6 @@ final class ArenaManager: Service, Sendable {
                 for trader in await dueTraders(now: now) {
                     guard await store.claim(trader.configuration.id, limit: maxConcurrentDecisions) else { continue }
                     group.addTask { await self.runCycle(trader, now: now) }
-                }
-                let exportDue = lastExport.map { now - $0 >= exportInterval } ?? true
-                if await store.takeDirty() || exportDue {
-                    await export(now: now)
-                    lastExport = now
                 }
                 try? await clock.sleep(until: now + tickInterval)
             }
@@ -211,7 +215,6 @@ final class ArenaManager: Service, Sendable {
             }
             group.cancelAll()
         }
-        await export(now: clock.now())
         await persist()
         logger.info("manager stopped")
     }
@@ -438,6 +441,15 @@ final class ArenaManager: Service, Sendable {
             logger.error("cannot persist manager state", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// A flag that is set once and read from any task.
+final class OnceFlag: Sendable {
+    private let value = Mutex(false)
+
+    func set() { value.withLock { $0 = true } }
+
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// An async mutual exclusion: `lock` suspends (never blocks a thread) until `unlock`; waiters go in order.

@@ -2,11 +2,15 @@ import ArenaAdapters
 import ArenaCore
 import Foundation
 import Logging
+import ServiceLifecycle
 import Shared
 
 /// Publishes the arena as one snapshot generation (the nof1 documents, atomically) and hands the publication to
-/// the persistence sinks. The manager calls it after cycles (coalesced) and every export interval.
-struct SnapshotExporter: Sendable {
+/// the persistence sinks. As a `Service` (`engine run`) it ticks on the engine's clock once the manager has prepared:
+/// it publishes when a cycle has changed the state (coalesced, at most once a tick) and every export interval, and
+/// once more after the manager has stopped (it is shut down after it). `engine run --once` and backtests call
+/// `export` themselves.
+struct SnapshotExporter: Service {
     let publisher: SnapshotPublisher
     let store: ManagerStore
     let traders: [ArenaManager.Trader]
@@ -15,7 +19,33 @@ struct SnapshotExporter: Sendable {
     let sinks: [any PersistenceSink]
     /// Whether the rebalances document is published (`performance_based` rebalancing).
     let includesRebalances: Bool
+    let clock: any ArenaClock
+    /// Clock milliseconds between two looks at the state.
+    let tickInterval: Int64
+    /// Clock milliseconds between two exports when nothing changed.
+    let exportInterval: Int64
+    /// Whether the manager has prepared (paper accounts open, state begun): nothing is exported before.
+    let isReady: @Sendable () -> Bool
     let logger: Logger
+
+    func run() async throws {
+        while !isReady() {
+            if Task.isCancelled { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        var lastExport: Int64?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let now = clock.now()
+            let isDue = lastExport.map { now - $0 >= exportInterval } ?? true
+            if await store.takeDirty() || isDue {
+                await export(now: now)
+                lastExport = now
+            }
+            try? await clock.sleep(until: now + tickInterval)
+        }
+        // The manager has stopped before this (the services shut down in reverse order): its last cycles are in.
+        await export(now: clock.now())
+    }
 
     func export(now: Int64) async {
         do {
