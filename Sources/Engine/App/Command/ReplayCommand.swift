@@ -158,15 +158,19 @@ struct ReplayCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("engine replay: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let schema = FileManager.default.contents(atPath: configuration.executor.decisionSchemaPath).map {
-            String(decoding: $0, as: UTF8.self)
+        let schema: String
+        do {
+            schema = try TraderPipeline.decisionSchema(configuration)
+        } catch {
+            FileHandle.standardError.write(Data("engine replay: \(error)\n".utf8))
+            throw ExitCode(1)
         }
         let runner = Counterfactual(
             configuration: configuration,
             gateway: gateway,
             replay: replay,
             alias: model,
-            schema: schema ?? "",
+            schema: schema,
             rerender: templates != nil
         )
         var failedAll = true

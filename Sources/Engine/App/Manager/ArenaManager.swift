@@ -33,8 +33,6 @@ final class ArenaManager: Service, Sendable {
     let exchanges: [String: any ExchangeProvider]
     let markets: [String: any MarketProvider]
     let store: ManagerStore
-    let publisher: SnapshotPublisher?
-    let exportInterval: Int64
     let journal: JournalWriter?
     let logger: Logger
     /// Save state after every cycle (live); a backtest saves once at the end.
@@ -94,8 +92,6 @@ final class ArenaManager: Service, Sendable {
         self.exchanges = exchanges
         self.markets = markets
         self.store = store
-        self.publisher = publisher
-        self.exportInterval = exportInterval
         self.journal = journal
         self.persistsEveryCycle = persistsEveryCycle
         self.alerts = alerts
