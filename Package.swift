@@ -47,8 +47,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The engine is three targets whose dependencies point one way (docs/ARCHITECTURE.md): the core of pure
-        // values and logic, the adapters around it, and the `engine` executable on top.
+        // The engine is four targets whose dependencies point one way (docs/ARCHITECTURE.md): the core of pure
+        // values and logic, the adapters around it, the runtime (the manager, its decision cycle, backtests and the
+        // assembly from configuration) and the `engine` executable (commands) on top.
         .target(
             name: "ArenaCore",
             dependencies: [
@@ -77,9 +78,23 @@ let package = Package(
             ],
             path: "Sources/Engine/Adapters"
         ),
+        .target(
+            name: "ArenaRuntime",
+            dependencies: [
+                "ArenaAdapters",
+                "ArenaCore",
+                "Shared",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Sources/Engine/Runtime"
+        ),
         .executableTarget(
             name: "Engine",
             dependencies: [
+                "ArenaRuntime",
                 "ArenaAdapters",
                 "ArenaCore",
                 "Shared",
@@ -87,7 +102,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Sources/Engine/App"
@@ -108,11 +122,26 @@ let package = Package(
         ),
         // Helpers every test target uses: package paths, scratch directories, by-value JSON comparison.
         .target(name: "ArenaTestSupport", path: "Tests/ArenaTestSupport"),
+        // The engine's test harness: the decision cycle on the paper exchange, configuration fixtures, and the fake
+        // model and fake Hyperliquid that speak the real protocols over loopback HTTP.
+        .target(
+            name: "EngineTestSupport",
+            dependencies: [
+                "ArenaRuntime", "ArenaAdapters", "ArenaCore", "Shared", "ArenaTestSupport", "CSecp256k1",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/EngineTestSupport"
+        ),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "ArenaTestSupport"]),
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "ArenaAdapters", "ArenaCore", "Shared", "ArenaTestSupport",
+                "Engine", "ArenaRuntime", "ArenaAdapters", "ArenaCore", "Shared", "ArenaTestSupport",
+                "EngineTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import ArenaTestSupport
 import AsyncHTTPClient
+import EngineTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -10,6 +11,7 @@ import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 
 /// The alert webhook against a receiver speaking real HTTP: JSON posts, retries, de-duplication per key.
@@ -135,7 +137,7 @@ struct AlertTests {
         let statePath = scratch.appendingPathComponent("state/manager.json").path
         let store = try ManagerStore(path: statePath)
         let manager = Self.manager(store: store, alerts: sink)
-        let trader = CycleFailureTests.trader()
+        let trader = CycleHarness.trader()
         await store.begin(trader: trader.id, capital: 1000, now: 0)
         for cycle in 1...3 {
             var record = Self.record(trader.id, cycle: cycle, id: "\(trader.id)-\(cycle)", outcome: .failedClosed)
@@ -164,7 +166,7 @@ struct AlertTests {
     @Test func aFailureRateAboveTenPercent_pausesTheTrader() async throws {
         let store = try ManagerStore(path: nil)
         let manager = Self.manager(store: store, alerts: nil)
-        let trader = CycleFailureTests.trader()
+        let trader = CycleHarness.trader()
         await store.begin(trader: trader.id, capital: 1000, now: 0)
         // 3 failures in 20 cycles, never two in a row: 15 %.
         for cycle in 1...20 {

@@ -1,10 +1,12 @@
 import AsyncHTTPClient
+import EngineTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 @testable import Shared
 
@@ -13,7 +15,7 @@ import Testing
 @Suite("Decision cycle and the model gateway", .serialized)
 struct CycleModelTests {
     typealias F = GatewayFixture
-    typealias C = CycleFailureTests
+    typealias C = CycleHarness
 
     func run(
         _ behaviour: FakeModelBehaviour,
@@ -40,7 +42,7 @@ struct CycleModelTests {
                         clock: clock
                     ) : nil
             )
-            let harness = try await C.harness(
+            let harness = try await C.make(
                 port: ports[0],
                 httpClient: httpClient,
                 gateway: gateway,

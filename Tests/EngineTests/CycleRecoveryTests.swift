@@ -1,10 +1,12 @@
 import ArenaTestSupport
+import EngineTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 @testable import Shared
 
@@ -58,7 +60,7 @@ struct CycleRecoveryTests {
         }
     }
 
-    func start(_ configuration: ArenaConfiguration, at time: Int64 = ManagerTests.start) async throws {
+    func start(_ configuration: ArenaConfiguration, at time: Int64 = EngineFixtures.start) async throws {
         let assembly = try await EngineAssembly.make(
             configuration: configuration,
             logger: manager.logger(),
@@ -110,7 +112,7 @@ struct CycleRecoveryTests {
         #expect(after.accounts[Self.trader] == before.accounts[Self.trader])
 
         // The trader goes on with cycle 2.
-        try await start(run.configuration, at: ManagerTests.start + 180_000)
+        try await start(run.configuration, at: EngineFixtures.start + 180_000)
         #expect(try run.records().map(\.cycle) == [1, 2])
     }
 
@@ -208,7 +210,7 @@ struct CloseOutTests {
         try JSONEncoder().encode(ledger).write(to: URL(fileURLWithPath: run.ledgerPath))
         #expect(ledger.accounts[trader]?.trader.positions.isEmpty == false)
 
-        try await recovery.start(run.configuration, at: ManagerTests.start + 180_000)
+        try await recovery.start(run.configuration, at: EngineFixtures.start + 180_000)
         let records = try run.records()
         #expect(records.map(\.cycle) == [1, 2, 3])
         let closeOut = try #require(records.first { $0.origin == .drawdownSwitch })
@@ -244,7 +246,7 @@ struct CloseOutTests {
         #expect(summary.differences.isEmpty, "\(summary.differences)")
 
         // Nothing left to close: later ticks add no close-out.
-        try await recovery.start(run.configuration, at: ManagerTests.start + 360_000)
+        try await recovery.start(run.configuration, at: EngineFixtures.start + 360_000)
         #expect(try run.records().filter { $0.origin != nil }.count == 1)
     }
 }

@@ -4,6 +4,7 @@ import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 
 /// Every vector the official Python SDK produced (`Tests/Fixtures/hyperliquid/vectors.json`) must be

@@ -1,5 +1,6 @@
 import ArenaTestSupport
 import AsyncHTTPClient
+import EngineTestSupport
 import Foundation
 import HummingbirdTesting
 import Logging
@@ -8,6 +9,7 @@ import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 @testable import Shared
 
@@ -322,10 +324,10 @@ struct HyperliquidVenueTests {
             #expect(sent.allSatisfy { $0.signer == venue.signer.address })
 
             // Risk: an unprotected position blocks entries (exits still pass).
-            var inputs = DecisionCycle.inputs(state: CycleFailureTests.state(), now: Self.now, takerFeeRate: 0.00045)
+            var inputs = DecisionCycle.inputs(state: CycleHarness.state(), now: Self.now, takerFeeRate: 0.00045)
             inputs.unprotectedSymbols = unprotected
             let context = CyclePlanner.riskContext(
-                limits: CycleFailureTests.limits,
+                limits: CycleHarness.limits,
                 symbols: ["BTC", "ETH"],
                 assets: AssetInfo.catalog,
                 account: TraderAccount(cash: 10_000, positions: [:], realizedPnL: 0, feesPaid: 0),
@@ -333,7 +335,7 @@ struct HyperliquidVenueTests {
                 now: Self.now,
                 inputs: inputs
             )
-            let decision = try DecisionParser.parse(CycleFailureTests.answer(CycleFailureTests.entry()))
+            let decision = try DecisionParser.parse(CycleHarness.answer(CycleHarness.entry()))
             let verdicts = RiskPolicy.evaluate(decision, context: context)
             #expect(verdicts.first?.reasons.contains(.stopMissing) == true)
         }
@@ -427,10 +429,10 @@ struct MarketPlumbingTests {
     }
 
     @Test func standby_usesTheNextMember_whenTheFirstIsStaleOrMissing() async throws {
-        let now = CycleFailureTests.now
-        let stale = CycleFailureTests.market(asOf: now - 3_600_000)
-        let missing = CycleFailureTests.market(symbols: ["BTC"])
-        let fresh = CycleFailureTests.market()
+        let now = CycleHarness.now
+        let stale = CycleHarness.market(asOf: now - 3_600_000)
+        let missing = CycleHarness.market(symbols: ["BTC"])
+        let fresh = CycleHarness.market()
         let chain = StandbyMarketProvider(id: "chain", members: [stale, missing, fresh], maxStaleness: 600_000)
         let snapshot = try await chain.snapshot(symbols: ["BTC", "ETH"], now: now)
         #expect(snapshot.symbols.keys.sorted() == ["BTC", "ETH"])
@@ -479,7 +481,7 @@ struct StandbyEngineTests {
             let assembly = try await EngineAssembly.make(
                 configuration: configuration,
                 logger: logger,
-                clockOverride: ManualClock(now: ManagerTests.start)
+                clockOverride: ManualClock(now: EngineFixtures.start)
             )
             try await assembly.manager.runOnce()
             try await assembly.journal.close()
@@ -505,6 +507,6 @@ struct StandbyEngineTests {
         let fallback = try #require(try await recordedBTC(stopped))
         // The feed stopped a day ago: the replay member answered, with the bundled candle's close.
         #expect(fallback.markPrice != 100_000)
-        #expect(fallback.asOf <= ManagerTests.start && fallback.asOf > ManagerTests.start - 600_000)
+        #expect(fallback.asOf <= EngineFixtures.start && fallback.asOf > EngineFixtures.start - 600_000)
     }
 }

@@ -1,5 +1,6 @@
 import ArenaTestSupport
 import AsyncHTTPClient
+import EngineTestSupport
 import Foundation
 import HummingbirdTesting
 import Logging
@@ -7,16 +8,13 @@ import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 @testable import Shared
 
 @Suite("Journal and replay", .serialized)
 struct JournalTests {
-    func logger() -> Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }
+    func logger() -> Logger { EngineFixtures.quietLogger() }
 
     func record(_ trader: String, cycle: Int, padding: Int = 0) -> CycleRecord {
         CycleRecord(
@@ -156,13 +154,8 @@ struct JournalTests {
         #expect(records.map(\.cycle) == [1, 2, 3, 4, 5, 6])
     }
 
-    /// The shipped configuration with its runtime paths in a scratch directory.
     func configuration(scratch: URL, environment: [String: String] = [:]) throws -> ArenaConfiguration {
-        var values = TestPaths.scratchRuntime(scratch)
-        values.merge(environment) { $1 }
-        return try ConfigLoader(environment: values, baseDirectory: TestPaths.packageRoot.path).load(
-            path: TestPaths.shipped.appendingPathComponent("arena.yaml").path
-        )
+        try EngineFixtures.configuration(scratch: scratch, environment: environment)
     }
 
     @Test func replay_ofARecordedRun_passes_andCatchesAChangedRiskRuleAndTemplate() async throws {
@@ -228,7 +221,7 @@ struct JournalTests {
 
     /// Records a short run of the shipped baseline traders into `scratch`.
     func recordRun(_ configuration: ArenaConfiguration, cycles: Int) async throws {
-        let clock = ManualClock(now: ManagerTests.start)
+        let clock = ManualClock(now: EngineFixtures.start)
         for _ in 0..<cycles {
             let assembly = try await EngineAssembly.make(
                 configuration: configuration,

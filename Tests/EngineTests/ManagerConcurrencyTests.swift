@@ -1,10 +1,12 @@
 import ArenaTestSupport
+import EngineTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 @testable import Shared
 
@@ -31,7 +33,7 @@ struct SlowModel: LLMClient {
 @Suite("Manager scheduling")
 struct ManagerConcurrencyTests {
     func trader(_ id: String, client: any LLMClient, exchange: SimExchange) throws -> ArenaManager.Trader {
-        var configuration = CycleFailureTests.trader()
+        var configuration = CycleHarness.trader()
         configuration = TraderConfiguration(
             id: id,
             name: id,
@@ -56,18 +58,18 @@ struct ManagerConcurrencyTests {
                 renderer: PromptRenderer(
                     trader: configuration,
                     venue: "paper",
-                    systemTemplate: try CycleFailureTests.template(.system),
-                    userTemplate: try CycleFailureTests.template(.user),
+                    systemTemplate: try CycleHarness.template(.system),
+                    userTemplate: try CycleHarness.template(.user),
                     decisionSchema: "{}",
                     intradayInterval: "3m",
                     contextInterval: "4h"
                 )
             ),
-            market: CycleFailureTests.market(),
+            market: CycleHarness.market(),
             maxStaleness: .max,
             exchange: exchange,
-            model: CycleFailureTests.model,
-            gateway: .direct(model: CycleFailureTests.model, client: client, logger: Logger(label: "test")),
+            model: CycleHarness.model,
+            gateway: .direct(model: CycleHarness.model, client: client, logger: Logger(label: "test")),
             decisionTimeout: .seconds(60),
             assets: AssetInfo.catalog,
             logger: Logger(label: "test")
@@ -81,7 +83,7 @@ struct ManagerConcurrencyTests {
             ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
             statePath: nil
         )
-        let clock = ManualClock(now: CycleFailureTests.now)
+        let clock = ManualClock(now: CycleHarness.now)
         let store = try ManagerStore(path: nil)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -94,7 +96,7 @@ struct ManagerConcurrencyTests {
             tickInterval: 1000,
             maxConcurrentDecisions: 4,
             exchanges: ["paper": exchange],
-            markets: ["fixed": CycleFailureTests.market()],
+            markets: ["fixed": CycleHarness.market()],
             store: store,
             publisher: nil,
             exportInterval: 15_000,

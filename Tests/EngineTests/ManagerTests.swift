@@ -1,4 +1,5 @@
 import ArenaTestSupport
+import EngineTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -6,31 +7,19 @@ import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 @testable import Shared
 
 @Suite("Manager: state, restarts, kill switches", .serialized)
 struct ManagerTests {
-    /// The shipped configuration with its runtime paths in a scratch directory.
-    func configuration(scratch: URL) throws -> ArenaConfiguration {
-        try ConfigLoader(
-            environment: TestPaths.scratchRuntime(scratch),
-            baseDirectory: TestPaths.packageRoot.path
-        ).load(path: TestPaths.shipped.appendingPathComponent("arena.yaml").path)
-    }
-
-    func logger() -> Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }
-
-    static let start: Int64 = 1_752_600_000_000  // 2025-07-15T17:20Z, inside the bundled candles
+    func configuration(scratch: URL) throws -> ArenaConfiguration { try EngineFixtures.configuration(scratch: scratch) }
+    func logger() -> Logger { EngineFixtures.quietLogger() }
 
     @Test func restart_continuesCycleNumbers_andSendsNoOrderTwice() async throws {
         let scratch = try TestPaths.makeScratch("manager")
         let configuration = try configuration(scratch: scratch)
-        let clock = ManualClock(now: Self.start)
+        let clock = ManualClock(now: EngineFixtures.start)
 
         let first = try await EngineAssembly.make(configuration: configuration, logger: logger(), clockOverride: clock)
         try await first.manager.runOnce()
@@ -108,7 +97,7 @@ struct ManagerTests {
         allocationPct: 10,
         autoStart: true,
         symbols: ["BTC"],
-        riskParams: CycleFailureTests.limits,
+        riskParams: CycleHarness.limits,
         disabledReason: nil,
         keyPath: "traders[0]"
     )
@@ -119,7 +108,7 @@ struct ManagerTests {
 
     @Test func closedTrade_startsTheSymbolsCooldown() async throws {
         let store = try ManagerStore(path: nil)
-        await store.begin(trader: "t", capital: 1000, now: Self.start)
+        await store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)
         let trade = ClosedTrade(
             tradeID: 1,
             trader: "t",
@@ -129,8 +118,8 @@ struct ManagerTests {
             confidence: 0.7,
             entryOrderID: 1,
             exitOrderID: 2,
-            entryTime: Self.start,
-            exitTime: Self.start + 60_000,
+            entryTime: EngineFixtures.start,
+            exitTime: EngineFixtures.start + 60_000,
             entryPrice: 100_000,
             exitPrice: 99_000,
             entryFee: 0.45,
@@ -143,16 +132,16 @@ struct ManagerTests {
             trader: Self.trader,
             account: account(equity: 990),
             trades: [trade],
-            now: Self.start + 61_000
+            now: EngineFixtures.start + 61_000
         )
         let state = await store.state("t")
-        #expect(state.cooldownUntil["BTC"] == Self.start + 60_000 + 600_000)
+        #expect(state.cooldownUntil["BTC"] == EngineFixtures.start + 60_000 + 600_000)
         #expect(state.closedTradesSeen == 1)
     }
 
     @Test func dailyLossAndDrawdownSwitches_fireOnce_andDailyResetsNextDay() async throws {
         let store = try ManagerStore(path: nil)
-        let dayStart = (Self.start / 86_400_000) * 86_400_000
+        let dayStart = (EngineFixtures.start / 86_400_000) * 86_400_000
         await store.begin(trader: "t", capital: 1000, now: dayStart + 1000)
         // −4 %: under both limits (5 % daily, 20 % drawdown).
         #expect(
@@ -188,13 +177,13 @@ struct ManagerTests {
 
     @Test func equityHistory_getsOnePointPerHour() async throws {
         let store = try ManagerStore(path: nil)
-        await store.begin(trader: "t", capital: 1000, now: Self.start)
+        await store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)
         for minute in stride(from: 1, through: 150, by: 1) {
             _ = await store.observe(
                 trader: Self.trader,
                 account: account(equity: 1000 + Double(minute)),
                 trades: [],
-                now: Self.start + Int64(minute) * 60_000
+                now: EngineFixtures.start + Int64(minute) * 60_000
             )
         }
         let history = await store.state("t").equityHistory
@@ -218,7 +207,7 @@ struct ManagerTests {
         let assembly = try await EngineAssembly.make(
             configuration: configuration,
             logger: logger(),
-            clockOverride: ReplayClock(start: Self.start, speed: 120)
+            clockOverride: ReplayClock(start: EngineFixtures.start, speed: 120)
         )
         let manager = assembly.manager
         let exporter = try #require(manager.exporter)

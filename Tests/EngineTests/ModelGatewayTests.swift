@@ -1,5 +1,6 @@
 import ArenaTestSupport
 import AsyncHTTPClient
+import EngineTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -9,6 +10,7 @@ import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 @testable import Shared
 
@@ -144,7 +146,7 @@ enum GatewayFixture {
     }
 
     static func request(_ model: LLMConfiguration.Model, user: String = "What now?") -> LLMRequest {
-        let market = CycleFailureTests.market().snapshot
+        let market = CycleHarness.market().snapshot
         return LLMRequest(
             model: model,
             messages: [ChatMessage(role: "system", content: "You trade."), ChatMessage(role: "user", content: user)],
@@ -155,7 +157,7 @@ enum GatewayFixture {
                 symbols: ["BTC"],
                 market: market,
                 account: TraderAccount(cash: 1000, positions: [:], realizedPnL: 0, feesPaid: 0),
-                limits: RiskLimitsSummary(CycleFailureTests.limits)
+                limits: RiskLimitsSummary(CycleHarness.limits)
             )
         )
     }

@@ -7,6 +7,7 @@ import Testing
 
 @testable import ArenaAdapters
 @testable import ArenaCore
+@testable import ArenaRuntime
 @testable import Engine
 
 /// The watchdog follows the manager loop's heartbeat, not a timer of its own: a loop that stops beating stops

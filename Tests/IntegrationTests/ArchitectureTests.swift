@@ -52,7 +52,7 @@ struct ArchitectureTests {
         return seen
     }
 
-    static let engineLayers = ["ArenaCore", "ArenaAdapters", "Engine"]
+    static let engineLayers = ["ArenaCore", "ArenaAdapters", "ArenaRuntime", "Engine"]
 
     @Test func targetGraph_isAcyclic_andPointsDownTheLayers() throws {
         let graph = try Self.targets()
@@ -64,16 +64,28 @@ struct ArchitectureTests {
         }
         // The core: pure values and logic. It sees Shared and nothing of the engine above it, and no I/O package.
         let core = try #require(graph["ArenaCore"])
-        #expect(Self.reach("ArenaCore", in: graph).isDisjoint(with: ["ArenaAdapters", "Engine", "ControlAPI"]))
+        #expect(
+            Self.reach("ArenaCore", in: graph).isDisjoint(with: [
+                "ArenaAdapters", "ArenaRuntime", "Engine", "ControlAPI",
+            ])
+        )
         #expect(Set(core.products).isSubset(of: ["Crypto", "Mustache"]), "ArenaCore's packages: \(core.products)")
         // The adapters sit on the core and never reach up to the executable.
         #expect(Self.reach("ArenaAdapters", in: graph).contains("ArenaCore"))
-        #expect(!Self.reach("ArenaAdapters", in: graph).contains("Engine"))
+        #expect(Self.reach("ArenaAdapters", in: graph).isDisjoint(with: ["ArenaRuntime", "Engine"]))
+        // The runtime (manager, cycle, backtest, assembly) sits on the adapters; only the commands are above it.
+        #expect(Self.reach("ArenaRuntime", in: graph).isSuperset(of: ["ArenaAdapters", "ArenaCore"]))
+        #expect(!Self.reach("ArenaRuntime", in: graph).contains("Engine"))
+        // The engine's test harness builds on the runtime, never on the executable; the shared test helpers see
+        // no engine layer (the API's tests use them).
+        #expect(Self.reach("EngineTestSupport", in: graph).contains("ArenaRuntime"))
+        #expect(!Self.reach("EngineTestSupport", in: graph).contains("Engine"))
+        #expect(Self.reach("ArenaTestSupport", in: graph).isDisjoint(with: Self.engineLayers))
         // The executable is the top: only its tests depend on it.
         let dependents = graph.values.filter { $0.targets.contains("Engine") }.map(\.name)
         #expect(dependents == ["EngineTests"], "\(dependents)")
         // The read path stays a stateless reader: no engine layer below the API or below Shared.
-        for reader in ["ControlAPI", "Shared", "ControlAPITests", "SharedTests"] {
+        for reader in ["ControlAPI", "Shared", "ControlAPITests", "SharedTests", "ArenaTestSupport"] {
             let reached = Self.reach(reader, in: graph)
             #expect(reached.isDisjoint(with: Self.engineLayers), "\(reader) reaches \(reached)")
         }

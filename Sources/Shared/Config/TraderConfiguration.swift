@@ -139,6 +139,44 @@ package struct RiskParameters: Sendable, Equatable {
     package let dailyLLMUSDLimit: Double?
     package let maxNewPositionsPerCycle: Int
 
+    package init(
+        maxPositions: Int,
+        maxPositionSizeUSD: Double,
+        maxMarginUsagePct: Double,
+        majorCoinLeverage: Double,
+        altcoinLeverage: Double,
+        minRiskRewardRatio: Double,
+        minConfidence: Double,
+        maxRiskPerTradePct: Double,
+        stopLossEnabled: Bool,
+        takeProfitEnabled: Bool,
+        maxDailyLossPct: Double,
+        maxDrawdownPct: Double,
+        cooldownAfterClose: Duration,
+        sharpePauseThreshold: Double?,
+        pauseDurationOnBreach: Duration,
+        dailyLLMUSDLimit: Double?,
+        maxNewPositionsPerCycle: Int
+    ) {
+        self.maxPositions = maxPositions
+        self.maxPositionSizeUSD = maxPositionSizeUSD
+        self.maxMarginUsagePct = maxMarginUsagePct
+        self.majorCoinLeverage = majorCoinLeverage
+        self.altcoinLeverage = altcoinLeverage
+        self.minRiskRewardRatio = minRiskRewardRatio
+        self.minConfidence = minConfidence
+        self.maxRiskPerTradePct = maxRiskPerTradePct
+        self.stopLossEnabled = stopLossEnabled
+        self.takeProfitEnabled = takeProfitEnabled
+        self.maxDailyLossPct = maxDailyLossPct
+        self.maxDrawdownPct = maxDrawdownPct
+        self.cooldownAfterClose = cooldownAfterClose
+        self.sharpePauseThreshold = sharpePauseThreshold
+        self.pauseDurationOnBreach = pauseDurationOnBreach
+        self.dailyLLMUSDLimit = dailyLLMUSDLimit
+        self.maxNewPositionsPerCycle = maxNewPositionsPerCycle
+    }
+
     /// Limits that allow nothing: used only when the section failed to load, which is already an error.
     static let closed = RiskParameters(
         maxPositions: 0,

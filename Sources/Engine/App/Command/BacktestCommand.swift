@@ -1,5 +1,6 @@
 import ArenaAdapters
 import ArenaCore
+import ArenaRuntime
 import ArgumentParser
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import ArenaAdapters
 import ArenaCore
+import ArenaRuntime
 import ArgumentParser
 
 /// `engine`: the Arena execution plane and its operator tools.

@@ -10,7 +10,7 @@ import Shared
 /// it publishes when a cycle has changed the state (coalesced, at most once a tick) and every export interval, and
 /// once more after the manager has stopped (it is shut down after it). `engine run --once` and backtests call
 /// `export` themselves.
-struct SnapshotExporter: Service {
+package struct SnapshotExporter: Service {
     let publisher: SnapshotPublisher
     let store: ManagerStore
     let traders: [ArenaManager.Trader]
@@ -21,14 +21,14 @@ struct SnapshotExporter: Service {
     let includesRebalances: Bool
     let clock: any ArenaClock
     /// Clock milliseconds between two looks at the state.
-    let tickInterval: Int64
+    package let tickInterval: Int64
     /// Clock milliseconds between two exports when nothing changed.
     let exportInterval: Int64
     /// Whether the manager has prepared (paper accounts open, state begun): nothing is exported before.
     let isReady: @Sendable () -> Bool
     let logger: Logger
 
-    func run() async throws {
+    package func run() async throws {
         while !isReady() {
             if Task.isCancelled { return }
             try? await Task.sleep(for: .milliseconds(20))

@@ -9,11 +9,11 @@ import Shared
 /// Builds the running engine from a loaded configuration: clock, market providers, venues, model clients,
 /// templates and the manager. Anything the configuration names but this build cannot run is an error here,
 /// before any trader starts.
-struct EngineAssembly {
-    let manager: ArenaManager
-    let httpClient: HTTPClient
-    let journal: JournalWriter
-    let metrics: EngineMetrics
+package struct EngineAssembly {
+    package let manager: ArenaManager
+    package let httpClient: HTTPClient
+    package let journal: JournalWriter
+    package let metrics: EngineMetrics
     /// Present when `postgres.dsn` is set: its pool (a Service) and the sink writing to it.
     var database: PostgresDatabase? = nil
     var databaseSink: PostgresSink? = nil
@@ -22,7 +22,7 @@ struct EngineAssembly {
 
     /// For one-shot runs (`--once`, backtests): writes what the run journaled and exported to PostgreSQL and Redis
     /// now, with the pool running only for this. A store that fails is reported, not fatal: the journal has it all.
-    func flushPersistence(logger: Logger) async -> [String] {
+    package func flushPersistence(logger: Logger) async -> [String] {
         var problems: [String] = []
         if let database, let databaseSink {
             do {
@@ -43,7 +43,7 @@ struct EngineAssembly {
     }
 
     /// The optional stores as services, to run beside the manager.
-    var persistenceServices: [any Service] {
+    package var persistenceServices: [any Service] {
         var services: [any Service] = []
         if let database { services.append(database.client) }
         if let databaseSink { services.append(databaseSink) }
@@ -51,12 +51,13 @@ struct EngineAssembly {
         return services
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let message: String
-        var description: String { message }
+    package struct Failure: Error, CustomStringConvertible {
+        package let message: String
+        package var description: String { message }
+        package init(message: String) { self.message = message }
     }
 
-    static func make(
+    package static func make(
         configuration: ArenaConfiguration,
         logger: Logger,
         clockOverride: (any ArenaClock)? = nil,
@@ -388,7 +389,7 @@ struct EngineAssembly {
 
     /// The model clients of every model the enabled traders may use, the router with each trader's chain, the
     /// budget and the digest cache.
-    static func makeGateway(
+    package static func makeGateway(
         configuration: ArenaConfiguration,
         traders: [TraderConfiguration],
         httpClient: HTTPClient,

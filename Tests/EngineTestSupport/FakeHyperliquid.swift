@@ -1,26 +1,25 @@
+import ArenaAdapters
+import ArenaCore
+import ArenaRuntime
 import CSecp256k1
 import Foundation
 import Hummingbird
 import NIOCore
 import Synchronization
 
-@testable import ArenaAdapters
-@testable import ArenaCore
-@testable import Engine
-
 /// A fake Hyperliquid speaking the real `/info` and `/exchange` protocol on a loopback port. It checks every
 /// signed action the way the server does: it rebuilds the msgpack preimage from the JSON body it received (key
 /// order as sent), recovers the signer from the signature, and refuses a stale or reused nonce. Tests script its
 /// answers and read what it received.
-final class FakeHyperliquid: Sendable {
-    struct Received: Sendable {
-        var type: String
-        var body: String
-        var signer: String?
-        var nonce: UInt64
+package final class FakeHyperliquid: Sendable {
+    package struct Received: Sendable {
+        package var type: String
+        package var body: String
+        package var signer: String?
+        package var nonce: UInt64
     }
 
-    enum ExchangeAnswer: Sendable {
+    package enum ExchangeAnswer: Sendable {
         /// Answer with this JSON.
         case json(String)
         /// Take this long (longer than the client's timeout: an unknown outcome); the action is processed.
@@ -30,48 +29,50 @@ final class FakeHyperliquid: Sendable {
 
     private let state = Mutex<State>(State())
 
+    package init() {}
+
     /// A resting order in the fake's book.
-    struct BookOrder: Sendable {
-        var coin: String
-        var oid: UInt64
-        var isBuy: Bool
-        var size: Double
-        var triggerPrice: Double?
-        var isTakeProfit: Bool
-        var cloid: String?
+    package struct BookOrder: Sendable {
+        package var coin: String
+        package var oid: UInt64
+        package var isBuy: Bool
+        package var size: Double
+        package var triggerPrice: Double?
+        package var isTakeProfit: Bool
+        package var cloid: String?
     }
 
-    struct State {
+    package struct State {
         /// The only address allowed to sign (nil: any).
-        var expectedSigner: String?
-        var positions: [String: (size: Double, entry: Double, leverage: Int)] = [:]
-        var book: [BookOrder] = []
-        var nextOID: UInt64 = 1000
-        var leverage = 1
+        package var expectedSigner: String?
+        package var positions: [String: (size: Double, entry: Double, leverage: Int)] = [:]
+        package var book: [BookOrder] = []
+        package var nextOID: UInt64 = 1000
+        package var leverage = 1
         /// Candles end this long before the request's end time (a feed that stopped).
-        var candleLag: Int64 = 0
-        var exchangeScript: [ExchangeAnswer] = []
-        var received: [Received] = []
-        var infoTypes: [String] = []
-        var usedNonces: Set<UInt64> = []
+        package var candleLag: Int64 = 0
+        package var exchangeScript: [ExchangeAnswer] = []
+        package var received: [Received] = []
+        package var infoTypes: [String] = []
+        package var usedNonces: Set<UInt64> = []
         /// cloid → orderStatus answer (JSON) once an order was processed.
-        var knownCloids: [String: String] = [:]
+        package var knownCloids: [String: String] = [:]
         /// Overrides the account computed from the book.
-        var clearinghouse: String?
-        var openOrders: String?
-        var fills = "[]"
-        var mark = "100000.0"
+        package var clearinghouse: String?
+        package var openOrders: String?
+        package var fills = "[]"
+        package var mark = "100000.0"
     }
 
-    func script(_ answers: ExchangeAnswer...) { state.withLock { $0.exchangeScript += answers } }
-    var received: [Received] { state.withLock { $0.received } }
-    var infoTypes: [String] { state.withLock { $0.infoTypes } }
-    func expect(signer: String) { state.withLock { $0.expectedSigner = signer } }
-    func lagCandles(by milliseconds: Int64) { state.withLock { $0.candleLag = milliseconds } }
-    var positions: [String: (size: Double, entry: Double, leverage: Int)] { state.withLock { $0.positions } }
-    var book: [BookOrder] { state.withLock { $0.book } }
+    package func script(_ answers: ExchangeAnswer...) { state.withLock { $0.exchangeScript += answers } }
+    package var received: [Received] { state.withLock { $0.received } }
+    package var infoTypes: [String] { state.withLock { $0.infoTypes } }
+    package func expect(signer: String) { state.withLock { $0.expectedSigner = signer } }
+    package func lagCandles(by milliseconds: Int64) { state.withLock { $0.candleLag = milliseconds } }
+    package var positions: [String: (size: Double, entry: Double, leverage: Int)] { state.withLock { $0.positions } }
+    package var book: [BookOrder] { state.withLock { $0.book } }
 
-    func set(clearinghouse: String? = nil, openOrders: String? = nil, fills: String? = nil) {
+    package func set(clearinghouse: String? = nil, openOrders: String? = nil, fills: String? = nil) {
         state.withLock {
             if let clearinghouse { $0.clearinghouse = clearinghouse }
             if let openOrders { $0.openOrders = openOrders }
@@ -79,7 +80,7 @@ final class FakeHyperliquid: Sendable {
         }
     }
 
-    func makeApplication() -> some ApplicationProtocol {
+    package func makeApplication() -> some ApplicationProtocol {
         let router = Router()
         router.post("/info") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -93,7 +94,7 @@ final class FakeHyperliquid: Sendable {
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
 
-    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+    package static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status,
             headers: [.contentType: "application/json"],
@@ -308,7 +309,7 @@ final class FakeHyperliquid: Sendable {
     }
 
     /// The address that signed this action, as the server derives it.
-    static func recover(
+    package static func recover(
         action: OrderedJSON,
         nonce: UInt64,
         vault: String?,
@@ -345,7 +346,7 @@ final class FakeHyperliquid: Sendable {
     }
 
     /// Minimal hex (as the SDK sends r and s) back to 32 bytes.
-    static func pad(_ hex: String) -> String {
+    package static func pad(_ hex: String) -> String {
         let digits = hex.hasPrefix("0x") ? String(hex.dropFirst(2)) : hex
         return String(repeating: "0", count: max(0, 64 - digits.count)) + digits
     }

@@ -7,7 +7,7 @@ import Synchronization
 
 /// The drawdown switch's close-out of a trader's positions, level-triggered: the manager calls it every tick while
 /// the switch is on and a position remains, and it runs at most once per `retry` of clock time per trader.
-final class DrawdownCloseOut: Sendable {
+package final class DrawdownCloseOut: Sendable {
     let store: ManagerStore
     let clock: any ArenaClock
     /// Clock milliseconds between two close-outs of the same trader (a minute, or five ticks): clock time, so a

@@ -7,7 +7,7 @@ import Shared
 /// Trader health: a trader that keeps failing closed is paused (alerted) until an operator resumes it or the engine
 /// restarts; stale market data, a venue failing its orders and a position without a stop raise alerts. The
 /// counts and pauses live in the manager's store; this type decides.
-struct TraderHealth: Sendable {
+package struct TraderHealth: Sendable {
     let store: ManagerStore
     /// Every trader's configuration by id.
     let configurations: [String: TraderConfiguration]
@@ -19,7 +19,7 @@ struct TraderHealth: Sendable {
     static let failureAlertAfter = 3
 
     /// Where `engine resume TRADER` leaves its requests: `<state directory>/resume/<trader>`.
-    static func resumeDirectory(statePath: String) -> String {
+    package static func resumeDirectory(statePath: String) -> String {
         ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("resume")
     }
 

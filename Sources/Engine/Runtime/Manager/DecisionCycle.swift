@@ -7,7 +7,7 @@ import Shared
 
 /// One trader's decision cycle (docs/ARCHITECTURE.md, "Data flow of one decision cycle"), fail-closed at every step:
 /// if anything is missing, stale, malformed or over a limit, no new order is sent and the record says why.
-struct DecisionCycle: Sendable {
+package struct DecisionCycle: Sendable {
     /// The trader's templates, decision schema and intervals as its configuration declares them: the same pipeline
     /// `engine replay` and counterfactuals build (`TraderPipeline.make`).
     let pipeline: TraderPipeline
@@ -22,6 +22,28 @@ struct DecisionCycle: Sendable {
     let assets: [String: AssetInfo]
     let logger: Logger
 
+    package init(
+        pipeline: TraderPipeline,
+        market: any MarketProvider,
+        maxStaleness: Int64,
+        exchange: any ExchangeProvider,
+        model: LLMConfiguration.Model,
+        gateway: ModelGateway,
+        decisionTimeout: Duration,
+        assets: [String: AssetInfo],
+        logger: Logger
+    ) {
+        self.pipeline = pipeline
+        self.market = market
+        self.maxStaleness = maxStaleness
+        self.exchange = exchange
+        self.model = model
+        self.gateway = gateway
+        self.decisionTimeout = decisionTimeout
+        self.assets = assets
+        self.logger = logger
+    }
+
     var symbols: [String] { trader.symbols.isEmpty ? market.symbols : trader.symbols }
     var trader: TraderConfiguration { pipeline.trader }
     var view: TraderConfigurationView { pipeline.view }
@@ -29,7 +51,7 @@ struct DecisionCycle: Sendable {
 
     /// Makes the record as it stands, its `orders` the intents about to go out, durable before any is sent
     /// (`JournalWriter.writeIntent`): a crash while sending is then completed at restart (`CycleRecovery`).
-    typealias IntentLog = @Sendable (CycleRecord) async throws -> Void
+    package typealias IntentLog = @Sendable (CycleRecord) async throws -> Void
 
     /// Why a cycle stopped before it was done: it failed closed with this reason (nothing new was sent).
     struct FailedClosed: Error {
@@ -60,7 +82,7 @@ struct DecisionCycle: Sendable {
     /// Runs cycle number `cycle` at clock time `now` with the trader's current state, in four steps: observe,
     /// decide, plan, execute. With `intentLog`, nothing is sent until the intents are journaled; when they cannot
     /// be, nothing is sent (`JOURNAL_UNAVAILABLE`).
-    func run(
+    package func run(
         cycle: Int,
         now: Int64,
         state: TraderState,

@@ -4,14 +4,14 @@ import Foundation
 
 /// Runs the manager's traders over history: the same cycle, risk and order code as a live run, on a virtual clock
 /// that jumps from event to event.
-struct BacktestRunner {
-    let manager: ArenaManager
+package struct BacktestRunner {
+    package let manager: ArenaManager
 
     /// From the clock's time to `end`, tick, run every due trader one at a time (in id order, so the
     /// paper venue sees the same sequence every run), then jump straight to the next event: the next candle close
     /// or the next trader due, whichever is first. The same cycle, risk and order code as a live run; one snapshot
     /// and one state save at the end. `progress` is called after each tick with the clock time and cycles run.
-    func run(
+    package func run(
         until end: Int64,
         clock: VirtualClock,
         progress: (Int64, Int) -> Void = { _, _ in }

@@ -6,8 +6,8 @@ import Synchronization
 
 /// A fake model that speaks the real OpenAI chat-completions and Anthropic Messages protocols over HTTP on a
 /// loopback port. Each test sets how it answers: a standing answer, or a script of answers taken in order.
-final class FakeModelBehaviour: Sendable {
-    enum Answer: Sendable {
+package final class FakeModelBehaviour: Sendable {
+    package enum Answer: Sendable {
         /// 200 with this text as choices[0].message.content.
         case content(String)
         /// This status and body.
@@ -29,29 +29,29 @@ final class FakeModelBehaviour: Sendable {
     private let requests: Mutex<[String]>
     private let headers: Mutex<[[String: String]]>
 
-    init(_ answer: Answer, script: [Answer] = []) {
+    package init(_ answer: Answer, script: [Answer] = []) {
         self.answer = Mutex(answer)
         self.script = Mutex(script)
         self.requests = Mutex([])
         self.headers = Mutex([])
     }
 
-    func set(_ value: Answer) { answer.withLock { $0 = value } }
+    package func set(_ value: Answer) { answer.withLock { $0 = value } }
     /// The next scripted answer, else the standing one.
-    func next() -> Answer {
+    package func next() -> Answer {
         if let scripted = script.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return scripted }
         return answer.withLock { $0 }
     }
-    var receivedBodies: [String] { requests.withLock { $0 } }
-    var receivedHeaders: [[String: String]] { headers.withLock { $0 } }
-    func record(_ body: String, headers received: [String: String] = [:]) {
+    package var receivedBodies: [String] { requests.withLock { $0 } }
+    package var receivedHeaders: [[String: String]] { headers.withLock { $0 } }
+    package func record(_ body: String, headers received: [String: String] = [:]) {
         requests.withLock { $0.append(body) }
         headers.withLock { $0.append(received) }
     }
 }
 
-enum FakeModelServer {
-    static func makeApplication(_ behaviour: FakeModelBehaviour) -> some ApplicationProtocol {
+package enum FakeModelServer {
+    package static func makeApplication(_ behaviour: FakeModelBehaviour) -> some ApplicationProtocol {
         let router = Router()
         router.post("/v1/chat/completions") { request, context -> Response in
             try await answer(request, behaviour: behaviour, shape: completion)
@@ -62,7 +62,7 @@ enum FakeModelServer {
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
 
-    static func answer(
+    package static func answer(
         _ request: Request,
         behaviour: FakeModelBehaviour,
         shape: (String, Int, Int) -> String
@@ -103,7 +103,7 @@ enum FakeModelServer {
     }
 
     /// An OpenAI chat completion.
-    static func completion(_ text: String, prompt: Int = 1234, completion: Int = 56) -> String {
+    package static func completion(_ text: String, prompt: Int = 1234, completion: Int = 56) -> String {
         encode([
             "id": "chatcmpl-test", "object": "chat.completion", "model": "fake-model-1",
             "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]],
@@ -112,7 +112,7 @@ enum FakeModelServer {
     }
 
     /// An Anthropic message.
-    static func message(_ text: String, prompt: Int = 1234, completion: Int = 56) -> String {
+    package static func message(_ text: String, prompt: Int = 1234, completion: Int = 56) -> String {
         encode([
             "id": "msg_test", "type": "message", "role": "assistant", "model": "fake-claude",
             "content": [["type": "text", "text": text]], "stop_reason": "end_turn",
@@ -120,12 +120,12 @@ enum FakeModelServer {
         ])
     }
 
-    static func encode(_ object: [String: Any]) -> String {
+    package static func encode(_ object: [String: Any]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func json(_ text: String) -> Response {
+    package static func json(_ text: String) -> Response {
         Response(
             status: .ok,
             headers: [.contentType: "application/json"],

@@ -10,11 +10,11 @@ import Synchronization
 /// under `max_concurrent_decisions`, so a slow model never delays another trader. Keeps per-trader state
 /// (cycle numbers, failures, cooldowns, pauses, kill switches, equity history), persists it atomically to
 /// `state_path` after every cycle; its `SnapshotExporter` (a service of its own in `engine run`) publishes snapshots.
-final class ArenaManager: Service, Sendable {
+package final class ArenaManager: Service, Sendable {
     /// A trader as the manager runs it. A class: the loop hands it around every tick, and a reference is one
     /// retain where a copy of the configuration and cycle would be dozens.
-    final class Trader: Sendable {
-        let configuration: TraderConfiguration
+    package final class Trader: Sendable {
+        package let configuration: TraderConfiguration
         let cycle: DecisionCycle
         let capital: Double
 
@@ -25,21 +25,21 @@ final class ArenaManager: Service, Sendable {
         }
     }
 
-    let traders: [Trader]
+    package let traders: [Trader]
     let clock: any ArenaClock
     /// Clock milliseconds between ticks (1 s of wall time, times the replay speed).
-    let tickInterval: Int64
+    package let tickInterval: Int64
     let maxConcurrentDecisions: Int
     let exchanges: [String: any ExchangeProvider]
     let markets: [String: any MarketProvider]
     let store: ManagerStore
-    let journal: JournalWriter?
+    package let journal: JournalWriter?
     let logger: Logger
     /// Save state after every cycle (live); a backtest saves once at the end.
     let persistsEveryCycle: Bool
     /// Where operator alerts go (kill switches, traders failing closed, positions without a stop).
     let alerts: (any AlertSink)?
-    let metrics: EngineMetrics?
+    package let metrics: EngineMetrics?
     /// PostgreSQL and Redis, when configured: handed every cycle and every export, never waited on.
     let sinks: [any PersistenceSink]
     /// `performance_based` capital rebalancing, when configured.
@@ -57,11 +57,11 @@ final class ArenaManager: Service, Sendable {
     /// The drawdown switch closing a trader's positions.
     let drawdown: DrawdownCloseOut
     /// Publishes snapshot generations, when there is a publisher.
-    let exporter: SnapshotExporter?
+    package let exporter: SnapshotExporter?
     /// One cycle's commit (state, journal, saved state) at a time.
     private let commitGate = AsyncGate()
     /// Beats after every tick: liveness for `/healthz` and the watchdog.
-    let heartbeat = Heartbeat()
+    package let heartbeat = Heartbeat()
 
     init(
         traders: [Trader],
@@ -169,7 +169,7 @@ final class ArenaManager: Service, Sendable {
     /// Set once `prepare` is done: the exporter publishes nothing before.
     private let prepared: OnceFlag
 
-    func run() async throws {
+    package func run() async throws {
         try await prepare()
         // A discarding group: finished cycles leave nothing behind, however long the engine runs.
         await withDiscardingTaskGroup { group in
@@ -221,14 +221,14 @@ final class ArenaManager: Service, Sendable {
     let shutdownSignals: ShutdownSignals?
 
     /// A one-line status for systemd.
-    func statusLine() async -> String {
+    package func statusLine() async -> String {
         let running = await store.runningCount
         let age = heartbeat.age.map { "\($0.components.seconds) s" } ?? "never"
         return "\(traders.count) traders, \(running) cycles running, last tick \(age) ago"
     }
 
     /// One tick with every due trader deciding once, then a snapshot and saved state: for tests and scripts.
-    func runOnce() async throws {
+    package func runOnce() async throws {
         try await prepare()
         let now = clock.now()
         await tick(now: now)
@@ -440,7 +440,7 @@ final class ArenaManager: Service, Sendable {
 }
 
 /// A flag that is set once and read from any task.
-final class OnceFlag: Sendable {
+package final class OnceFlag: Sendable {
     private let value = Mutex(false)
 
     func set() { value.withLock { $0 = true } }
@@ -449,7 +449,7 @@ final class OnceFlag: Sendable {
 }
 
 /// An async mutual exclusion: `lock` suspends (never blocks a thread) until `unlock`; waiters go in order.
-actor AsyncGate {
+package actor AsyncGate {
     private var isLocked = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 

@@ -8,7 +8,7 @@ import Foundation
 /// answered. A crash in between leaves the intents and no record. At the next start the cycle is completed from
 /// what the venue knows of each cloid, and committed under its own number, so every order the venue booked is in
 /// the journal and none is sent twice.
-enum CycleRecovery {
+package enum CycleRecovery {
     /// The record of `intent` completed at clock time `now`:
     /// - an order the venue knows keeps the venue's result (filled, resting, rejected) and is not sent again;
     /// - the stop and target of an entry that filled, if they never reached the venue, are sent now: a position is

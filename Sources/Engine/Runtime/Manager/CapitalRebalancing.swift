@@ -7,7 +7,7 @@ import Shared
 /// `performance_based` capital rebalancing between paper traders: every interval, between cycles, it gathers each
 /// trader's KPIs, plans the moves (`Rebalancer`), journals them (fsynced, `RebalanceLog`) and only then moves the
 /// capital. Nothing moves when the journal cannot be written; the journal is re-applied at start.
-struct CapitalRebalancing: Sendable {
+package struct CapitalRebalancing: Sendable {
     let settings: ArenaManager.Rebalancing
     let store: ManagerStore
     let traders: [ArenaManager.Trader]

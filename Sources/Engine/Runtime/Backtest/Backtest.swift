@@ -8,21 +8,39 @@ import Shared
 /// with a virtual clock that jumps from event to event. It writes a journal and a snapshot generation under its
 /// output directory exactly as a live run would, and reports each trader's result. Only the wiring differs from
 /// a live run; the cycle, the risk checks and the order logic are the same code.
-struct Backtest {
-    struct Options: Sendable {
-        var from: Int64?
-        var to: Int64?
-        var symbols: [String]?
-        var dataDirectory: String?
-        var intradayInterval: String?
-        var traders: [String]?
-        var output: String
+package struct Backtest {
+    package struct Options: Sendable {
+        package var from: Int64?
+        package var to: Int64?
+        package var symbols: [String]?
+        package var dataDirectory: String?
+        package var intradayInterval: String?
+        package var traders: [String]?
+        package var output: String
+
+        package init(
+            from: Int64? = nil,
+            to: Int64? = nil,
+            symbols: [String]? = nil,
+            dataDirectory: String? = nil,
+            intradayInterval: String? = nil,
+            traders: [String]? = nil,
+            output: String
+        ) {
+            self.from = from
+            self.to = to
+            self.symbols = symbols
+            self.dataDirectory = dataDirectory
+            self.intradayInterval = intradayInterval
+            self.traders = traders
+            self.output = output
+        }
     }
 
-    struct TraderResult: Sendable, Codable, Equatable {
+    package struct TraderResult: Sendable, Codable, Equatable {
         var trader: String
         var model: String
-        var cycles: Int
+        package var cycles: Int
         var failedCycles: Int
         var returnPct: Double
         var maxDrawdownPct: Double
@@ -49,21 +67,22 @@ struct Backtest {
         }
     }
 
-    struct Report: Sendable, Codable, Equatable {
+    package struct Report: Sendable, Codable, Equatable {
         var from: String
         var to: String
-        var candles: Int
-        var cycles: Int
-        var traders: [TraderResult]
+        package var candles: Int
+        package var cycles: Int
+        package var traders: [TraderResult]
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
+        package init(description: String) { self.description = description }
     }
 
     /// The live configuration turned into a backtest's: runtime paths under `output`, every venue a paper venue
     /// kept in memory, every trader on a replay market (the `--data` directory when given), symbols narrowed.
-    static func configuration(_ base: ArenaConfiguration, options: Options) throws -> ArenaConfiguration {
+    package static func configuration(_ base: ArenaConfiguration, options: Options) throws -> ArenaConfiguration {
         var configuration = base
         let output = options.output
         configuration.dataPath = (output as NSString).appendingPathComponent("mcp-data")
@@ -118,7 +137,7 @@ struct Backtest {
     }
 
     /// Runs the backtest and returns its report. `progress` receives (fraction done, clock time, cycles).
-    static func run(
+    package static func run(
         base: ArenaConfiguration,
         options: Options,
         logger: Logger,
@@ -223,7 +242,7 @@ struct Backtest {
     }
 
     /// The report as the terminal shows it.
-    static func format(_ report: Report, seconds: Double) -> String {
+    package static func format(_ report: Report, seconds: Double) -> String {
         var lines = [
             "backtest \(report.from) → \(report.to): \(report.candles) candles, \(report.cycles) cycles in "
                 + String(format: "%.2f s (%.0f candles/s)", seconds, Double(report.candles) / max(seconds, 1e-9))

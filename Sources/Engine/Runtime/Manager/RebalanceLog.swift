@@ -6,7 +6,7 @@ import Shared
 /// The rebalance journal: `rebalances.jsonl` beside the traders' journal directories, one JSON line per
 /// rebalance, appended and fsynced before any capital moves. After a crash the manager re-applies every entry;
 /// the ledger and the manager state each remember the last rebalance they applied, so nothing moves twice.
-struct RebalanceLog: Sendable {
+package struct RebalanceLog: Sendable {
     let path: String
 
     static let fileName = "rebalances.jsonl"
@@ -45,6 +45,6 @@ struct RebalanceLog: Sendable {
     }
 }
 
-struct RebalanceLogError: Error, CustomStringConvertible {
-    let description: String
+package struct RebalanceLogError: Error, CustomStringConvertible {
+    package let description: String
 }

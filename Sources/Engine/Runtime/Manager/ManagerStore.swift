@@ -4,7 +4,7 @@ import Foundation
 import Shared
 
 /// The manager's mutable state, behind an actor, persisted atomically to `state_path`.
-actor ManagerStore {
+package actor ManagerStore {
     private(set) var state: ManagerState
     nonisolated let path: String?
     private var running: Set<String> = []
@@ -14,7 +14,7 @@ actor ManagerStore {
     /// Hourly equity points kept per trader (90 days).
     static let historyLimit = 24 * 90
 
-    init(path: String?) throws {
+    package init(path: String?) throws {
         self.path = path
         if let path, let data = FileManager.default.contents(atPath: path) {
             do {
@@ -73,7 +73,7 @@ actor ManagerStore {
     func state(_ trader: String) -> TraderState { state.traders[trader] ?? TraderState() }
 
     /// Starts a trader's state on first sight; a restored trader keeps what it had.
-    func begin(trader: String, capital: Double, now: Int64) {
+    package func begin(trader: String, capital: Double, now: Int64) {
         guard state.traders[trader] == nil else { return }
         var fresh = TraderState()
         fresh.startedAt = now
@@ -166,7 +166,7 @@ actor ManagerStore {
 
     /// Updates equity history, cooldowns (from trades closed since last seen) and kill switches. Returns true
     /// when the drawdown switch has just fired and the trader's positions must be closed.
-    func observe(
+    package func observe(
         trader configuration: TraderConfiguration,
         account: TraderAccount,
         trades: [ClosedTrade],
@@ -283,8 +283,8 @@ actor ManagerStore {
     }
 }
 
-struct ManagerStateError: Error, CustomStringConvertible {
+package struct ManagerStateError: Error, CustomStringConvertible {
     let path: String
     let reason: String
-    var description: String { "manager state \(path) is unreadable: \(reason)" }
+    package var description: String { "manager state \(path) is unreadable: \(reason)" }
 }

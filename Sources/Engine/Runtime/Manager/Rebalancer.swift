@@ -7,7 +7,7 @@ import Shared
 /// configured bounds. A plan only redistributes the participating traders' own equity, so the reserve (capital
 /// never allocated to any trader) is never touched; no trader is taken below its open margin; a halted trader
 /// only gives. Pure: the manager gathers the inputs, journals the plan, then applies it.
-struct Rebalancer {
+package struct Rebalancer {
     let bounds: ManagerConfiguration.RebalanceBounds
     /// `total_equity_usd`: the bounds are percentages of it.
     let totalEquityUSD: Double
