@@ -66,6 +66,10 @@ struct DecisionParserTests {
             "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5},{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5}]}",
             "second decision for BTC"
         ),
+        // Symbols are ASCII [A-Z0-9]: no other script's digits or letters.
+        ("{\"decisions\":[{\"symbol\":\"BTC\u{0663}\",\"signal\":\"hold\",\"confidence\":0.5}]}", "symbol"),
+        ("{\"decisions\":[{\"symbol\":\"\u{FF22}TC\",\"signal\":\"hold\",\"confidence\":0.5}]}", "symbol"),
+        ("{\"decisions\":[{\"symbol\":\"ÉTH\",\"signal\":\"hold\",\"confidence\":0.5}]}", "symbol"),
     ])
     func rejects(answer: String, expected: String) {
         do {
@@ -73,6 +77,24 @@ struct DecisionParserTests {
             Issue.record("accepted \(decisions)")
         } catch {
             #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+
+    /// More than one candidate object is ambiguous: the engine does not trade the first one it finds.
+    @Test(arguments: [
+        // Two code fences.
+        "```json\n{\"decisions\":[]}\n```\nOr rather:\n```json\n{\"decisions\":[\(DecisionParserTests.entry)]}\n```",
+        // An example object, then the real one.
+        "The format is {\"decisions\":[{\"symbol\":\"ETH\",\"signal\":\"hold\",\"confidence\":0.5}]}. Mine: {\"decisions\":[\(DecisionParserTests.entry)]}",
+        // An example item outside the answer.
+        "e.g. {\"symbol\":\"BTC\"} -> {\"decisions\":[]}",
+    ])
+    func moreThanOneJSONObject_isAmbiguous(answer: String) {
+        do {
+            let decisions = try DecisionParser.parse(answer)
+            Issue.record("accepted \(decisions)")
+        } catch {
+            #expect(error.message.contains("ambiguous"), "\(error.message)")
         }
     }
 

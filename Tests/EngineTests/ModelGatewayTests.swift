@@ -393,6 +393,52 @@ struct ModelGatewayTests {
         }
     }
 
+    /// An answer whose usage is missing, zero, negative or absurd is booked at the admission estimate (never at
+    /// zero), so the daily limit still binds: the second call no longer fits.
+    @Test(arguments: ["missing", "zero", "negative", "absurd"])
+    func usageTheProviderDidNotReportCredibly_isBookedAtTheEstimate(kind: String) async throws {
+        let text = #"{"decisions":[]}"#
+        let answer: FakeModelBehaviour.Answer =
+            switch kind {
+            case "missing":
+                .rawBody(
+                    FakeModelServer.encode([
+                        "id": "x", "model": "fake-model-1",
+                        "choices": [["index": 0, "message": ["role": "assistant", "content": text]]],
+                    ])
+                )
+            case "zero": .usage(text, prompt: 0, completion: 0)
+            case "negative": .usage(text, prompt: -500, completion: -20)
+            default: .usage(text, prompt: 4_000_000_000, completion: 1)
+            }
+        let behaviour = FakeModelBehaviour(answer)
+        try await F.withServers([behaviour]) { ports, httpClient in
+            let clock = SteppingClock(now: F.start)
+            let model = F.model("m", provider: "p", maxTokens: 1000)
+            // The estimate: (19 bytes of messages / 3 + 16) = 22 prompt tokens + 1,000 completion tokens.
+            let budget = try BudgetGuard(limits: F.budget(tokens: 1500), path: nil, clock: clock)
+            let gateway = try await F.gateway(
+                models: [(model, F.provider("p", port: ports[0]))],
+                chains: ["t1": ["m"]],
+                httpClient: httpClient,
+                clock: clock,
+                budget: budget
+            )
+            let first = await gateway.call(lane, request: F.request(model), deadline: F.start + 30_000)
+            #expect(first.answer?.response.text == text)
+            #expect(first.answer?.response.promptTokens == 22)
+            #expect(first.answer?.response.completionTokens == 1000)
+            #expect(first.attempts.last?.error?.contains("booked at the estimate") == true)
+            #expect(await budget.ledger.total.tokens == 1022)
+            #expect(
+                abs(await budget.ledger.total.usd - model.costUSD(promptTokens: 22, completionTokens: 1000)) < 1e-12
+            )
+            let second = await gateway.call(lane, request: F.request(model), deadline: F.start + 30_000)
+            #expect(second.failure?.reason == .budgetExhausted)
+            #expect(behaviour.receivedBodies.count == 1)
+        }
+    }
+
     @Test func budget_perTraderLimitsAreIndependent_andPressureMovesToACheaperModel() async throws {
         let expensive = FakeModelBehaviour(.usage(#"{"decisions":[]}"#, prompt: 10_000, completion: 1_000))
         let cheap = FakeModelBehaviour(.usage(#"{"decisions":[]}"#, prompt: 10_000, completion: 1_000))

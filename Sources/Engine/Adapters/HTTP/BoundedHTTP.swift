@@ -35,11 +35,11 @@ package enum BoundedHTTP {
         } catch {
             throw .transport(describe(error))
         }
-        let text = String(buffer: responseBody)
         guard (200..<300).contains(status) else {
-            throw .http(status: Int(status), body: text, retryAfter: LLMError.retryAfter(retryAfter))
+            // The body is not kept: a provider's error text may echo the key.
+            throw .http(status: Int(status), retryAfter: LLMError.retryAfter(retryAfter))
         }
-        return text
+        return String(buffer: responseBody)
     }
 
     /// Transport errors without anything that could carry a secret (no headers, no URLs with credentials).

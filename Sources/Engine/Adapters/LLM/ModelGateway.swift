@@ -200,9 +200,9 @@ package final class ModelGateway: Sendable {
         }
 
         // The budget: admitted with an estimate, or not sent at all.
+        let promptEstimate = request.messages.reduce(0) { $0 + $1.content.utf8.count } / 3 + 16
         var reservation: BudgetGuard.Reservation?
         if remote, let budget {
-            let promptEstimate = request.messages.reduce(0) { $0 + $1.content.utf8.count } / 3 + 16
             let tokens = promptEstimate + model.maxCompletionTokens
             let usd = model.costUSD(promptTokens: promptEstimate, completionTokens: model.maxCompletionTokens)
             switch await budget.admit(
@@ -249,7 +249,24 @@ package final class ModelGateway: Sendable {
             attempts: &call.attempts
         )
         switch result {
-        case .success(let response):
+        case .success(var response):
+            if remote, !Self.hasCredibleUsage(response) {
+                // No usage, zero, negative or absurd counts: booked at the admission estimate, never at zero, so
+                // the daily limits bind whatever the provider reports.
+                logger.warning(
+                    "the provider reported no credible token usage: booked at the admission estimate",
+                    metadata: [
+                        "model": "\(model.alias)", "prompt_tokens": "\(response.promptTokens)",
+                        "completion_tokens": "\(response.completionTokens)",
+                    ]
+                )
+                call.attempts[call.attempts.count - 1].error =
+                    "usage reported as \(response.promptTokens)/\(response.completionTokens) tokens: booked at the estimate"
+                response.promptTokens = promptEstimate
+                response.completionTokens = model.maxCompletionTokens
+                call.attempts[call.attempts.count - 1].promptTokens = promptEstimate
+                call.attempts[call.attempts.count - 1].completionTokens = model.maxCompletionTokens
+            }
             let cost = model.costUSD(promptTokens: response.promptTokens, completionTokens: response.completionTokens)
             if let budget, let reservation {
                 do {
@@ -411,7 +428,7 @@ package final class ModelGateway: Sendable {
 
 extension LLMError {
     package var retryAfter: Duration? {
-        if case .http(_, _, let retryAfter) = self { return retryAfter }
+        if case .http(_, let retryAfter) = self { return retryAfter }
         return nil
     }
 }
@@ -461,5 +478,18 @@ extension ModelGateway {
             alerts: LoggingAlertSink(logger: logger, metrics: nil),
             logger: logger
         )
+    }
+}
+
+extension ModelGateway {
+    /// The most tokens one call can plausibly use (prompt and completion together); a count above it is a
+    /// provider's bug, not a bill.
+    static let credibleTokenCeiling = 10_000_000
+
+    /// Whether the provider's token counts can be booked as they are: both present and positive (every answer
+    /// reads a prompt and writes something), and within `credibleTokenCeiling`.
+    static func hasCredibleUsage(_ response: LLMResponse) -> Bool {
+        response.promptTokens > 0 && response.completionTokens > 0
+            && response.promptTokens + response.completionTokens <= credibleTokenCeiling
     }
 }

@@ -20,7 +20,7 @@ package enum DecisionParser {
     package static let maxDecisions = 32
 
     package static func parse(_ text: String) throws(Failure) -> [Decision] {
-        guard let json = extractObject(text) else {
+        guard let json = try extractObject(text) else {
             throw Failure(message: "no JSON object found in the answer")
         }
         let object: Any
@@ -109,43 +109,70 @@ package enum DecisionParser {
         return value.isFinite ? value : nil
     }
 
+    /// ASCII `[A-Z0-9]{1,16}`, as the decision schema says (no other script's letters or digits).
     private static func isValidSymbol(_ symbol: String) -> Bool {
-        (1...16).contains(symbol.count) && symbol.allSatisfy { ($0.isUppercase && $0.isASCII) || $0.isNumber }
+        (1...16).contains(symbol.utf8.count)
+            && symbol.utf8.allSatisfy {
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            }
     }
 
-    /// The JSON object in `text`: the content of a ```json fence if there is one, else from the first `{` to
-    /// its matching `}` (strings and escapes respected).
-    package static func extractObject(_ text: String) -> String? {
-        var body = Substring(text)
-        if let fence = text.range(of: "```") {
-            var inner = text[fence.upperBound...]
-            if let newline = inner.firstIndex(of: "\n") { inner = inner[inner.index(after: newline)...] }
-            if let close = inner.range(of: "```") { body = inner[..<close.lowerBound] }
+    /// The JSON object in `text`: the one balanced `{…}` span (strings and escapes respected) that parses as a
+    /// JSON object, wherever it is (in prose, in a code fence). None is "no JSON object"; more than one (two fences,
+    /// or an example object before the real one) is ambiguous and fails, so the engine never trades a guess.
+    package static func extractObject(_ text: String) throws(Failure) -> String? {
+        let objects = jsonObjects(in: text)
+        guard objects.count <= 1 else {
+            throw Failure(message: "the answer holds \(objects.count) JSON objects: ambiguous, none is used")
         }
-        guard let start = body.firstIndex(of: "{") else { return nil }
+        return objects.first
+    }
+
+    /// Every top-level balanced `{…}` span of `text` that parses as a JSON object, in order.
+    static func jsonObjects(in text: String) -> [String] {
+        let bytes = Array(text.utf8)
+        var objects: [String] = []
+        var start = 0
+        while let open = bytes[start...].firstIndex(of: UInt8(ascii: "{")) {
+            guard let close = matchingBrace(bytes, from: open) else {
+                start = open + 1
+                continue
+            }
+            let span = String(decoding: bytes[open...close], as: UTF8.self)
+            if (try? JSONSerialization.jsonObject(with: Data(span.utf8))) is [String: Any] {
+                objects.append(span)
+                start = close + 1
+            } else {
+                start = open + 1
+            }
+        }
+        return objects
+    }
+
+    /// The index of the `}` that closes the `{` at `open`, strings and escapes respected; nil when it never closes.
+    private static func matchingBrace(_ bytes: [UInt8], from open: Int) -> Int? {
         var depth = 0
         var inString = false
         var escaped = false
-        var index = start
-        while index < body.endIndex {
-            let character = body[index]
+        for index in open..<bytes.count {
+            let byte = bytes[index]
             if inString {
                 if escaped {
                     escaped = false
-                } else if character == "\\" {
+                } else if byte == UInt8(ascii: "\\") {
                     escaped = true
-                } else if character == "\"" {
+                } else if byte == UInt8(ascii: "\"") {
                     inString = false
                 }
-            } else if character == "\"" {
+            } else if byte == UInt8(ascii: "\"") {
                 inString = true
-            } else if character == "{" {
+            } else if byte == UInt8(ascii: "{") {
                 depth += 1
-            } else if character == "}" {
+            } else if byte == UInt8(ascii: "}") {
                 depth -= 1
-                if depth == 0 { return String(body[start...index]) }
+                if depth == 0 { return index }
             }
-            index = body.index(after: index)
         }
         return nil
     }

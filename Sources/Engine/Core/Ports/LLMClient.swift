@@ -51,15 +51,17 @@ package struct LLMResponse: Sendable, Equatable, Codable {
 
 package enum LLMError: Error, Equatable, Sendable, CustomStringConvertible {
     case timeout
-    /// A non-2xx answer. `retryAfter` is the provider's `Retry-After`, when it sent one.
-    case http(status: Int, body: String, retryAfter: Duration? = nil)
+    /// A non-2xx answer: its status only. The provider's error body is dropped where it is read (a provider may
+    /// echo the request, the key included), so it can reach no log, journal or API. `retryAfter` is the provider's
+    /// `Retry-After`, when it sent one.
+    case http(status: Int, retryAfter: Duration? = nil)
     case transport(String)
     case malformedResponse(String)
 
     package var description: String {
         switch self {
         case .timeout: "the model did not answer in time"
-        case .http(let status, let body, _): "HTTP \(status): \(body.prefix(200))"
+        case .http(let status, _): "HTTP \(status): \(Self.meaning(status))"
         case .transport(let message): "transport error: \(message)"
         case .malformedResponse(let message): "malformed response: \(message)"
         }
@@ -69,7 +71,7 @@ package enum LLMError: Error, Equatable, Sendable, CustomStringConvertible {
     package var isRetryable: Bool {
         switch self {
         case .timeout, .transport: true
-        case .http(let status, _, _): [408, 429, 500, 502, 503, 504].contains(status)
+        case .http(let status, _): [408, 429, 500, 502, 503, 504].contains(status)
         case .malformedResponse: false
         }
     }
@@ -78,9 +80,23 @@ package enum LLMError: Error, Equatable, Sendable, CustomStringConvertible {
     package var outcome: String {
         switch self {
         case .timeout: "timeout"
-        case .http(let status, _, _): "http_\(status)"
+        case .http(let status, _): "http_\(status)"
         case .transport: "transport"
         case .malformedResponse: "malformed"
+        }
+    }
+
+    /// A fixed description of an HTTP status: what the engine says instead of the provider's own text.
+    package static func meaning(_ status: Int) -> String {
+        switch status {
+        case 400: "the provider refused the request as malformed"
+        case 401, 403: "the provider refused the credentials"
+        case 404: "the provider does not know the model or the endpoint"
+        case 408: "the provider timed out"
+        case 413: "the request is too large for the provider"
+        case 429: "rate limited by the provider"
+        case 500..<600: "the provider failed"
+        default: "unexpected status from the provider"
         }
     }
 
