@@ -103,6 +103,15 @@ struct CycleFailureTests {
         try await runFailing(.status(500, #"{"error":"overloaded"}"#), expect: .llmUnavailable)
     }
 
+    /// A provider that echoes the request (the key included) in its error body: only the status and a fixed
+    /// message reach the record (and from it the conversations document); `runFailing` checks the key is nowhere.
+    @Test func aProviderEchoingTheKeyInItsError_leavesNoTraceOfIt() async throws {
+        try await runFailing(
+            .status(401, #"{"error":{"message":"Incorrect API key provided: sk-test-never-logged"}}"#),
+            expect: .llmUnavailable
+        )
+    }
+
     @Test func nonJSONBody_holdsEverything() async throws {
         try await runFailing(.rawBody("<html>gateway</html>"), expect: .llmUnavailable)
     }

@@ -117,7 +117,7 @@ struct CycleModelTests {
             // The record as the journal writes it.
             let line = String(decoding: try JSONEncoder().encode(records[1]), as: UTF8.self)
             #expect(line.contains(#""cache_hit":true"#))
-            #expect(line.contains(#""schema_version":2"#))
+            #expect(line.contains(#""schema_version":\#(CycleRecord.currentSchemaVersion)"#))
             let decoded = try JSONDecoder().decode(CycleRecord.self, from: Data(line.utf8))
             #expect(decoded == records[1])
         }

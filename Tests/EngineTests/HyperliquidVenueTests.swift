@@ -158,6 +158,23 @@ struct HyperliquidVenueTests {
         }
     }
 
+    /// A market entry's IOC price is the tighter of the mark's slippage bound and the bound of the price risk
+    /// approved: the venue can never fill it beyond what was checked.
+    @Test func boundedMarketEntry_isSentAtTheApprovedBound() async throws {
+        try await Self.withVenue { venue in
+            var order = Self.entry()
+            order.limitPrice = 99_800  // approved at 99,300 + 50 bps; the mark has moved up to 100,000 since
+            _ = try await venue.exchange.submit([order])
+            let sent = try #require(venue.fake.received.last?.body)
+            #expect(sent.contains(#""p":"99800""#), "\(sent)")
+            // A bound looser than the mark's own keeps the mark's.
+            order.cloid = "ef" + String(repeating: "cd", count: 31)
+            order.limitPrice = 101_000
+            _ = try await venue.exchange.submit([order])
+            #expect(try #require(venue.fake.received.last?.body).contains(#""p":"100500""#))
+        }
+    }
+
     @Test func aWrongSigner_isRejectedByTheVenue() async throws {
         try await Self.withVenue { venue in
             venue.fake.expect(signer: "0x14791697260e4c9a71f18484c9f997b308e59326")

@@ -75,6 +75,27 @@ struct SimExchangeTests {
         #expect(Self.near(account.trader.equity, 10_086.935009))
     }
 
+    /// A market entry carries the bound of the price risk approved: it never fills beyond it.
+    @Test func boundedMarketEntry_fillsWithinItsBound_orNotAtAll() throws {
+        var l = ledger()
+        // Venue slippage (2 bps) would fill at 100,020; the bound 100,010 caps it.
+        let capped = l.submit(order("a", buy: true, size: 0.1, limit: 100_010))
+        #expect(capped.status == .filled)
+        #expect(Self.near(capped.averagePrice, 100_010))
+        // The mark has run past the bound: nothing fills, nothing is booked.
+        var moved = ledger()
+        moved.updateMarket(prices: ["BTC": 100_600], funding: [:], now: 2_000)
+        let refused = moved.submit(order("b", buy: true, size: 0.1, limit: 100_500))
+        #expect(refused.status == .cancelled)
+        #expect(refused.filledSize == 0)
+        #expect(moved.accounts["t1"]?.trader.positions.isEmpty == true)
+        #expect(moved.accounts["t1"]?.trader.cash == 10_000)
+        // A short is bounded from below.
+        var short = ledger()
+        let sold = short.submit(order("c", buy: false, size: 0.1, limit: 99_990))
+        #expect(Self.near(sold.averagePrice, 99_990))
+    }
+
     @Test func liquidation_atTheIsolatedLiquidationPrice_losesTheMargin() throws {
         var l = ledger()
         _ = l.submit(order("a", buy: true, size: 0.1))

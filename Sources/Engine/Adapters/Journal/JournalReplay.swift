@@ -187,10 +187,24 @@ package struct JournalReplay {
             cycle: record.cycle
         )
         if let recheck {
+            // Version 3 on: the second check at the recorded marks, flags and time; older records at the snapshot.
+            var second = context(recheck)
+            if let fresh = record.entryRecheck {
+                second = CyclePlanner.riskContext(
+                    limits: trader.riskParams,
+                    symbols: symbols,
+                    assets: AssetInfo.catalog,
+                    account: recheck,
+                    prices: fresh.prices,
+                    now: fresh.at,
+                    inputs: fresh.inputs
+                )
+            }
             orders += CyclePlanner.entryOrders(
                 decisions: decisions,
                 verdicts: &verdicts,
-                recheck: context(recheck),
+                recheck: second,
+                approvedPrices: record.entryRecheck == nil ? nil : prices,
                 view: view,
                 cycle: record.cycle
             ).flatMap { $0 }

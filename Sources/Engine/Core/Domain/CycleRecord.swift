@@ -50,6 +50,9 @@ package struct CycleRecord: Sendable, Codable, Equatable {
     package var inputs: CycleInputs?
     /// The account read again right before entries were sent (the second risk check).
     package var recheckAccount: TraderAccount?
+    /// The venue's marks and the trader's flags read again right before entries were sent, and when: the second
+    /// risk check judges entries at these (version 3 on). Absent when no entry was accepted.
+    package var entryRecheck: EntryRecheck?
     /// The templates the prompts were rendered from.
     package var templates: [TemplateStamp] = []
     /// Set when the record was completed at restart from the cycle's journaled order intents (`CycleRecovery`):
@@ -64,8 +67,10 @@ package struct CycleRecord: Sendable, Codable, Equatable {
     }
 
     /// 2 added the model routing fields (attempts, route, cost, cache hit, provider model, rejected answer).
-    package static let currentSchemaVersion = 2
-    package static let readableSchemaVersions = 1...2
+    /// 3 re-checks entries at the venue's mark just before sending (`entry_recheck`, `PRICE_MOVED`) and bounds a
+    /// market entry's IOC price by the price that check approved (`limit_price` on market entries).
+    package static let currentSchemaVersion = 3
+    package static let readableSchemaVersions = 1...3
 
     package enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
@@ -91,6 +96,7 @@ package struct CycleRecord: Sendable, Codable, Equatable {
         case latencyMilliseconds = "latency_ms"
         case market, account, decisions, verdicts, orders, results, inputs
         case recheckAccount = "recheck_account"
+        case entryRecheck = "entry_recheck"
         case templates
         case recoveredAt = "recovered_at"
         case origin
@@ -132,6 +138,7 @@ package struct CycleRecord: Sendable, Codable, Equatable {
         results: [OrderResult] = [],
         inputs: CycleInputs? = nil,
         recheckAccount: TraderAccount? = nil,
+        entryRecheck: EntryRecheck? = nil,
         templates: [TemplateStamp] = [],
         recoveredAt: Int64? = nil,
         origin: Origin? = nil
@@ -168,6 +175,7 @@ package struct CycleRecord: Sendable, Codable, Equatable {
         self.results = results
         self.inputs = inputs
         self.recheckAccount = recheckAccount
+        self.entryRecheck = entryRecheck
         self.templates = templates
         self.recoveredAt = recoveredAt
         self.origin = origin
@@ -210,6 +218,21 @@ package struct CycleInputs: Sendable, Codable, Equatable {
         self.isDrawdownLimitHit = isDrawdownLimitHit
         self.takerFeeRate = takerFeeRate
         self.unprotectedSymbols = unprotectedSymbols
+    }
+}
+
+/// What accepted entries are judged at the second time, just before they are sent: the venue's mark of each
+/// symbol (the model may have thought for seconds; at replay speed that is minutes of market) and the trader's
+/// flags (kill switch, daily loss, pause, cooldown) read again, at clock time `at`.
+package struct EntryRecheck: Sendable, Codable, Equatable {
+    package var at: Int64
+    package var prices: [String: Double]
+    package var inputs: CycleInputs
+
+    package init(at: Int64, prices: [String: Double], inputs: CycleInputs) {
+        self.at = at
+        self.prices = prices
+        self.inputs = inputs
     }
 }
 
@@ -262,6 +285,7 @@ extension CycleRecord {
         results = try container.decodeIfPresent([OrderResult].self, forKey: .results) ?? []
         inputs = try container.decodeIfPresent(CycleInputs.self, forKey: .inputs)
         recheckAccount = try container.decodeIfPresent(TraderAccount.self, forKey: .recheckAccount)
+        entryRecheck = try container.decodeIfPresent(EntryRecheck.self, forKey: .entryRecheck)
         templates = try container.decodeIfPresent([TemplateStamp].self, forKey: .templates) ?? []
         recoveredAt = try container.decodeIfPresent(Int64.self, forKey: .recoveredAt)
         origin = try container.decodeIfPresent(Origin.self, forKey: .origin)

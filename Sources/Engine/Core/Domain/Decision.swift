@@ -98,6 +98,9 @@ package enum ReasonCode: String, Sendable, Codable, CaseIterable, Comparable {
     case stopMissing = "STOP_MISSING"
     /// The cycle's order intents could not be made durable before sending: nothing was sent.
     case journalUnavailable = "JOURNAL_UNAVAILABLE"
+    /// An entry approved at the cycle's snapshot price fails a check at the venue's mark read just before sending
+    /// (the market moved while the model thought): nothing was sent for it. The check's own reasons follow.
+    case priceMoved = "PRICE_MOVED"
 
     package static func < (lhs: ReasonCode, rhs: ReasonCode) -> Bool { lhs.rawValue < rhs.rawValue }
 }

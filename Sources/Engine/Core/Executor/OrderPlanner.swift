@@ -11,12 +11,15 @@ package enum OrderPlanner {
     }
 
     /// Entry legs: the entry (market IOC, or limit IOC at the slippage bound) and its reduce-only stop and target.
+    /// With `boundsMarketEntry` a market entry carries the same bound as its `limitPrice` (the worst price it may
+    /// fill at: `price`, the price risk approved, ± the trader's slippage); venues never fill it beyond.
     package static func entry(
         _ decision: Decision,
         trader: TraderConfigurationView,
         cycle: Int,
         price: Double,
-        asset: AssetInfo
+        asset: AssetInfo,
+        boundsMarketEntry: Bool = true
     ) -> [OrderRequest] {
         guard let sizeUSD = decision.positionSizeUSD, let leverage = decision.leverage, price > 0 else { return [] }
         let scale = pow(10, Double(asset.sizeDecimals))
@@ -39,7 +42,7 @@ package enum OrderPlanner {
                 isBuy: isBuy,
                 size: size,
                 kind: trader.usesLimitIOC ? .limitIOC : .marketIOC,
-                limitPrice: trader.usesLimitIOC ? bound : nil,
+                limitPrice: trader.usesLimitIOC || boundsMarketEntry ? bound : nil,
                 triggerPrice: nil,
                 slippageBps: trader.slippageBps,
                 isReduceOnly: false,

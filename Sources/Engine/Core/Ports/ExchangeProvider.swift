@@ -25,6 +25,9 @@ package protocol ExchangeProvider: Sendable {
     /// What the venue knows of an order by its cloid: its result, or nil when the venue never saw it. Used at
     /// restart to complete a cycle the engine stopped in while sending (`CycleRecovery`).
     func lookup(_ order: OrderRequest) async throws -> OrderResult?
+    /// The venue's mark of each symbol now: the price accepted entries are judged at again just before they are
+    /// sent. A symbol the venue has no mark for is absent.
+    func currentMarks(symbols: [String]) async throws -> [String: Double]
 }
 
 extension ExchangeProvider {

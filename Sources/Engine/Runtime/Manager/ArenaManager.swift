@@ -264,7 +264,8 @@ package final class ArenaManager: Service, Sendable {
             now: now,
             state: state,
             clock: clock,
-            intentLog: intentLog
+            intentLog: intentLog,
+            currentState: { [store] in await store.state(trader.configuration.id) }
         )
         if let metrics {
             metrics.recordCycle(

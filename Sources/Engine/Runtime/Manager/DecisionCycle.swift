@@ -53,6 +53,10 @@ package struct DecisionCycle: Sendable {
     /// (`JournalWriter.writeIntent`): a crash while sending is then completed at restart (`CycleRecovery`).
     package typealias IntentLog = @Sendable (CycleRecord) async throws -> Void
 
+    /// The trader's state as it is now (the manager's store): read again just before entries are sent, so a kill
+    /// switch, daily-loss limit, pause or cooldown set while the model thought still binds.
+    package typealias StateReader = @Sendable () async -> TraderState
+
     /// Why a cycle stopped before it was done: it failed closed with this reason (nothing new was sent).
     struct FailedClosed: Error {
         let reason: ReasonCode
@@ -81,13 +85,15 @@ package struct DecisionCycle: Sendable {
 
     /// Runs cycle number `cycle` at clock time `now` with the trader's current state, in four steps: observe,
     /// decide, plan, execute. With `intentLog`, nothing is sent until the intents are journaled; when they cannot
-    /// be, nothing is sent (`JOURNAL_UNAVAILABLE`).
+    /// be, nothing is sent (`JOURNAL_UNAVAILABLE`). `currentState` reads the trader's flags again before entries
+    /// are sent (without it, the flags of `state` bind at that time).
     package func run(
         cycle: Int,
         now: Int64,
         state: TraderState,
         clock: any ArenaClock,
-        intentLog: IntentLog? = nil
+        intentLog: IntentLog? = nil,
+        currentState: StateReader? = nil
     ) async -> CycleRecord {
         var record = CycleRecord(
             traderID: trader.id,
@@ -102,7 +108,14 @@ package struct DecisionCycle: Sendable {
             let observation = try await observe(now: now, state: state, into: &record)
             let decisions = try await decide(observation, now: now, into: &record)
             let plan = plan(decisions, observation, cycle: cycle, now: now, into: &record)
-            try await execute(plan, observation, cycle: cycle, now: now, intentLog: intentLog, into: &record)
+            try await execute(
+                plan,
+                observation,
+                cycle: cycle,
+                recheck: { await recheck(observation, state: await currentState?() ?? state, clock: clock) },
+                intentLog: intentLog,
+                into: &record
+            )
         } catch {
             record.outcome = .failedClosed
             record.reason = error.reason
@@ -266,14 +279,33 @@ package struct DecisionCycle: Sendable {
         return Plan(decisions: decisions, verdicts: verdicts, closes: closes)
     }
 
-    /// 8–9. Closes first (they reduce risk); then entries re-checked against a fresh account (the second line of
-    /// defence: size and margin against the account as it is now), each entry's protection sent once it filled.
+    /// The second look before entries go out: the time, the venue's marks of the observed symbols (a symbol whose
+    /// mark cannot be read is absent, which refuses its entry) and the trader's flags as they are now.
+    func recheck(_ observation: Observation, state: TraderState, clock: any ArenaClock) async -> EntryRecheck {
+        let at = clock.now()
+        var inputs = Self.inputs(state: state, now: at, takerFeeRate: exchange.takerFeeRate)
+        inputs.unprotectedSymbols = observation.inputs.unprotectedSymbols
+        var prices: [String: Double] = [:]
+        do {
+            prices = try await exchange.currentMarks(symbols: observation.prices.keys.sorted())
+        } catch {
+            logger.warning(
+                "pre-submit marks unavailable: entries refused",
+                metadata: ["trader": "\(trader.id)", "error": "\(error)"]
+            )
+        }
+        return EntryRecheck(at: at, prices: prices, inputs: inputs)
+    }
+
+    /// 8–9. Closes first (they reduce risk); then entries re-checked against a fresh account, the venue's marks and
+    /// the trader's flags as they are just before sending (the second line of defence: an entry that no longer
+    /// passes at the fresh mark is refused with `PRICE_MOVED`), each entry's protection sent once it filled.
     /// Every batch of orders is journaled as intents before it is sent.
     func execute(
         _ plan: Plan,
         _ observation: Observation,
         cycle: Int,
-        now: Int64,
+        recheck: () async -> EntryRecheck,
         intentLog: IntentLog?,
         into record: inout CycleRecord
     ) async throws(FailedClosed) {
@@ -294,14 +326,28 @@ package struct DecisionCycle: Sendable {
             return
         }
         record.recheckAccount = fresh
+        let second = await recheck()
+        record.entryRecheck = second
         let entryLegs = CyclePlanner.entryOrders(
             decisions: decisions,
             verdicts: &verdicts,
-            recheck: riskContext(account: fresh, prices: observation.prices, inputs: observation.inputs, now: now),
+            recheck: riskContext(account: fresh, prices: second.prices, inputs: second.inputs, now: second.at),
+            approvedPrices: observation.prices,
             view: view,
             cycle: cycle
         )
         record.verdicts = verdicts
+        for verdict in verdicts where verdict.reasons.contains(.priceMoved) {
+            logger.notice(
+                "entry refused: the price moved",
+                metadata: [
+                    "trader": "\(trader.id)", "symbol": "\(verdict.symbol)",
+                    "approved": "\(observation.prices[verdict.symbol] ?? 0)",
+                    "now": "\(second.prices[verdict.symbol] ?? 0)",
+                    "reasons": "\(verdict.reasons.map(\.rawValue))",
+                ]
+            )
+        }
         if let failure = await Self.journalIntents(
             record,
             adding: entryLegs.flatMap { $0 },

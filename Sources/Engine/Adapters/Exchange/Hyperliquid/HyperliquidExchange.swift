@@ -280,8 +280,10 @@ package actor HyperliquidExchange: ExchangeProvider {
         let limit: Double
         switch order.kind {
         case .marketIOC:
+            // The slippage bound from the mark now, never beyond the bound of the price risk approved.
             type = .limit(.ioc)
-            limit = mark * bound
+            let fromMark = mark * bound
+            limit = order.limitPrice.map { order.isBuy ? min($0, fromMark) : max($0, fromMark) } ?? fromMark
         case .limitIOC:
             type = .limit(.ioc)
             limit = order.limitPrice ?? mark * bound
@@ -390,6 +392,12 @@ package actor HyperliquidExchange: ExchangeProvider {
 
     package func lookup(_ order: OrderRequest) async throws -> OrderResult? {
         try await resolve(Self.venueCloid(order.cloid), order: order)
+    }
+
+    /// The marks of `metaAndAssetCtxs`, at most the market's context cache old (5 s by default).
+    package func currentMarks(symbols: [String]) async throws -> [String: Double] {
+        let contexts = try await market.assetContexts(now: clock.now())
+        return contexts.filter { symbols.contains($0.key) }.mapValues(\.markPrice)
     }
 
     /// What the venue knows of an order by cloid: a result, or nil when it never arrived.

@@ -89,6 +89,10 @@ package actor SimExchange: PaperVenue {
 
     package var marks: [String: Double] { ledger.marks }
 
+    package func currentMarks(symbols: [String]) -> [String: Double] {
+        ledger.marks.filter { symbols.contains($0.key) }
+    }
+
     package var state: SimLedger { ledger }
 
     private func persist() throws {

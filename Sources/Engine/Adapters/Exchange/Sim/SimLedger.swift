@@ -131,8 +131,24 @@ package struct SimLedger: Sendable, Codable, Equatable {
         sized.size = size
         switch request.kind {
         case .marketIOC:
-            // The venue's own slippage, never beyond the order's protection.
-            let price = mark * (1 + (request.isBuy ? 1 : -1) * min(slippageRate, request.slippageBps / 10_000))
+            // The venue's own slippage, never beyond the order's protection, and never beyond its bound (the price
+            // risk approved ± slippage): a mark past the bound fills nothing.
+            var price = mark * (1 + (request.isBuy ? 1 : -1) * min(slippageRate, request.slippageBps / 10_000))
+            if let bound = request.limitPrice {
+                guard crosses(isBuy: request.isBuy, limit: bound, mark: mark) else {
+                    return OrderResult(
+                        cloid: request.cloid,
+                        status: .cancelled,
+                        orderID: orderID,
+                        filledSize: 0,
+                        averagePrice: 0,
+                        fee: 0,
+                        reason: nil,
+                        message: "IOC did not cross: the mark is beyond the approved bound \(bound)"
+                    )
+                }
+                price = request.isBuy ? min(price, bound) : max(price, bound)
+            }
             return fill(sized, orderID: orderID, price: price, feeRate: takerFeeRate)
         case .limitIOC:
             guard let limit = request.limitPrice else { return reject(.exchangeError, "limit order without price") }
