@@ -43,6 +43,7 @@ struct HyperliquidVenueTests {
     static func withVenue(
         timeout: Duration = .seconds(60),
         deadMansSwitch: Duration? = nil,
+        planPath: String? = nil,
         _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let fake = FakeHyperliquid()
@@ -68,7 +69,7 @@ struct HyperliquidVenueTests {
                 let signer = try HyperliquidSigner(privateKeyHex: key)
                 let nonceFile = NSTemporaryDirectory() + "arena-nonce-\(UUID().uuidString)"
                 defer { try? FileManager.default.removeItem(atPath: nonceFile) }
-                let exchange = HyperliquidExchange(
+                let exchange = try HyperliquidExchange(
                     id: "hyperliquid",
                     api: api,
                     signer: signer,
@@ -79,6 +80,7 @@ struct HyperliquidVenueTests {
                     nonces: NonceSource(path: nonceFile, clock: clock),
                     clock: clock,
                     deadMansSwitch: deadMansSwitch,
+                    planPath: planPath,
                     logger: Logger(label: "test")
                 )
                 try await body(
@@ -319,6 +321,70 @@ struct HyperliquidVenueTests {
         #expect(c > b)
     }
 
+    static let btcWithoutTriggers =
+        #"{"assetPositions":[{"type":"oneWay","position":{"coin":"BTC","szi":"0.01","entryPx":"100500.0","leverage":{"type":"isolated","value":3},"liquidationPx":"70000.0","marginUsed":"335.0","positionValue":"1000.0","unrealizedPnl":"-5.0"}}],"marginSummary":{"accountValue":"1000.0","totalNtlPos":"1000.0","totalRawUsd":"1000.0","totalMarginUsed":"335.0"},"withdrawable":"665.0","time":1}"#
+
+    /// The engine's tick keeps the dead-man's switch armed whatever the cycles do (re-armed every third of its
+    /// interval), and when it has fired — or on the first tick after a restart — puts the stop and the target back
+    /// from the entry plans, which survive the restart on disk.
+    @Test func keepAlive_rearmsTheSwitch_andRestoresStopAndTargetFromThePersistedPlans() async throws {
+        let planPath = NSTemporaryDirectory() + "arena-plans-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: planPath) }
+        try await Self.withVenue(deadMansSwitch: .seconds(90), planPath: planPath) { venue in
+            _ = try await venue.exchange.submit([Self.entry()])
+            #expect(FileManager.default.fileExists(atPath: planPath))
+            // The venue shows the long with no trigger order at all (the switch cancelled them).
+            venue.fake.set(clearinghouse: Self.btcWithoutTriggers, openOrders: "[]")
+            func triggers(after count: Int) -> [String] {
+                venue.fake.received.dropFirst(count).filter { $0.type == "order" }.map(\.body)
+            }
+
+            // The first tick after a start arms the switch and puts protection back.
+            var count = venue.fake.received.count
+            let first = try await venue.exchange.keepAlive(traders: ["live"], now: Self.now)
+            #expect(first.rearmed)
+            #expect(first.replaced == ["BTC stop", "BTC target"])
+            #expect(triggers(after: count).count == 2)
+            // Within a third of the interval: nothing is sent.
+            count = venue.fake.received.count
+            let quiet = try await venue.exchange.keepAlive(traders: ["live"], now: Self.now + 29_000)
+            #expect(quiet == KeepAliveReport())
+            #expect(venue.fake.received.count == count)
+            // After a third: armed again, protection left alone.
+            let again = try await venue.exchange.keepAlive(traders: ["live"], now: Self.now + 30_000)
+            #expect(again.rearmed && !again.switchFired && again.replaced.isEmpty)
+            #expect(venue.fake.received.last?.type == "scheduleCancel")
+            // Ticks stopped past the deadline (a stalled engine): the switch fired, protection comes back.
+            count = venue.fake.received.count
+            let late = try await venue.exchange.keepAlive(traders: ["live"], now: Self.now + 30_000 + 90_000)
+            #expect(late.switchFired && late.rearmed)
+            #expect(late.replaced == ["BTC stop", "BTC target"])
+            let sent = triggers(after: count)
+            #expect(sent.contains { $0.contains(#""triggerPx":"98000","tpsl":"sl""#) })
+            #expect(sent.contains { $0.contains(#""triggerPx":"104000","tpsl":"tp""#) })
+
+            // A restart: a new venue on the same plan file knows the plan and puts protection back at once.
+            let restarted = try HyperliquidExchange(
+                id: "hyperliquid",
+                api: venue.exchange.api,
+                signer: venue.signer,
+                market: venue.market,
+                mainAddress: nil,
+                vaultAddress: nil,
+                isMainnet: false,
+                nonces: NonceSource(path: venue.nonceFile, clock: venue.clock),
+                clock: venue.clock,
+                deadMansSwitch: .seconds(90),
+                planPath: planPath,
+                logger: Logger(label: "test")
+            )
+            #expect(await restarted.plan("BTC")?.plan.stopLoss == 98_000)
+            let afterRestart = try await restarted.keepAlive(traders: ["live"], now: Self.now + 200_000)
+            #expect(afterRestart.rearmed)
+            #expect(afterRestart.replaced == ["BTC stop", "BTC target"])
+        }
+    }
+
     @Test func maintenance_armsTheSwitch_replacesAMissingStop_andReportsWhatStaysUnprotected() async throws {
         try await Self.withVenue(deadMansSwitch: .seconds(120)) { venue in
             _ = try await venue.exchange.submit([Self.entry()])
@@ -335,9 +401,11 @@ struct HyperliquidVenueTests {
             let sent = venue.fake.received
             let schedule = try #require(sent.first { $0.type == "scheduleCancel" })
             #expect(schedule.body.contains(#""time":\#(Self.now + 120_000)"#))
-            let restop = try #require(sent.last { $0.type == "order" })
+            // The stop and the target come back from the entry's plan.
+            let restop = try #require(sent.first { $0.type == "order" && $0.body.contains(#""tpsl":"sl""#) })
             #expect(restop.body.contains(#""trigger":{"isMarket":true,"triggerPx":"98000","tpsl":"sl"}"#))
             #expect(restop.body.contains(#""r":true"#))
+            #expect(sent.contains { $0.type == "order" && $0.body.contains(#""triggerPx":"104000","tpsl":"tp""#) })
             #expect(sent.allSatisfy { $0.signer == venue.signer.address })
 
             // Risk: an unprotected position blocks entries (exits still pass).
@@ -400,6 +468,10 @@ struct HyperliquidEngineTests {
             var live = configuration
             live.manager.traders = configuration.manager.traders.filter { $0.id == "baseline-hold" }
             let assembly = try await EngineAssembly.make(configuration: live, logger: logger)
+            // One tick before any cycle already arms the dead-man's switch: it does not wait for a trader.
+            try await assembly.manager.prepare()
+            await assembly.manager.tick(now: WallClock().now())
+            #expect(fake.received.map(\.type) == ["scheduleCancel"])
             try await assembly.manager.runOnce()
             try await assembly.journal.close()
             try await assembly.httpClient.shutdown()

@@ -96,6 +96,30 @@ struct SimExchangeTests {
         #expect(Self.near(sold.averagePrice, 99_990))
     }
 
+    /// A position whose protection is gone (a close refused after cancelling it) gets its stop and target back from
+    /// its plan; one opened without a stop is reported.
+    @Test func protect_putsBackStopAndTarget_andReportsAPositionWithoutAStop() throws {
+        var l = ledger()
+        _ = l.submit(order("a", buy: true, size: 0.1))
+        #expect(l.accounts["t1"]?.restingOrders.isEmpty == true)
+        let outcome = l.protect(trader: "t1")
+        #expect(outcome.replaced == ["BTC stop", "BTC target"])
+        #expect(outcome.unprotected.isEmpty)
+        let resting = try #require(l.accounts["t1"]?.restingOrders)
+        #expect(resting.map(\.request.kind) == [.stopLoss, .takeProfit])
+        #expect(resting.map(\.request.triggerPrice) == [98_000, 103_000])
+        #expect(resting.allSatisfy { $0.request.isReduceOnly && !$0.request.isBuy && $0.request.size == 0.1 })
+        // Nothing missing: nothing placed twice.
+        #expect(l.protect(trader: "t1").replaced.isEmpty)
+        #expect(l.accounts["t1"]?.restingOrders.count == 2)
+
+        var bare = ledger()
+        var unplanned = order("b", buy: true, size: 0.1)
+        unplanned.plan = nil
+        _ = bare.submit(unplanned)
+        #expect(bare.protect(trader: "t1").unprotected == ["BTC"])
+    }
+
     @Test func liquidation_atTheIsolatedLiquidationPrice_losesTheMargin() throws {
         var l = ledger()
         _ = l.submit(order("a", buy: true, size: 0.1))
@@ -272,5 +296,76 @@ struct SimPersistenceTests {
         let after = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(after.accounts["t1"]?.trader.positions.isEmpty == true)
         #expect(after.accounts["t1"]?.closedTrades.count == 1)
+    }
+}
+
+/// The paper exchange behind a venue that refuses every reduce-only order: a close that fails after its
+/// position's protection was cancelled.
+struct RefusingCloses: ExchangeProvider {
+    let inner: SimExchange
+    var id: String { inner.id }
+    var takerFeeRate: Double { inner.takerFeeRate }
+    func account(trader: String) async throws -> TraderAccount { try await inner.account(trader: trader) }
+    func submit(_ orders: [OrderRequest]) async throws -> [OrderResult] {
+        if orders.contains(where: \.isReduceOnly) { throw ExchangeError.unavailable("closes refused") }
+        return try await inner.submit(orders)
+    }
+    func cancel(trader: String, symbol: String) async throws { try await inner.cancel(trader: trader, symbol: symbol) }
+    func closedTrades(trader: String) async throws -> [ClosedTrade] { await inner.closedTrades(trader: trader) }
+    func maintain(trader: String, account: TraderAccount) async throws -> [String] {
+        try await inner.maintain(trader: trader, account: account)
+    }
+    func lookup(_ order: OrderRequest) async throws -> OrderResult? { await inner.lookup(order) }
+    func currentMarks(symbols: [String]) async throws -> [String: Double] {
+        await inner.currentMarks(symbols: symbols)
+    }
+}
+
+@Suite("Closes that fail")
+struct FailedCloseTests {
+    /// The close cancels the position's stop and target first; when the venue then refuses the close, the
+    /// protection goes back on (from the position's plan) and the failure is reported.
+    @Test func aRefusedClose_putsTheProtectionBack() async throws {
+        let sim = SimExchange(
+            id: "paper",
+            ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
+            statePath: nil
+        )
+        try await sim.openAccount(trader: "t1", capital: 10_000)
+        try await sim.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
+        let tests = SimExchangeTests()
+        let legs = [
+            tests.order("entry", buy: true, size: 0.1),
+            tests.order("sl", buy: false, size: 0.1, kind: .stopLoss, reduceOnly: true, trigger: 98_000),
+            tests.order("tp", buy: false, size: 0.1, kind: .takeProfit, reduceOnly: true, trigger: 103_000),
+        ]
+        _ = try await sim.submit(legs)
+        #expect(await sim.restingOrders(trader: "t1").count == 2)
+        let position = try #require(try await sim.account(trader: "t1").positions["BTC"])
+        let close = OrderPlanner.close(
+            position,
+            trader: TraderConfigurationView(id: "t1", slippageBps: 50, usesLimitIOC: false),
+            cycle: 2
+        )
+        var record = CycleRecord(
+            traderID: "t1",
+            cycle: 2,
+            cycleID: "t1-2",
+            startedAt: 1_000,
+            endedAt: 1_000,
+            outcome: .completed,
+            modelAsked: "m"
+        )
+        let failures = await DecisionCycle.sendCloses(
+            [close],
+            recordingIn: &record,
+            exchange: RefusingCloses(inner: sim)
+        )
+        #expect(failures.count == 1, "\(failures)")
+        #expect(record.error?.contains("closes refused") == true)
+        #expect(try await sim.account(trader: "t1").positions["BTC"] != nil)
+        let resting = await sim.restingOrders(trader: "t1")
+        #expect(resting.map(\.request.kind).sorted { $0.rawValue < $1.rawValue } == [.stopLoss, .takeProfit])
+        #expect(Set(resting.map(\.request.triggerPrice)) == [98_000, 103_000])
     }
 }

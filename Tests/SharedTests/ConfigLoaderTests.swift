@@ -59,6 +59,24 @@ struct ConfigLoaderTests {
         #expect(asWritten.manager.statePath == "state/manager.json")
     }
 
+    /// A dead-man's switch shorter than the engine can keep re-arming from its tick is refused at load; 0 is off.
+    @Test(arguments: [("10s", true), ("29s", true), ("30s", false), ("0s", false)])
+    func deadMansSwitch_shorterThanTheTickCanKeepArmed_isRefused(value: String, refused: Bool) throws {
+        try fixture.edit("exchange.yaml") {
+            $0.replacingOccurrences(
+                of: "    type: hyperliquid\n",
+                with: "    type: hyperliquid\n    dead_mans_switch: \(value)\n"
+            )
+        }
+        if refused {
+            let lines = errors()
+            #expect(lines.contains { $0.contains("dead_mans_switch") && $0.contains("at least 30s") }, "\(lines)")
+        } else {
+            let configuration = try load()
+            #expect(configuration.exchange.providers["hyperliquid"]?.deadMansSwitch == ConfigDuration.parse(value))
+        }
+    }
+
     @Test func shippedConfiguration_loadsWithBaselineTradersEnabled() throws {
         let configuration = try load()
         #expect(configuration.traders.count >= 3)

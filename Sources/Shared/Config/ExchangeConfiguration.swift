@@ -30,6 +30,26 @@ package struct ExchangeConfiguration: Sendable {
     package let defaultProvider: String?
     package var providers: [String: Provider]
 
+    /// The shortest dead-man's switch the engine keeps armed: its tick (one second) re-arms the switch every third
+    /// of the interval, so at 30 s two missed re-arms in a row still leave ten seconds before it fires. 0 turns the
+    /// switch off.
+    package static let minimumDeadMansSwitch: Duration = .seconds(30)
+
+    static func deadMansSwitch(_ section: MappingReader) -> Duration {
+        let value = section.duration("dead_mans_switch", default: .seconds(300))
+        if value > .zero, value < minimumDeadMansSwitch {
+            section.log.error(
+                section.file,
+                section.keyPath("dead_mans_switch"),
+                "must be 0 (off) or at least \(ConfigDuration.format(minimumDeadMansSwitch)): the engine re-arms it "
+                    + "every third of the interval from its tick, and a shorter switch could fire between re-arms "
+                    + "and cancel every stop and target",
+                line: section.lineOf("dead_mans_switch")
+            )
+        }
+        return value
+    }
+
     static func read(from reader: MappingReader) -> ExchangeConfiguration {
         var providers: [String: Provider] = [:]
         for (id, section) in reader.namedMappings("providers", required: true) {
@@ -47,8 +67,7 @@ package struct ExchangeConfiguration: Sendable {
                 mainAddress: section.string("main_address").flatMap { $0.isEmpty ? nil : $0 },
                 vaultAddress: section.string("vault_address").flatMap { $0.isEmpty ? nil : $0 },
                 baseURL: section.string("base_url").flatMap { $0.isEmpty ? nil : $0 },
-                deadMansSwitch: kind == .hyperliquid
-                    ? section.duration("dead_mans_switch", default: .seconds(300), minimum: .zero) : nil
+                deadMansSwitch: kind == .hyperliquid ? Self.deadMansSwitch(section) : nil
             )
             section.finish()
             if kind != nil { providers[id] = provider }

@@ -28,11 +28,36 @@ package protocol ExchangeProvider: Sendable {
     /// The venue's mark of each symbol now: the price accepted entries are judged at again just before they are
     /// sent. A symbol the venue has no mark for is absent.
     func currentMarks(symbols: [String]) async throws -> [String: Double]
+    /// Every engine tick, whatever the traders' cycles do: keep the venue's safety nets alive (a live venue's
+    /// dead-man's switch re-armed before it can fire) and, when protection may have been stripped (the switch
+    /// fired, or this is the first tick after a start), put every position's stop and target back from the entry
+    /// plans. Returns what it did, for the log and metrics.
+    func keepAlive(traders: [String], now: Int64) async throws -> KeepAliveReport
+}
+
+/// What `ExchangeProvider.keepAlive` did on one tick.
+package struct KeepAliveReport: Sendable, Equatable {
+    /// The dead-man's switch was armed again.
+    package var rearmed = false
+    /// The switch had fired (its deadline passed without a re-arm) before this tick.
+    package var switchFired = false
+    /// Stops and targets put back, as "SYMBOL stop" / "SYMBOL target".
+    package var replaced: [String] = []
+    /// Positions still without a stop.
+    package var unprotected: [String] = []
+
+    package init(rearmed: Bool = false, switchFired: Bool = false, replaced: [String] = [], unprotected: [String] = [])
+    {
+        self.rearmed = rearmed
+        self.switchFired = switchFired
+        self.replaced = replaced
+        self.unprotected = unprotected
+    }
 }
 
 extension ExchangeProvider {
-    /// The paper exchange keeps stops in its own ledger: nothing to maintain.
-    package func maintain(trader: String, account: TraderAccount) async throws -> [String] { [] }
+    /// A venue without safety nets of its own (the paper exchange's triggers live in its ledger): nothing to keep.
+    package func keepAlive(traders: [String], now: Int64) async throws -> KeepAliveReport { KeepAliveReport() }
 }
 
 /// A paper venue: the engine opens its accounts, marks it from the market, and moves capital between its accounts

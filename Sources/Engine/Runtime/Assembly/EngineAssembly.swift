@@ -370,7 +370,7 @@ package struct EngineAssembly {
                 context: CandleInterval("4h")!
             )
         let stateDirectory = (configuration.manager.statePath as NSString).deletingLastPathComponent
-        return HyperliquidExchange(
+        return try HyperliquidExchange(
             id: provider.id,
             api: api,
             signer: signer,
@@ -383,6 +383,7 @@ package struct EngineAssembly {
                 clock: WallClock()
             ),
             deadMansSwitch: provider.deadMansSwitch.flatMap { $0 > .zero ? $0 : nil },
+            planPath: (stateDirectory as NSString).appendingPathComponent("hyperliquid-\(provider.id)-plans.json"),
             logger: logger
         )
     }

@@ -293,6 +293,38 @@ package final class ArenaManager: Service, Sendable {
         }
     }
 
+    /// Every tick, for every live venue, whatever its traders' cycles do (a long interval, a pause, stale data):
+    /// the dead-man's switch re-armed before it can fire, and protection put back when it has fired or after a
+    /// start. A failure is logged and alerted; the next tick tries again.
+    func keepVenuesAlive(now: Int64) async {
+        for (id, exchange) in exchanges.sorted(by: { $0.key < $1.key }) where !(exchange is any PaperVenue) {
+            let users = traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.id)
+            guard !users.isEmpty else { continue }
+            do {
+                let report = try await exchange.keepAlive(traders: users, now: now)
+                if report.switchFired {
+                    await alerts?.raise(
+                        key: "dead_mans_switch:\(id)",
+                        message: "venue \(id): the dead-man's switch fired; protection put back: "
+                            + (report.replaced.isEmpty ? "none needed" : report.replaced.joined(separator: ", "))
+                    )
+                }
+                if !report.unprotected.isEmpty {
+                    await alerts?.raise(
+                        key: "unprotected:\(id)",
+                        message: "venue \(id): positions without a stop: \(report.unprotected.joined(separator: ", "))"
+                    )
+                }
+            } catch {
+                logger.error("venue safety nets not kept", metadata: ["venue": "\(id)", "error": "\(error)"])
+                await alerts?.raise(
+                    key: "keep_alive:\(id)",
+                    message: "venue \(id): the dead-man's switch could not be re-armed: \(error)"
+                )
+            }
+        }
+    }
+
     /// Where cycles journal their order intents before sending them: the journal in a live run; nothing in a
     /// backtest, whose paper venue lives in memory and whose run starts over after a crash.
     var intentLog: DecisionCycle.IntentLog? {
@@ -359,6 +391,7 @@ package final class ArenaManager: Service, Sendable {
         } catch {
             logger.warning("market refresh failed", metadata: ["error": "\(error)"])
         }
+        await keepVenuesAlive(now: now)
         for trader in traders {
             guard let exchange = exchanges[trader.configuration.exchangeProvider] else { continue }
             do {

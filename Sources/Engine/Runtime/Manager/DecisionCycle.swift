@@ -410,10 +410,21 @@ package struct DecisionCycle: Sendable {
             record.orders.append(order)
             do {
                 try await exchange.cancel(trader: order.trader, symbol: order.symbol)
-                record.results += try await exchange.submit([order])
+                let results = try await exchange.submit([order])
+                record.results += results
+                if results.first?.status == .filled { continue }
             } catch {
                 record.error = "close \(order.symbol): \(error)"
                 failures.append(record.error ?? "")
+            }
+            // The close did not happen, and the position's protection was cancelled for it: put it back.
+            do {
+                let account = try await exchange.account(trader: order.trader)
+                if try await exchange.maintain(trader: order.trader, account: account).contains(order.symbol) {
+                    failures.append("close \(order.symbol) failed and the position is left without a stop")
+                }
+            } catch {
+                failures.append("close \(order.symbol) failed and its protection was not put back: \(error)")
             }
         }
         return failures

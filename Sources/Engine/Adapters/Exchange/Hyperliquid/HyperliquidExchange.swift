@@ -42,7 +42,7 @@ package actor NonceSource {
 package actor HyperliquidExchange: ExchangeProvider {
     package nonisolated let id: String
     package nonisolated let takerFeeRate = 0.00045
-    package let api: HyperliquidAPI
+    package nonisolated let api: HyperliquidAPI
     package let signer: HyperliquidSigner
     package let market: HyperliquidMarketProvider
     /// The account traded (vault ?? main ?? signer), lowercase.
@@ -57,8 +57,21 @@ package actor HyperliquidExchange: ExchangeProvider {
     /// Bound on a market trigger's fill price once triggered (the SDK's default slippage is 5 %).
     package static let triggerSlippage = 0.05
 
-    private var plans: [String: (plan: OrderRequest.EntryPlan, openedAt: Int64)] = [:]
+    /// Each coin's entry plan (stop, target, confidence, risk, invalidation) and entry time, persisted at
+    /// `planPath` so a restart re-places protection and exports the right exit plan.
+    private var plans: [String: StoredPlan] = [:]
+    private let planPath: String?
     private var leverageSet: [String: Int] = [:]
+    /// When the dead-man's switch was last armed, and the time it fires at unless armed again.
+    private var armedAt: Int64?
+    private var armedUntil: Int64?
+    /// Whether protection was checked since this process started (a restart may follow a fired switch).
+    private var hasProtectedSinceStart = false
+
+    package struct StoredPlan: Sendable, Codable, Equatable {
+        package var plan: OrderRequest.EntryPlan
+        package var openedAt: Int64
+    }
 
     package init(
         id: String,
@@ -71,8 +84,9 @@ package actor HyperliquidExchange: ExchangeProvider {
         nonces: NonceSource,
         clock: any ArenaClock = WallClock(),
         deadMansSwitch: Duration? = .seconds(300),
+        planPath: String? = nil,
         logger: Logger
-    ) {
+    ) throws {
         self.id = id
         self.api = api
         self.signer = signer
@@ -83,50 +97,118 @@ package actor HyperliquidExchange: ExchangeProvider {
         self.nonces = nonces
         self.clock = clock
         self.deadMansSwitch = deadMansSwitch
+        self.planPath = planPath
         self.logger = logger
-    }
-
-    /// Re-arms the dead-man's switch, and re-places the stop of any position found without one (from the plan
-    /// its entry carried). Returns the symbols still unprotected.
-    package func maintain(trader: String, account: TraderAccount) async throws -> [String] {
-        if let deadMansSwitch { try await armScheduleCancel(after: deadMansSwitch) }
-        var unprotected: [String] = []
-        for position in account.orderedPositions where position.stopLoss == nil {
-            guard let stop = plans[position.symbol]?.plan.stopLoss else {
-                unprotected.append(position.symbol)
-                continue
-            }
-            let order = OrderRequest(
-                cloid: OrderPlanner.cloid(
-                    trader: trader,
-                    cycle: Int(clock.now() / 1000),
-                    symbol: position.symbol,
-                    leg: "restop"
-                ),
-                trader: trader,
-                symbol: position.symbol,
-                isBuy: position.quantity < 0,
-                size: abs(position.quantity),
-                kind: .stopLoss,
-                limitPrice: nil,
-                triggerPrice: stop,
-                slippageBps: 0,
-                isReduceOnly: true,
-                leverage: position.leverage,
-                plan: nil
-            )
-            let result = try? await submit(order)
-            if result?.status != .resting && result?.status != .filled {
-                unprotected.append(position.symbol)
-                logger.error(
-                    "position without a stop could not be re-protected",
-                    metadata: ["symbol": "\(position.symbol)", "result": "\(result?.message ?? "no answer")"]
-                )
-            } else {
-                logger.warning("stop re-placed on an unprotected position", metadata: ["symbol": "\(position.symbol)"])
+        if let planPath, let data = FileManager.default.contents(atPath: planPath) {
+            do {
+                plans = try JSONDecoder().decode([String: StoredPlan].self, from: data)
+            } catch {
+                throw HyperliquidError.malformed("the entry plans in \(planPath) do not read: \(error)")
             }
         }
-        return unprotected
+    }
+
+    /// The entry plan of `symbol`'s position, as persisted.
+    package func plan(_ symbol: String) -> StoredPlan? { plans[symbol] }
+
+    private func remember(_ plan: OrderRequest.EntryPlan, for symbol: String, at time: Int64) throws {
+        plans[symbol] = StoredPlan(plan: plan, openedAt: time)
+        if let planPath { try AtomicFile.replaceJSON(planPath, with: plans) }
+    }
+
+    /// Every tick: the dead-man's switch re-armed once a third of its interval has passed (so two missed re-arms
+    /// still leave it armed), and — when it has fired, or on the first tick after a start — every position's stop
+    /// and target put back from the entry plans.
+    package func keepAlive(traders: [String], now: Int64) async throws -> KeepAliveReport {
+        var report = KeepAliveReport()
+        if let deadMansSwitch {
+            let interval = deadMansSwitch.milliseconds
+            report.switchFired = armedUntil.map { now >= $0 } ?? false
+            if report.switchFired || armedAt.map({ now - $0 >= interval / 3 }) ?? true {
+                try await arm(deadMansSwitch, now: now)
+                report.rearmed = true
+            }
+        }
+        if let trader = traders.first, report.switchFired || !hasProtectedSinceStart {
+            let outcome = try await protect(trader: trader, try await account(trader: trader))
+            hasProtectedSinceStart = true
+            report.replaced = outcome.replaced
+            report.unprotected = outcome.unprotected
+        }
+        return report
+    }
+
+    private func arm(_ deadMansSwitch: Duration, now: Int64) async throws {
+        try await armScheduleCancel(after: deadMansSwitch)
+        armedAt = now
+        armedUntil = now + max(deadMansSwitch.milliseconds, 5_000)
+    }
+
+    /// Re-arms the dead-man's switch, and puts back the stop and target of any position found without them (from
+    /// the plan its entry carried). Returns the symbols still without a stop.
+    package func maintain(trader: String, account: TraderAccount) async throws -> [String] {
+        if let deadMansSwitch { try await arm(deadMansSwitch, now: clock.now()) }
+        return try await protect(trader: trader, account).unprotected
+    }
+
+    /// Places each position's missing stop and target from its entry plan. A position without a plan (opened
+    /// outside the engine, or before plans were kept) and without a stop is reported unprotected.
+    private func protect(
+        trader: String,
+        _ account: TraderAccount
+    ) async throws -> (replaced: [String], unprotected: [String]) {
+        var replaced: [String] = []
+        var unprotected: [String] = []
+        for position in account.orderedPositions {
+            let plan = plans[position.symbol]?.plan
+            let legs: [(OrderRequest.Kind, Double?, Double?, String)] = [
+                (.stopLoss, position.stopLoss, plan?.stopLoss, "stop"),
+                (.takeProfit, position.takeProfit, plan?.takeProfit, "target"),
+            ]
+            for (kind, present, planned, leg) in legs where present == nil {
+                guard let planned else {
+                    if kind == .stopLoss { unprotected.append(position.symbol) }
+                    continue
+                }
+                let order = OrderRequest(
+                    cloid: OrderPlanner.cloid(
+                        trader: trader,
+                        cycle: Int(clock.now() / 1000),
+                        symbol: position.symbol,
+                        leg: "protect-\(leg)"
+                    ),
+                    trader: trader,
+                    symbol: position.symbol,
+                    isBuy: position.quantity < 0,
+                    size: abs(position.quantity),
+                    kind: kind,
+                    limitPrice: nil,
+                    triggerPrice: planned,
+                    slippageBps: 0,
+                    isReduceOnly: true,
+                    leverage: position.leverage,
+                    plan: nil
+                )
+                let result = try? await submit(order)
+                if result?.status == .resting || result?.status == .filled {
+                    replaced.append("\(position.symbol) \(leg)")
+                    logger.warning(
+                        "protection put back on a position",
+                        metadata: ["symbol": "\(position.symbol)", "leg": "\(leg)", "trigger": "\(planned)"]
+                    )
+                } else {
+                    if kind == .stopLoss { unprotected.append(position.symbol) }
+                    logger.error(
+                        "protection could not be put back",
+                        metadata: [
+                            "symbol": "\(position.symbol)", "leg": "\(leg)",
+                            "result": "\(result?.message ?? "no answer")",
+                        ]
+                    )
+                }
+            }
+        }
+        return (replaced, unprotected)
     }
 
     // MARK: Reads
@@ -350,7 +432,7 @@ package actor HyperliquidExchange: ExchangeProvider {
                 let status = try HyperliquidResponses.orderStatuses(response, count: 1)[0]
                 let result = Self.result(order, status, fee: takerFeeRate)
                 if result.status == .filled || result.status == .resting, let plan = order.plan {
-                    plans[order.symbol] = (plan, now)
+                    try remember(plan, for: order.symbol, at: now)
                 }
                 return result
             case .failure(let error):

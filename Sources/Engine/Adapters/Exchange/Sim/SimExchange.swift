@@ -67,6 +67,18 @@ package actor SimExchange: PaperVenue {
         try persist()
     }
 
+    /// Every position's stop and target put back from its plan where none rests (`SimLedger.protect`); returns the
+    /// positions still without a stop.
+    package func maintain(trader: String, account: TraderAccount) throws -> [String] {
+        let outcome = ledger.protect(trader: trader)
+        if !outcome.replaced.isEmpty { try persist() }
+        return outcome.unprotected
+    }
+
+    package func currentMarks(symbols: [String]) -> [String: Double] {
+        ledger.marks.filter { symbols.contains($0.key) }
+    }
+
     /// Moves the marks; persists only when something besides the marks changed (a fill, funding, a trigger, a
     /// liquidation), since marks are re-read from the market after a restart anyway.
     package func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) throws {
@@ -88,10 +100,6 @@ package actor SimExchange: PaperVenue {
     }
 
     package var marks: [String: Double] { ledger.marks }
-
-    package func currentMarks(symbols: [String]) -> [String: Double] {
-        ledger.marks.filter { symbols.contains($0.key) }
-    }
 
     package var state: SimLedger { ledger }
 

@@ -367,6 +367,54 @@ package struct SimLedger: Sendable, Codable, Equatable {
         accounts[trader]?.restingOrders.removeAll { $0.request.symbol == symbol }
     }
 
+    /// Puts back each position's stop and target from the plan it was opened with where no resting order holds
+    /// them (a close refused after its protection was cancelled). Returns what was put back ("BTC stop") and the
+    /// positions left without a stop (their plan has none).
+    package mutating func protect(trader: String) -> (replaced: [String], unprotected: [String]) {
+        guard let account = accounts[trader] else { return ([], []) }
+        var replaced: [String] = []
+        var unprotected: [String] = []
+        for position in account.trader.positions.values.sorted(by: { $0.symbol < $1.symbol }) {
+            let resting = account.restingOrders.filter { $0.request.symbol == position.symbol }
+            let legs: [(OrderRequest.Kind, Double?, String)] = [
+                (.stopLoss, position.stopLoss, "stop"), (.takeProfit, position.takeProfit, "target"),
+            ]
+            for (kind, trigger, leg) in legs where !resting.contains(where: { $0.request.kind == kind }) {
+                guard let trigger else {
+                    if kind == .stopLoss { unprotected.append(position.symbol) }
+                    continue
+                }
+                let result = submit(
+                    OrderRequest(
+                        cloid: OrderPlanner.cloid(
+                            trader: trader,
+                            cycle: Int(nextOrderID),
+                            symbol: position.symbol,
+                            leg: "protect-\(leg)"
+                        ),
+                        trader: trader,
+                        symbol: position.symbol,
+                        isBuy: position.quantity < 0,
+                        size: abs(position.quantity),
+                        kind: kind,
+                        limitPrice: nil,
+                        triggerPrice: trigger,
+                        slippageBps: 0,
+                        isReduceOnly: true,
+                        leverage: position.leverage,
+                        plan: nil
+                    )
+                )
+                if result.status == .resting {
+                    replaced.append("\(position.symbol) \(leg)")
+                } else if kind == .stopLoss {
+                    unprotected.append(position.symbol)
+                }
+            }
+        }
+        return (replaced, unprotected)
+    }
+
     // MARK: Market updates
 
     /// Moves the marks to `prices` at time `now`, then applies funding due, fires triggers, fills crossed
