@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Testing
 
@@ -267,7 +268,52 @@ struct CaptureServingTests {
                 headers: [.origin: "https://evil.example"]
             )
             #expect(other.headers[.accessControlAllowOrigin] == nil)
+            // With a list of origins every answer depends on Origin, whatever it was: a shared cache must know.
+            let none = try await client.execute(uri: "/api/leaderboard", method: .get)
+            let notModified = try await client.execute(
+                uri: "/api/leaderboard",
+                method: .get,
+                headers: [.ifNoneMatch: allowed.headers[.eTag] ?? ""]
+            )
+            let health = try await client.execute(uri: "/api/health", method: .get)
+            for response in [allowed, other, none, notModified, health] {
+                #expect(response.headers[values: .vary].contains("Origin"), "\(response.headers)")
+            }
+            #expect(notModified.status == .notModified)
         }
+    }
+
+    /// `?lastHourlyMarker=` values that select the same rows share one cache entry: a scan of markers cannot grow
+    /// the cache past the number of distinct markers, and the answers stay exact.
+    @Test func accountTotals_markersSelectingTheSameRows_shareOneCacheEntry() async throws {
+        let reader = SnapshotReader(root: TestPaths.capture.path)
+        let generation = try LoadedGeneration.load(try #require(reader.resolve()))
+        let markers = generation.hourlyMarkers
+        let newest = try #require(markers.last)
+        #expect(generation.normalisedMarker(newest + 5_000) == newest)
+        #expect(generation.normalisedMarker(Int(Int32.max)) == newest)
+        #expect(generation.normalisedMarker(-1) == markers[0] - 1 || markers[0] == 0)
+        let store = GenerationStore(reader: reader, metrics: APIMetrics())
+        store.refresh(logger: Logger(label: "test"))
+        let responder = APIResponder(store: store, cors: CORSPolicy(origins: ["*"]), metrics: APIMetrics())
+        try await Application(responder: responder).test(.router) { client in
+            var bodies: Set<String> = []
+            for marker in [newest, newest + 1, newest + 77, 2_000_000_000, Int(Int32.max)] {
+                let response = try await client.execute(
+                    uri: "/api/account-totals?lastHourlyMarker=\(marker)",
+                    method: .get
+                )
+                #expect(response.status == .ok)
+                var object = try #require(
+                    try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                )
+                object["serverTime"] = nil
+                #expect((object["accountTotals"] as? [Any])?.isEmpty == true)
+                bodies.insert(String(describing: object.sorted { $0.key < $1.key }))
+            }
+            #expect(bodies.count == 1)
+        }
+        #expect(store.generation?.queryCache.count == 1)
     }
 
     @Test func health_reportsTheGeneration_andMetricsCountRequests() async throws {

@@ -91,6 +91,42 @@ struct GenerationTests {
         #expect(String(buffer: metrics.exposition()).contains("control_api_generation_load_failures_total 1"))
     }
 
+    /// A generation holding something other than a regular file of bounded size — a FIFO (reading it would block
+    /// forever) or a 10 GB file (sparse here) — is refused without reading it, counted, not retried every poll,
+    /// and the previous generation keeps serving.
+    @Test(arguments: ["fifo", "huge"])
+    func aGenerationWithAFileThatIsNotARegularBoundedFile_isRefused(kind: String) throws {
+        let root = try TestPaths.makeScratch("api-\(kind)")
+        let publisher = SnapshotPublisher(root: root.path)
+        try publisher.publish(try leaderboard(equity: 100))
+        let metrics = APIMetrics()
+        let store = GenerationStore(reader: SnapshotReader(root: root.path), metrics: metrics)
+        #expect(store.refresh(logger: logger))
+        try publisher.publish(try leaderboard(equity: 200))
+        let generation = try #require(SnapshotReader(root: root.path).resolve())
+        let path = (generation.directory as NSString).appendingPathComponent(SnapshotDocument.trades.fileName)
+        if kind == "fifo" {
+            #expect(mkfifo(path, 0o644) == 0)
+        } else {
+            #expect(FileManager.default.createFile(atPath: path, contents: nil))
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.truncate(atOffset: 10 << 30)
+            try handle.close()
+        }
+        let started = ContinuousClock.now
+        #expect(!store.refresh(logger: logger))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(store.generation?.id == "g1")
+        #expect(String(buffer: metrics.exposition()).contains("control_api_generation_load_failures_total 1"))
+        // Not read again on the next poll; counted once.
+        #expect(!store.refresh(logger: logger))
+        #expect(String(buffer: metrics.exposition()).contains("control_api_generation_load_failures_total 1"))
+        // The next good generation is served.
+        try publisher.publish(try leaderboard(equity: 300))
+        #expect(store.refresh(logger: logger))
+        #expect(store.generation?.id == "g3")
+    }
+
     @Test func preparedDocument_emptyObject_getsOnlyServerTime() throws {
         let document = try PreparedDocument(json: Array("{}".utf8))
         #expect(String(buffer: document.body(serverTime: 42, encoding: .identity)) == "{\"serverTime\":42}")

@@ -62,7 +62,11 @@ final class APIMetrics: Sendable {
             descriptor: Self.name("generation_loads", "total", "Snapshot generations loaded")
         )
         generationLoadFailures = registry.makeCounter(
-            descriptor: Self.name("generation_load_failures", "total", "Snapshot generations refused as malformed")
+            descriptor: Self.name(
+                "generation_load_failures",
+                "total",
+                "Snapshot generations refused (a malformed document, or a file that is not a regular file within the size limit)"
+            )
         )
         snapshotAge = registry.makeGauge(
             descriptor: Self.name("snapshot_age", "seconds", "Age of the generation being served")

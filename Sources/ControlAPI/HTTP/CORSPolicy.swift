@@ -6,12 +6,14 @@ struct CORSPolicy: Sendable {
 
     var allowsAny: Bool { origins.contains("*") }
 
+    /// With a list of origins every response depends on the request's `Origin` (allowed or not, present or
+    /// not), so every one says `Vary: Origin`: a shared cache must never hand one origin's answer to another.
     func apply(to headers: inout HTTPFields, origin: String?) {
         if allowsAny {
             headers[.accessControlAllowOrigin] = "*"
-        } else if let origin, origins.contains(origin) {
-            headers[.accessControlAllowOrigin] = origin
-            headers.append(HTTPField(name: .vary, value: "Origin"))
+            return
         }
+        headers.append(HTTPField(name: .vary, value: "Origin"))
+        if let origin, origins.contains(origin) { headers[.accessControlAllowOrigin] = origin }
     }
 }

@@ -127,14 +127,15 @@ struct APIResponder: HTTPResponder {
         switch document {
         case .accountTotals:
             guard let raw = query["lastHourlyMarker"] else { break }
-            let marker = try QueryError.integer(raw, name: "lastHourlyMarker", range: -1...Int(Int32.max))
+            let asked = try QueryError.integer(raw, name: "lastHourlyMarker", range: QueryBounds.lastHourlyMarker)
             guard let totals = generation.accountTotals else { return nil }
+            let marker = generation.normalisedMarker(asked)
             return try generation.queryCache.document(for: "at:\(marker)") {
                 try PreparedDocument(encoding: totals.rows(after: marker), encoder: SnapshotCoding.makeEncoder())
             }
         case .trades:
             guard let raw = query["limit"] else { break }
-            let limit = try QueryError.integer(raw, name: "limit", range: 1...1_000_000)
+            let limit = try QueryError.integer(raw, name: "limit", range: QueryBounds.limit)
             guard let trades = generation.trades else { return nil }
             if limit >= trades.trades.count { break }
             return try generation.queryCache.document(for: "tr:\(limit)") {
@@ -144,7 +145,7 @@ struct APIResponder: HTTPResponder {
             }
         case .positions:
             guard let raw = query["limit"] else { break }
-            let limit = try QueryError.integer(raw, name: "limit", range: 1...1_000_000)
+            let limit = try QueryError.integer(raw, name: "limit", range: QueryBounds.limit)
             guard let positions = generation.positions else { return nil }
             if limit >= positions.accountTotals.count { break }
             return try generation.queryCache.document(for: "po:\(limit)") {
@@ -273,6 +274,12 @@ struct QueryError: Error {
         }
         return value
     }
+}
+
+/// The bounds of the query parameters: what the server accepts and what the OpenAPI document declares.
+enum QueryBounds {
+    static let limit = 1...1_000_000
+    static let lastHourlyMarker = -1...Int(Int32.max)
 }
 
 extension SnapshotDocument {

@@ -230,8 +230,11 @@ enum OpenAPIDocument {
         return ["get": ["summary": summary, "parameters": parameters, "responses": responses]]
     }
 
-    private static func queryParameter(_ name: String, _ description: String) -> Schema {
-        ["name": name, "in": "query", "required": false, "description": description, "schema": ["type": "integer"]]
+    private static func queryParameter(_ name: String, _ description: String, _ bounds: ClosedRange<Int>) -> Schema {
+        [
+            "name": name, "in": "query", "required": false, "description": description,
+            "schema": ["type": "integer", "minimum": bounds.lowerBound, "maximum": bounds.upperBound],
+        ]
     }
 
     nonisolated(unsafe) private static let paths: [String: Schema] = [
@@ -239,17 +242,23 @@ enum OpenAPIDocument {
         "/api/account-totals": documentPath(
             "AccountTotals",
             summary: "Equity rows per trader and hourly marker",
-            parameters: [queryParameter("lastHourlyMarker", "Only rows with a larger hourly marker")]
+            parameters: [
+                queryParameter(
+                    "lastHourlyMarker",
+                    "Only rows with a larger hourly marker",
+                    QueryBounds.lastHourlyMarker
+                )
+            ]
         ),
         "/api/trades": documentPath(
             "Trades",
             summary: "Closed trades",
-            parameters: [queryParameter("limit", "At most this many trades")]
+            parameters: [queryParameter("limit", "At most this many trades", QueryBounds.limit)]
         ),
         "/api/positions": documentPath(
             "Positions",
             summary: "Open positions per trader",
-            parameters: [queryParameter("limit", "At most this many traders")]
+            parameters: [queryParameter("limit", "At most this many traders", QueryBounds.limit)]
         ),
         "/api/analytics": documentPath("Analytics", summary: "Statistics tables per trader"),
         "/api/analytics/{modelId}": documentPath(

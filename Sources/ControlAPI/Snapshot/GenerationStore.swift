@@ -14,6 +14,8 @@ final class GenerationStore: Sendable {
     /// Redis, when configured: read first, the files standing in whenever it has nothing fresh or fails.
     let redis: RedisGenerationSource?
     private let redisFailing = Mutex(false)
+    /// The generation last refused: not read again until another is published (no reload storm).
+    private let refused = Mutex<String?>(nil)
 
     init(
         reader: SnapshotReader,
@@ -81,6 +83,7 @@ final class GenerationStore: Sendable {
     func refresh(logger: Logger) -> Bool {
         guard let resolved = reader.resolve() else { return false }
         if current.withLock({ $0?.id }) == resolved.id { return false }
+        if refused.withLock({ $0 }) == resolved.id { return false }
         do {
             let loaded = try LoadedGeneration.load(resolved, corsAllowsAny: corsAllowsAny)
             current.withLock { $0 = loaded }
@@ -88,9 +91,10 @@ final class GenerationStore: Sendable {
             logger.info("serving snapshot generation", metadata: ["generation": "\(resolved.id)"])
             return true
         } catch {
+            refused.withLock { $0 = resolved.id }
             metrics.generationLoadFailures.increment()
             logger.error(
-                "snapshot generation not served: a file is malformed",
+                "snapshot generation not served: the previous one stays",
                 metadata: ["generation": "\(resolved.id)", "error": "\(error)"]
             )
             return false

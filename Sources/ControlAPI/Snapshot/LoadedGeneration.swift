@@ -30,6 +30,9 @@ final class LoadedGeneration: Sendable {
     let emptyAnalytics: PreparedDocument
     /// `rebalances` (the engine's capital moves; an empty list when the generation has none).
     let rebalances: PreparedDocument
+    /// The distinct hourly markers of `accountTotals`, ascending: `?lastHourlyMarker=` is normalised to one of
+    /// them before the cache is asked, so the cache holds at most one body per marker.
+    let hourlyMarkers: [Int]
 
     init(
         id: String,
@@ -55,18 +58,46 @@ final class LoadedGeneration: Sendable {
         self.headers = ResponseHeaderTable(generationID: id, corsAllowsAny: corsAllowsAny)
         self.emptyAnalytics = try PreparedDocument(json: Array(#"{"analytics":[]}"#.utf8))
         self.rebalances = try rebalances ?? PreparedDocument(json: Array(#"{"rebalances":[]}"#.utf8))
+        self.hourlyMarkers = Set(accountTotals?.accountTotals.map(\.sinceInceptionHourlyMarker) ?? []).sorted()
     }
 
+    /// The marker that selects the same rows as `marker`: the largest known marker at or below it, or one below
+    /// the smallest (every row).
+    func normalisedMarker(_ marker: Int) -> Int {
+        guard let first = hourlyMarkers.first else { return -1 }
+        guard marker >= first else { return first - 1 }
+        var low = 0
+        var high = hourlyMarkers.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if hourlyMarkers[middle] <= marker { low = middle } else { high = middle - 1 }
+        }
+        return hourlyMarkers[low]
+    }
+
+    /// The largest document file read from a generation (the nof1 trades document is 270 KB).
+    static let maxFileBytes = 64 << 20
+
     /// Reads every document of `generation`. A file that fails to decode fails the whole load, so a broken
-    /// generation is never served in part.
-    static func load(_ generation: SnapshotReader.Generation, corsAllowsAny: Bool = true) throws -> LoadedGeneration {
+    /// generation is never served in part; so does one that is not a regular file of at most `maxFileBytes`
+    /// (a FIFO, a device, a symlink, a huge file), which is never read.
+    static func load(
+        _ generation: SnapshotReader.Generation,
+        corsAllowsAny: Bool = true,
+        maxFileBytes: Int = maxFileBytes
+    ) throws -> LoadedGeneration {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: generation.directory)) ?? []
         return try load(
             id: generation.id,
             publishedAt: generation.publishedAt,
             names: names,
             read: { name in
-                FileManager.default.contents(atPath: (generation.directory as NSString).appendingPathComponent(name))
+                let path = (generation.directory as NSString).appendingPathComponent(name)
+                do {
+                    return try BoundedRead.regularFile(path, limit: maxFileBytes)
+                } catch {
+                    throw GenerationLoadError.unreadable(file: name, reason: "\(error)")
+                }
             },
             corsAllowsAny: corsAllowsAny,
             source: .files
@@ -95,7 +126,7 @@ final class LoadedGeneration: Sendable {
         id: String,
         publishedAt: Date,
         names: [String],
-        read readFile: (String) -> Data?,
+        read readFile: (String) throws -> Data?,
         corsAllowsAny: Bool,
         source: Source
     ) throws -> LoadedGeneration {
@@ -108,7 +139,7 @@ final class LoadedGeneration: Sendable {
         var analytics: AnalyticsDocument?
 
         func read<T: Codable & Sendable>(_ document: SnapshotDocument, as type: T.Type) throws -> T? {
-            guard let data = readFile(document.fileName) else { return nil }
+            guard let data = try readFile(document.fileName) else { return nil }
             do {
                 return try decoder.decode(T.self, from: data)
             } catch {
@@ -152,7 +183,7 @@ final class LoadedGeneration: Sendable {
         for name in names.sorted() where name.hasPrefix("analytics-") && name.hasSuffix(".json") {
             let modelID = String(name.dropFirst("analytics-".count).dropLast(".json".count))
             guard ModelID.isValid(modelID) else { continue }
-            guard let data = readFile(name) else { continue }
+            guard let data = try readFile(name) else { continue }
             do {
                 var document = try decoder.decode(AnalyticsDocument.self, from: data)
                 document.serverTime = nil
@@ -162,7 +193,7 @@ final class LoadedGeneration: Sendable {
             }
         }
         var rebalances: PreparedDocument?
-        if let data = readFile(RebalancesDocument.fileName) {
+        if let data = try readFile(RebalancesDocument.fileName) {
             do {
                 let document = try decoder.decode(RebalancesDocument.self, from: data)
                 rebalances = try PreparedDocument(encoding: document, encoder: encoder)
@@ -205,10 +236,13 @@ final class LoadedGeneration: Sendable {
 
 enum GenerationLoadError: Error, CustomStringConvertible {
     case malformed(file: String, reason: String)
+    /// Not a regular file within the size limit: refused without being read.
+    case unreadable(file: String, reason: String)
 
     var description: String {
         switch self {
         case .malformed(let file, let reason): "\(file): \(reason)"
+        case .unreadable(let file, let reason): "\(file): not read: \(reason)"
         }
     }
 }
