@@ -369,3 +369,31 @@ struct FailedCloseTests {
         #expect(Set(resting.map(\.request.triggerPrice)) == [98_000, 103_000])
     }
 }
+
+@Suite("Paper exchange durability")
+struct SimDurabilityTests {
+    /// A fill is saved before it is reported: when the state cannot be written (here a file stands where its
+    /// directory should be, as good as a full disk), the order fails and the ledger is as it was — no position, no
+    /// cash moved, no result a retry would find — and once the state can be written the same order fills.
+    @Test func aFillIsSavedBeforeItIsReported_orNotMadeAtAll() async throws {
+        let scratch = try TestPaths.makeScratch("sim-durable")
+        let blocker = scratch.appendingPathComponent("state")
+        #expect(FileManager.default.createFile(atPath: blocker.path, contents: Data("x".utf8)))
+        let statePath = blocker.appendingPathComponent("paper-exchange.json").path
+        let sim = SimExchange(id: "paper", ledger: SimExchangeTests().ledger(), statePath: statePath)
+        let order = SimExchangeTests().order("a", buy: true, size: 0.1)
+        await #expect(throws: (any Error).self) { try await sim.submit([order]) }
+        let account = try await sim.account(trader: "t1")
+        #expect(account.positions.isEmpty)
+        #expect(account.cash == 10_000)
+        #expect(await sim.lookup(order) == nil)
+
+        try FileManager.default.removeItem(at: blocker)
+        try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
+        let results = try await sim.submit([order])
+        #expect(results.first?.status == .filled)
+        let saved = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: statePath)))
+        #expect(saved.results["a"]?.status == .filled)
+        #expect(saved.accounts["t1"]?.trader.positions["BTC"]?.quantity == 0.1)
+    }
+}

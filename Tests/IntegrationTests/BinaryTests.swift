@@ -511,6 +511,87 @@ struct JournalCrashTests {
         #expect(Set(cycles).count == cycles.count)
     }
 
+    /// A journal the engine cannot write (a file-size limit: every write past it fails with EFBIG, as writes on a
+    /// full disk fail with ENOSPC): the engine keeps running, no torn line is left mid-file, the held-back
+    /// records stay queued and the trader runs nothing new, the saved state never counts a cycle its journal
+    /// lacks, and a restart with room continues the numbering with no gap or repeat.
+    @Test func aJournalThatCannotBeWritten_leavesNoTornLine_andTheStateNeverRunsAhead() async throws {
+        let root = try BinaryTests.scratchConfig()
+        let limitKiB = 80
+        let stderr = root.appendingPathComponent("stderr.log")
+        _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
+        let engine = try ProcessRunner.makeProcess(
+            "/bin/bash",
+            [
+                "-c", "ulimit -f \(limitKiB); trap '' XFSZ; exec \"$0\" run --config etc/arena.yaml",
+                ProcessRunner.binary("engine").path,
+            ],
+            environment: ["ARENA_CLOCK_SPEED": "3000", "ARENA_LOG_LEVEL": "warning"],
+            directory: root
+        )
+        engine.standardError = try FileHandle(forWritingTo: stderr)
+        try engine.run()
+        func log() -> String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
+        for _ in 0..<600 where !log().contains("journal write failed") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(log().contains("journal write failed"), "\(log())")
+        try await Task.sleep(for: .seconds(2))
+        #expect(engine.isRunning, "the engine stopped on a journal it could not write: \(log())")
+        engine.terminate()
+        engine.waitUntilExit()
+        #expect(engine.terminationReason == .exit, "killed by a signal: \(log())")
+
+        struct Stamp: Decodable { let cycle: Int }
+        struct State: Decodable {
+            let traders: [String: Trader]
+            struct Trader: Decodable { let cycle: Int }
+        }
+        let directory = JournalDirectory(root: root.appendingPathComponent("journal").path)
+        func cycles(_ trader: String) throws -> [Int] {
+            try directory.lines(trader: trader).map { try JSONDecoder().decode(Stamp.self, from: $0).cycle }
+        }
+        let state = try JSONDecoder().decode(
+            State.self,
+            from: Data(contentsOf: root.appendingPathComponent("state/manager.json"))
+        )
+        var heldBack = 0
+        for trader in ["baseline-ema", "baseline-hold"] {
+            for file in directory.files(trader: trader) {
+                let data = try Data(contentsOf: URL(fileURLWithPath: file.path))
+                #expect(data.count <= limitKiB * 1024)
+                #expect(data.last == UInt8(ascii: "\n"), "\(file.path) ends in a torn line")
+            }
+            let written = try cycles(trader)
+            #expect(written == Array(1...max(1, written.count)), "\(trader): \(written)")
+            let saved = try #require(state.traders[trader]?.cycle)
+            #expect(
+                saved <= written.last ?? 0,
+                "\(trader): the state counts cycle \(saved), the journal ends at \(written)"
+            )
+            if log().contains("trader=\(trader) [ArenaRuntime] journal write failed") { heldBack += 1 }
+        }
+        #expect(heldBack >= 1)
+
+        // A restart with room: the numbering continues from the journal, nothing repeated, nothing skipped.
+        let before = try ["baseline-ema", "baseline-hold"].map { try cycles($0).count }
+        let restart = try BinaryTests.startEngine(
+            root,
+            environment: ["ARENA_CLOCK_SPEED": "3000", "ARENA_LOG_LEVEL": "error"]
+        )
+        for _ in 0..<600 where try cycles("baseline-ema").count <= before[0] + 1 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        restart.terminate()
+        restart.waitUntilExit()
+        #expect(restart.terminationStatus == 0)
+        for (index, trader) in ["baseline-ema", "baseline-hold"].enumerated() {
+            let after = try cycles(trader)
+            #expect(after.count > before[index] || trader == "baseline-hold")
+            #expect(after == Array(1...max(1, after.count)), "\(trader): \(after)")
+        }
+    }
+
     /// Eight SIGKILLs at random moments of a fast replay, each followed by a restart: the journal ends with no torn
     /// record and no gap or repeat in any trader's numbering, no order id is in two records, every fill the
     /// journal records is in the paper ledger with the same size and price, and every order in the ledger is in

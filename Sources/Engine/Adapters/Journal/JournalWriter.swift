@@ -176,32 +176,93 @@ package actor JournalWriter: Service {
         return try JSONDecoder().decode(Probe.self, from: line).cycle
     }
 
-    /// Writes every queued record and fsyncs the files written.
+    /// Writes every queued record and fsyncs the files written. A record leaves the queue only once it is on disk
+    /// and fsynced. When a write fails (a full disk, a file-size limit) the file is cut back to its last whole
+    /// record, so no torn line is left mid-file, and that record and every later one of the same trader stay
+    /// queued for the next flush (other traders' records still go to their own files); when an fsync fails, every
+    /// file of the batch is cut back to where it was and the whole batch stays queued (after a failed fsync the
+    /// kernel may have dropped the pages: they are written again, not trusted). The first failure is thrown once
+    /// the rest is done.
     package func flush() throws {
         guard !queue.isEmpty else { return }
-        let batch = queue
-        queue.removeAll(keepingCapacity: true)
-        var touched: Set<String> = []
-        for (trader, line, _) in batch {
-            var file = try openFile(trader, adding: line.count)
-            try Self.writeAll(line, to: file.descriptor)
-            file.bytes += line.count
-            files[trader] = file
-            touched.insert(trader)
-            recordsWritten += 1
-        }
-        let syncStarted = ContinuousClock.now
-        for trader in touched where settings.syncsEveryBatch {
-            guard let file = files[trader] else { continue }
-            guard fsync(file.descriptor) == 0 else {
-                throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
+        /// Each file this batch wrote to, with its length before the batch.
+        var before: [String: (descriptor: Int32, bytes: Int)] = [:]
+        var remaining: [(trader: String, line: Data, queuedAt: ContinuousClock.Instant)] = []
+        var failed: Set<String> = []
+        var failure: (any Error)?
+        for entry in queue {
+            guard !failed.contains(entry.trader) else {
+                remaining.append(entry)
+                continue
+            }
+            do {
+                var file = try openFile(entry.trader, adding: entry.line.count)
+                if before[entry.trader]?.descriptor != file.descriptor {
+                    before[entry.trader] = (file.descriptor, file.bytes)
+                }
+                do {
+                    try Self.writeAll(entry.line, to: file.descriptor)
+                } catch {
+                    _ = ftruncate(file.descriptor, off_t(file.bytes))
+                    files[entry.trader] = file
+                    throw error
+                }
+                file.bytes += entry.line.count
+                files[entry.trader] = file
+            } catch {
+                failed.insert(entry.trader)
+                remaining.append(entry)
+                failure = failure ?? error
             }
         }
-        if let metrics, let oldest = batch.first?.queuedAt {
+        let syncStarted = ContinuousClock.now
+        if settings.syncsEveryBatch {
+            for trader in before.keys.sorted() {
+                guard let file = files[trader], fsync(file.descriptor) != 0 else { continue }
+                let code = errno
+                for (other, start) in before {
+                    guard var file = files[other], file.descriptor == start.descriptor else { continue }
+                    _ = ftruncate(file.descriptor, off_t(start.bytes))
+                    file.bytes = start.bytes
+                    files[other] = file
+                }
+                throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: code)
+            }
+        }
+        let written = queue.count - remaining.count
+        if let metrics, written > 0, let oldest = queue.first?.queuedAt {
             let now = ContinuousClock.now
             metrics.recordJournalFlush(fsync: now - syncStarted, lag: now - oldest)
         }
+        queue = remaining
+        recordsWritten += written
+        if let failure { throw failure }
     }
+
+    /// A flush from the writer's own timer: a failure (a full disk) leaves the records queued and is logged once
+    /// per streak; the engine keeps running and the manager holds back the traders whose records wait.
+    private func flushReportingOnce() {
+        do {
+            try flush()
+            if isFailing {
+                isFailing = false
+                logger.notice("journal writable again: queued records written")
+            }
+        } catch {
+            if !isFailing {
+                logger.error(
+                    "journal cannot be written: records stay queued",
+                    metadata: ["records": "\(queue.count)", "error": "\(error)"]
+                )
+            }
+            isFailing = true
+        }
+    }
+
+    private var isFailing = false
+
+    /// Whether records of `trader` are queued, not yet durable.
+    package func hasPending(trader: String) -> Bool { queue.contains { $0.trader == trader } }
 
     package func close() async throws {
         try flush()
@@ -239,7 +300,7 @@ package actor JournalWriter: Service {
             try await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
                     try await Task.sleep(for: self.settings.fsyncInterval)
-                    try await self.flush()
+                    await self.flushReportingOnce()
                 }
             }
         } catch is CancellationError {
@@ -314,11 +375,14 @@ package actor JournalWriter: Service {
 
 package enum JournalError: Error, CustomStringConvertible {
     case unreadableIntent(path: String, reason: String)
+    /// Records are still queued: an earlier write failed.
+    case pending
 
     package var description: String {
         switch self {
         case .unreadableIntent(let path, let reason):
             "\(path): the order intents of an interrupted cycle do not decode (\(reason)); inspect the file, then move it away to start"
+        case .pending: "records are still waiting to be written"
         }
     }
 }

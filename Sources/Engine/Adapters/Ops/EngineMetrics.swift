@@ -115,6 +115,18 @@ package final class EngineMetrics: Sendable {
         ).set(Double(fullQueueWaits))
     }
 
+    /// A trader's cycle not started because records of its earlier cycles are not durable yet (a failing disk).
+    package func recordJournalBlocked(trader: String) {
+        registry.makeCounter(
+            descriptor: Self.descriptor(
+                "journal_blocked_cycles",
+                "total",
+                "Cycles not started while the journal could not be written"
+            ),
+            labels: [("trader", trader)]
+        ).increment()
+    }
+
     /// A journal batch made durable: the time its fsyncs took, and how long its oldest record waited from the
     /// append until it was on disk (the journal's lag).
     package func recordJournalFlush(fsync: Duration, lag: Duration) {

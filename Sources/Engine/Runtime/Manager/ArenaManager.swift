@@ -211,7 +211,7 @@ package final class ArenaManager: Service, Sendable {
             }
             group.cancelAll()
         }
-        await persist()
+        await persistIfJournalDurable()
         logger.info("manager stopped")
     }
 
@@ -257,6 +257,10 @@ package final class ArenaManager: Service, Sendable {
     }
 
     func runCycle(_ trader: Trader, now: Int64) async {
+        guard await journalCaughtUp(trader.configuration.id) else {
+            await store.release(trader.configuration.id)
+            return
+        }
         let state = await store.state(trader.configuration.id)
         let started = ContinuousClock.now
         let record = await trader.cycle.run(
@@ -336,30 +340,82 @@ package final class ArenaManager: Service, Sendable {
     /// before the saved state counts the cycle, and no other cycle's count is saved before its record is,
     /// so after a crash the journal never lacks a cycle the state has (no gap in the numbering). Once the record
     /// is durable the cycle's order intents are done.
+    ///
+    /// When the record cannot be made durable (a full disk), it stays queued in the journal, the state is not
+    /// saved (the saved state never counts a cycle the journal lacks), the cycle's intents stay on disk, and the
+    /// trader runs no new cycle until the journal has caught up (`journalCaughtUp`, retried every tick).
     func commit(_ record: CycleRecord, trader: Trader, now: Int64) async {
+        let id = trader.configuration.id
         await commitGate.lock()
         await store.apply(record, configuration: trader.configuration, now: now)
+        var failure: (any Error)?
         do {
             try await journal?.append(record)
-            if persistsEveryCycle {
-                try await journal?.flush()
-                await journal?.clearIntent(trader: record.traderID)
-            }
-            if let metrics, let journal {
-                metrics.recordJournal(
-                    queueDepth: await journal.queueDepth,
-                    fullQueueWaits: await journal.fullQueueWaits
-                )
-            }
+            if persistsEveryCycle { try await journal?.flush() }
         } catch {
-            logger.error(
-                "journal append failed",
-                metadata: ["trader": "\(trader.configuration.id)", "error": "\(error)"]
+            failure = error
+        }
+        // Another trader's failing file does not make this record any less durable: what counts is the queue.
+        let isDurable = await !(journal?.hasPending(trader: id) ?? false)
+        if persistsEveryCycle, isDurable { await journal?.clearIntent(trader: id) }
+        if let failure, !isDurable {
+            holdBack(id, because: failure)
+            await alerts?.raise(
+                key: "journal:\(id)",
+                message: "journal write failed (\(failure)): trader \(id) runs nothing new until it is written"
             )
         }
-        if persistsEveryCycle { await persist() }
+        if let metrics, let journal {
+            metrics.recordJournal(queueDepth: await journal.queueDepth, fullQueueWaits: await journal.fullQueueWaits)
+        }
+        if persistsEveryCycle { await persistIfJournalDurable() }
         await commitGate.unlock()
         for sink in sinks { sink.cycleRecorded(record) }
+    }
+
+    /// Traders held back because records of theirs are not durable (a failing disk): logged once per streak.
+    private let heldBack = Mutex<Set<String>>([])
+
+    private func holdBack(_ trader: String, because error: any Error) {
+        guard heldBack.withLock({ $0.insert(trader).inserted }) else { return }
+        logger.error(
+            "journal write failed: the records stay queued, the trader runs nothing new until they are written",
+            metadata: ["trader": "\(trader)", "error": "\(error)"]
+        )
+    }
+
+    /// In a live run, whether every record of `trader` is durable. When some are still queued (a write failed),
+    /// tries to write them now; once they are, the cycles' intents are cleared and the state saved. False: the
+    /// trader must not start a cycle (its next cycle would overwrite the intents of one the journal lacks).
+    func journalCaughtUp(_ trader: String) async -> Bool {
+        guard persistsEveryCycle, let journal, await journal.hasPending(trader: trader) else { return true }
+        await commitGate.lock()
+        var failure: (any Error)?
+        do {
+            try await journal.flush()
+        } catch {
+            failure = error
+        }
+        let caughtUp = await !journal.hasPending(trader: trader)
+        if caughtUp {
+            await journal.clearIntent(trader: trader)
+            await persistIfJournalDurable()
+            if heldBack.withLock({ $0.remove(trader) }) != nil {
+                logger.notice("journal written again: the trader's cycles resume", metadata: ["trader": "\(trader)"])
+            }
+        } else {
+            holdBack(trader, because: failure ?? JournalError.pending)
+            metrics?.recordJournalBlocked(trader: trader)
+        }
+        await commitGate.unlock()
+        return caughtUp
+    }
+
+    /// Saves the state only when every journal record is durable: the saved state never counts a cycle whose
+    /// record is still queued (a restart takes the count from the journal when the state is behind it).
+    func persistIfJournalDurable() async {
+        if let journal, await journal.queueDepth > 0 { return }
+        await persist()
     }
 
     /// A crash while a cycle's orders were going out leaves their intents (`intent.json`) and no record. The record

@@ -103,6 +103,9 @@ package actor ManagerStore {
         return running.insert(trader).inserted
     }
 
+    /// Marks a claimed trader as not running again (its cycle did not start).
+    func release(_ trader: String) { running.remove(trader) }
+
     func takeDirty() -> Bool {
         defer { dirty = false }
         return dirty

@@ -35,16 +35,35 @@ package actor SimExchange: PaperVenue {
     }
 
     package func openAccount(trader: String, capital: Double) throws {
-        ledger.openAccount(trader: trader, capital: capital)
-        try persist()
+        try change { $0.openAccount(trader: trader, capital: capital) }
+    }
+
+    /// Applies `body` to the ledger and saves the result before anyone is told: when the state cannot be saved
+    /// (a full disk), the ledger is put back as it was and the call fails, so nothing is reported — a fill, a
+    /// transfer — that a restart would not find. `persisting` says whether the result changed anything worth
+    /// saving.
+    @discardableResult
+    private func change<T>(
+        _ body: (inout SimLedger) -> T,
+        persisting: (T) -> Bool = { _ in true }
+    ) throws -> T {
+        guard statePath != nil else { return body(&ledger) }
+        let before = ledger
+        let result = body(&ledger)
+        guard persisting(result) else { return result }
+        do {
+            try persist()
+        } catch {
+            ledger = before
+            throw error
+        }
+        return result
     }
 
     /// A rebalance transfer (see `SimLedger.transfer`), persisted.
     @discardableResult
     package func transfer(trader: String, amount: Double, rebalance: Int) throws -> Bool {
-        guard ledger.transfer(trader: trader, amount: amount, rebalance: rebalance) else { return false }
-        try persist()
-        return true
+        try change({ $0.transfer(trader: trader, amount: amount, rebalance: rebalance) }, persisting: { $0 })
     }
 
     package func account(trader: String) throws -> TraderAccount {
@@ -53,9 +72,7 @@ package actor SimExchange: PaperVenue {
     }
 
     package func submit(_ orders: [OrderRequest]) throws -> [OrderResult] {
-        let results = orders.map { ledger.submit($0) }
-        try persist()
-        return results
+        try change { ledger in orders.map { ledger.submit($0) } }
     }
 
     package func lookup(_ order: OrderRequest) -> OrderResult? {
@@ -63,16 +80,13 @@ package actor SimExchange: PaperVenue {
     }
 
     package func cancel(trader: String, symbol: String) throws {
-        ledger.cancel(trader: trader, symbol: symbol)
-        try persist()
+        try change { $0.cancel(trader: trader, symbol: symbol) }
     }
 
     /// Every position's stop and target put back from its plan where none rests (`SimLedger.protect`); returns the
     /// positions still without a stop.
     package func maintain(trader: String, account: TraderAccount) throws -> [String] {
-        let outcome = ledger.protect(trader: trader)
-        if !outcome.replaced.isEmpty { try persist() }
-        return outcome.unprotected
+        try change({ $0.protect(trader: trader) }, persisting: { !$0.replaced.isEmpty }).unprotected
     }
 
     package func currentMarks(symbols: [String]) -> [String: Double] {
@@ -86,9 +100,14 @@ package actor SimExchange: PaperVenue {
             ledger.updateMarket(prices: prices, funding: funding, now: now)
             return
         }
-        let before = ledger.ledgerFingerprint
-        ledger.updateMarket(prices: prices, funding: funding, now: now)
-        if ledger.ledgerFingerprint != before { try persist() }
+        try change(
+            { ledger in
+                let before = ledger.ledgerFingerprint
+                ledger.updateMarket(prices: prices, funding: funding, now: now)
+                return ledger.ledgerFingerprint != before
+            },
+            persisting: { $0 }
+        )
     }
 
     package func closedTrades(trader: String) -> [ClosedTrade] {
