@@ -9,11 +9,12 @@ import Shared
 
 /// A market that always shows the same snapshot (a seam for the loop tests).
 package struct FixedMarketProvider: MarketProvider {
-    package let id = "fixed"
+    package let id: String
     package let symbols: [String]
     package let snapshot: MarketSnapshot
 
-    package init(symbols: [String], snapshot: MarketSnapshot) {
+    package init(id: String = "fixed", symbols: [String], snapshot: MarketSnapshot) {
+        self.id = id
         self.symbols = symbols
         self.snapshot = snapshot
     }

@@ -24,6 +24,8 @@ package final class FakeHyperliquid: Sendable {
         case json(String)
         /// Take this long (longer than the client's timeout: an unknown outcome); the action is processed.
         case slowButProcessed(Duration, String)
+        /// Answer 502 at once; the order reaches the book (its cloid becomes known, filled) only after this long.
+        case processedLate(Duration)
         case status(Int, String)
     }
 
@@ -62,6 +64,11 @@ package final class FakeHyperliquid: Sendable {
         package var openOrders: String?
         package var fills = "[]"
         package var mark = "100000.0"
+    }
+
+    /// The close of the closed candle opening at `open` (the forming one is 20 % above it).
+    package static func candleClose(base: Double, open: Int64, interval: Int64) -> Double {
+        base * (1 + 0.001 * sin(Double(open / interval)))
     }
 
     package func script(_ answers: ExchangeAnswer...) { state.withLock { $0.exchangeScript += answers } }
@@ -117,11 +124,12 @@ package final class FakeHyperliquid: Sendable {
             let coin = req["coin"] as? String ?? "BTC"
             let base = coin == "BTC" ? 100_000.0 : 4_000.0
             var rows: [String] = []
-            // 150 candles ending with the one still forming at `end`.
+            // 150 candles ending with the one still forming at `end`, which is far off the others (+20 %), so a
+            // reader that takes it for a closed candle shows in every price and indicator.
             let last = end - end % interval
             for index in stride(from: 149, through: 0, by: -1) {
                 let open = last - Int64(index) * interval
-                let price = base * (1 + 0.001 * sin(Double(open / interval)))
+                let price = Self.candleClose(base: base, open: open, interval: interval) * (index == 0 ? 1.2 : 1)
                 rows.append(
                     #"{"t":\#(open),"T":\#(open + interval - 1),"s":"\#(coin)","i":"x","o":"\#(price)","h":"\#(price * 1.001)","l":"\#(price * 0.999)","c":"\#(price)","v":"10.0","n":5}"#
                 )
@@ -190,6 +198,12 @@ package final class FakeHyperliquid: Sendable {
             return Self.json(text)
         case .status(let code, let text)?:
             return Self.json(text, status: .init(code: code))
+        case .processedLate(let delay)?:
+            Task {
+                try? await Task.sleep(for: delay)
+                remember()
+            }
+            return Self.json("bad gateway", status: .badGateway)
         case nil:
             remember()
             return Self.json(apply(action, type: type))

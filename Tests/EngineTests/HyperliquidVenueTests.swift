@@ -81,6 +81,7 @@ struct HyperliquidVenueTests {
                     clock: clock,
                     deadMansSwitch: deadMansSwitch,
                     planPath: planPath,
+                    unknownOutcomeSettle: .milliseconds(300),
                     logger: Logger(label: "test")
                 )
                 try await body(
@@ -126,8 +127,18 @@ struct HyperliquidVenueTests {
             #expect(btc.fundingRate == 0.0000125)
             #expect(btc.openInterest == 1234.5)
             #expect(btc.intraday.prices.count == ReplayMarketProvider.seriesLength)
-            // Only closed candles: the newest shown closed at or before now.
+            // Only closed candles: the newest shown closed at or before now, and the candle still forming (served
+            // 20 % off by the fake) is in no price or indicator.
             #expect(btc.asOf <= Self.now)
+            let interval: Int64 = 180_000
+            let lastClosedOpen = Self.now - Self.now % interval - interval
+            #expect(
+                btc.intraday.prices.last
+                    == FakeHyperliquid.candleClose(base: 100_000, open: lastClosedOpen, interval: interval)
+            )
+            #expect(btc.intraday.prices.allSatisfy { $0 < 101_000 }, "\(btc.intraday.prices)")
+            #expect(btc.intraday.ema20.allSatisfy { $0 < 101_000 })
+            #expect(btc.context.ema20 < 101_000)
             try snapshot.validate(symbols: ["BTC", "ETH"], now: Self.now, maxStaleness: 120_000)
             let first = venue.fake.infoTypes
             #expect(first.filter { $0 == "metaAndAssetCtxs" }.count == 1)
@@ -304,6 +315,18 @@ struct HyperliquidVenueTests {
             let second = try await venue.exchange.submit([Self.entry(cloid: "12" + String(repeating: "34", count: 31))])
             #expect(second.first?.status == .filled)
             #expect(venue.fake.received.filter { $0.type == "order" }.count == 3)
+            // The record keeps that it went out twice.
+            #expect(second.first?.message?.contains("sent 2 times") == true, "\(second)")
+
+            // Reaches the book after its request failed: the first look-up does not know it, the second (after a
+            // short wait) does, and nothing is sent again.
+            let lookups = venue.fake.infoTypes.filter { $0 == "orderStatus" }.count
+            venue.fake.script(.processedLate(.milliseconds(100)))
+            let third = try await venue.exchange.submit([Self.entry(cloid: "56" + String(repeating: "78", count: 31))])
+            #expect(third.first?.status == .filled)
+            #expect(third.first?.orderID == 991)
+            #expect(venue.fake.received.filter { $0.type == "order" }.count == 4)
+            #expect(venue.fake.infoTypes.filter { $0 == "orderStatus" }.count == lookups + 2)
         }
     }
 
@@ -429,6 +452,46 @@ struct HyperliquidVenueTests {
 
 @Suite("Engine on a Hyperliquid venue", .serialized)
 struct HyperliquidEngineTests {
+    /// Two providers that resolve to one account (here the same key, no main or vault address) would share its
+    /// positions, orders and nonces: the engine refuses to start, naming both.
+    @Test func twoProvidersOnTheSameAccount_areRefusedAtLoad() async throws {
+        let scratch = try TestPaths.makeScratch("hl-same-account")
+        let etc = scratch.appendingPathComponent("etc")
+        try FileManager.default.copyItem(at: TestPaths.packageRoot.appendingPathComponent("etc"), to: etc)
+        let exchange = etc.appendingPathComponent("exchange.yaml")
+        var yaml = try String(contentsOf: exchange, encoding: .utf8)
+        let block = try #require(yaml.range(of: "  hyperliquid:\n")).lowerBound
+        yaml += "\n" + String(yaml[block...]).replacingOccurrences(of: "  hyperliquid:\n", with: "  hyperliquid-2:\n")
+        try yaml.write(to: exchange, atomically: true, encoding: .utf8)
+        let manager = etc.appendingPathComponent("manager.yaml")
+        let text = try String(contentsOf: manager, encoding: .utf8)
+            .replacingOccurrences(
+                of: "  - id: baseline-hold\n    name: Buy and hold BTC\n    exchange_provider: paper",
+                with: "  - id: baseline-hold\n    name: Buy and hold BTC\n    exchange_provider: hyperliquid"
+            )
+            .replacingOccurrences(of: "exchange_provider: paper", with: "exchange_provider: hyperliquid-2")
+        try text.write(to: manager, atomically: true, encoding: .utf8)
+        let configuration = try EngineFixtures.configuration(
+            scratch: scratch,
+            path: etc.appendingPathComponent("arena.yaml"),
+            environment: ["HYPERLIQUID_PRIVATE_KEY": HyperliquidVenueTests.key]
+        )
+        #expect(Set(configuration.enabledTraders.map(\.exchangeProvider)) == ["hyperliquid", "hyperliquid-2"])
+        do {
+            let assembly = try await EngineAssembly.make(
+                configuration: configuration,
+                logger: EngineFixtures.quietLogger()
+            )
+            try await assembly.httpClient.shutdown()
+            Issue.record("the engine started with two providers on one account")
+        } catch {
+            #expect(
+                "\(error)".contains("'hyperliquid' and 'hyperliquid-2' trade the same Hyperliquid account"),
+                "\(error)"
+            )
+        }
+    }
+
     @Test func engine_runsABaselineTraderOnTheFakeVenue_signingEveryOrder() async throws {
         let fake = FakeHyperliquid()
         fake.expect(signer: try HyperliquidSigner(privateKeyHex: HyperliquidVenueTests.key).address)
@@ -470,8 +533,15 @@ struct HyperliquidEngineTests {
             let assembly = try await EngineAssembly.make(configuration: live, logger: logger)
             // One tick before any cycle already arms the dead-man's switch: it does not wait for a trader.
             try await assembly.manager.prepare()
-            await assembly.manager.tick(now: WallClock().now())
+            let start = WallClock().now()
+            await assembly.manager.tick(now: start)
             #expect(fake.received.map(\.type) == ["scheduleCancel"])
+            // The account is not read on every one-second tick (request weight stays for orders): once per 15 s.
+            let reads = fake.infoTypes.filter { $0 == "clearinghouseState" }.count
+            for second in 1...10 { await assembly.manager.tick(now: start + Int64(second) * 1000) }
+            #expect(fake.infoTypes.filter { $0 == "clearinghouseState" }.count == reads)
+            await assembly.manager.tick(now: start + 15_000)
+            #expect(fake.infoTypes.filter { $0 == "clearinghouseState" }.count == reads + 1)
             try await assembly.manager.runOnce()
             try await assembly.journal.close()
             try await assembly.httpClient.shutdown()

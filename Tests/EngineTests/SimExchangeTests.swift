@@ -179,10 +179,65 @@ struct SimExchangeTests {
         l.updateMarket(prices: ["BTC": 100_000], funding: ["BTC": 0.0001], now: 3_600_000)
         l.updateMarket(prices: ["BTC": 100_000], funding: ["BTC": 0.0001], now: 3_600_000 + 1_000)
         #expect(Self.near(l.accounts["t1"]!.trader.cash, longCash))
+        let longMargin = l.accounts["t1"]!.trader.positions["BTC"]!.margin
+        let longLiquidation = l.accounts["t1"]!.trader.positions["BTC"]!.liquidationPrice
+        let longEquity = l.accounts["t1"]!.trader.equity
+        let shortEquity = l.accounts["t2"]!.trader.equity
         l.updateMarket(prices: ["BTC": 100_000], funding: ["BTC": 0.0001], now: 7_200_000)
-        #expect(Self.near(l.accounts["t1"]!.trader.cash, longCash - 1.0))
-        #expect(Self.near(l.accounts["t2"]!.trader.cash, shortCash + 1.0))
-        #expect(Self.near(l.accounts["t1"]!.trader.positions["BTC"]!.fundingPaid, 1.0))
+        // Funding comes out of (or into) the isolated margin, not the cash, and moves the liquidation price.
+        let long = l.accounts["t1"]!.trader.positions["BTC"]!
+        #expect(Self.near(l.accounts["t1"]!.trader.cash, longCash))
+        #expect(Self.near(long.margin, longMargin - 1.0))
+        #expect(long.liquidationPrice > longLiquidation)
+        #expect(Self.near(l.accounts["t1"]!.trader.equity, longEquity - 1.0))
+        #expect(Self.near(l.accounts["t2"]!.trader.equity, shortEquity + 1.0))
+        #expect(Self.near(long.fundingPaid, 1.0))
+    }
+
+    /// One mark that gaps through both the stop and the liquidation price liquidates the position: the loss is its
+    /// isolated margin and cash never goes negative (the stop would have filled far beyond it).
+    @Test func aGapThroughStopAndLiquidation_liquidates_andCashNeverGoesNegative() throws {
+        var l = ledger(cash: 2_100)
+        // 10× on 0.2 BTC: 2,000 of margin, liquidation near 90,900; the stop at 98,000 rests.
+        _ = l.submit(order("a", buy: true, size: 0.2, leverage: 10))
+        _ = l.submit(order("sl", buy: false, size: 0.2, kind: .stopLoss, reduceOnly: true, trigger: 98_000))
+        let margin = try #require(l.accounts["t1"]?.trader.positions["BTC"]?.margin)
+        let cash = try #require(l.accounts["t1"]?.trader.cash)
+        l.updateMarket(prices: ["BTC": 80_000], funding: [:], now: 2_000)
+        let account = try #require(l.accounts["t1"])
+        #expect(account.trader.positions.isEmpty)
+        #expect(account.closedTrades.last?.wasLiquidated == true)
+        #expect(account.trader.cash >= 0)
+        #expect(Self.near(account.trader.cash, cash))  // the margin is gone, nothing more
+        #expect(Self.near(account.closedTrades.last?.netPnL ?? 0, -margin - (account.closedTrades.last?.entryFee ?? 0)))
+        #expect(account.restingOrders.isEmpty)
+    }
+
+    /// The books balance: equity = inception capital + realized PnL net of fees and funding + unrealized PnL,
+    /// through opens, a partial close, funding, a stop and a liquidation.
+    @Test func equity_isCapitalPlusRealizedNetPlusUnrealized() throws {
+        var l = ledger()
+        func check(_ step: String) {
+            let account = l.accounts["t1"]!
+            let identity =
+                10_000 + account.trader.realizedNetPnL(closedTrades: account.closedTrades)
+                + account.trader.unrealizedPnL
+            #expect(abs(account.trader.equity - identity) < 0.005, "\(step): \(account.trader.equity) vs \(identity)")
+        }
+        _ = l.submit(order("a", buy: true, size: 0.2))
+        check("open")
+        l.updateMarket(prices: ["BTC": 101_000], funding: ["BTC": 0.0001], now: 3_600_000)
+        l.updateMarket(prices: ["BTC": 101_500], funding: ["BTC": 0.0001], now: 7_200_000)
+        check("funding")
+        _ = l.submit(order("b", buy: false, size: 0.05, reduceOnly: true))
+        check("partial close")
+        _ = l.submit(order("sl", buy: false, size: 0.15, kind: .stopLoss, reduceOnly: true, trigger: 99_000))
+        l.updateMarket(prices: ["BTC": 98_900], funding: [:], now: 7_300_000)
+        check("stop")
+        _ = l.submit(order("c", buy: true, size: 0.3, leverage: 20))
+        l.updateMarket(prices: ["BTC": 60_000], funding: [:], now: 7_400_000)
+        check("liquidation")
+        #expect(l.accounts["t1"]!.trader.positions.isEmpty)
     }
 
     @Test func resentCloid_returnsTheFirstResult_andActsOnce() {

@@ -91,9 +91,9 @@ enum OpenAPIDocument {
                         "exit_time": number, "exit_human_time": string, "exit_price": number, "exit_sz": number,
                         "exit_crossed": boolean, "exit_commission_dollars": number, "exit_closed_pnl": number,
                         "exit_liquidation": nullableNumber, "total_commission_dollars": number,
-                        "realized_gross_pnl": number, "realized_net_pnl": number,
+                        "realized_gross_pnl": number, "realized_net_pnl": number, "funding_dollars": number,
                     ],
-                    optional: ["llm_model"]
+                    optional: ["llm_model", "funding_dollars"]
                 )
             ),
             "serverTime": integer,

@@ -37,7 +37,10 @@ package struct TradesDocument: Codable, Sendable, Equatable {
         @ExplicitNull package var exitLiquidation: Double?
         package var totalCommissionDollars: Double
         package var realizedGrossPnL: Double
+        /// Gross PnL less every commission and the funding paid while open (`funding_dollars`).
         package var realizedNetPnL: Double
+        /// Funding paid while the position was open (negative: received). Ours, not in the nof1 capture.
+        package var fundingDollars: Double?
 
         package init(
             id: String,
@@ -73,7 +76,8 @@ package struct TradesDocument: Codable, Sendable, Equatable {
             exitLiquidation: Double? = nil,
             totalCommissionDollars: Double,
             realizedGrossPnL: Double,
-            realizedNetPnL: Double
+            realizedNetPnL: Double,
+            fundingDollars: Double? = nil
         ) {
             self.id = id
             self.modelID = modelID
@@ -109,6 +113,7 @@ package struct TradesDocument: Codable, Sendable, Equatable {
             self.totalCommissionDollars = totalCommissionDollars
             self.realizedGrossPnL = realizedGrossPnL
             self.realizedNetPnL = realizedNetPnL
+            self.fundingDollars = fundingDollars
         }
 
         enum CodingKeys: String, CodingKey {
@@ -143,6 +148,7 @@ package struct TradesDocument: Codable, Sendable, Equatable {
             case totalCommissionDollars = "total_commission_dollars"
             case realizedGrossPnL = "realized_gross_pnl"
             case realizedNetPnL = "realized_net_pnl"
+            case fundingDollars = "funding_dollars"
         }
     }
 

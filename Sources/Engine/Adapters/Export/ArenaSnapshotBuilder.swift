@@ -101,7 +101,7 @@ package struct ArenaSnapshotBuilder {
     package func accountTotals() -> AccountTotalsDocument {
         var rows: [AccountTotalsDocument.Row] = []
         for trader in traders {
-            let history = trader.state.equityHistory
+            let history = Self.withLivePoint(trader, now: now)
             let capital = trader.state.inceptionCapital
             let first = max(0, history.count - Self.historyRows)
             let sharpe = Performance.sharpeSeries(history)
@@ -131,6 +131,30 @@ package struct ArenaSnapshotBuilder {
             accountTotals: rows,
             lastHourlyMarkerRead: rows.map(\.sinceInceptionHourlyMarker).max() ?? 0
         )
+    }
+
+    /// The trader's hourly equity points with the newest one taken from the account as it is now: its equity,
+    /// realized PnL (net of fees and funding) and unrealized PnL agree with the positions it is shown with, the
+    /// leaderboard and the positions document. It replaces the point of the current hour, or follows the last one.
+    static func withLivePoint(_ trader: TraderView, now: Int64) -> [TraderState.EquityPoint] {
+        var history = trader.state.equityHistory
+        guard trader.state.startedAt > 0 else { return history }
+        let marker = max(Int((now - trader.state.startedAt) / 3_600_000), history.last?.marker ?? 0)
+        let live = TraderState.EquityPoint(
+            marker: marker,
+            time: now,
+            equity: trader.account.equity,
+            realizedPnL: trader.account.realizedNetPnL(closedTrades: trader.trades),
+            unrealizedPnL: trader.account.unrealizedPnL,
+            llmCostUSD: trader.state.llmCostUSD,
+            marginUsed: trader.account.marginUsed
+        )
+        if history.last?.marker == marker {
+            history[history.count - 1] = live
+        } else {
+            history.append(live)
+        }
+        return history
     }
 
     package func positionsDocument() -> PositionsDocument {
@@ -209,7 +233,8 @@ package struct ArenaSnapshotBuilder {
                         exitLiquidation: trade.wasLiquidated ? trade.exitPrice : nil,
                         totalCommissionDollars: trade.entryFee + trade.exitFee,
                         realizedGrossPnL: trade.grossPnL,
-                        realizedNetPnL: trade.netPnL
+                        realizedNetPnL: trade.netPnL,
+                        fundingDollars: trade.fundingPaid
                     )
                 )
             }

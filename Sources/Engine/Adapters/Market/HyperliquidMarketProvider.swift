@@ -81,16 +81,17 @@ package actor HyperliquidMarketProvider: MarketProvider {
         return table
     }
 
-    package func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double]) {
+    package func marks(now: Int64) async throws -> MarketMarks {
         let table = try await assetContexts(now: now)
-        var prices: [String: Double] = [:]
-        var funding: [String: Double] = [:]
+        let fetchedAt = contextsFetchedAt ?? now
+        var marks = MarketMarks()
         for symbol in symbols {
             guard let asset = table[symbol] else { continue }
-            prices[symbol] = asset.markPrice
-            funding[symbol] = asset.funding
+            marks.prices[symbol] = asset.markPrice
+            marks.funding[symbol] = asset.funding
+            marks.asOf[symbol] = fetchedAt
         }
-        return (prices, funding)
+        return marks
     }
 
     package func snapshot(symbols requested: [String], now: Int64) async throws -> MarketSnapshot {
@@ -208,12 +209,15 @@ package struct StandbyMarketProvider: MarketProvider {
         throw lastError ?? MarketDataError.missing(symbols: requested)
     }
 
-    package func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double]) {
+    /// The marks of the first member whose marks are all fresh, by the same rule as `snapshot`: a stale member
+    /// never marks the paper venue (its positions would be valued, and its triggers fired, at old prices).
+    package func marks(now: Int64) async throws -> MarketMarks {
         var lastError: (any Error)?
         for member in members {
             do {
                 let marks = try await member.marks(now: now)
-                if !marks.prices.isEmpty { return marks }
+                if marks.isFresh(symbols: member.symbols, now: now, maxStaleness: maxStaleness) { return marks }
+                lastError = MarketDataError.unavailable("\(member.id): marks older than \(maxStaleness / 1000) s")
             } catch {
                 lastError = error
             }

@@ -180,16 +180,16 @@ package struct ReplayMarketProvider: MarketProvider {
 
     /// The last closed candle's close and the funding rate in force, without building a snapshot: the cheap
     /// per-tick path. A symbol has a mark from its first closed candle; nothing after `now` is ever read.
-    package func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double]) {
-        var prices: [String: Double] = [:]
-        var funding: [String: Double] = [:]
+    package func marks(now: Int64) async throws -> MarketMarks {
+        var marks = MarketMarks()
         for symbol in symbols {
             guard let series = series[symbol], let index = series.intraday.lastClosedIndex(at: now) else { continue }
-            prices[symbol] = series.intraday.candles[index].close
+            marks.prices[symbol] = series.intraday.candles[index].close
             let asOf = series.intraday.candles[index].openTime + series.intraday.interval
-            if let rate = Self.lastFunding(series.funding, at: asOf) { funding[symbol] = rate }
+            marks.asOf[symbol] = asOf
+            if let rate = Self.lastFunding(series.funding, at: asOf) { marks.funding[symbol] = rate }
         }
-        return (prices, funding)
+        return marks
     }
 
     private static func lastFunding(_ rows: [(time: Int64, rate: Double)], at time: Int64) -> Double? {

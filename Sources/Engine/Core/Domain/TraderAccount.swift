@@ -84,6 +84,13 @@ package struct TraderAccount: Sendable, Equatable, Codable {
     package var orderedPositions: [Position] { positions.keys.sorted().compactMap { positions[$0] } }
     package var equity: Double { cash + marginUsed + unrealizedPnL }
 
+    /// PnL realized so far net of every fee and funding payment: the closed trades' net PnL, less what the open
+    /// positions have paid already (their entry fees and funding). Inception capital (with rebalance flows), plus
+    /// this, plus the unrealized PnL, is the equity.
+    package func realizedNetPnL(closedTrades: [ClosedTrade]) -> Double {
+        closedTrades.reduce(0) { $0 + $1.netPnL } - orderedPositions.reduce(0) { $0 + $1.entryFee + $1.fundingPaid }
+    }
+
     package init(
         cash: Double,
         positions: [String: Position],

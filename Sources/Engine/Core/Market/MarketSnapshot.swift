@@ -129,14 +129,48 @@ package protocol MarketProvider: Sendable {
     var id: String { get }
     var symbols: [String] { get }
     func snapshot(symbols: [String], now: Int64) async throws -> MarketSnapshot
-    /// Mark prices and funding rates only (what the paper venue needs every tick).
-    func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double])
+    /// Mark prices and funding rates only (what the paper venue needs every tick), each with the time it is as of.
+    func marks(now: Int64) async throws -> MarketMarks
+}
+
+/// What a market says the price of each symbol is, cheaply: the mark, the funding rate in force, and the time the
+/// mark is as of (so a consumer can apply the same staleness rule as to a snapshot).
+package struct MarketMarks: Sendable, Equatable {
+    package var prices: [String: Double]
+    package var funding: [String: Double]
+    package var asOf: [String: Int64]
+
+    package init(prices: [String: Double] = [:], funding: [String: Double] = [:], asOf: [String: Int64] = [:]) {
+        self.prices = prices
+        self.funding = funding
+        self.asOf = asOf
+    }
+
+    /// Every one of `symbols` has a mark at most `maxStaleness` old at `now`.
+    package func isFresh(symbols: [String], now: Int64, maxStaleness: Int64) -> Bool {
+        symbols.allSatisfy { symbol in
+            prices[symbol] != nil && asOf[symbol].map { now - $0 <= maxStaleness } == true
+        }
+    }
+
+    /// `other`'s marks for the symbols this one lacks.
+    package mutating func fill(from other: MarketMarks) {
+        for (symbol, price) in other.prices where prices[symbol] == nil {
+            prices[symbol] = price
+            asOf[symbol] = other.asOf[symbol]
+            if let rate = other.funding[symbol] { funding[symbol] = rate }
+        }
+    }
 }
 
 extension MarketProvider {
-    package func marks(now: Int64) async throws -> (prices: [String: Double], funding: [String: Double]) {
+    package func marks(now: Int64) async throws -> MarketMarks {
         let snapshot = try await snapshot(symbols: symbols, now: now)
-        return (snapshot.symbols.mapValues(\.markPrice), snapshot.symbols.compactMapValues(\.fundingRate))
+        return MarketMarks(
+            prices: snapshot.symbols.mapValues(\.markPrice),
+            funding: snapshot.symbols.compactMapValues(\.fundingRate),
+            asOf: snapshot.symbols.mapValues(\.asOf)
+        )
     }
 }
 

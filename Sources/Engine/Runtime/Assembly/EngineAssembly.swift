@@ -135,12 +135,22 @@ package struct EngineAssembly {
 
         // Venues.
         var exchanges: [String: any ExchangeProvider] = [:]
-        for id in Set(traders.map(\.exchangeProvider)) {
+        var hyperliquidAccounts: [String: String] = [:]
+        for id in Set(traders.map(\.exchangeProvider)).sorted() {
             guard let provider = configuration.exchange.providers[id] else { continue }
             switch provider.kind {
             case .sim:
                 exchanges[id] = try SimExchange.open(configuration: provider)
             case .hyperliquid:
+                // Two providers on one account would share its positions, orders and nonces: refused.
+                let account = try hyperliquidAccount(provider)
+                if let other = hyperliquidAccounts[account] {
+                    throw Failure(
+                        message:
+                            "exchange providers '\(other)' and '\(id)' trade the same Hyperliquid account \(account): their positions, orders and nonces would collide; give each its own key, main_address or vault_address"
+                    )
+                }
+                hyperliquidAccounts[account] = id
                 exchanges[id] = try makeHyperliquidExchange(
                     provider,
                     configuration: configuration,
@@ -331,6 +341,17 @@ package struct EngineAssembly {
 
     /// A Hyperliquid venue: one trader per account (a venue account is not shared), the signer from the
     /// environment's key, nonces persisted beside the manager state, and a market connection for asset rules.
+    /// The account a Hyperliquid provider trades: its vault, else its main address, else its key's own address.
+    static func hyperliquidAccount(_ provider: ExchangeConfiguration.Provider) throws -> String {
+        if let vault = provider.vaultAddress { return vault.lowercased() }
+        if let main = provider.mainAddress { return main.lowercased() }
+        do {
+            return try HyperliquidSigner(privateKeyHex: provider.privateKey.revealed).address.lowercased()
+        } catch {
+            throw Failure(message: "exchange provider '\(provider.id)': \(error)")
+        }
+    }
+
     static func makeHyperliquidExchange(
         _ provider: ExchangeConfiguration.Provider,
         configuration: ArenaConfiguration,
@@ -370,6 +391,8 @@ package struct EngineAssembly {
                 context: CandleInterval("4h")!
             )
         let stateDirectory = (configuration.manager.statePath as NSString).deletingLastPathComponent
+        // Nonces and plans are the account's, not the provider's: one file per account.
+        let account = try hyperliquidAccount(provider)
         return try HyperliquidExchange(
             id: provider.id,
             api: api,
@@ -379,11 +402,11 @@ package struct EngineAssembly {
             vaultAddress: provider.vaultAddress,
             isMainnet: !provider.isTestnet,
             nonces: NonceSource(
-                path: (stateDirectory as NSString).appendingPathComponent("hyperliquid-\(provider.id)-nonce"),
+                path: (stateDirectory as NSString).appendingPathComponent("hyperliquid-\(account)-nonce"),
                 clock: WallClock()
             ),
             deadMansSwitch: provider.deadMansSwitch.flatMap { $0 > .zero ? $0 : nil },
-            planPath: (stateDirectory as NSString).appendingPathComponent("hyperliquid-\(provider.id)-plans.json"),
+            planPath: (stateDirectory as NSString).appendingPathComponent("hyperliquid-\(account)-plans.json"),
             logger: logger
         )
     }

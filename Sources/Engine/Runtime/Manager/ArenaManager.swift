@@ -373,6 +373,11 @@ package final class ArenaManager: Service, Sendable {
         for sink in sinks { sink.cycleRecorded(record) }
     }
 
+    /// How often the tick reads a live venue's account (kill switch, daily loss, equity history): 15 s.
+    static let liveAccountSync: Int64 = 15_000
+    /// When each live trader's account was last read by the tick.
+    private let lastLiveSync = Mutex<[String: Int64]>([:])
+
     /// Traders held back because records of theirs are not durable (a failing disk): logged once per streak.
     private let heldBack = Mutex<Set<String>>([])
 
@@ -450,6 +455,17 @@ package final class ArenaManager: Service, Sendable {
         await keepVenuesAlive(now: now)
         for trader in traders {
             guard let exchange = exchanges[trader.configuration.exchangeProvider] else { continue }
+            // A live venue's account, orders and fills cost request weight: read every `liveAccountSync`, not every
+            // tick (cycles and the stop check read them when they need them), so orders are never starved.
+            if !(exchange is any PaperVenue) {
+                let id = trader.configuration.id
+                let due = lastLiveSync.withLock { synced in
+                    guard now - (synced[id] ?? .min / 2) >= Self.liveAccountSync else { return false }
+                    synced[id] = now
+                    return true
+                }
+                guard due else { continue }
+            }
             do {
                 let account = try await exchange.account(trader: trader.configuration.id)
                 let trades = try await exchange.closedTrades(trader: trader.configuration.id)
@@ -499,19 +515,28 @@ package final class ArenaManager: Service, Sendable {
         }
     }
 
+    /// Marks every paper venue from the markets its own traders use (and only those: another market's prices for
+    /// the same symbol are not this venue's), merged in market id order. A market that fails (a hot-standby chain
+    /// whose members are all stale included) leaves its symbols' marks where they were; the error is thrown once
+    /// every venue has been marked from the rest.
     func refreshMarkets(now: Int64) async throws {
-        let venues = exchanges.values.compactMap { $0 as? any PaperVenue }
-        guard !venues.isEmpty else { return }
-        var prices: [String: Double] = [:]
-        var funding: [String: Double] = [:]
-        for market in markets.values.sorted(by: { $0.id < $1.id }) {
-            let marks = try await market.marks(now: now)
-            prices.merge(marks.prices) { first, _ in first }
-            funding.merge(marks.funding) { first, _ in first }
+        var failure: (any Error)?
+        for (id, exchange) in exchanges.sorted(by: { $0.key < $1.key }) {
+            guard let venue = exchange as? any PaperVenue else { continue }
+            let used = Set(traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.marketProvider))
+            var marks = MarketMarks()
+            for marketID in used.sorted() {
+                guard let market = markets[marketID] else { continue }
+                do {
+                    marks.fill(from: try await market.marks(now: now))
+                } catch {
+                    failure = failure ?? error
+                }
+            }
+            guard !marks.prices.isEmpty else { continue }
+            try await venue.updateMarket(prices: marks.prices, funding: marks.funding, now: now)
         }
-        for sim in venues {
-            try await sim.updateMarket(prices: prices, funding: funding, now: now)
-        }
+        if let failure { throw failure }
     }
 
     /// Publishes a snapshot generation now.

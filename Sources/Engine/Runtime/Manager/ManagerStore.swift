@@ -198,7 +198,7 @@ package actor ManagerStore {
                     marker: marker,
                     time: now,
                     equity: equity,
-                    realizedPnL: account.realizedPnL,
+                    realizedPnL: account.realizedNetPnL(closedTrades: trades),
                     unrealizedPnL: account.unrealizedPnL,
                     llmCostUSD: trader.llmCostUSD,
                     flow: trader.pendingFlow,

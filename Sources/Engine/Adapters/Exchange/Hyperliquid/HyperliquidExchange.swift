@@ -65,6 +65,9 @@ package actor HyperliquidExchange: ExchangeProvider {
     /// When the dead-man's switch was last armed, and the time it fires at unless armed again.
     private var armedAt: Int64?
     private var armedUntil: Int64?
+    /// How long to wait before the second `orderStatus` look-up of an order whose outcome is unknown: an order
+    /// can reach the book after the request that carried it failed.
+    private let unknownOutcomeSettle: Duration
     /// Whether protection was checked since this process started (a restart may follow a fired switch).
     private var hasProtectedSinceStart = false
 
@@ -85,8 +88,10 @@ package actor HyperliquidExchange: ExchangeProvider {
         clock: any ArenaClock = WallClock(),
         deadMansSwitch: Duration? = .seconds(300),
         planPath: String? = nil,
+        unknownOutcomeSettle: Duration = .seconds(2),
         logger: Logger
     ) throws {
+        self.unknownOutcomeSettle = unknownOutcomeSettle
         self.id = id
         self.api = api
         self.signer = signer
@@ -413,6 +418,7 @@ package actor HyperliquidExchange: ExchangeProvider {
         let wire = try await wire(for: order, now: now)
         let action = HyperliquidAction.order(orders: [wire], grouping: .na)
         var attempt = 0
+        var resends = 0
         while true {
             let signed = try signer.sign(
                 action,
@@ -430,7 +436,14 @@ package actor HyperliquidExchange: ExchangeProvider {
             switch outcome {
             case .success(let response):
                 let status = try HyperliquidResponses.orderStatuses(response, count: 1)[0]
-                let result = Self.result(order, status, fee: takerFeeRate)
+                var result = Self.result(order, status, fee: takerFeeRate)
+                if resends > 0 {
+                    // The journal keeps that this order went out more than once.
+                    result.message = [
+                        result.message,
+                        "sent \(resends + 1) times: the venue did not know cloid \(wire.cloid ?? "") after two look-ups",
+                    ].compactMap { $0 }.joined(separator: "; ")
+                }
                 if result.status == .filled || result.status == .resting, let plan = order.plan {
                     try remember(plan, for: order.symbol, at: now)
                 }
@@ -446,15 +459,19 @@ package actor HyperliquidExchange: ExchangeProvider {
                 continue
             }
             guard Self.isUnknownOutcome(failure) else { throw failure }
-            // Unknown outcome: ask by cloid before anything is sent again.
+            // Unknown outcome: ask by cloid before anything is sent again, and once more after a short wait (the
+            // order may reach the book after its request failed).
+            if let known = try await resolve(wire.cloid ?? "", order: order) { return known }
+            try await Task.sleep(for: unknownOutcomeSettle)
             if let known = try await resolve(wire.cloid ?? "", order: order) { return known }
             guard canRetry else {
                 throw HyperliquidError.unknownOutcome("\(order.symbol) \(wire.cloid ?? ""): \(failure)")
             }
             logger.warning(
-                "order outcome unknown; the venue does not know its cloid, sending again",
+                "order outcome unknown; the venue does not know its cloid after two look-ups, sending again",
                 metadata: ["symbol": "\(order.symbol)", "cloid": "\(wire.cloid ?? "")"]
             )
+            resends += 1
         }
     }
 

@@ -417,14 +417,18 @@ package struct SimLedger: Sendable, Codable, Equatable {
 
     // MARK: Market updates
 
-    /// Moves the marks to `prices` at time `now`, then applies funding due, fires triggers, fills crossed
-    /// resting limits and liquidates, in that order, trader by trader in name order (deterministic).
+    /// Moves the marks to `prices` at time `now`, then applies funding due (from the positions' margin),
+    /// liquidates, fires triggers, fills crossed resting limits and liquidates again, in that order, trader by trader in name order (deterministic).
     package mutating func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) {
         self.now = now
         for (symbol, price) in prices where price > 0 && price.isFinite { marks[symbol] = price }
         applyFunding(funding, now: now)
         for trader in accounts.keys.sorted() {
             refreshMarks(trader)
+            // Liquidation first: a mark that gaps through both the stop and the liquidation price liquidates the
+            // position (the loss is its isolated margin; cash never goes negative) instead of filling the stop
+            // beyond it.
+            liquidate(trader)
             processRestingOrders(trader)
             liquidate(trader)
         }
@@ -448,9 +452,13 @@ package struct SimLedger: Sendable, Codable, Equatable {
             guard let last, hour > last, let mark = marks[symbol] else { continue }
             for trader in accounts.keys.sorted() {
                 guard var account = accounts[trader], var position = account.trader.positions[symbol] else { continue }
+                // Isolated margin pays (or receives) it, which moves the liquidation price.
                 let payment = position.quantity * mark * rate * Double(hour - last)
-                account.trader.cash -= payment
+                position.margin -= payment
                 position.fundingPaid += payment
+                if let asset = assets[symbol] {
+                    position.liquidationPrice = Self.liquidationPrice(position, asset: asset)
+                }
                 account.trader.positions[symbol] = position
                 accounts[trader] = account
             }
@@ -487,8 +495,16 @@ package struct SimLedger: Sendable, Codable, Equatable {
                 sized.size = min(request.size, abs(position.quantity))
             }
             let isTrigger = request.kind == .stopLoss || request.kind == .takeProfit
-            let price =
+            var price =
                 isTrigger ? mark * (1 + (request.isBuy ? 1 : -1) * slippageRate) : (request.limitPrice ?? mark)
+            // A close never fills beyond the liquidation price: past it the position is the liquidation's.
+            if request.isReduceOnly, let position = accounts[trader]?.trader.positions[request.symbol],
+                position.liquidationPrice > 0
+            {
+                price =
+                    position.direction > 0
+                    ? max(price, position.liquidationPrice) : min(price, position.liquidationPrice)
+            }
             let result = fill(
                 sized,
                 orderID: order.orderID,
