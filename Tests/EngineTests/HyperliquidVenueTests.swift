@@ -188,6 +188,31 @@ struct HyperliquidVenueTests {
         }
     }
 
+    /// The fills of one closing order (it crossed two resting orders) make one trade, with the size summed, the
+    /// price averaged by size, both fees, and the opening order's fee as the entry fee.
+    @Test func closedTrades_mergeTheFillsOfOneOrder_andCarryTheEntryFee() async throws {
+        try await Self.withVenue { venue in
+            venue.fake.set(
+                fills: #"""
+                    [{"coin":"BTC","px":"100000.0","sz":"0.02","side":"B","time":1000,"dir":"Open Long","closedPnl":"0.0","oid":11,"tid":101,"fee":"0.9"},
+                     {"coin":"BTC","px":"101000.0","sz":"0.005","side":"A","time":5000,"dir":"Close Long","closedPnl":"5.0","oid":12,"tid":102,"fee":"0.2"},
+                     {"coin":"BTC","px":"102000.0","sz":"0.015","side":"A","time":5001,"dir":"Close Long","closedPnl":"30.0","oid":12,"tid":103,"fee":"0.7"}]
+                    """#
+            )
+            let trades = try await venue.exchange.closedTrades(trader: "live")
+            #expect(trades.count == 1)
+            let trade = try #require(trades.first)
+            #expect(abs(trade.quantity - 0.02) < 1e-12)
+            #expect(abs(trade.exitPrice - 101_750) < 1e-6)
+            #expect(abs(trade.entryPrice - 100_000) < 1e-6)
+            #expect(abs(trade.exitFee - 0.9) < 1e-12)
+            #expect(abs(trade.entryFee - 0.9) < 1e-12)
+            #expect(abs(trade.netPnL - (35 - 1.8)) < 1e-9)
+            #expect(trade.entryOrderID == 11 && trade.exitOrderID == 12 && trade.tradeID == 102)
+            #expect(trade.entryTime == 1000 && trade.exitTime == 5001)
+        }
+    }
+
     @Test func aWrongSigner_isRejectedByTheVenue() async throws {
         try await Self.withVenue { venue in
             venue.fake.expect(signer: "0x14791697260e4c9a71f18484c9f997b308e59326")

@@ -293,46 +293,90 @@ package actor HyperliquidExchange: ExchangeProvider {
 
     /// Round trips from the account's closing fills (`Close Long` / `Close Short`), oldest first. The entry price
     /// is derived from the fill's closed PnL; the entry time is the last opening fill of the coin before it.
+    /// Round trips from `userFills`, oldest first. The fills of one order (a market order crossing several resting
+    /// orders fills in parts) make one trade: sizes summed, prices averaged by size, fees and closed PnL summed.
+    /// The entry's fee is the opening order's, in proportion to the size closed; the entry time and plan are the
+    /// persisted plan's when it belongs to this position. Funding is not in `userFills` (it is in the account's
+    /// equity; the trade row shows 0).
     package func closedTrades(trader: String) async throws -> [ClosedTrade] {
         let fills = (try await api.info(["type": "userFills", "user": user]) as? [[String: Any]] ?? [])
             .sorted { (($0["time"] as? NSNumber)?.int64Value ?? 0) < (($1["time"] as? NSNumber)?.int64Value ?? 0) }
-        var lastOpen: [String: (time: Int64, oid: Int64, fee: Double)] = [:]
-        var trades: [ClosedTrade] = []
+        struct Order {
+            var coin: String
+            var direction: String
+            var oid: Int64
+            var tid: Int64
+            var firstTime: Int64
+            var lastTime: Int64
+            var size: Double = 0
+            var notional: Double = 0
+            var fee: Double = 0
+            var closedPnL: Double = 0
+            var price: Double { size > 0 ? notional / size : 0 }
+        }
+        // Fills grouped by order, in the order each order first filled.
+        var orders: [Order] = []
+        var index: [String: Int] = [:]
         for fill in fills {
             guard let coin = fill["coin"] as? String, let direction = fill["dir"] as? String,
                 let size = fill.decimal("sz"), let price = fill.decimal("px"), size > 0
             else { continue }
             let time = (fill["time"] as? NSNumber)?.int64Value ?? 0
             let oid = (fill["oid"] as? NSNumber)?.int64Value ?? 0
-            let fee = fill.decimal("fee") ?? 0
-            if direction.hasPrefix("Open") {
-                lastOpen[coin] = (time, oid, fee)
+            let key = "\(coin)/\(oid)/\(direction)"
+            if index[key] == nil {
+                index[key] = orders.count
+                let tid = (fill["tid"] as? NSNumber)?.int64Value ?? Int64(orders.count + 1)
+                orders.append(
+                    Order(coin: coin, direction: direction, oid: oid, tid: tid, firstTime: time, lastTime: time)
+                )
+            }
+            let at = index[key]!
+            orders[at].size += size
+            orders[at].notional += size * price
+            orders[at].fee += fill.decimal("fee") ?? 0
+            orders[at].closedPnL += fill.decimal("closedPnl") ?? 0
+            orders[at].lastTime = time
+        }
+        var opened: [String: (order: Order, remaining: Double)] = [:]
+        var trades: [ClosedTrade] = []
+        for order in orders {
+            if order.direction.hasPrefix("Open") {
+                opened[order.coin] = (order, order.size)
                 continue
             }
-            guard direction.hasPrefix("Close") else { continue }
-            let sign: Double = direction.contains("Long") ? 1 : -1
-            let closedPnL = fill.decimal("closedPnl") ?? 0
-            let entryPrice = price - closedPnL / (size * sign)
-            let opened = lastOpen[coin]
+            guard order.direction.hasPrefix("Close") || order.direction.contains("Liquidat") else { continue }
+            let sign: Double = order.direction.contains("Long") ? 1 : -1
+            let entryPrice = order.price - order.closedPnL / (order.size * sign)
+            let entry = opened[order.coin]
+            var entryFee = 0.0
+            if let entry, entry.order.size > 0 {
+                entryFee = entry.order.fee * min(1, order.size / entry.order.size)
+                opened[order.coin]?.remaining = max(0, entry.remaining - order.size)
+            }
+            let plan = plans[order.coin].flatMap { stored in
+                stored.openedAt <= order.lastTime && stored.openedAt >= (entry?.order.firstTime ?? 0) - 60_000
+                    ? stored : nil
+            }
             trades.append(
                 ClosedTrade(
-                    tradeID: (fill["tid"] as? NSNumber)?.int64Value ?? Int64(trades.count + 1),
+                    tradeID: order.tid,
                     trader: id,
-                    symbol: coin,
-                    quantity: size * sign,
+                    symbol: order.coin,
+                    quantity: order.size * sign,
                     leverage: 0,
-                    confidence: plans[coin]?.plan.confidence ?? 0,
-                    entryOrderID: opened?.oid ?? 0,
-                    exitOrderID: oid,
-                    entryTime: opened?.time ?? time,
-                    exitTime: time,
+                    confidence: plan?.plan.confidence ?? 0,
+                    entryOrderID: entry?.order.oid ?? 0,
+                    exitOrderID: order.oid,
+                    entryTime: entry?.order.firstTime ?? plan?.openedAt ?? order.firstTime,
+                    exitTime: order.lastTime,
                     entryPrice: entryPrice,
-                    exitPrice: price,
-                    entryFee: 0,
-                    exitFee: fee,
+                    exitPrice: order.price,
+                    entryFee: entryFee,
+                    exitFee: order.fee,
                     fundingPaid: 0,
-                    wasLiquidated: direction.contains("Liquidat"),
-                    exitPlan: plans[coin]?.plan
+                    wasLiquidated: order.direction.contains("Liquidat"),
+                    exitPlan: plan?.plan
                 )
             )
         }
