@@ -63,6 +63,7 @@ package final class FakeHyperliquid: Sendable {
         package var clearinghouse: String?
         package var openOrders: String?
         package var fills = "[]"
+        package var funding = "[]"
         package var mark = "100000.0"
     }
 
@@ -79,11 +80,17 @@ package final class FakeHyperliquid: Sendable {
     package var positions: [String: (size: Double, entry: Double, leverage: Int)] { state.withLock { $0.positions } }
     package var book: [BookOrder] { state.withLock { $0.book } }
 
-    package func set(clearinghouse: String? = nil, openOrders: String? = nil, fills: String? = nil) {
+    package func set(
+        clearinghouse: String? = nil,
+        openOrders: String? = nil,
+        fills: String? = nil,
+        funding: String? = nil
+    ) {
         state.withLock {
             if let clearinghouse { $0.clearinghouse = clearinghouse }
             if let openOrders { $0.openOrders = openOrders }
             if let fills { $0.fills = fills }
+            if let funding { $0.funding = funding }
         }
     }
 
@@ -138,6 +145,7 @@ package final class FakeHyperliquid: Sendable {
         case "clearinghouseState": return state.withLock { $0.clearinghouse } ?? accountFromBook()
         case "frontendOpenOrders": return state.withLock { $0.openOrders } ?? openOrdersFromBook()
         case "userFills": return state.withLock { $0.fills }
+        case "userFunding": return state.withLock { $0.funding }
         case "orderStatus":
             let cloid = request["oid"] as? String ?? ""
             return state.withLock { $0.knownCloids[cloid] } ?? #"{"status":"unknownOid"}"#

@@ -189,7 +189,8 @@ struct HyperliquidVenueTests {
     }
 
     /// The fills of one closing order (it crossed two resting orders) make one trade, with the size summed, the
-    /// price averaged by size, both fees, and the opening order's fee as the entry fee.
+    /// price averaged by size, both fees, the opening order's fee as the entry fee, and the funding paid on the
+    /// coin while the position was open (from `userFunding`).
     @Test func closedTrades_mergeTheFillsOfOneOrder_andCarryTheEntryFee() async throws {
         try await Self.withVenue { venue in
             venue.fake.set(
@@ -197,6 +198,12 @@ struct HyperliquidVenueTests {
                     [{"coin":"BTC","px":"100000.0","sz":"0.02","side":"B","time":1000,"dir":"Open Long","closedPnl":"0.0","oid":11,"tid":101,"fee":"0.9"},
                      {"coin":"BTC","px":"101000.0","sz":"0.005","side":"A","time":5000,"dir":"Close Long","closedPnl":"5.0","oid":12,"tid":102,"fee":"0.2"},
                      {"coin":"BTC","px":"102000.0","sz":"0.015","side":"A","time":5001,"dir":"Close Long","closedPnl":"30.0","oid":12,"tid":103,"fee":"0.7"}]
+                    """#,
+                // Paid while open (0.4 on BTC); after the close and on another coin: not this trade's.
+                funding: #"""
+                    [{"time":2000,"hash":"0x1","delta":{"type":"funding","coin":"BTC","usdc":"-0.4","szi":"0.02","fundingRate":"0.0001"}},
+                     {"time":3000,"hash":"0x2","delta":{"type":"funding","coin":"ETH","usdc":"-9.0","szi":"1.0","fundingRate":"0.0001"}},
+                     {"time":9000,"hash":"0x3","delta":{"type":"funding","coin":"BTC","usdc":"-7.0","szi":"0.02","fundingRate":"0.0001"}}]
                     """#
             )
             let trades = try await venue.exchange.closedTrades(trader: "live")
@@ -207,7 +214,8 @@ struct HyperliquidVenueTests {
             #expect(abs(trade.entryPrice - 100_000) < 1e-6)
             #expect(abs(trade.exitFee - 0.9) < 1e-12)
             #expect(abs(trade.entryFee - 0.9) < 1e-12)
-            #expect(abs(trade.netPnL - (35 - 1.8)) < 1e-9)
+            #expect(abs(trade.fundingPaid - 0.4) < 1e-12)
+            #expect(abs(trade.netPnL - (35 - 1.8 - 0.4)) < 1e-9)
             #expect(trade.entryOrderID == 11 && trade.exitOrderID == 12 && trade.tradeID == 102)
             #expect(trade.entryTime == 1000 && trade.exitTime == 5001)
         }

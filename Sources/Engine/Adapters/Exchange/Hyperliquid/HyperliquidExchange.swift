@@ -74,6 +74,8 @@ package actor HyperliquidExchange: ExchangeProvider {
     package struct StoredPlan: Sendable, Codable, Equatable {
         package var plan: OrderRequest.EntryPlan
         package var openedAt: Int64
+        /// The entry's leverage (absent in plans saved before it was kept).
+        package var leverage: Double?
     }
 
     package init(
@@ -116,8 +118,8 @@ package actor HyperliquidExchange: ExchangeProvider {
     /// The entry plan of `symbol`'s position, as persisted.
     package func plan(_ symbol: String) -> StoredPlan? { plans[symbol] }
 
-    private func remember(_ plan: OrderRequest.EntryPlan, for symbol: String, at time: Int64) throws {
-        plans[symbol] = StoredPlan(plan: plan, openedAt: time)
+    private func remember(_ plan: OrderRequest.EntryPlan, for symbol: String, at time: Int64, leverage: Double) throws {
+        plans[symbol] = StoredPlan(plan: plan, openedAt: time, leverage: leverage)
         if let planPath { try AtomicFile.replaceJSON(planPath, with: plans) }
     }
 
@@ -296,11 +298,22 @@ package actor HyperliquidExchange: ExchangeProvider {
     /// Round trips from `userFills`, oldest first. The fills of one order (a market order crossing several resting
     /// orders fills in parts) make one trade: sizes summed, prices averaged by size, fees and closed PnL summed.
     /// The entry's fee is the opening order's, in proportion to the size closed; the entry time and plan are the
-    /// persisted plan's when it belongs to this position. Funding is not in `userFills` (it is in the account's
-    /// equity; the trade row shows 0).
+    /// persisted plan's when it belongs to this position; the leverage is the entry's. Funding comes from
+    /// `userFunding`: the payments on the coin while the position was open, in proportion to the size closed.
     package func closedTrades(trader: String) async throws -> [ClosedTrade] {
         let fills = (try await api.info(["type": "userFills", "user": user]) as? [[String: Any]] ?? [])
             .sorted { (($0["time"] as? NSNumber)?.int64Value ?? 0) < (($1["time"] as? NSNumber)?.int64Value ?? 0) }
+        guard !fills.isEmpty else { return [] }
+        let start = fills.compactMap { ($0["time"] as? NSNumber)?.int64Value }.min() ?? 0
+        // Each funding payment: (coin, time, USDC paid; positive = paid, as `fundingPaid` counts it).
+        let payments: [(coin: String, time: Int64, paid: Double)] =
+            (try await api.info(["type": "userFunding", "user": user, "startTime": start]) as? [[String: Any]] ?? [])
+            .compactMap { row in
+                guard let delta = row["delta"] as? [String: Any], let coin = delta["coin"] as? String,
+                    let usdc = delta.decimal("usdc"), let time = (row["time"] as? NSNumber)?.int64Value
+                else { return nil }
+                return (coin, time, -usdc)
+            }
         struct Order {
             var coin: String
             var direction: String
@@ -339,10 +352,13 @@ package actor HyperliquidExchange: ExchangeProvider {
             orders[at].lastTime = time
         }
         var opened: [String: (order: Order, remaining: Double)] = [:]
+        /// Funding of the open position already assigned to earlier partial closes.
+        var fundingBooked: [String: Double] = [:]
         var trades: [ClosedTrade] = []
         for order in orders {
             if order.direction.hasPrefix("Open") {
                 opened[order.coin] = (order, order.size)
+                fundingBooked[order.coin] = nil
                 continue
             }
             guard order.direction.hasPrefix("Close") || order.direction.contains("Liquidat") else { continue }
@@ -350,8 +366,17 @@ package actor HyperliquidExchange: ExchangeProvider {
             let entryPrice = order.price - order.closedPnL / (order.size * sign)
             let entry = opened[order.coin]
             var entryFee = 0.0
+            var funding = 0.0
             if let entry, entry.order.size > 0 {
-                entryFee = entry.order.fee * min(1, order.size / entry.order.size)
+                let share = min(1, order.size / entry.order.size)
+                entryFee = entry.order.fee * share
+                // Funding paid while open; what was paid before an earlier partial close went with that trade.
+                let paid = payments.filter {
+                    $0.coin == order.coin && $0.time > entry.order.firstTime && $0.time <= order.lastTime
+                }
+                .reduce(0) { $0 + $1.paid }
+                funding = (paid - (fundingBooked[order.coin] ?? 0)) * min(1, order.size / max(entry.remaining, 1e-12))
+                fundingBooked[order.coin, default: 0] += funding
                 opened[order.coin]?.remaining = max(0, entry.remaining - order.size)
             }
             let plan = plans[order.coin].flatMap { stored in
@@ -364,7 +389,7 @@ package actor HyperliquidExchange: ExchangeProvider {
                     trader: id,
                     symbol: order.coin,
                     quantity: order.size * sign,
-                    leverage: 0,
+                    leverage: plan?.leverage ?? 0,
                     confidence: plan?.plan.confidence ?? 0,
                     entryOrderID: entry?.order.oid ?? 0,
                     exitOrderID: order.oid,
@@ -374,7 +399,7 @@ package actor HyperliquidExchange: ExchangeProvider {
                     exitPrice: order.price,
                     entryFee: entryFee,
                     exitFee: order.fee,
-                    fundingPaid: 0,
+                    fundingPaid: funding,
                     wasLiquidated: order.direction.contains("Liquidat"),
                     exitPlan: plan?.plan
                 )
@@ -489,7 +514,7 @@ package actor HyperliquidExchange: ExchangeProvider {
                     ].compactMap { $0 }.joined(separator: "; ")
                 }
                 if result.status == .filled || result.status == .resting, let plan = order.plan {
-                    try remember(plan, for: order.symbol, at: now)
+                    try remember(plan, for: order.symbol, at: now, leverage: order.leverage)
                 }
                 return result
             case .failure(let error):
