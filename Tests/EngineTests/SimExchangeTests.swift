@@ -187,6 +187,7 @@ struct SimExchangeTests {
         // Funding comes out of (or into) the isolated margin, not the cash, and moves the liquidation price.
         let long = l.accounts["t1"]!.trader.positions["BTC"]!
         #expect(Self.near(l.accounts["t1"]!.trader.cash, longCash))
+        #expect(Self.near(l.accounts["t2"]!.trader.cash, shortCash))
         #expect(Self.near(long.margin, longMargin - 1.0))
         #expect(long.liquidationPrice > longLiquidation)
         #expect(Self.near(l.accounts["t1"]!.trader.equity, longEquity - 1.0))
