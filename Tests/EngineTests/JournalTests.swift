@@ -158,6 +158,47 @@ struct JournalTests {
         try EngineFixtures.configuration(scratch: scratch, environment: environment)
     }
 
+    /// The journal is written by `SortedJSONEncoder`; every line of a recorded run (and a model cycle's record,
+    /// with prompts, attempts, verdicts, orders and the entry re-check) is byte for byte what Foundation's
+    /// `JSONEncoder` writes for the same record, so old and new files read alike.
+    @Test func journalLines_areByteForByteWhatJSONEncoderWrites() async throws {
+        let foundation = JSONEncoder()
+        foundation.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let scratch = try TestPaths.makeScratch("encoder")
+        let configuration = try configuration(scratch: scratch)
+        try await recordRun(configuration, cycles: 6)
+        let directory = JournalDirectory(root: configuration.journal.path)
+        var compared = 0
+        for trader in directory.traders() {
+            for line in try directory.lines(trader: trader) {
+                let record = try JSONDecoder().decode(CycleRecord.self, from: line)
+                let expected = try foundation.encode(record)
+                #expect(line == expected, "\(trader): \(String(decoding: line.prefix(200), as: UTF8.self))")
+                compared += 1
+            }
+        }
+        #expect(compared == 12)
+        let behaviour = FakeModelBehaviour(.content(CycleHarness.answer(CycleHarness.entry())))
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await FakeModelServer.makeApplication(behaviour).test(.live) { client in
+                let harness = try await CycleHarness.make(port: try #require(client.port), httpClient: httpClient)
+                let record = await harness.cycle.run(
+                    cycle: 3,
+                    now: CycleHarness.now,
+                    state: CycleHarness.state(),
+                    clock: ManualClock(now: CycleHarness.now)
+                )
+                #expect(!record.orders.isEmpty && record.entryRecheck != nil && record.userPrompt != nil)
+                #expect(try SortedJSONEncoder().encode(record) == foundation.encode(record))
+            }
+        } catch {
+            try await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+    }
+
     @Test func replay_ofARecordedRun_passes_andCatchesAChangedRiskRuleAndTemplate() async throws {
         let scratch = try TestPaths.makeScratch("replay")
         let configuration = try configuration(scratch: scratch)

@@ -63,7 +63,8 @@ package actor JournalWriter: Service {
     /// Where the fsync time and the journal lag go (`/metrics`), when the engine serves them.
     private let metrics: EngineMetrics?
     private var files: [String: OpenFile] = [:]
-    private let encoder: JSONEncoder
+    /// The journal's bytes are `JSONEncoder`'s with sorted keys and unescaped slashes; this writes them faster.
+    private let encoder = SortedJSONEncoder()
     /// Times an append found the queue full and had to wait for the disk.
     package private(set) var fullQueueWaits = 0
     package var queueDepth: Int { queue.count }
@@ -77,9 +78,6 @@ package actor JournalWriter: Service {
         self.metrics = metrics
         self.directory = JournalDirectory(root: settings.root)
         self.logger = logger
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        self.encoder = encoder
     }
 
     /// Cuts torn last lines left by a crash, tidies interrupted compressions, and compresses closed files left

@@ -22,6 +22,9 @@ struct CycleBenchmark {
         var unsyncedJournalRecordsPerSecond: Double
         var unsyncedJournalMegabytesPerSecond: Double
         var replayCyclesPerSecond: Double
+        /// One journal record encoded by Foundation's `JSONEncoder` and by `SortedJSONEncoder` (same bytes).
+        var foundationEncodeMicroseconds: Double
+        var sortedEncodeMicroseconds: Double
 
         /// Traders one engine sustains on a 3-minute interval within half a core: each trader costs one cycle,
         /// 180 ticks of bookkeeping and its share of the exports in every 3 minutes.
@@ -235,6 +238,21 @@ struct CycleBenchmark {
         let synced = try await journalThroughput(syncing: true)
         let unsynced = try await journalThroughput(syncing: false)
 
+        // Encoding alone: the journal's encoder against Foundation's, on the same records (the bytes are equal).
+        let foundation = JSONEncoder()
+        foundation.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let sorted = SortedJSONEncoder()
+        func timeEncoding(_ encode: (CycleRecord) throws -> Data) throws -> Double {
+            let rounds = 2_000
+            let started = ContinuousClock.now
+            var total = 0
+            for index in 0..<rounds { total &+= try encode(records[index % records.count]).count }
+            precondition(total > 0)
+            return (ContinuousClock.now - started).microseconds / Double(rounds)
+        }
+        let foundationEncode = try timeEncoding { try foundation.encode($0) }
+        let sortedEncode = try timeEncoding { try sorted.encode($0) }
+
         // Replay: prompts, parse, risk and intents of the recorded cycles.
         let journalReplay = JournalReplay(configuration: configuration, templatesDirectory: nil)
         let replayStarted = ContinuousClock.now
@@ -259,7 +277,9 @@ struct CycleBenchmark {
             journalRecordBytes: synced.bytes,
             unsyncedJournalRecordsPerSecond: unsynced.recordsPerSecond,
             unsyncedJournalMegabytesPerSecond: unsynced.bytesPerSecond / 1_048_576,
-            replayCyclesPerSecond: Double(summary.cycles) / replaySeconds
+            replayCyclesPerSecond: Double(summary.cycles) / replaySeconds,
+            foundationEncodeMicroseconds: foundationEncode,
+            sortedEncodeMicroseconds: sortedEncode
         )
     }
 }

@@ -51,6 +51,18 @@ struct BenchCommand: AsyncParsableCommand {
                 + "\(String(format: "%.0f", result.journalRecordsPerSecond)) records/s, "
                 + "\(String(format: "%.0f", result.journalMegabytesPerSecond)) MB/s |"
         )
+        if let disk = ProcessInfo.processInfo.environment["ARENA_BENCH_DISK_MBPS"].flatMap(Double.init), disk > 0 {
+            print(
+                "| the disk's fsync'd sequential bandwidth (`dd … conv=fdatasync`, same run); journal / disk | "
+                    + "\(String(format: "%.0f", disk)) MB/s; \(String(format: "%.2f", result.journalMegabytesPerSecond / disk)) × |"
+            )
+        }
+        print(
+            "| journal record encoding, JSONEncoder → SortedJSONEncoder (same bytes) | "
+                + "\(String(format: "%.0f", result.foundationEncodeMicroseconds)) µs → "
+                + "\(String(format: "%.0f", result.sortedEncodeMicroseconds)) µs "
+                + "(\(String(format: "%.1f", result.foundationEncodeMicroseconds / max(result.sortedEncodeMicroseconds, 0.001))) ×) |"
+        )
         print(
             "| journal append, same records, no fsync | "
                 + "\(String(format: "%.0f", result.unsyncedJournalRecordsPerSecond)) records/s, "

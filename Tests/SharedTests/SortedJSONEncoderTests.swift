@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@testable import Shared
+
+/// `SortedJSONEncoder` against Foundation's `JSONEncoder` (`.sortedKeys`, `.withoutEscapingSlashes`): the same
+/// bytes for every shape the journal and the snapshots use.
+@Suite("Sorted JSON encoder, byte for byte against JSONEncoder")
+struct SortedJSONEncoderTests {
+    static func foundation<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+
+    static func same<T: Encodable>(_ value: T, _ comment: Comment? = nil) throws {
+        let expected = try foundation(value)
+        let actual = try SortedJSONEncoder().encode(value)
+        #expect(
+            actual == expected,
+            "\(String(decoding: actual, as: UTF8.self)) vs \(String(decoding: expected, as: UTF8.self))"
+        )
+    }
+
+    struct Inner: Codable {
+        var name: String
+        var values: [Double]
+        var flag: Bool?
+        var count: Int64
+    }
+
+    struct Outer: Codable {
+        enum Kind: String, Codable {
+            case first = "first_kind"
+            case second
+        }
+        enum CodingKeys: String, CodingKey {
+            case id, inner, kind
+            case byName = "by_name"
+            case optional = "optional_value"
+            case nested, list
+        }
+        var id: Int
+        var inner: Inner
+        var kind: Kind
+        var byName: [String: Inner]
+        var optional: String?
+        var nested: [[Double]]
+        var list: [Inner?]
+    }
+
+    @Test func numbers_asFoundationWritesThem() throws {
+        var values: [Double] = [
+            0, -0.0, 1, -1, 0.1, 0.2, 0.3, 1.25e-05, 1e-7, 3e-5, 0.000123, 2.5, 100_000, 100_020.000_000_000_01, 1e15,
+            1e16, 1e21, 1e22, 123_456_789_012_345_680, 99_999_999_999_999.9, .leastNonzeroMagnitude,
+            .greatestFiniteMagnitude, .pi, 1.0 / 3.0, 4.5e-4, 0.00045, 121_334.261_999_999_99,
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            values.append(Double(bitPattern: generator.next()))
+            values.append(Double.random(in: -1e6...1e6))
+            values.append((Double.random(in: 0...200_000) * 100).rounded() / 100)
+        }
+        try Self.same(values.filter(\.isFinite))
+        try Self.same([Int.min, Int.max, 0, -5] as [Int])
+        try Self.same([Int64.min, Int64.max] as [Int64])
+        try Self.same([Float(0.1), 1.5, -2] as [Float])
+        #expect(throws: EncodingError.self) { try SortedJSONEncoder().encode([Double.nan]) }
+        #expect(throws: EncodingError.self) { try SortedJSONEncoder().encode([Double.infinity]) }
+    }
+
+    @Test func strings_escapedAsFoundationEscapesThem() throws {
+        var text = ""
+        for scalar in 0..<0x80 { text.unicodeScalars.append(Unicode.Scalar(UInt8(scalar))) }
+        try Self.same([text, "a/b\\c\"d", "é ü 中文 🚀", "\u{2028}\u{2029}\u{7F}", ""])
+        try Self.same(["key/with\"quote": 1, "é": 2, "\n": 3])
+    }
+
+    @Test func keys_sortedByTheirBytes_atEveryLevel() throws {
+        try Self.same([
+            "rsi7": 1, "rsi14": 2, "a_b": 3, "aB": 4, "Zed": 5, "zed": 6, "b": 7, "B": 8, "é": 9, "_x": 10, "x01": 11,
+            "x1": 12,
+        ])
+        let inner = Inner(name: "n", values: [1, 2.5, -0.0], flag: nil, count: 42)
+        let outer = Outer(
+            id: 7,
+            inner: inner,
+            kind: .first,
+            byName: ["zz": inner, "aa": Inner(name: "m", values: [], flag: true, count: -1)],
+            optional: nil,
+            nested: [[], [1e-9, 3]],
+            list: [inner, nil]
+        )
+        try Self.same(outer)
+        try Self.same([outer, outer])
+        try Self.same(["data": Data([1, 2, 3, 250])])
+        try Self.same(Optional<Int>.none)
+        try Self.same([String: [String: Double]]())
+    }
+}
