@@ -25,11 +25,8 @@ package struct SortedJSONEncoder: Sendable {
     }
 
     static func node<T: Encodable>(for value: T, codingPath: [any CodingKey]) throws -> JSONNode {
-        switch value {
-        case let data as Data: return .string(data.base64EncodedString())
-        case let url as URL: return .string(url.absoluteString)
-        default: break
-        }
+        if T.self == Data.self { return .string((value as! Data).base64EncodedString()) }
+        if T.self == URL.self { return .string((value as! URL).absoluteString) }
         let encoder = NodeEncoder(codingPath: codingPath)
         try value.encode(to: encoder)
         return encoder.result ?? .object(JSONObject())
@@ -40,7 +37,8 @@ package struct SortedJSONEncoder: Sendable {
 enum JSONNode {
     case null
     case bool(Bool)
-    case integer(String)
+    case integer(Int64)
+    case unsigned(UInt64)
     case double(Double)
     case string(String)
     case array(JSONArray)
@@ -50,7 +48,14 @@ enum JSONNode {
         switch self {
         case .null: bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
         case .bool(let value): bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
-        case .integer(let text): bytes.append(contentsOf: text.utf8)
+        case .integer(let value):
+            if value < 0 {
+                bytes.append(UInt8(ascii: "-"))
+                Self.writeDigits(value.magnitude, into: &bytes)
+            } else {
+                Self.writeDigits(UInt64(value), into: &bytes)
+            }
+        case .unsigned(let value): Self.writeDigits(value, into: &bytes)
         case .double(let value):
             guard value.isFinite else {
                 throw EncodingError.invalidValue(
@@ -71,11 +76,13 @@ enum JSONNode {
             bytes.append(UInt8(ascii: "]"))
         case .object(let object):
             bytes.append(UInt8(ascii: "{"))
-            for (index, entry) in object.sortedEntries().enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                Self.writeString(entry.key, into: &bytes)
+            var first = true
+            for at in object.sortedIndices() {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                Self.writeString(object.keys[at], into: &bytes)
                 bytes.append(UInt8(ascii: ":"))
-                try entry.value.write(into: &bytes)
+                try object.values[at].write(into: &bytes)
             }
             bytes.append(UInt8(ascii: "}"))
         }
@@ -83,26 +90,52 @@ enum JSONNode {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
+    static func writeDigits(_ value: UInt64, into bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var index = 20
+            var rest = value
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: buffer[index..<20])
+        }
+    }
+
+    /// A string in quotes: runs that need no escape are copied whole (prompts are long and rarely escaped).
     static func writeString(_ value: String, into bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                bytes.append(contentsOf: [
-                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
-                    hex[Int(byte & 0xF)],
-                ])
-            default: bytes.append(byte)
+        var text = value
+        text.withUTF8 { utf8 in
+            var start = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                if start < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index])) }
+                escape(byte, into: &bytes)
+                start = index + 1
             }
+            if start < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...])) }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func escape(_ byte: UInt8, into bytes: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+        case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+        case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+        case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+        case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        default:
+            bytes.append(contentsOf: [
+                UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
+                hex[Int(byte & 0xF)],
+            ])
+        }
     }
 }
 
@@ -113,24 +146,24 @@ final class JSONArray {
 final class JSONObject {
     private(set) var keys: [String] = []
     private(set) var values: [JSONNode] = []
-    private var index: [String: Int] = [:]
 
-    /// A key encoded twice keeps its last value, as with `JSONEncoder`.
+    /// A key encoded twice keeps its last value, as with `JSONEncoder` (rare: a linear look-up is cheaper than
+    /// hashing every key of every object).
     func set(_ key: String, _ value: JSONNode) {
-        if let at = index[key] {
+        if let at = keys.lastIndex(of: key) {
             values[at] = value
             return
         }
-        index[key] = keys.count
         keys.append(key)
         values.append(value)
     }
 
-    func value(for key: String) -> JSONNode? { index[key].map { values[$0] } }
+    func value(for key: String) -> JSONNode? { keys.lastIndex(of: key).map { values[$0] } }
 
-    /// Entries in the order of their keys' UTF-8 bytes (what `.sortedKeys` gives).
-    func sortedEntries() -> [(key: String, value: JSONNode)] {
-        zip(keys, values).map { (key: $0.0, value: $0.1) }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    /// Indices of the entries in the order of their keys' UTF-8 bytes (what `.sortedKeys` gives).
+    func sortedIndices() -> [Int] {
+        if keys.count < 2 { return Array(keys.indices) }
+        return keys.indices.sorted { keys[$0].utf8.lexicographicallyPrecedes(keys[$1].utf8) }
     }
 }
 
@@ -172,22 +205,24 @@ final class NodeEncoder: Encoder {
 }
 
 /// The node of a primitive, or nil for any other value.
+/// The node of a primitive, or nil for any other value. The types the records hold most are tried first (a
+/// failed dynamic cast is what costs here).
 private func primitive<T: Encodable>(_ value: T) -> JSONNode? {
+    if T.self == Double.self { return .double(value as! Double) }
+    if T.self == String.self { return .string(value as! String) }
+    if T.self == Int.self { return .integer(Int64(value as! Int)) }
+    if T.self == Int64.self { return .integer(value as! Int64) }
+    if T.self == Bool.self { return .bool(value as! Bool) }
     switch value {
-    case let value as String: return .string(value)
-    case let value as Double: return .double(value)
-    case let value as Int: return .integer(String(value))
-    case let value as Int64: return .integer(String(value))
-    case let value as Bool: return .bool(value)
     case let value as Float: return .double(Double(value.description) ?? Double(value))
-    case let value as Int32: return .integer(String(value))
-    case let value as UInt64: return .integer(String(value))
-    case let value as UInt: return .integer(String(value))
-    case let value as Int16: return .integer(String(value))
-    case let value as Int8: return .integer(String(value))
-    case let value as UInt32: return .integer(String(value))
-    case let value as UInt16: return .integer(String(value))
-    case let value as UInt8: return .integer(String(value))
+    case let value as Int32: return .integer(Int64(value))
+    case let value as UInt64: return .unsigned(value)
+    case let value as UInt: return .unsigned(UInt64(value))
+    case let value as Int16: return .integer(Int64(value))
+    case let value as Int8: return .integer(Int64(value))
+    case let value as UInt32: return .integer(Int64(value))
+    case let value as UInt16: return .integer(Int64(value))
+    case let value as UInt8: return .integer(Int64(value))
     default: return nil
     }
 }
@@ -205,12 +240,12 @@ struct NodeKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: Bool, forKey key: Key) throws { object.set(key.stringValue, .bool(value)) }
     mutating func encode(_ value: String, forKey key: Key) throws { object.set(key.stringValue, .string(value)) }
     mutating func encode(_ value: Double, forKey key: Key) throws { object.set(key.stringValue, .double(value)) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { object.set(key.stringValue, .integer(String(value))) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { object.set(key.stringValue, .integer(Int64(value))) }
     mutating func encode(_ value: Int64, forKey key: Key) throws {
-        object.set(key.stringValue, .integer(String(value)))
+        object.set(key.stringValue, .integer(Int64(value)))
     }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        object.set(key.stringValue, try node(value, codingPath: codingPath + [key]))
+        object.set(key.stringValue, try node(value, codingPath: codingPath))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
@@ -224,13 +259,13 @@ struct NodeKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
             nested = JSONObject()
             object.set(key.stringValue, .object(nested))
         }
-        return KeyedEncodingContainer(NodeKeyedContainer<NestedKey>(object: nested, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(NodeKeyedContainer<NestedKey>(object: nested, codingPath: codingPath))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = JSONArray()
         object.set(key.stringValue, .array(nested))
-        return NodeUnkeyedContainer(array: nested, codingPath: codingPath + [key])
+        return NodeUnkeyedContainer(array: nested, codingPath: codingPath)
     }
 
     mutating func superEncoder() -> any Encoder { deferred(key: "super") }
@@ -251,8 +286,8 @@ struct NodeUnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: Bool) throws { array.items.append(.bool(value)) }
     mutating func encode(_ value: String) throws { array.items.append(.string(value)) }
     mutating func encode(_ value: Double) throws { array.items.append(.double(value)) }
-    mutating func encode(_ value: Int) throws { array.items.append(.integer(String(value))) }
-    mutating func encode(_ value: Int64) throws { array.items.append(.integer(String(value))) }
+    mutating func encode(_ value: Int) throws { array.items.append(.integer(Int64(value))) }
+    mutating func encode(_ value: Int64) throws { array.items.append(.integer(Int64(value))) }
     mutating func encode<T: Encodable>(_ value: T) throws {
         array.items.append(try node(value, codingPath: codingPath))
     }
@@ -288,8 +323,8 @@ struct NodeSingleValueContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: Bool) throws { encoder.result = .bool(value) }
     mutating func encode(_ value: String) throws { encoder.result = .string(value) }
     mutating func encode(_ value: Double) throws { encoder.result = .double(value) }
-    mutating func encode(_ value: Int) throws { encoder.result = .integer(String(value)) }
-    mutating func encode(_ value: Int64) throws { encoder.result = .integer(String(value)) }
+    mutating func encode(_ value: Int) throws { encoder.result = .integer(Int64(value)) }
+    mutating func encode(_ value: Int64) throws { encoder.result = .integer(Int64(value)) }
     mutating func encode<T: Encodable>(_ value: T) throws {
         encoder.result = try node(value, codingPath: codingPath)
     }
