@@ -89,6 +89,36 @@ package enum OrderPlanner {
         return legs
     }
 
+    /// A reduce-only stop or target for the whole position at `trigger`: the protection a venue puts back from a
+    /// position's plan (after a refused close, a fired dead-man's switch, a restart). `sequence` makes its cloid.
+    package static func protection(
+        _ position: Position,
+        trader: String,
+        kind: OrderRequest.Kind,
+        trigger: Double,
+        sequence: Int
+    ) -> OrderRequest {
+        OrderRequest(
+            cloid: cloid(
+                trader: trader,
+                cycle: sequence,
+                symbol: position.symbol,
+                leg: kind == .stopLoss ? "protect-stop" : "protect-target"
+            ),
+            trader: trader,
+            symbol: position.symbol,
+            isBuy: position.quantity < 0,
+            size: abs(position.quantity),
+            kind: kind,
+            limitPrice: nil,
+            triggerPrice: trigger,
+            slippageBps: 0,
+            isReduceOnly: true,
+            leverage: position.leverage,
+            plan: nil
+        )
+    }
+
     /// A reduce-only market IOC for the whole position.
     package static func close(
         _ position: Position,

@@ -177,24 +177,12 @@ package actor HyperliquidExchange: ExchangeProvider {
                     if kind == .stopLoss { unprotected.append(position.symbol) }
                     continue
                 }
-                let order = OrderRequest(
-                    cloid: OrderPlanner.cloid(
-                        trader: trader,
-                        cycle: Int(clock.now() / 1000),
-                        symbol: position.symbol,
-                        leg: "protect-\(leg)"
-                    ),
+                let order = OrderPlanner.protection(
+                    position,
                     trader: trader,
-                    symbol: position.symbol,
-                    isBuy: position.quantity < 0,
-                    size: abs(position.quantity),
                     kind: kind,
-                    limitPrice: nil,
-                    triggerPrice: planned,
-                    slippageBps: 0,
-                    isReduceOnly: true,
-                    leverage: position.leverage,
-                    plan: nil
+                    trigger: planned,
+                    sequence: Int(clock.now() / 1000)
                 )
                 let result = try? await submit(order)
                 if result?.status == .resting || result?.status == .filled {

@@ -136,16 +136,7 @@ package struct SimLedger: Sendable, Codable, Equatable {
             var price = mark * (1 + (request.isBuy ? 1 : -1) * min(slippageRate, request.slippageBps / 10_000))
             if let bound = request.limitPrice {
                 guard crosses(isBuy: request.isBuy, limit: bound, mark: mark) else {
-                    return OrderResult(
-                        cloid: request.cloid,
-                        status: .cancelled,
-                        orderID: orderID,
-                        filledSize: 0,
-                        averagePrice: 0,
-                        fee: 0,
-                        reason: nil,
-                        message: "IOC did not cross: the mark is beyond the approved bound \(bound)"
-                    )
+                    return Self.uncrossed(request, orderID: orderID, "the mark is beyond the approved bound \(bound)")
                 }
                 price = request.isBuy ? min(price, bound) : max(price, bound)
             }
@@ -153,16 +144,7 @@ package struct SimLedger: Sendable, Codable, Equatable {
         case .limitIOC:
             guard let limit = request.limitPrice else { return reject(.exchangeError, "limit order without price") }
             guard crosses(isBuy: request.isBuy, limit: limit, mark: mark) else {
-                return OrderResult(
-                    cloid: request.cloid,
-                    status: .cancelled,
-                    orderID: orderID,
-                    filledSize: 0,
-                    averagePrice: 0,
-                    fee: 0,
-                    reason: nil,
-                    message: "IOC did not cross"
-                )
+                return Self.uncrossed(request, orderID: orderID, nil)
             }
             return fill(sized, orderID: orderID, price: mark, feeRate: takerFeeRate)
         case .limitGTC, .limitALO:
@@ -178,6 +160,20 @@ package struct SimLedger: Sendable, Codable, Equatable {
             }
             return rest(sized, orderID: orderID)
         }
+    }
+
+    /// An IOC that did not cross: cancelled, nothing filled.
+    private static func uncrossed(_ request: OrderRequest, orderID: Int64, _ why: String?) -> OrderResult {
+        OrderResult(
+            cloid: request.cloid,
+            status: .cancelled,
+            orderID: orderID,
+            filledSize: 0,
+            averagePrice: 0,
+            fee: 0,
+            reason: nil,
+            message: why.map { "IOC did not cross: \($0)" } ?? "IOC did not cross"
+        )
     }
 
     private func crosses(isBuy: Bool, limit: Double, mark: Double) -> Bool {
@@ -385,24 +381,12 @@ package struct SimLedger: Sendable, Codable, Equatable {
                     continue
                 }
                 let result = submit(
-                    OrderRequest(
-                        cloid: OrderPlanner.cloid(
-                            trader: trader,
-                            cycle: Int(nextOrderID),
-                            symbol: position.symbol,
-                            leg: "protect-\(leg)"
-                        ),
+                    OrderPlanner.protection(
+                        position,
                         trader: trader,
-                        symbol: position.symbol,
-                        isBuy: position.quantity < 0,
-                        size: abs(position.quantity),
                         kind: kind,
-                        limitPrice: nil,
-                        triggerPrice: trigger,
-                        slippageBps: 0,
-                        isReduceOnly: true,
-                        leverage: position.leverage,
-                        plan: nil
+                        trigger: trigger,
+                        sequence: Int(nextOrderID)
                     )
                 )
                 if result.status == .resting {
