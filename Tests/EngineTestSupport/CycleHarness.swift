@@ -95,10 +95,16 @@ package enum CycleHarness {
         maxNewPositionsPerCycle: 3
     )
 
-    package static func trader() -> TraderConfiguration {
+    /// The trader the harness runs (`llm-1`, 30 % of the capital); other ids for tests that run several.
+    package static func trader(
+        id: String = "llm-1",
+        name: String = "LLM one",
+        allocationPct: Double = 30,
+        keyPath: String = "traders[0]"
+    ) -> TraderConfiguration {
         TraderConfiguration(
-            id: "llm-1",
-            name: "LLM one",
+            id: id,
+            name: name,
             exchangeProvider: "paper",
             marketProvider: "fixed",
             orderStyle: .marketIOC,
@@ -108,12 +114,12 @@ package enum CycleHarness {
             model: "fake",
             fallbackModels: [],
             decisionInterval: .seconds(180),
-            allocationPct: 30,
+            allocationPct: allocationPct,
             autoStart: true,
             symbols: symbols,
             riskParams: limits,
             disabledReason: nil,
-            keyPath: "traders[0]"
+            keyPath: keyPath
         )
     }
 

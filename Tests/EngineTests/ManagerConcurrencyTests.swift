@@ -33,26 +33,7 @@ struct SlowModel: LLMClient {
 @Suite("Manager scheduling")
 struct ManagerConcurrencyTests {
     func trader(_ id: String, client: any LLMClient, exchange: SimExchange) throws -> ArenaManager.Trader {
-        var configuration = CycleHarness.trader()
-        configuration = TraderConfiguration(
-            id: id,
-            name: id,
-            exchangeProvider: "paper",
-            marketProvider: "fixed",
-            orderStyle: .marketIOC,
-            marketIOCSlippageBps: 50,
-            promptTemplate: "alpha-arena-system",
-            executorPromptTemplate: "alpha-arena-user",
-            model: "fake",
-            fallbackModels: [],
-            decisionInterval: .seconds(180),
-            allocationPct: 10,
-            autoStart: true,
-            symbols: ["BTC", "ETH"],
-            riskParams: configuration.riskParams,
-            disabledReason: nil,
-            keyPath: id
-        )
+        let configuration = CycleHarness.trader(id: id, name: id, allocationPct: 10, keyPath: id)
         let cycle = DecisionCycle(
             pipeline: TraderPipeline(
                 renderer: PromptRenderer(
