@@ -142,7 +142,7 @@ struct PromptFormattingTests {
         #expect(template.missingVariables(in: ["a": "1", "items": [["b": "2"]], "c": "3"]).isEmpty)
         #expect(template.missingVariables(in: ["items": [["b": "2"]]]) == ["a", "c"])
         // An empty list renders nothing, so what it would read is not missing.
-        #expect(template.missingVariables(in: ["a": "1", "items": [[String: Any]]()]).isEmpty)
+        #expect(template.missingVariables(in: ["a": "1", "items": .list([])]).isEmpty)
         #expect(throws: PromptTemplate.Failure.self) { try template.render(["a": "1"]) }
         #expect(try template.render(["a": "<x&y>", "items": [["b": "2", "c": "3"]]]) == "<x&y> 2 3")
     }

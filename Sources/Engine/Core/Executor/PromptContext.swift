@@ -47,80 +47,80 @@ package enum PromptContext {
         }
     }
 
-    package static func system(_ inputs: Inputs) -> [String: Any] {
+    package static func system(_ inputs: Inputs) -> PromptScope {
         let limits = inputs.trader.riskParams
         return [
-            "trader_name": inputs.trader.name,
-            "trader_id": inputs.trader.id,
-            "venue": inputs.venue,
-            "capital_usd": number(inputs.capital),
-            "symbols": symbols(inputs).joined(separator: ", "),
-            "major_coin_leverage": number(limits.majorCoinLeverage),
-            "altcoin_leverage": number(limits.altcoinLeverage),
-            "max_positions": String(limits.maxPositions),
-            "max_position_size_usd": number(limits.maxPositionSizeUSD),
-            "max_risk_per_trade_pct": number(limits.maxRiskPerTradePct),
-            "min_risk_reward_ratio": number(limits.minRiskRewardRatio),
-            "min_confidence": number(limits.minConfidence / 100),
-            "decision_schema": inputs.decisionSchema,
+            "trader_name": .text(inputs.trader.name),
+            "trader_id": .text(inputs.trader.id),
+            "venue": .text(inputs.venue),
+            "capital_usd": .text(number(inputs.capital)),
+            "symbols": .text(symbols(inputs).joined(separator: ", ")),
+            "major_coin_leverage": .text(number(limits.majorCoinLeverage)),
+            "altcoin_leverage": .text(number(limits.altcoinLeverage)),
+            "max_positions": .text(String(limits.maxPositions)),
+            "max_position_size_usd": .text(number(limits.maxPositionSizeUSD)),
+            "max_risk_per_trade_pct": .text(number(limits.maxRiskPerTradePct)),
+            "min_risk_reward_ratio": .text(number(limits.minRiskRewardRatio)),
+            "min_confidence": .text(number(limits.minConfidence / 100)),
+            "decision_schema": .text(inputs.decisionSchema),
         ]
     }
 
-    package static func user(_ inputs: Inputs) -> [String: Any] {
+    package static func user(_ inputs: Inputs) -> PromptScope {
         let account = inputs.account
         let equity = account.equity
-        let markets: [[String: Any]] = symbols(inputs).compactMap { symbol in
+        let markets: [PromptScope] = symbols(inputs).compactMap { symbol in
             guard let s = inputs.market.symbols[symbol] else { return nil }
             return [
-                "symbol": symbol,
-                "price": number(s.price),
-                "ema20": number(s.ema20),
-                "macd": number(s.macd),
-                "rsi7": number(s.rsi7),
-                "open_interest": s.openInterest.map(number) ?? "n/a",
-                "funding_rate": s.fundingRate.map { String(format: "%.8g", $0) } ?? "n/a",
-                "intraday_prices": list(s.intraday.prices),
-                "intraday_ema20": list(s.intraday.ema20),
-                "intraday_macd": list(s.intraday.macd),
-                "intraday_rsi7": list(s.intraday.rsi7),
-                "intraday_rsi14": list(s.intraday.rsi14),
-                "context_ema20": number(s.context.ema20),
-                "context_ema50": number(s.context.ema50),
-                "context_atr3": number(s.context.atr3),
-                "context_atr14": number(s.context.atr14),
-                "context_volume": number(s.context.volume),
-                "context_volume_avg": number(s.context.averageVolume),
-                "context_macd": list(s.context.macd),
-                "context_rsi14": list(s.context.rsi14),
+                "symbol": .text(symbol),
+                "price": .text(number(s.price)),
+                "ema20": .text(number(s.ema20)),
+                "macd": .text(number(s.macd)),
+                "rsi7": .text(number(s.rsi7)),
+                "open_interest": .text(s.openInterest.map(number) ?? "n/a"),
+                "funding_rate": .text(s.fundingRate.map { String(format: "%.8g", $0) } ?? "n/a"),
+                "intraday_prices": .text(list(s.intraday.prices)),
+                "intraday_ema20": .text(list(s.intraday.ema20)),
+                "intraday_macd": .text(list(s.intraday.macd)),
+                "intraday_rsi7": .text(list(s.intraday.rsi7)),
+                "intraday_rsi14": .text(list(s.intraday.rsi14)),
+                "context_ema20": .text(number(s.context.ema20)),
+                "context_ema50": .text(number(s.context.ema50)),
+                "context_atr3": .text(number(s.context.atr3)),
+                "context_atr14": .text(number(s.context.atr14)),
+                "context_volume": .text(number(s.context.volume)),
+                "context_volume_avg": .text(number(s.context.averageVolume)),
+                "context_macd": .text(list(s.context.macd)),
+                "context_rsi14": .text(list(s.context.rsi14)),
             ]
         }
-        let positions: [[String: Any]] = account.positions.keys.sorted().compactMap { symbol in
+        let positions: [PromptScope] = account.positions.keys.sorted().compactMap { symbol in
             guard let p = account.positions[symbol] else { return nil }
             return [
-                "symbol": symbol,
-                "quantity": number(p.quantity),
-                "entry_price": number(p.entryPrice),
-                "current_price": number(p.markPrice),
-                "liquidation_price": number(p.liquidationPrice),
-                "unrealized_pnl": number(p.unrealizedPnL),
-                "leverage": number(p.leverage),
-                "stop_loss": p.stopLoss.map(number) ?? "none",
-                "profit_target": p.takeProfit.map(number) ?? "none",
-                "invalidation_condition": p.invalidationCondition,
+                "symbol": .text(symbol),
+                "quantity": .text(number(p.quantity)),
+                "entry_price": .text(number(p.entryPrice)),
+                "current_price": .text(number(p.markPrice)),
+                "liquidation_price": .text(number(p.liquidationPrice)),
+                "unrealized_pnl": .text(number(p.unrealizedPnL)),
+                "leverage": .text(number(p.leverage)),
+                "stop_loss": .text(p.stopLoss.map(number) ?? "none"),
+                "profit_target": .text(p.takeProfit.map(number) ?? "none"),
+                "invalidation_condition": .text(p.invalidationCondition),
             ]
         }
         return [
-            "minutes_since_start": String(max(0, (inputs.now - inputs.startedAt) / 60_000)),
-            "now_iso": iso(inputs.now),
-            "invocation_count": String(inputs.invocationCount),
-            "intraday_interval": inputs.intradayInterval,
-            "context_interval": inputs.contextInterval,
-            "markets": markets,
-            "return_pct": number(inputs.capital > 0 ? (equity / inputs.capital - 1) * 100 : 0),
-            "cash_usd": number(account.cash),
-            "equity_usd": number(equity),
-            "sharpe": number(inputs.sharpe),
-            "positions": positions,
+            "minutes_since_start": .text(String(max(0, (inputs.now - inputs.startedAt) / 60_000))),
+            "now_iso": .text(iso(inputs.now)),
+            "invocation_count": .text(String(inputs.invocationCount)),
+            "intraday_interval": .text(inputs.intradayInterval),
+            "context_interval": .text(inputs.contextInterval),
+            "markets": .list(markets),
+            "return_pct": .text(number(inputs.capital > 0 ? (equity / inputs.capital - 1) * 100 : 0)),
+            "cash_usd": .text(number(account.cash)),
+            "equity_usd": .text(number(equity)),
+            "sharpe": .text(number(inputs.sharpe)),
+            "positions": .list(positions),
         ]
     }
 

@@ -10,18 +10,29 @@ package struct PromptTemplate: Sendable {
     package let version: String
     package let body: String
     private let template: MustacheTemplate
+    /// The same template compiled for fast rendering; nil when it uses more than the compiled subset.
+    private let compiled: CompiledTemplate?
     /// Every variable the template reads, with the sections it sits in.
     package let references: [Reference]
     /// Id, version and sha256 of the body, computed once (every journal record carries it).
     package let stamp: TemplateStamp
 
     package struct Reference: Sendable, Equatable {
-        package var name: String
-        package var sections: [String]
+        package let name: String
+        package let sections: [String]
+        /// The first part of the dotted name and of each section's: what a scope is searched for.
+        let head: String
+        let sectionHeads: [String]
 
         package init(name: String, sections: [String]) {
             self.name = name
             self.sections = sections
+            self.head = Self.head(name)
+            self.sectionHeads = sections.map(Self.head)
+        }
+
+        static func head(_ name: String) -> String {
+            String(name.split(separator: ".").first ?? Substring(name))
         }
     }
 
@@ -47,11 +58,13 @@ package struct PromptTemplate: Sendable {
         self.id = id
         self.version = file.version
         self.body = file.body
+        let source = "{{% CONTENT_TYPE: TEXT}}" + file.body
         do {
-            template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + file.body)
+            template = try MustacheTemplate(string: source)
         } catch {
             throw .syntax("\(id): \(error)")
         }
+        compiled = CompiledTemplate(source)
         references = Self.scan(file.body)
         stamp = TemplateStamp(
             id: id,
@@ -73,43 +86,57 @@ package struct PromptTemplate: Sendable {
         return try PromptTemplate(id: id, file: file)
     }
 
-    package func render(_ context: [String: Any]) throws(Failure) -> String {
+    /// The prompt for `context`: the compiled form when the template has one, swift-mustache otherwise (and
+    /// whenever the compiled form declines a value); both give the same text.
+    package func render(_ context: PromptScope) throws(Failure) -> String {
         let missing = missingVariables(in: context)
         guard missing.isEmpty else { throw .missingVariables(template: id, names: missing) }
-        return template.render(context)
+        if let text = compiled?.render(context) { return text }
+        return template.render(PromptValue.mustacheScope(context))
     }
 
+    /// The prompt rendered by swift-mustache alone (the reference the compiled form is tested against).
+    package func renderWithMustache(_ context: PromptScope) -> String {
+        template.render(PromptValue.mustacheScope(context))
+    }
+
+    /// Whether the template has a compiled form (false: every render goes through swift-mustache).
+    package var isCompiled: Bool { compiled != nil }
+
     /// Names the template reads that no enclosing scope of `context` provides.
-    package func missingVariables(in context: [String: Any]) -> [String] {
+    package func missingVariables(in context: PromptScope) -> [String] {
         var missing: [String] = []
         for reference in references {
-            var scopes: [[String: Any]] = [context]
+            var scopes: [PromptScope] = [context]
             var reachable = true
-            for section in reference.sections {
+            for section in reference.sectionHeads {
                 guard let value = Self.lookup(section, in: scopes) else {
                     reachable = false
                     break
                 }
-                if let list = value as? [[String: Any]] {
+                switch value {
+                case .list(let list):
                     // An empty list renders nothing, so nothing inside it can be missing.
                     guard let first = list.first else {
                         reachable = false
                         break
                     }
                     scopes.append(first)
-                } else if let object = value as? [String: Any] {
-                    scopes.append(object)
+                case .scope(let scope):
+                    scopes.append(scope)
+                case .text, .flag:
+                    break
                 }
+                if !reachable { break }
             }
-            if reachable, Self.lookup(reference.name, in: scopes) == nil, !missing.contains(reference.name) {
+            if reachable, Self.lookup(reference.head, in: scopes) == nil, !missing.contains(reference.name) {
                 missing.append(reference.name)
             }
         }
         return missing
     }
 
-    private static func lookup(_ name: String, in scopes: [[String: Any]]) -> Any? {
-        let head = String(name.split(separator: ".").first ?? Substring(name))
+    private static func lookup(_ head: String, in scopes: [PromptScope]) -> PromptValue? {
         for scope in scopes.reversed() {
             if let value = scope[head] { return value }
         }

@@ -1,0 +1,210 @@
+import ArenaCore
+import EngineTestSupport
+import Foundation
+import Shared
+import Testing
+
+/// The compiled prompt templates render exactly what swift-mustache renders: the shipped templates over real
+/// contexts, a corpus of the spec's whitespace and section cases, and thousands of random templates.
+@Suite struct CompiledTemplateTests {
+    private static func template(_ body: String) throws -> PromptTemplate {
+        try PromptTemplate(id: "t", file: PromptTemplateFile(version: "1", body: body))
+    }
+
+    /// The text each path renders, after the missing-variable check both share.
+    private static func both(_ template: PromptTemplate, _ context: PromptScope) throws -> (String, String) {
+        (try template.render(context), template.renderWithMustache(context))
+    }
+
+    @Test func shippedTemplates_compileAndRenderWhatMustacheRenders() throws {
+        let system = try CycleHarness.template(.system)
+        let user = try CycleHarness.template(.user)
+        #expect(system.isCompiled)
+        #expect(user.isCompiled)
+        let market = MarketSnapshot(
+            takenAt: CycleHarness.now,
+            symbols: [
+                "BTC": CycleHarness.symbolSnapshot("BTC", price: 101_234.5, asOf: CycleHarness.now),
+                "ETH": CycleHarness.symbolSnapshot("ETH", price: 3_456.78, asOf: CycleHarness.now),
+            ]
+        )
+        var trader = CycleHarness.trader()
+        trader.symbols = ["BTC", "ETH"]
+        for positions in [0, 1, 2] {
+            var account = TraderAccount(cash: 9_000, positions: [:], realizedPnL: 0, feesPaid: 0)
+            for symbol in ["BTC", "ETH"].prefix(positions) {
+                account.positions[symbol] = Position(
+                    symbol: symbol,
+                    quantity: symbol == "BTC" ? 0.02 : -0.5,
+                    entryPrice: symbol == "BTC" ? 100_000 : 3_500,
+                    leverage: 5,
+                    margin: 400,
+                    liquidationPrice: symbol == "BTC" ? 81_000 : 4_150,
+                    markPrice: symbol == "BTC" ? 101_234.5 : 3_456.78,
+                    stopLoss: symbol == "BTC" ? 98_000 : nil,
+                    takeProfit: 104_000,
+                    openedAt: CycleHarness.now - 600_000,
+                    entryOrderID: 7,
+                    confidence: 0.7,
+                    riskUSD: 40,
+                    invalidationCondition: "close below <the 4h EMA> & \"x\"",
+                    entryFee: 0.4,
+                    fundingPaid: 0
+                )
+            }
+            let inputs = PromptContext.Inputs(
+                trader: trader,
+                venue: "paper",
+                capital: 10_000,
+                market: market,
+                account: account,
+                now: CycleHarness.now,
+                startedAt: CycleHarness.now - 7_200_000,
+                invocationCount: 41,
+                sharpe: 0.37,
+                intradayInterval: "3m",
+                contextInterval: "4h",
+                decisionSchema: #"{"type":"object"}"#
+            )
+            let (fast, reference) = try Self.both(user, PromptContext.user(inputs))
+            #expect(fast == reference)
+            #expect(fast.contains("ALL ETH DATA"))
+            #expect(fast.contains(positions == 0 ? "- none" : "- BTC: quantity 0.02"))
+            let (fastSystem, referenceSystem) = try Self.both(system, PromptContext.system(inputs))
+            #expect(fastSystem == referenceSystem)
+        }
+    }
+
+    /// The mustache spec's whitespace rules and swift-mustache's own behaviour, case by case.
+    @Test func corpus_rendersWhatMustacheRenders() throws {
+        let context: PromptScope = [
+            "a": "A", "b": "B", "yes": true, "no": false, "empty": .list([]),
+            "items": [["n": "1", "x": "x1"], ["n": "2"], ["n": "3", "inner": .scope(["n": "deep"])]],
+            "obj": .scope(["n": "on", "k": .scope(["v": "kv"])]), "text": "T",
+        ]
+        let corpus = [
+            "plain", "{{a}}", "{{{a}}}", "{{&a}}", "{{ a }}", "{{ \ta\t }}", "x{{a}}y\n", "{{!c}}{{a}}",
+            "{{#items}}{{n}},{{/items}}", "{{#items}}\n{{n}}\n{{/items}}\n", "  {{#items}}\n  {{n}}\n  {{/items}}\n",
+            "\t{{#yes}}  \nY\n {{/yes}}\t\n", "{{#no}}N{{/no}}{{^no}}not{{/no}}", "{{^items}}none{{/items}}",
+            "{{^empty}}\n- none\n{{/empty}}\n", "{{#empty}}x{{/empty}}", "{{#obj}}{{n}} {{a}} {{k.v}}{{/obj}}",
+            "{{obj.k.v}} {{obj.n}} {{missing.x}}", "{{#text}}[{{.}}]{{/text}}", "{{#items}}{{.n}}|{{a}}{{/items}}",
+            "{{#items}}{{#obj}}{{n}}{{k.v}}{{/obj}}{{/items}}", "a\r\n{{#yes}}\r\nb\r\n{{/yes}}\r\nc", "{{! standalone }}\nx",
+            "  {{! indented comment }}  \ny", "x {{! inline }} y\n", "{{#yes}}\nX{{/yes}} {{! after }}\nZ",
+            "{{#yes}}X{{/yes}}\n  {{#no}}\n  {{/no}}\n", "line\n   ", "line\n   {{a}}", "{{yes}} {{no}}",
+            "{{#items}}{{^x}}-{{/x}}{{x}}{{/items}}", "{{#items}}\n  {{#yes}}\n  {{n}}\n  {{/yes}}\n{{/items}}",
+            "{ {a} }{{a}}}", "{{a}}{{", "{a{{b}}", "{{#yes}}{{/yes}}", "\n\n{{#yes}}\n\n{{/yes}}\n\n",
+            "café → {{a}} ✓", "{{a}}\n{{^yes}}\n{{/yes}}",
+        ]
+        var compiled = 0
+        for body in corpus {
+            guard let template = try? Self.template(body) else { continue }  // not valid mustache: nothing to compare
+            if template.isCompiled { compiled += 1 }
+            let context = context.merging(["missing": .scope([:]), "x": "X", "k": .scope([:])]) { old, _ in old }
+            let missing = template.missingVariables(in: context)
+            guard missing.isEmpty else {
+                Issue.record("corpus case \(body.debugDescription) lacks \(missing)")
+                continue
+            }
+            let (fast, reference) = try Self.both(template, context)
+            #expect(fast == reference, "template \(body.debugDescription)")
+        }
+        #expect(compiled >= corpus.count - 3)
+    }
+
+    /// Random templates built from tags, names, spaces, tabs and both newlines; random contexts; same text.
+    @Test func randomTemplates_renderWhatMustacheRenders() throws {
+        var random = SeededRandom(seed: 20_261_202)
+        let names = ["a", "b", "items", "obj", "flag", "."]
+        var compared = 0
+        var compiled = 0
+        for _ in 0..<3_000 {
+            var body = ""
+            var open: [String] = []
+            for _ in 0..<random.int(below: 14) {
+                switch random.int(below: 11) {
+                case 0: body += ["x", "word", "  ", "\t", "{", "}"][random.int(below: 6)]
+                case 1: body += "\n"
+                case 2: body += "\r\n"
+                case 3: body += "{{\(names[random.int(below: names.count)])}}"
+                case 4: body += "{{{\(names[random.int(below: 5)])}}}"
+                case 5: body += "{{! note }}"
+                case 6, 7:
+                    let name = names[random.int(below: 5)]
+                    body += "{{\(random.int(below: 3) == 0 ? "^" : "#")\(name)}}"
+                    open.append(name)
+                case 8, 9:
+                    if let name = open.popLast() { body += "{{/\(name)}}" }
+                default: body += "{{obj.n}}"
+                }
+            }
+            while let name = open.popLast() { body += "{{/\(name)}}" }
+            let context = Self.randomContext(&random)
+            guard let template = try? Self.template(body), template.missingVariables(in: context).isEmpty else {
+                continue
+            }
+            compared += 1
+            if template.isCompiled { compiled += 1 }
+            let (fast, reference) = try Self.both(template, context)
+            if fast != reference {
+                Issue.record("template \(body.debugDescription): \(fast.debugDescription) ≠ \(reference.debugDescription)")
+                return
+            }
+        }
+        #expect(compared > 1_000)
+        #expect(compiled == compared)
+    }
+
+    @Test func templatesOutsideTheSubset_renderThroughMustache() throws {
+        let context: PromptScope = ["a": "A", "items": [["n": "1"]]]
+        for body in ["{{=<% %>=}}<%a%>", "{{> partial}}{{a}}", "👩‍💻 {{a}}", "e\u{301}{{a}}"] {
+            let template = try Self.template(body)
+            #expect(!template.isCompiled, "\(body)")
+            #expect(try template.render(context) == template.renderWithMustache(context))
+        }
+        // A variable naming a list has no compiled text: the render falls back and still matches.
+        let list = try Self.template("{{items}}")
+        #expect(list.isCompiled)
+        #expect(try list.render(context) == list.renderWithMustache(context))
+    }
+
+    private static func randomContext(_ random: inout SeededRandom) -> PromptScope {
+        func scalar() -> PromptValue {
+            switch random.int(below: 4) {
+            case 0: .flag(true)
+            case 1: .flag(false)
+            case 2: .text("")
+            default: .text(["v", "<&>", "1.5", " sp "][random.int(below: 4)])
+            }
+        }
+        func element() -> PromptScope {
+            var scope: PromptScope = [:]
+            if random.int(below: 2) == 0 { scope["a"] = scalar() }
+            if random.int(below: 3) == 0 { scope["flag"] = scalar() }
+            return scope
+        }
+        var context: PromptScope = [
+            "a": scalar(), "b": scalar(), "flag": scalar(),
+            "obj": .scope(["n": "on", "a": scalar()]),
+        ]
+        switch random.int(below: 4) {
+        case 0: context["items"] = .list([])
+        case 1: context["items"] = scalar()
+        default: context["items"] = .list((0..<(1 + random.int(below: 3))).map { _ in element() })
+        }
+        return context
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so a failing random case is the same on every run.
+struct SeededRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func int(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
