@@ -43,6 +43,8 @@ enum JSONNode {
     case string(String)
     case array(JSONArray)
     case object(JSONObject)
+    /// An array of numbers, written straight from the array (the bulk of a record: indicator series).
+    case doubles([Double])
 
     func write(into bytes: inout [UInt8]) throws {
         switch self {
@@ -57,15 +59,14 @@ enum JSONNode {
             }
         case .unsigned(let value): Self.writeDigits(value, into: &bytes)
         case .double(let value):
-            guard value.isFinite else {
-                throw EncodingError.invalidValue(
-                    value,
-                    .init(codingPath: [], debugDescription: "Unable to encode Double.\(value) directly in JSON.")
-                )
+            try Self.writeDouble(value, into: &bytes)
+        case .doubles(let values):
+            bytes.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                try Self.writeDouble(value, into: &bytes)
             }
-            var text = value.description
-            if text.hasSuffix(".0") { text.removeLast(2) }
-            bytes.append(contentsOf: text.utf8)
+            bytes.append(UInt8(ascii: "]"))
         case .string(let value): Self.writeString(value, into: &bytes)
         case .array(let array):
             bytes.append(UInt8(ascii: "["))
@@ -89,6 +90,28 @@ enum JSONNode {
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
+
+    /// Foundation's form: the shortest round-trip `description`, without a trailing `.0`.
+    static func writeDouble(_ value: Double, into bytes: inout [UInt8]) throws {
+        guard value.isFinite else {
+            throw EncodingError.invalidValue(
+                value,
+                .init(codingPath: [], debugDescription: "Unable to encode Double.\(value) directly in JSON.")
+            )
+        }
+        if value == value.rounded(), abs(value) < 1e15 {
+            // An integral value prints as its digits (`description` would add `.0`, which is dropped anyway);
+            // `-0.0` stays `-0`.
+            if value < 0 || (value == 0 && value.sign == .minus) {
+                bytes.append(UInt8(ascii: "-"))
+            }
+            writeDigits(UInt64(abs(value)), into: &bytes)
+            return
+        }
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        bytes.append(contentsOf: text.utf8)
+    }
 
     static func writeDigits(_ value: UInt64, into bytes: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
@@ -213,18 +236,18 @@ private func primitive<T: Encodable>(_ value: T) -> JSONNode? {
     if T.self == Int.self { return .integer(Int64(value as! Int)) }
     if T.self == Int64.self { return .integer(value as! Int64) }
     if T.self == Bool.self { return .bool(value as! Bool) }
-    switch value {
-    case let value as Float: return .double(Double(value.description) ?? Double(value))
-    case let value as Int32: return .integer(Int64(value))
-    case let value as UInt64: return .unsigned(value)
-    case let value as UInt: return .unsigned(UInt64(value))
-    case let value as Int16: return .integer(Int64(value))
-    case let value as Int8: return .integer(Int64(value))
-    case let value as UInt32: return .integer(Int64(value))
-    case let value as UInt16: return .integer(Int64(value))
-    case let value as UInt8: return .integer(Int64(value))
-    default: return nil
-    }
+    if T.self == [Double].self { return .doubles(value as! [Double]) }
+    // Metatype comparisons, not casts: a failed dynamic cast is what costs, and most values are not primitive.
+    if T.self == Float.self { return .double(Double((value as! Float).description) ?? Double(value as! Float)) }
+    if T.self == Int32.self { return .integer(Int64(value as! Int32)) }
+    if T.self == UInt64.self { return .unsigned(value as! UInt64) }
+    if T.self == UInt.self { return .unsigned(UInt64(value as! UInt)) }
+    if T.self == Int16.self { return .integer(Int64(value as! Int16)) }
+    if T.self == Int8.self { return .integer(Int64(value as! Int8)) }
+    if T.self == UInt32.self { return .integer(Int64(value as! UInt32)) }
+    if T.self == UInt16.self { return .integer(Int64(value as! UInt16)) }
+    if T.self == UInt8.self { return .integer(Int64(value as! UInt8)) }
+    return nil
 }
 
 private func node<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> JSONNode {

@@ -1,14 +1,58 @@
 import ArenaCore
 import NIOCore
 import Prometheus
+import Synchronization
 
 /// The engine's Prometheus metrics. Names follow docs/ARCHITECTURE.md ("Conventions") (`engine_…` with the unit as suffix); label values are
 /// bounded: configured model aliases, fixed outcome names, route reasons.
 package final class EngineMetrics: Sendable {
     package let registry: PrometheusCollectorRegistry
+    /// Metric handles by name and label values: the registry builds a name and takes its lock on every
+    /// `make…` call, which cost several percent of a backtest when done per cycle.
+    private let handles = Mutex<[String: AnyObject]>([:])
 
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+    }
+
+    private func handle<Metric: AnyObject>(
+        _ descriptor: MetricNameDescriptor,
+        _ labels: [(String, String)],
+        make: () -> Metric
+    ) -> Metric {
+        var key = descriptor.metricName
+        key += "\u{1F}"
+        key += descriptor.unitName ?? ""
+        for (name, value) in labels {
+            key += "\u{1F}"
+            key += name
+            key += "="
+            key += value
+        }
+        return handles.withLock { table in
+            if let hit = table[key] as? Metric { return hit }
+            let made = make()
+            table[key] = made
+            return made
+        }
+    }
+
+    private func gauge(descriptor: MetricNameDescriptor, labels: [(String, String)] = []) -> Gauge {
+        handle(descriptor, labels) { registry.makeGauge(descriptor: descriptor, labels: labels) }
+    }
+
+    private func counter(descriptor: MetricNameDescriptor, labels: [(String, String)] = []) -> Counter {
+        handle(descriptor, labels) { registry.makeCounter(descriptor: descriptor, labels: labels) }
+    }
+
+    private func histogram(
+        descriptor: MetricNameDescriptor,
+        labels: [(String, String)] = [],
+        buckets: [Duration]
+    ) -> DurationHistogram {
+        handle(descriptor, labels) {
+            registry.makeDurationHistogram(descriptor: descriptor, labels: labels, buckets: buckets)
+        }
     }
 
     private static func descriptor(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -24,25 +68,25 @@ package final class EngineMetrics: Sendable {
         completionTokens: Int,
         costUSD: Double
     ) {
-        registry.makeCounter(
+        counter(
             descriptor: Self.descriptor("llm_requests", "total", "Model requests by model and outcome"),
             labels: [("model", model), ("outcome", outcome)]
         ).increment()
         if let latency {
-            registry.makeDurationHistogram(
+            histogram(
                 descriptor: Self.descriptor("llm_request", "seconds", "Model request latency"),
                 labels: [("model", model)],
                 buckets: Self.latencyBuckets
             ).record(latency)
         }
         for (kind, tokens) in [("prompt", promptTokens), ("completion", completionTokens)] where tokens > 0 {
-            registry.makeCounter(
+            counter(
                 descriptor: Self.descriptor("llm_tokens", "total", "Tokens used by model and kind"),
                 labels: [("model", model), ("kind", kind)]
             ).increment(by: Int64(tokens))
         }
         if costUSD > 0 {
-            registry.makeCounter(
+            counter(
                 descriptor: Self.descriptor("llm_cost_usd", "total", "Model spending in US dollars"),
                 labels: [("model", model)]
             ).increment(by: costUSD)
@@ -51,31 +95,31 @@ package final class EngineMetrics: Sendable {
 
     /// One decision cycle: its wall time, outcome, risk rejections by reason, orders and venue errors.
     package func recordCycle(_ record: CycleRecord, duration: Duration, venue: String) {
-        registry.makeDurationHistogram(
+        histogram(
             descriptor: Self.descriptor("decision", "seconds", "Decision cycle wall time"),
             labels: [],
             buckets: Self.latencyBuckets
         ).record(duration)
-        registry.makeCounter(
+        counter(
             descriptor: Self.descriptor("cycles", "total", "Decision cycles by outcome and reason"),
             labels: [("outcome", record.outcome.rawValue), ("reason", record.reason?.rawValue ?? "none")]
         ).increment()
         for verdict in record.verdicts where !verdict.isAccepted {
             for reason in verdict.reasons {
-                registry.makeCounter(
+                counter(
                     descriptor: Self.descriptor("risk_rejections", "total", "Decisions rejected by risk, by reason"),
                     labels: [("reason", reason.rawValue)]
                 ).increment()
             }
         }
         for result in record.results {
-            registry.makeCounter(
+            counter(
                 descriptor: Self.descriptor("orders", "total", "Orders sent, by venue and status"),
                 labels: [("venue", venue), ("status", result.status.rawValue)]
             ).increment()
         }
         if record.error != nil, record.outcome == .completed {
-            registry.makeCounter(
+            counter(
                 descriptor: Self.descriptor("exchange_errors", "total", "Venue errors during a cycle, by venue"),
                 labels: [("venue", venue)]
             ).increment()
@@ -84,15 +128,15 @@ package final class EngineMetrics: Sendable {
 
     /// A trader's equity, exposure and state after a tick.
     package func recordTrader(_ id: String, account: TraderAccount, isHalted: Bool) {
-        registry.makeGauge(
+        gauge(
             descriptor: Self.descriptor("trader_equity", "usd", "Trader equity"),
             labels: [("trader", id)]
         ).set(account.equity)
-        registry.makeGauge(
+        gauge(
             descriptor: Self.descriptor("trader_exposure", "usd", "Notional of the trader's open positions"),
             labels: [("trader", id)]
         ).set(account.orderedPositions.reduce(0) { $0 + $1.notional })
-        registry.makeGauge(
+        gauge(
             descriptor: Self.descriptor("trader_halted", "", "1 while a kill switch stops the trader's entries"),
             labels: [("trader", id)]
         ).set(isHalted ? 1.0 : 0.0)
@@ -100,24 +144,24 @@ package final class EngineMetrics: Sendable {
 
     /// Age of the market data a cycle used, by market provider.
     package func recordMarketAge(provider: String, seconds: Double) {
-        registry.makeGauge(
+        gauge(
             descriptor: Self.descriptor("market_data_age", "seconds", "Age of the oldest value in the last snapshot"),
             labels: [("provider", provider)]
         ).set(seconds)
     }
 
     package func recordJournal(queueDepth: Int, fullQueueWaits: Int) {
-        registry.makeGauge(
+        gauge(
             descriptor: Self.descriptor("journal_queue_depth", "records", "Cycle records waiting for the disk")
         ).set(Double(queueDepth))
-        registry.makeGauge(
+        gauge(
             descriptor: Self.descriptor("journal_full_queue_waits", "total", "Times the loop waited for a full queue")
         ).set(Double(fullQueueWaits))
     }
 
     /// A trader's cycle not started because records of its earlier cycles are not durable yet (a failing disk).
     package func recordJournalBlocked(trader: String) {
-        registry.makeCounter(
+        counter(
             descriptor: Self.descriptor(
                 "journal_blocked_cycles",
                 "total",
@@ -130,11 +174,11 @@ package final class EngineMetrics: Sendable {
     /// A journal batch made durable: the time its fsyncs took, and how long its oldest record waited from the
     /// append until it was on disk (the journal's lag).
     package func recordJournalFlush(fsync: Duration, lag: Duration) {
-        registry.makeDurationHistogram(
+        histogram(
             descriptor: Self.descriptor("journal_fsync", "seconds", "Time to fsync one journal batch"),
             buckets: Self.storeBuckets
         ).record(fsync)
-        registry.makeDurationHistogram(
+        histogram(
             descriptor: Self.descriptor("journal_lag", "seconds", "From append to durable, oldest record of a batch"),
             buckets: Self.latencyBuckets
         ).record(lag)
@@ -142,13 +186,13 @@ package final class EngineMetrics: Sendable {
 
     /// One round trip to PostgreSQL or Redis, by store and operation (a fixed set of names).
     package func recordPersistence(store: String, operation: String, duration: Duration, failed: Bool) {
-        registry.makeDurationHistogram(
+        histogram(
             descriptor: Self.descriptor("persistence_round_trip", "seconds", "PostgreSQL and Redis round trips"),
             labels: [("store", store), ("operation", operation)],
             buckets: Self.storeBuckets
         ).record(duration)
         if failed {
-            registry.makeCounter(
+            counter(
                 descriptor: Self.descriptor("persistence_failures", "total", "Failed PostgreSQL and Redis operations"),
                 labels: [("store", store), ("operation", operation)]
             ).increment()
@@ -157,7 +201,7 @@ package final class EngineMetrics: Sendable {
 
     /// Cycles not taken by a full persistence queue (they are read back from the journal later).
     package func recordPersistenceDropped(store: String) {
-        registry.makeCounter(
+        counter(
             descriptor: Self.descriptor("persistence_queue_overflows", "total", "Cycles left to journal catch-up"),
             labels: [("store", store)]
         ).increment()
@@ -165,11 +209,11 @@ package final class EngineMetrics: Sendable {
 
     /// Cycles waiting for a store and how long it has been behind (0 when current).
     package func recordPersistenceBacklog(store: String, records: Int, lagSeconds: Double) {
-        registry.makeGauge(
+        gauge(
             descriptor: Self.descriptor("persistence_backlog", "records", "Cycles waiting to be written"),
             labels: [("store", store)]
         ).set(Double(records))
-        registry.makeGauge(
+        gauge(
             descriptor: Self.descriptor("persistence_lag", "seconds", "Time since the store last took a write"),
             labels: [("store", store)]
         ).set(lagSeconds)
@@ -182,14 +226,14 @@ package final class EngineMetrics: Sendable {
     ]
 
     package func recordModelSwitch(reason: String) {
-        registry.makeCounter(
+        counter(
             descriptor: Self.descriptor("llm_model_switches", "total", "Changes of the model in use, by reason"),
             labels: [("reason", reason)]
         ).increment()
     }
 
     package func recordAlert(key: String) {
-        registry.makeCounter(
+        counter(
             descriptor: Self.descriptor("alerts", "total", "Alerts raised, by kind"),
             labels: [("alert", String(key.prefix { $0 != ":" }))]
         ).increment()
