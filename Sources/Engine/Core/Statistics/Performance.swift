@@ -5,7 +5,9 @@ package enum Performance {
     /// Annualised Sharpe ratio of hourly equity returns (net of rebalancing flows): mean / standard deviation (sample) × √8760, with a zero
     /// risk-free rate. Fewer than three points, or no variation, give 0.
     package static func sharpe(_ history: [TraderState.EquityPoint]) -> Double {
-        sharpeSeries(history).last ?? 0
+        var last = 0.0
+        accumulate(history) { last = $0 }
+        return last
     }
 
     /// The Sharpe ratio of every prefix of `history` (element i covers points 0...i), in one pass: the mean and
@@ -13,6 +15,12 @@ package enum Performance {
     package static func sharpeSeries(_ history: [TraderState.EquityPoint]) -> [Double] {
         var series: [Double] = []
         series.reserveCapacity(history.count)
+        accumulate(history) { series.append($0) }
+        return series
+    }
+
+    /// Hands the Sharpe ratio of each prefix to `body`, in order (one pass, nothing allocated).
+    private static func accumulate(_ history: [TraderState.EquityPoint], _ body: (Double) -> Void) {
         var count = 0
         var mean = 0.0
         var squares = 0.0
@@ -27,8 +35,7 @@ package enum Performance {
             }
             let variance = count >= 2 ? squares / Double(count - 1) : 0
             let isDefined = index >= 2 && count >= 2 && variance > 0
-            series.append(isDefined ? mean / variance.squareRoot() * (8760.0).squareRoot() : 0)
+            body(isDefined ? mean / variance.squareRoot() * (8760.0).squareRoot() : 0)
         }
-        return series
     }
 }
