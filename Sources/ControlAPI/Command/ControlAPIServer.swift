@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -33,6 +34,9 @@ enum ControlAPIServer {
         let watcher = SnapshotWatcher(store: store, interval: settings.watchInterval, logger: logger)
         return Application(
             responder: responder,
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [PreparedDocumentHandler(responder: responder)])
+            ),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             services: [watcher],
             onServerRunning: onServerRunning,

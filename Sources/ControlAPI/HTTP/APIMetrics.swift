@@ -37,6 +37,8 @@ final class APIMetrics: Sendable {
     let generationLoadFailures: Counter
     let snapshotAge: Gauge
     let redisFailures: Counter
+    /// Prepared documents answered on the event loop by `PreparedDocumentHandler` (counted in `requests` too).
+    let fastPathAnswers: Counter
 
     static let errorStatuses = [400, 404, 405, 500, 503]
 
@@ -73,6 +75,13 @@ final class APIMetrics: Sendable {
         )
         redisFailures = registry.makeCounter(
             descriptor: Self.name("redis_failures", "total", "Redis reads that failed (the files were served)")
+        )
+        fastPathAnswers = registry.makeCounter(
+            descriptor: Self.name(
+                "fast_path_answers",
+                "total",
+                "Prepared documents answered on the event loop, without the router"
+            )
         )
     }
 

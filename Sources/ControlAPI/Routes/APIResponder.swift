@@ -167,19 +167,74 @@ struct APIResponder: HTTPResponder {
     )
         -> Response
     {
-        let wantsGzip = prepared.isCompressible && Self.acceptsGzip(request.headers[.acceptEncoding])
+        let (status, headers, body) = documentParts(
+            prepared,
+            generation: generation,
+            maxAge: maxAge,
+            requestHeaders: request.headers
+        )
+        return Response(status: status, headers: headers, body: body.map { ResponseBody(byteBuffer: $0) } ?? .init())
+    }
+
+    /// Status, headers and body of a prepared document for a request's headers: the one place that decides
+    /// compression, CORS, the ETag's 304 and the body with its `serverTime`, for both the router and the
+    /// prepared-document fast path (`PreparedDocumentHandler`). A 304 has no body.
+    func documentParts(
+        _ prepared: PreparedDocument,
+        generation: LoadedGeneration,
+        maxAge: Int,
+        requestHeaders: HTTPFields
+    ) -> (HTTPResponse.Status, HTTPFields, ByteBuffer?) {
+        let wantsGzip = prepared.isCompressible && Self.acceptsGzip(requestHeaders[.acceptEncoding])
         var headers = generation.headers.fields(
             maxAge: maxAge,
             isGzip: wantsGzip,
             isCompressible: prepared.isCompressible
         )
-        if !cors.allowsAny { cors.apply(to: &headers, origin: request.headers[.origin]) }
-        if let match = request.headers[.ifNoneMatch], Self.matches(match, generation: generation.id) {
+        if !cors.allowsAny { cors.apply(to: &headers, origin: requestHeaders[.origin]) }
+        if let match = requestHeaders[.ifNoneMatch], Self.matches(match, generation: generation.id) {
             headers[.contentEncoding] = nil
-            return Response(status: .notModified, headers: headers)
+            return (.notModified, headers, nil)
         }
         let body = prepared.body(serverTime: clock(), encoding: wantsGzip ? .gzip : .identity)
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
+        return (.ok, headers, body)
+    }
+
+    /// The answer to a GET of a prepared document with no query — a snapshot document, a model's analytics or
+    /// the rebalances of the current generation — as the router would give it, or nil when the request is
+    /// anything else (another route, no generation yet, a document the generation lacks, a malformed model id):
+    /// those go to the router, which answers them and their errors. Counts the request when it answers.
+    func preparedResponse(path: String, requestHeaders: HTTPFields) -> (HTTPResponse, ByteBuffer?)? {
+        // Plain paths only: a query, an escape or anything unusual is the router's to interpret.
+        guard path.hasPrefix("/api/"), path.utf8.allSatisfy(Self.isPlainPathByte), let generation = store.generation
+        else { return nil }
+        let name = path.dropFirst("/api/".count)
+        let prepared: PreparedDocument
+        let maxAge: Int
+        let route: APIMetrics.Route
+        if let document = SnapshotDocument(rawValue: String(name)) {
+            guard let found = generation.documents[document] else { return nil }
+            (prepared, maxAge, route) = (found, document.maxAgeSeconds, .document(document))
+        } else if name.hasPrefix("analytics/") {
+            let modelID = name.dropFirst("analytics/".count)
+            guard ModelID.isValid(modelID) else { return nil }
+            prepared = generation.analyticsByModel[String(modelID)] ?? generation.emptyAnalytics
+            (maxAge, route) = (SnapshotDocument.analytics.maxAgeSeconds, .analyticsByModel)
+        } else if name == "rebalances" {
+            (prepared, maxAge, route) = (generation.rebalances, SnapshotDocument.leaderboard.maxAgeSeconds, .rebalances)
+        } else {
+            return nil
+        }
+        metrics.record(route)
+        metrics.fastPathAnswers.increment()
+        var (status, headers, body) = documentParts(
+            prepared,
+            generation: generation,
+            maxAge: maxAge,
+            requestHeaders: requestHeaders
+        )
+        if !headers.contains(.contentLength) { headers[.contentLength] = String(body?.readableBytes ?? 0) }
+        return (HTTPResponse(status: status, headerFields: headers), body)
     }
 
     // MARK: Health and errors
@@ -238,20 +293,74 @@ struct APIResponder: HTTPResponder {
 
     // MARK: Header parsing
 
-    static func acceptsGzip(_ header: String?) -> Bool {
-        guard let header else { return false }
-        for part in header.split(separator: ",") {
-            let pieces = part.split(separator: ";")
-            guard let coding = pieces.first?.trimmingCharacters(in: .whitespaces).lowercased(),
-                coding == "gzip" || coding == "*"
-            else { continue }
-            let refused = pieces.dropFirst().contains { parameter in
-                let trimmed = parameter.trimmingCharacters(in: .whitespaces).lowercased()
-                return trimmed == "q=0" || trimmed == "q=0.0" || trimmed == "q=0.00" || trimmed == "q=0.000"
-            }
-            return !refused
+    static func isPlainPathByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "/"), UInt8(ascii: "-"), UInt8(ascii: "_"),
+            UInt8(ascii: "."):
+            true
+        default: false
         }
-        return false
+    }
+
+    /// Whether `Accept-Encoding` allows gzip: the first `gzip` or `*` coding decides, refused only by a zero
+    /// q-value (`q=0`, `q=0.0`, …). Read byte by byte: it runs on every request of the hot path.
+    static func acceptsGzip(_ header: String?) -> Bool {
+        guard var header else { return false }
+        return header.withUTF8 { bytes in
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                if let verdict = gzipVerdict(UnsafeBufferPointer(rebasing: bytes[start..<end])) { return verdict }
+                start = end + 1
+            }
+            return false
+        }
+    }
+
+    /// One coding of `Accept-Encoding` (`gzip;q=0.5`): nil when it is not `gzip` or `*`, else whether it
+    /// is accepted.
+    private static func gzipVerdict(_ part: UnsafeBufferPointer<UInt8>) -> Bool? {
+        var pieces: [Range<Int>] = []
+        var start = 0
+        for index in 0...part.count where index == part.count || part[index] == UInt8(ascii: ";") {
+            pieces.append(trimmed(part, start..<index))
+            start = index + 1
+        }
+        guard let coding = pieces.first,
+            equalsIgnoringCase(part, coding, "gzip") || equalsIgnoringCase(part, coding, "*")
+        else { return nil }
+        let refused = pieces.dropFirst().contains { piece in
+            zeroQualities.contains { equalsIgnoringCase(part, piece, $0) }
+        }
+        return !refused
+    }
+
+    private static let zeroQualities: [StaticString] = ["q=0", "q=0.0", "q=0.00", "q=0.000"]
+
+    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while lower < upper, isSpace(bytes[lower]) { lower += 1 }
+        while upper > lower, isSpace(bytes[upper - 1]) { upper -= 1 }
+        return lower..<upper
+    }
+
+    private static func equalsIgnoringCase(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        _ range: Range<Int>,
+        _ text: StaticString
+    ) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        let expected = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+        for offset in 0..<range.count {
+            var byte = bytes[range.lowerBound + offset]
+            if byte >= UInt8(ascii: "A"), byte <= UInt8(ascii: "Z") { byte += 32 }
+            if byte != expected[offset] { return false }
+        }
+        return true
     }
 
     static func matches(_ ifNoneMatch: String, generation: String) -> Bool {

@@ -1,0 +1,147 @@
+import ArenaTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+@testable import ControlAPI
+
+/// The prepared-document fast path (`PreparedDocumentHandler`) on a live server: every document it answers on
+/// the event loop is what the router answers for the same request (status, headers, body), and it leaves every
+/// other request to the router.
+@Suite("control-api's prepared-document fast path")
+struct PreparedDocumentTests {
+    static let paths = [
+        "/api/leaderboard", "/api/trades", "/api/positions", "/api/account-totals", "/api/crypto-prices",
+        "/api/analytics", "/api/since-inception-values", "/api/conversations", "/api/analytics/gpt-5",
+        "/api/analytics/no-such-model", "/api/rebalances",
+    ]
+
+    static func makeLiveAPI(corsOrigins: [String], metrics: APIMetrics) throws -> some ApplicationProtocol {
+        var settings = ControlAPISettings.defaults
+        settings.dataPath = TestPaths.capture.path
+        settings.port = 0
+        settings.corsOrigins = corsOrigins
+        var logger = Logger(label: "control-api-test")
+        logger.logLevel = .critical
+        return try ControlAPIServer.makeApplication(settings: settings, logger: logger, metrics: metrics)
+    }
+
+    static func fastPathAnswers(_ metrics: APIMetrics) -> Int {
+        let text = String(buffer: metrics.exposition())
+        let line = text.split(separator: "\n").first { $0.hasPrefix("control_api_fast_path_answers_total ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+    }
+
+    /// The body with `serverTime` set aside (it is the clock at each answer), inflated when gzipped.
+    static func comparable(_ response: TestResponse) throws -> Data {
+        var bytes = [UInt8](buffer: response.body)
+        if response.headers[.contentEncoding] == "gzip" { bytes = try gunzip(bytes) }
+        guard !bytes.isEmpty else { return Data() }
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(object.removeValue(forKey: "serverTime") != nil)
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+
+    @Test(arguments: [["*"], ["https://dash.example"]])
+    func fastAnswers_areWhatTheRouterAnswers(corsOrigins: [String]) async throws {
+        let metrics = APIMetrics()
+        try await Self.makeLiveAPI(corsOrigins: corsOrigins, metrics: metrics).test(.live) { client in
+            let etag = try await client.execute(uri: "/api/leaderboard", method: .get).headers[.eTag] ?? ""
+            #expect(etag.hasPrefix("\""))
+            let variants: [HTTPFields] = [
+                [:], [.acceptEncoding: "gzip, deflate"], [.acceptEncoding: "gzip;q=0"],
+                [.origin: "https://dash.example"], [.origin: "https://evil.example", .acceptEncoding: "*"],
+                [.ifNoneMatch: etag], [.ifNoneMatch: "W/\(etag)"], [.ifNoneMatch: "\"older\""],
+            ]
+            var compared = 0
+            for path in Self.paths {
+                for headers in variants {
+                    let before = Self.fastPathAnswers(metrics)
+                    let fast = try await client.execute(uri: path, method: .get, headers: headers)
+                    #expect(Self.fastPathAnswers(metrics) == before + 1, "\(path) \(headers) was not answered fast")
+                    // A query sends the same request through the router (no document reads this one).
+                    let routed = try await client.execute(uri: path + "?via=router", method: .get, headers: headers)
+                    #expect(Self.fastPathAnswers(metrics) == before + 1, "\(path)?via=router was answered fast")
+                    #expect(fast.status == routed.status, "\(path) \(headers)")
+                    var fastHeaders = fast.headers
+                    var routedHeaders = routed.headers
+                    #expect(fastHeaders[.date] != nil)
+                    fastHeaders[.date] = nil
+                    routedHeaders[.date] = nil
+                    #expect(fastHeaders == routedHeaders, "\(path) \(headers)")
+                    #expect(try Self.comparable(fast) == Self.comparable(routed), "\(path) \(headers)")
+                    compared += 1
+                }
+            }
+            #expect(compared == Self.paths.count * variants.count)
+        }
+    }
+
+    @Test func otherRequests_goToTheRouter() async throws {
+        let metrics = APIMetrics()
+        try await Self.makeLiveAPI(corsOrigins: ["*"], metrics: metrics).test(.live) { client in
+            let head = try await client.execute(uri: "/api/leaderboard", method: .head)
+            #expect(head.status == .ok)
+            #expect(head.body.readableBytes == 0)
+            let post = try await client.execute(uri: "/api/leaderboard", method: .post)
+            #expect(post.status == .methodNotAllowed)
+            let limited = try await client.execute(uri: "/api/trades?limit=1", method: .get)
+            #expect(limited.status == .ok)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: limited.body)) as? [String: Any])
+            #expect((object["trades"] as? [Any])?.count == 1)
+            #expect(try await client.execute(uri: "/api/nope", method: .get).status == .notFound)
+            #expect(try await client.execute(uri: "/api/analytics/bad%20id", method: .get).status == .badRequest)
+            #expect(try await client.execute(uri: "/api/health", method: .get).status == .ok)
+            #expect(Self.fastPathAnswers(metrics) == 0)
+            // After all of that on the same server, a plain GET is still answered fast, and in order.
+            let plain = try await client.execute(uri: "/api/leaderboard", method: .get)
+            #expect(plain.status == .ok)
+            #expect(Self.fastPathAnswers(metrics) == 1)
+        }
+    }
+
+    @Test func noGeneration_isTheRoutersAnswer() async throws {
+        let empty = try TestPaths.makeScratch("api-fast")
+        var settings = ControlAPISettings.defaults
+        settings.dataPath = empty.path
+        settings.port = 0
+        var logger = Logger(label: "control-api-test")
+        logger.logLevel = .critical
+        let metrics = APIMetrics()
+        try await ControlAPIServer.makeApplication(settings: settings, logger: logger, metrics: metrics).test(.live) {
+            client in
+            let response = try await client.execute(uri: "/api/leaderboard", method: .get)
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.headers[.retryAfter] != nil)
+            #expect(Self.fastPathAnswers(metrics) == 0)
+        }
+    }
+
+    @Test(arguments: [
+        ("gzip", true), ("GZIP", true), ("deflate, gzip;q=0.5", true), ("gzip;q=0", false),
+        ("gzip; q=0.000", false), ("*", true), ("*;q=0", false), ("identity", false), ("", false),
+        ("br, *;q=0.1", true), ("  gzip  ", true), ("gzip;q=0, *", false), ("x-gzip", false), (",,gzip", true),
+        ("deflate", false), ("gzip;Q=0.0", false),
+    ])
+    func acceptEncoding_isReadAsBefore(header: String, accepted: Bool) {
+        #expect(APIResponder.acceptsGzip(header) == accepted, "\(header)")
+    }
+
+    /// (The live test client always sends `Connection: keep-alive`, so the close case is checked here.)
+    @Test func connectionClose_goesToTheRouter() {
+        #expect(PreparedDocumentHandler.asksToClose([.connection: "close"]))
+        #expect(PreparedDocumentHandler.asksToClose([.connection: "Keep-Alive, Close"]))
+        #expect(!PreparedDocumentHandler.asksToClose([.connection: "keep-alive"]))
+        #expect(!PreparedDocumentHandler.asksToClose([:]))
+    }
+
+    @Test func httpDate_isIMFFixdate() {
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(1_796_181_688) == "Wed, 02 Dec 2026 03:21:28 GMT")
+        #expect(HTTPDate.format(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
+    }
+}
