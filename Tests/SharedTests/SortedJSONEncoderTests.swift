@@ -76,6 +76,20 @@ struct SortedJSONEncoderTests {
         try Self.same(["key/with\"quote": 1, "é": 2, "\n": 3])
     }
 
+    /// `encodeEscapingSlashes` is `JSONEncoder` with `.sortedKeys` alone (what baseline answers were written with).
+    @Test func escapingSlashes_isSortedKeysAlone() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var text = ""
+        for scalar in 0..<0x80 { text.unicodeScalars.append(Unicode.Scalar(UInt8(scalar))) }
+        let value: [String: [String: String]] = [
+            "decisions/x": ["a/b": "4h EMA20/EMA50 cross", "plain": text, "none": "", "many": "///\\/"]
+        ]
+        let actual = try SortedJSONEncoder().encodeEscapingSlashes(value)
+        #expect(actual == (try encoder.encode(value)))
+        #expect(String(decoding: actual, as: UTF8.self).contains(#"EMA20\/EMA50"#))
+    }
+
     @Test func keys_sortedByTheirBytes_atEveryLevel() throws {
         try Self.same([
             "rsi7": 1, "rsi14": 2, "a_b": 3, "aB": 4, "Zed": 5, "zed": 6, "b": 7, "B": 8, "é": 9, "_x": 10, "x01": 11,

@@ -18,6 +18,21 @@ package struct SortedJSONEncoder: Sendable {
         return Data(bytes)
     }
 
+    /// What `JSONEncoder` gives with `.sortedKeys` alone (slashes escaped as `\/`). A `/` can only stand inside
+    /// a string (key or value) of JSON text, so escaping every one in the output is exactly that.
+    package func encodeEscapingSlashes<T: Encodable>(_ value: T) throws -> Data {
+        var plain: [UInt8] = []
+        plain.reserveCapacity(1024)
+        try encode(value, into: &plain)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(plain.count + 16)
+        for byte in plain {
+            if byte == UInt8(ascii: "/") { bytes.append(UInt8(ascii: "\\")) }
+            bytes.append(byte)
+        }
+        return Data(bytes)
+    }
+
     /// Appends the encoding of `value` to `bytes`.
     package func encode<T: Encodable>(_ value: T, into bytes: inout [UInt8]) throws {
         let root = try Self.node(for: value, codingPath: [])

@@ -23,9 +23,8 @@ package struct BaselinePolicy: LLMClient {
         let decisions = decide(request.input)
         let data: Data
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            data = try encoder.encode(["decisions": decisions])
+            // JSONEncoder's `.sortedKeys` bytes, as earlier journals recorded them.
+            data = try SortedJSONEncoder().encodeEscapingSlashes(["decisions": decisions])
         } catch {
             throw .malformedResponse("cannot encode baseline decisions")
         }
