@@ -118,6 +118,8 @@ struct BacktestTests {
         #expect(derived.journal.path.hasPrefix(scratch.path))
         #expect(derived.dataPath.hasPrefix(scratch.path))
         #expect(derived.manager.statePath.hasPrefix(scratch.path))
+        // Records go to disk in small batches (a long backtest's memory stays flat).
+        #expect(derived.journal.queueCapacity == Backtest.journalBatch)
 
         options.traders = ["nobody"]
         #expect(throws: Backtest.Failure.self) {

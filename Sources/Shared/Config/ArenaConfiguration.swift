@@ -61,7 +61,7 @@ package struct ArenaConfiguration: Sendable {
         /// Appended records are written and fsynced together at most this far apart.
         package let fsyncInterval: Duration
         /// Records waiting to be written; when full, the trading loop waits (and it is counted and logged).
-        package let queueCapacity: Int
+        package var queueCapacity: Int
         /// gzip a file once it is rotated out (readers handle both forms).
         package var compressClosedFiles: Bool = true
     }
