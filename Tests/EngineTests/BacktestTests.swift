@@ -103,7 +103,61 @@ struct BacktestTests {
             )
             #expect(summary.cycles == 481)
             #expect(summary.mismatchedCycles.isEmpty, "\(summary.differences.prefix(2))")
+            // Baselines never read a prompt, so the backtest rendered none: the rest of each cycle was compared.
+            #expect(summary.withoutPrompts == 481)
         }
+    }
+
+    /// Without `--record-prompts` a baseline's backtest cycle renders no prompt (and says so in the record); with
+    /// it, the prompts are there and replay compares them too. Decisions, verdicts and orders are the same either
+    /// way, and a changed risk rule shows on the prompt-less records.
+    @Test func baselinePrompts_areRenderedOnlyWhenRecorded() async throws {
+        let scratch = try TestPaths.makeScratch("backtest-prompts")
+        let configuration = try configuration(scratch)
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        var plain = options(scratch.appendingPathComponent("plain"), to: "2025-07-16T06:00:00Z")
+        plain.traders = ["baseline-ema"]
+        var recorded = options(scratch.appendingPathComponent("recorded"), to: "2025-07-16T06:00:00Z")
+        recorded.traders = ["baseline-ema"]
+        recorded.recordsPrompts = true
+        let first = try await Backtest.run(base: configuration, options: plain, logger: logger)
+        let second = try await Backtest.run(base: configuration, options: recorded, logger: logger)
+        #expect(first == second)
+
+        func records(_ options: Backtest.Options) throws -> [CycleRecord] {
+            try JournalReplay.records(
+                journal: JournalDirectory(root: (options.output as NSString).appendingPathComponent("journal")),
+                trader: "baseline-ema"
+            )
+        }
+        let without = try records(plain)
+        let with = try records(recorded)
+        #expect(without.count == 121 && with.count == 121)
+        #expect(without.allSatisfy { $0.promptsSkipped == true && $0.userPrompt == nil && $0.templates.isEmpty })
+        #expect(with.allSatisfy { $0.promptsSkipped == nil && $0.userPrompt?.contains("ALL ETH DATA") == true })
+        #expect(without.map(\.decisions) == with.map(\.decisions))
+        #expect(without.map(\.orders) == with.map(\.orders))
+        #expect(without.contains { !$0.orders.isEmpty })
+
+        let replayed = JournalReplay(
+            configuration: try Backtest.configuration(configuration, options: recorded),
+            templatesDirectory: nil
+        )
+        let full = try replayed.replay(trader: "baseline-ema", records: with)
+        #expect(full.matched == 121 && full.withoutPrompts == 0)
+        let bare = try replayed.replay(trader: "baseline-ema", records: without)
+        #expect(bare.matched == 121 && bare.withoutPrompts == 121 && bare.skipped == 0)
+
+        // A narrower trader (ETH dropped from its symbols: its decisions now refuse as UNKNOWN_SYMBOL) changes
+        // what the prompt-less records replay to.
+        var stricter = try Backtest.configuration(configuration, options: plain)
+        let index = try #require(stricter.manager.traders.firstIndex { $0.id == "baseline-ema" })
+        stricter.manager.traders[index].symbols = ["BTC", "SOL"]
+        let changed = try JournalReplay(configuration: stricter, templatesDirectory: nil)
+            .replay(trader: "baseline-ema", records: without)
+        #expect(!changed.mismatchedCycles.isEmpty)
+        #expect(changed.differences.contains { $0.field == "verdicts" })
     }
 
     @Test func configuration_movesEveryVenueToPaper_andNarrowsSymbols() throws {

@@ -47,7 +47,8 @@ package struct Counterfactual {
         guard let model = gateway.models[alias] else {
             throw JournalReplay.Failure.template("unknown model '\(alias)'")
         }
-        let renderer = rerender ? try replay.pipeline(for: trader).renderer : nil
+        let pipelineRenderer = try replay.pipeline(for: trader).renderer
+        let renderer = rerender ? pipelineRenderer : nil
         let symbols = replay.symbols(of: trader)
         let view = TraderConfigurationView(trader)
         // Counterfactual spending counts against the global budget, not the live trader's own limit.
@@ -55,14 +56,23 @@ package struct Counterfactual {
         var summary = Summary(trader: id, model: alias)
         for record in records {
             guard let market = record.market, let account = record.account, let inputs = record.inputs,
-                let system = record.systemPrompt, let user = record.userPrompt
+                record.systemPrompt != nil || record.promptsSkipped == true
             else {
                 summary.skipped += 1
                 continue
             }
-            var messages = [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: user)]
-            if let renderer {
-                messages = try renderer.render(market: market, account: account, inputs: inputs, now: record.startedAt)
+            var messages: [ChatMessage]
+            if let system = record.systemPrompt, let user = record.userPrompt, renderer == nil {
+                messages = [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: user)]
+            } else {
+                // A baseline's backtest cycle rendered no prompt: the current templates render it from the
+                // recorded market, account and inputs, as the live cycle would have.
+                messages = try (renderer ?? pipelineRenderer).render(
+                    market: market,
+                    account: account,
+                    inputs: inputs,
+                    now: record.startedAt
+                )
             }
             let request = LLMRequest(
                 model: model,

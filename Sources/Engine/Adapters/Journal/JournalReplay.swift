@@ -21,6 +21,9 @@ package struct JournalReplay {
         package var cycles = 0
         package var matched = 0
         package var skipped = 0
+        /// Cycles of an in-process baseline whose prompts were not rendered (a backtest's): their decisions,
+        /// verdicts and orders were compared, their prompts could not be.
+        package var withoutPrompts = 0
         package var differences: [Difference] = []
         package var mismatchedCycles: [String] = []
     }
@@ -83,9 +86,17 @@ package struct JournalReplay {
         let view = pipeline.view
         var summary = TraderSummary(trader: id)
         for record in records {
-            guard let market = record.market, let account = record.account, let inputs = record.inputs,
-                let system = record.systemPrompt, let user = record.userPrompt
-            else {
+            guard let market = record.market, let account = record.account, let inputs = record.inputs else {
+                summary.skipped += 1
+                continue
+            }
+            let recordedPrompts: (system: String, user: String)?
+            if let system = record.systemPrompt, let user = record.userPrompt {
+                recordedPrompts = (system, user)
+            } else if record.promptsSkipped == true {
+                recordedPrompts = nil
+                summary.withoutPrompts += 1
+            } else {
                 summary.skipped += 1
                 continue
             }
@@ -112,18 +123,20 @@ package struct JournalReplay {
                     Difference(cycleID: record.cycleID, field: field, recorded: "\(recorded)", replayed: "\(replayed)")
                 )
             }
-            // 3. Prompts.
-            do {
-                let messages = try renderer.render(
-                    market: market,
-                    account: account,
-                    inputs: inputs,
-                    now: record.startedAt
-                )
-                compare("system_prompt", system, messages[0].content)
-                compare("user_prompt", user, messages[1].content)
-            } catch {
-                compare("prompts", "rendered", "\(error)")
+            // 3. Prompts (unless none was rendered).
+            if let (system, user) = recordedPrompts {
+                do {
+                    let messages = try renderer.render(
+                        market: market,
+                        account: account,
+                        inputs: inputs,
+                        now: record.startedAt
+                    )
+                    compare("system_prompt", system, messages[0].content)
+                    compare("user_prompt", user, messages[1].content)
+                } catch {
+                    compare("prompts", "rendered", "\(error)")
+                }
             }
             // 5. Parse the recorded answer.
             if let raw = record.rawAnswer {

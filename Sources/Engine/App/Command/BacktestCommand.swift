@@ -48,6 +48,12 @@ struct BacktestCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "No progress lines on stderr.")
     var quiet = false
 
+    @Flag(
+        name: .long,
+        help: "Render and journal the prompts of in-process baseline traders too (they decide without reading them)."
+    )
+    var recordPrompts = false
+
     func run() async throws {
         func fail(_ message: String) -> ExitCode {
             FileHandle.standardError.write(Data("engine backtest: \(message)\n".utf8))
@@ -78,7 +84,7 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         try prepareOutput(fail: fail)
 
-        let backtestOptions = Backtest.Options(
+        var backtestOptions = Backtest.Options(
             from: fromTime,
             to: toTime,
             symbols: symbolList,
@@ -87,6 +93,7 @@ struct BacktestCommand: AsyncParsableCommand {
             traders: trader.isEmpty ? nil : trader,
             output: out
         )
+        backtestOptions.recordsPrompts = recordPrompts
         let started = ContinuousClock.now
         let report: Backtest.Report
         do {

@@ -81,6 +81,9 @@ struct ReplayCommand: AsyncParsableCommand {
                 print(
                     "\(id): \(status): \(summary.cycles) cycles replayed, \(summary.matched) identical, "
                         + "\(summary.mismatchedCycles.count) different, \(summary.skipped) without a decision step"
+                        + (summary.withoutPrompts > 0
+                            ? " (\(summary.withoutPrompts) of a baseline's backtest, without prompts: decisions, "
+                                + "verdicts and orders compared)" : "")
                 )
                 if !summary.mismatchedCycles.isEmpty {
                     mismatched = true

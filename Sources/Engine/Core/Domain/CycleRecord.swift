@@ -36,6 +36,11 @@ package struct CycleRecord: Sendable, Codable, Equatable {
     package var systemPrompt: String?
     package var userPrompt: String?
     package var promptDigest: String?
+    /// Set when no prompt was rendered: an in-process baseline model, which decides from the market and account
+    /// and never reads a prompt, in a backtest that does not record them (`engine backtest --record-prompts`
+    /// records them). Replay checks such a cycle's decisions, verdicts and orders; a counterfactual renders its
+    /// prompts from the recorded inputs. Absent otherwise.
+    package var promptsSkipped: Bool?
     package var rawAnswer: String?
     package var promptTokens: Int = 0
     package var completionTokens: Int = 0
@@ -90,6 +95,7 @@ package struct CycleRecord: Sendable, Codable, Equatable {
         case systemPrompt = "system_prompt"
         case userPrompt = "user_prompt"
         case promptDigest = "prompt_digest"
+        case promptsSkipped = "prompts_skipped"
         case rawAnswer = "raw_answer"
         case promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens"
@@ -273,6 +279,7 @@ extension CycleRecord {
         systemPrompt = try container.decodeIfPresent(String.self, forKey: .systemPrompt)
         userPrompt = try container.decodeIfPresent(String.self, forKey: .userPrompt)
         promptDigest = try container.decodeIfPresent(String.self, forKey: .promptDigest)
+        promptsSkipped = try container.decodeIfPresent(Bool.self, forKey: .promptsSkipped)
         rawAnswer = try container.decodeIfPresent(String.self, forKey: .rawAnswer)
         promptTokens = try container.decodeIfPresent(Int.self, forKey: .promptTokens) ?? 0
         completionTokens = try container.decodeIfPresent(Int.self, forKey: .completionTokens) ?? 0

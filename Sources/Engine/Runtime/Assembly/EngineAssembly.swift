@@ -62,6 +62,7 @@ package struct EngineAssembly {
         logger: Logger,
         clockOverride: (any ArenaClock)? = nil,
         persistsEveryCycle: Bool = true,
+        rendersInProcessPrompts: Bool = true,
         shutdownSignals: ShutdownSignals? = nil
     )
         async throws -> EngineAssembly
@@ -78,6 +79,7 @@ package struct EngineAssembly {
                 logger: logger,
                 clockOverride: clockOverride,
                 persistsEveryCycle: persistsEveryCycle,
+                rendersInProcessPrompts: rendersInProcessPrompts,
                 shutdownSignals: shutdownSignals,
                 httpClient: httpClient,
                 limiter: limiter,
@@ -95,6 +97,7 @@ package struct EngineAssembly {
         logger: Logger,
         clockOverride: (any ArenaClock)?,
         persistsEveryCycle: Bool,
+        rendersInProcessPrompts: Bool,
         shutdownSignals: ShutdownSignals?,
         httpClient: HTTPClient,
         limiter: WeightLimiter,
@@ -195,7 +198,8 @@ package struct EngineAssembly {
                     exchanges: exchanges,
                     gateway: gateway,
                     schema: schema,
-                    logger: logger
+                    logger: logger,
+                    rendersInProcessPrompts: rendersInProcessPrompts
                 )
             )
         }
@@ -517,7 +521,8 @@ package struct EngineAssembly {
         exchanges: [String: any ExchangeProvider],
         gateway: ModelGateway,
         schema: String,
-        logger: Logger
+        logger: Logger,
+        rendersInProcessPrompts: Bool = true
     ) throws -> ArenaManager.Trader {
         guard let market = markets[trader.marketProvider],
             let marketConfiguration = configuration.market.providers[trader.marketProvider],
@@ -540,7 +545,10 @@ package struct EngineAssembly {
             gateway: gateway,
             decisionTimeout: configuration.executor.decisionTimeout,
             assets: AssetInfo.catalog,
-            logger: logger
+            logger: logger,
+            // A model that never leaves the process (and no fallback that does) reads no prompt.
+            rendersPrompts: rendersInProcessPrompts
+                || ([trader.model] + trader.fallbackModels).contains { gateway.isRemote($0) }
         )
         return ArenaManager.Trader(
             configuration: trader,

@@ -17,6 +17,8 @@ package struct Backtest {
         package var intradayInterval: String?
         package var traders: [String]?
         package var output: String
+        /// Render and journal the prompts of in-process baseline traders too (they never read them).
+        package var recordsPrompts = false
 
         package init(
             from: Int64? = nil,
@@ -155,7 +157,8 @@ package struct Backtest {
             configuration: configuration,
             logger: logger,
             clockOverride: clock,
-            persistsEveryCycle: false
+            persistsEveryCycle: false,
+            rendersInProcessPrompts: options.recordsPrompts
         )
         do {
             let report = try await run(assembly: assembly, clock: clock, options: options, progress: progress)

@@ -21,6 +21,9 @@ package struct DecisionCycle: Sendable {
     let decisionTimeout: Duration
     let assets: [String: AssetInfo]
     let logger: Logger
+    /// False for an in-process baseline model in a backtest that does not record prompts: the policy decides
+    /// from the market and account alone, so no prompt is rendered (`CycleRecord.promptsSkipped`).
+    let rendersPrompts: Bool
 
     package init(
         pipeline: TraderPipeline,
@@ -31,8 +34,10 @@ package struct DecisionCycle: Sendable {
         gateway: ModelGateway,
         decisionTimeout: Duration,
         assets: [String: AssetInfo],
-        logger: Logger
+        logger: Logger,
+        rendersPrompts: Bool = true
     ) {
+        self.rendersPrompts = rendersPrompts
         self.pipeline = pipeline
         self.market = market
         self.maxStaleness = maxStaleness
@@ -179,21 +184,25 @@ package struct DecisionCycle: Sendable {
         now: Int64,
         into record: inout CycleRecord
     ) async throws(FailedClosed) -> [Decision] {
-        record.templates = [renderer.systemTemplate.stamp, renderer.userTemplate.stamp]
-        let messages: [ChatMessage]
-        do {
-            messages = try render(
-                market: observation.snapshot,
-                account: observation.account,
-                inputs: observation.inputs,
-                now: now
-            )
-        } catch {
-            throw FailedClosed(.promptInvalid, "\(error)")
+        var messages: [ChatMessage] = []
+        if rendersPrompts {
+            record.templates = [renderer.systemTemplate.stamp, renderer.userTemplate.stamp]
+            do {
+                messages = try render(
+                    market: observation.snapshot,
+                    account: observation.account,
+                    inputs: observation.inputs,
+                    now: now
+                )
+            } catch {
+                throw FailedClosed(.promptInvalid, "\(error)")
+            }
+            record.systemPrompt = messages[0].content
+            record.userPrompt = messages[1].content
+            record.promptDigest = Self.digest(messages)
+        } else {
+            record.promptsSkipped = true
         }
-        record.systemPrompt = messages[0].content
-        record.userPrompt = messages[1].content
-        record.promptDigest = Self.digest(messages)
 
         let request = LLMRequest(
             model: model,
