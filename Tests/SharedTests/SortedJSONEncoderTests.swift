@@ -90,6 +90,43 @@ struct SortedJSONEncoderTests {
         #expect(String(decoding: actual, as: UTF8.self).contains(#"EMA20\/EMA50"#))
     }
 
+    /// A key encoded twice keeps its last value, wherever it stands; objects of one shape with different keys
+    /// present (optionals) each get their own order, also when one encoder has seen the shape before.
+    struct Twice: Encodable {
+        enum Keys: String, CodingKey { case b, a, c }
+        var withC: Bool
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(1, forKey: .b)
+            try container.encode("first", forKey: .a)
+            if withC { try container.encode([1.5], forKey: .c) }
+            try container.encode("last", forKey: .a)
+        }
+    }
+
+    struct Sometimes: Codable {
+        var z: Int?
+        var m: String?
+        var a: Double?
+    }
+
+    @Test func repeatedKeysAndShapes_asFoundationWritesThem() throws {
+        let encoder = SortedJSONEncoder()
+        let values: [[Sometimes]] = [
+            [.init(z: 1, m: "x", a: 2.5), .init(z: nil, m: "y", a: nil), .init(z: 3, m: nil, a: 0.5)],
+            [.init(z: nil, m: nil, a: nil), .init(z: 9, m: "q", a: 1)],
+        ]
+        for value in values {
+            #expect(try encoder.encode(value) == (try Self.foundation(value)))
+        }
+        for twice in [Twice(withC: true), Twice(withC: false), Twice(withC: true)] {
+            #expect(try encoder.encode(twice) == (try Self.foundation(twice)))
+            #expect(try encoder.encode([twice, twice]) == (try Self.foundation([twice, twice])))
+        }
+        let many = Dictionary(uniqueKeysWithValues: (0..<40).map { ("k\($0 * 7 % 40)", $0) })
+        for _ in 0..<3 { #expect(try encoder.encode(many) == (try Self.foundation(many))) }
+    }
+
     @Test func keys_sortedByTheirBytes_atEveryLevel() throws {
         try Self.same([
             "rsi7": 1, "rsi14": 2, "a_b": 3, "aB": 4, "Zed": 5, "zed": 6, "b": 7, "B": 8, "é": 9, "_x": 10, "x01": 11,

@@ -20,16 +20,9 @@ package enum DecisionParser {
     package static let maxDecisions = 32
 
     package static func parse(_ text: String) throws(Failure) -> [Decision] {
-        guard let json = try extractObject(text) else {
+        guard let root = try extractObject(text) else {
             throw Failure(message: "no JSON object found in the answer")
         }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [])
-        } catch {
-            throw Failure(message: "the JSON object does not parse")
-        }
-        guard let root = object as? [String: Any] else { throw Failure(message: "the answer is not a JSON object") }
         let extra = Set(root.keys).subtracting(["decisions"])
         if !extra.isEmpty {
             throw Failure(message: "unexpected top-level keys: \(extra.sorted().joined(separator: ", "))")
@@ -121,7 +114,8 @@ package enum DecisionParser {
     /// The JSON object in `text`: the one balanced `{…}` span (strings and escapes respected) that parses as a
     /// JSON object, wherever it is (in prose, in a code fence). None is "no JSON object"; more than one (two fences,
     /// or an example object before the real one) is ambiguous and fails, so the engine never trades a guess.
-    package static func extractObject(_ text: String) throws(Failure) -> String? {
+    /// Returns the object as parsed (each span is parsed once).
+    package static func extractObject(_ text: String) throws(Failure) -> [String: Any]? {
         let objects = jsonObjects(in: text)
         guard objects.count <= 1 else {
             throw Failure(message: "the answer holds \(objects.count) JSON objects: ambiguous, none is used")
@@ -129,19 +123,20 @@ package enum DecisionParser {
         return objects.first
     }
 
-    /// Every top-level balanced `{…}` span of `text` that parses as a JSON object, in order.
-    static func jsonObjects(in text: String) -> [String] {
+    /// Every top-level balanced `{…}` span of `text` that parses as a JSON object, parsed, in order.
+    static func jsonObjects(in text: String) -> [[String: Any]] {
         let bytes = Array(text.utf8)
-        var objects: [String] = []
+        var objects: [[String: Any]] = []
         var start = 0
         while let open = bytes[start...].firstIndex(of: UInt8(ascii: "{")) {
             guard let close = matchingBrace(bytes, from: open) else {
                 start = open + 1
                 continue
             }
+            // The span's own bytes: the same text the earlier version decoded to a String and back.
             let span = String(decoding: bytes[open...close], as: UTF8.self)
-            if (try? JSONSerialization.jsonObject(with: Data(span.utf8))) is [String: Any] {
-                objects.append(span)
+            if let object = (try? JSONSerialization.jsonObject(with: Data(span.utf8))) as? [String: Any] {
+                objects.append(object)
                 start = close + 1
             } else {
                 start = open + 1
