@@ -64,6 +64,8 @@ enum JSONNode {
     case object(JSONObject)
     /// An array of numbers, written straight from the array (the bulk of a record: indicator series).
     case doubles([Double])
+    /// Bytes a `SortedJSONWritable` value wrote itself.
+    case raw([UInt8])
 
     func write(into bytes: inout [UInt8], orders: KeyOrderCache) throws {
         switch self {
@@ -79,6 +81,8 @@ enum JSONNode {
         case .unsigned(let value): Self.writeDigits(value, into: &bytes)
         case .double(let value):
             try Self.writeDouble(value, into: &bytes)
+        case .raw(let raw):
+            bytes.append(contentsOf: raw)
         case .doubles(let values):
             bytes.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
@@ -314,7 +318,72 @@ private func primitive<T: Encodable>(_ value: T) -> JSONNode? {
 
 private func node<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> JSONNode {
     if let simple = primitive(value) { return simple }
+    if let writable = value as? any SortedJSONWritable {
+        var writer = SortedJSONWriter()
+        try writable.writeSortedJSON(to: &writer)
+        return .raw(writer.bytes)
+    }
     return try SortedJSONEncoder.node(for: value, codingPath: codingPath)
+}
+
+/// A type that writes its own journal bytes — byte for byte what its `Encodable` conformance gives through
+/// `JSONEncoder` with sorted keys and unescaped slashes — for the few types that make most of a record (a
+/// market snapshot's series). `SortedJSONEncoder` uses it instead of the conformance; tests compare both.
+package protocol SortedJSONWritable {
+    func writeSortedJSON(to writer: inout SortedJSONWriter) throws
+}
+
+/// Appends JSON with the journal's number and string forms. The caller writes keys in sorted order.
+package struct SortedJSONWriter {
+    package private(set) var bytes: [UInt8] = []
+
+    package init() {
+        bytes.reserveCapacity(2048)
+    }
+
+    /// `{` — then `key(_:first: true)` for the first key.
+    package mutating func beginObject() { bytes.append(UInt8(ascii: "{")) }
+    package mutating func endObject() { bytes.append(UInt8(ascii: "}")) }
+
+    /// `"key":`, after a comma unless it is the object's first.
+    package mutating func key(_ key: StaticString, first: Bool = false) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// A dynamic key (a dictionary's), escaped as a string.
+    package mutating func key(_ key: String, first: Bool) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        JSONNode.writeString(key, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    package mutating func double(_ value: Double) throws { try JSONNode.writeDouble(value, into: &bytes) }
+
+    package mutating func integer(_ value: Int64) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            JSONNode.writeDigits(value.magnitude, into: &bytes)
+        } else {
+            JSONNode.writeDigits(UInt64(value), into: &bytes)
+        }
+    }
+
+    package mutating func string(_ value: String) { JSONNode.writeString(value, into: &bytes) }
+
+    package mutating func doubles(_ values: [Double]) throws {
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            try JSONNode.writeDouble(value, into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    package mutating func value(_ value: some SortedJSONWritable) throws { try value.writeSortedJSON(to: &self) }
 }
 
 struct NodeKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {

@@ -111,7 +111,7 @@ struct GatewayBenchmark {
             alertThresholdPct: 80,
             statePath: directory + "/llm-budget.json"
         )
-        let options = Backtest.Options(
+        var options = Backtest.Options(
             from: nil,
             to: nil,
             symbols: nil,
@@ -120,6 +120,8 @@ struct GatewayBenchmark {
             traders: nil,
             output: recorded
         )
+        // The prompts a model would be sent: a baseline's backtest renders none unless asked.
+        options.recordsPrompts = true
         _ = try await Backtest.run(base: backtestBase, options: options, logger: logger)
         let journal = JournalDirectory(root: recorded + "/journal")
         let backtestConfiguration = try Backtest.configuration(backtestBase, options: options)
