@@ -212,13 +212,33 @@ package struct SignalStatistics: Sendable, Codable, Equatable {
     }
 
     package var counts: [String: Int] = [:]
-    package var samples: [Sample] = []
+    /// The newest samples, at most `sampleLimit`, oldest first (kept as a ring: a long run records a decision per
+    /// cycle, and dropping the oldest of 10,000 by moving the rest cost a backtest several percent).
+    package var samples: [Sample] {
+        get { start == 0 ? ring : Array(ring[start...] + ring[..<start]) }
+        set {
+            ring = Array(newValue.suffix(Self.sampleLimit))
+            start = 0
+        }
+    }
+    private var ring: [Sample] = []
+    /// Where the oldest sample is once the ring is full.
+    private var start = 0
     package static let sampleLimit = 10_000
+
+    private enum CodingKeys: String, CodingKey {
+        case counts, samples
+    }
 
     package mutating func record(_ decision: Decision) {
         counts[decision.signal.rawValue, default: 0] += 1
-        samples.append(Sample(signal: decision.signal, confidence: decision.confidence, leverage: decision.leverage))
-        if samples.count > Self.sampleLimit { samples.removeFirst(samples.count - Self.sampleLimit) }
+        let sample = Sample(signal: decision.signal, confidence: decision.confidence, leverage: decision.leverage)
+        if ring.count < Self.sampleLimit {
+            ring.append(sample)
+        } else {
+            ring[start] = sample
+            start = (start + 1) % Self.sampleLimit
+        }
     }
 
     package func count(_ signal: Decision.Signal) -> Int { counts[signal.rawValue] ?? 0 }
@@ -226,6 +246,22 @@ package struct SignalStatistics: Sendable, Codable, Equatable {
     package init(counts: [String: Int] = [:], samples: [Sample] = []) {
         self.counts = counts
         self.samples = samples
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        counts = try container.decodeIfPresent([String: Int].self, forKey: .counts) ?? [:]
+        samples = try container.decodeIfPresent([Sample].self, forKey: .samples) ?? []
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(counts, forKey: .counts)
+        try container.encode(samples, forKey: .samples)
+    }
+
+    package static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.counts == rhs.counts && lhs.samples == rhs.samples
     }
 }
 
