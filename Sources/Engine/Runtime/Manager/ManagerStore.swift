@@ -72,6 +72,12 @@ package actor ManagerStore {
 
     func state(_ trader: String) -> TraderState { state.traders[trader] ?? TraderState() }
 
+    /// The trader's state taken out of the table to be changed and put back: a copy left in the table would make
+    /// every change to its long lists (equity history, invocation times, signal samples) copy them whole.
+    private func take(_ trader: String) -> TraderState {
+        state.traders.removeValue(forKey: trader) ?? TraderState()
+    }
+
     /// Starts a trader's state on first sight; a restored trader keeps what it had.
     package func begin(trader: String, capital: Double, now: Int64) {
         guard state.traders[trader] == nil else { return }
@@ -114,7 +120,7 @@ package actor ManagerStore {
     /// Records a finished cycle.
     func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64) {
         running.remove(record.traderID)
-        var trader = state(record.traderID)
+        var trader = take(record.traderID)
         trader.cycle = record.cycle
         if record.origin != nil {
             // The engine's own cycle (a close-out): it takes a cycle number, nothing a model cycle counts.
@@ -177,7 +183,7 @@ package actor ManagerStore {
     )
         -> Bool
     {
-        var trader = state(configuration.id)
+        var trader = take(configuration.id)
         let equity = account.equity
         var changed = false
         if trades.count > trader.closedTradesSeen {
