@@ -156,7 +156,7 @@ struct AlertTests {
         #expect(await store.suspended["llm-1"] == nil)
         #expect((try? FileManager.default.contentsOfDirectory(atPath: requests))?.isEmpty == true)
         var protectedless = Self.record(trader.id, cycle: 4, id: "x", outcome: .completed)
-        protectedless.inputs = DecisionCycle.inputs(state: TraderState(), now: 4, takerFeeRate: 0)
+        protectedless.inputs = DecisionCycle.inputs(state: TraderState(), now: 4, takerFeeRate: 0, sharpe: 0)
         protectedless.inputs?.unprotectedSymbols = ["BTC"]
         await store.apply(protectedless, configuration: trader, now: 4)
         await manager.health.review(protectedless, trader: trader.id)

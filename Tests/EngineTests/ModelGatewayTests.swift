@@ -595,6 +595,24 @@ struct ModelGatewayTests {
         }
     }
 
+    /// The success rate reads the window's outcomes, the oldest dropped as time passes and at most the newest
+    /// `outcomeLimit` kept (a backtest's calls all fall in one window of wall time).
+    @Test func primarySuccessRate_followsTheWindow_andTheNewestOutcomes() async {
+        let models = ["a": GatewayFixture.model("a", provider: "p"), "b": GatewayFixture.model("b", provider: "p")]
+        let router = ModelRouter(routing: GatewayFixture.routing, models: models)
+        await router.register(trader: "t", chain: ["a", "b"])
+        for _ in 0..<10 { _ = await router.recordFailure(trader: "t", alias: "a", now: 0) }
+        _ = await router.recordSuccess(trader: "t", alias: "a", now: 1_000, underBudgetPressure: false)
+        #expect(await router.primarySuccessRatePct(trader: "t", now: 2_000) < 10)
+        // An hour later the failures have left the window.
+        #expect(await router.primarySuccessRatePct(trader: "t", now: 3_600_500) == 100)
+        for _ in 0..<ModelRouter.outcomeLimit { _ = await router.recordFailure(trader: "t", alias: "a", now: 4_000_000) }
+        for _ in 0..<ModelRouter.outcomeLimit {
+            _ = await router.recordSuccess(trader: "t", alias: "a", now: 4_000_000, underBudgetPressure: false)
+        }
+        #expect(await router.primarySuccessRatePct(trader: "t", now: 4_000_001) == 100)
+    }
+
     @Test func retryAfter_parsesSecondsAndHTTPDates() {
         #expect(LLMError.retryAfter("7") == .seconds(7))
         let now = Date(timeIntervalSince1970: 1_763_769_600)

@@ -105,7 +105,8 @@ package actor ModelRouter {
 
     /// Books an answer from `alias`; moves back to the primary when it has recovered.
     package func recordSuccess(trader: String, alias: String, now: Int64, underBudgetPressure: Bool) -> Switch? {
-        guard var lane = lanes[trader] else { return nil }
+        // Taken out of the table while it changes: a copy left there would make each append copy the outcomes.
+        guard var lane = lanes.removeValue(forKey: trader) else { return nil }
         defer { lanes[trader] = lane }
         if alias == lane.chain[lane.current] { lane.consecutiveFailures = 0 }
         guard alias == lane.chain[0] else { return nil }
@@ -129,7 +130,7 @@ package actor ModelRouter {
 
     /// Books a failure of `alias`; returns the switch when it moved the trader down the chain.
     package func recordFailure(trader: String, alias: String, now: Int64) -> Switch? {
-        guard var lane = lanes[trader] else { return nil }
+        guard var lane = lanes.removeValue(forKey: trader) else { return nil }
         defer { lanes[trader] = lane }
         if alias == lane.chain[0] {
             lane.primaryOutcomes.append((now, false))
@@ -154,7 +155,7 @@ package actor ModelRouter {
 
     /// The primary's success rate over the window, in percent (100 with no calls).
     package func primarySuccessRatePct(trader: String, now: Int64) -> Double {
-        guard var lane = lanes[trader] else { return 100 }
+        guard var lane = lanes.removeValue(forKey: trader) else { return 100 }
         trim(&lane, now: now)
         lanes[trader] = lane
         return successRatePct(lane)
@@ -165,10 +166,17 @@ package actor ModelRouter {
         return Double(lane.primaryOutcomes.filter(\.success).count) / Double(lane.primaryOutcomes.count) * 100
     }
 
+    /// Outcomes are appended in time order: the ones older than the window are a prefix. At most the newest
+    /// `outcomeLimit` are kept — live, a window holds a few dozen calls; a backtest, whose model calls all fall
+    /// within one window of wall time, would otherwise keep one per cycle and scan them all on every call.
     private func trim(_ lane: inout Lane, now: Int64) {
         let horizon = now - routing.successWindow.milliseconds
-        lane.primaryOutcomes.removeAll { $0.time < horizon }
+        let old = lane.primaryOutcomes.prefix { $0.time < horizon }.count
+        let excess = max(old, lane.primaryOutcomes.count - Self.outcomeLimit)
+        if excess > 0 { lane.primaryOutcomes.removeFirst(excess) }
     }
+
+    static let outcomeLimit = 1_000
 
     private func price(_ alias: String) -> Double { models[alias]?.blendedUSDPerMillionTokens ?? .infinity }
 

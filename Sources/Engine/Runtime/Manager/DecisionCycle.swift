@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import Logging
 import Shared
+import Synchronization
 
 /// One trader's decision cycle (docs/ARCHITECTURE.md, "Data flow of one decision cycle"), fail-closed at every step:
 /// if anything is missing, stale, malformed or over a limit, no new order is sent and the record says why.
@@ -21,6 +22,8 @@ package struct DecisionCycle: Sendable {
     let decisionTimeout: Duration
     let assets: [String: AssetInfo]
     let logger: Logger
+    /// The Sharpe ratio of the trader's equity history, computed again only when the history changed.
+    let sharpeMemo = SharpeMemo()
     /// False for an in-process baseline model in a backtest that does not record prompts: the policy decides
     /// from the market and account alone, so no prompt is rendered (`CycleRecord.promptsSkipped`).
     let rendersPrompts: Bool
@@ -164,7 +167,12 @@ package struct DecisionCycle: Sendable {
             unprotected = account.positions.keys.sorted()
             record.error = "maintenance: \(error)"
         }
-        var inputs = Self.inputs(state: state, now: now, takerFeeRate: exchange.takerFeeRate)
+        var inputs = Self.inputs(
+            state: state,
+            now: now,
+            takerFeeRate: exchange.takerFeeRate,
+            sharpe: sharpeMemo.sharpe(state.equityHistory)
+        )
         if !unprotected.isEmpty { inputs.unprotectedSymbols = unprotected }
         record.inputs = inputs
         return Observation(
@@ -292,7 +300,12 @@ package struct DecisionCycle: Sendable {
     /// mark cannot be read is absent, which refuses its entry) and the trader's flags as they are now.
     func recheck(_ observation: Observation, state: TraderState, clock: any ArenaClock) async -> EntryRecheck {
         let at = clock.now()
-        var inputs = Self.inputs(state: state, now: at, takerFeeRate: exchange.takerFeeRate)
+        var inputs = Self.inputs(
+            state: state,
+            now: at,
+            takerFeeRate: exchange.takerFeeRate,
+            sharpe: sharpeMemo.sharpe(state.equityHistory)
+        )
         inputs.unprotectedSymbols = observation.inputs.unprotectedSymbols
         var prices: [String: Double] = [:]
         do {
@@ -444,12 +457,12 @@ package struct DecisionCycle: Sendable {
         "Your previous answer was rejected: \(error). Answer again with only the JSON object that follows the schema."
     }
 
-    static func inputs(state: TraderState, now: Int64, takerFeeRate: Double) -> CycleInputs {
+    static func inputs(state: TraderState, now: Int64, takerFeeRate: Double, sharpe: Double) -> CycleInputs {
         CycleInputs(
             startedAt: state.startedAt,
             inceptionCapital: state.inceptionCapital,
             invocationCount: state.invocationTimes.count + 1,
-            sharpe: Performance.sharpe(state.equityHistory),
+            sharpe: sharpe,
             cooldownUntil: state.cooldownUntil,
             isPaused: (state.pausedUntil ?? 0) > now,
             isDailyLossLimitHit: state.isDailyLossLimitHit,
@@ -492,5 +505,35 @@ package struct DecisionCycle: Sendable {
             hasher.update(data: Data([0]))
         }
         return Hex.encode(hasher.finalize())
+    }
+}
+
+/// The Sharpe ratio of an equity history, remembered while the history is unchanged: it grows by one point an
+/// hour, and is read every cycle (a backtest's thousands of times an hour). The history only gains points at its
+/// end and loses them at its start, so its length, ends and last point identify it.
+final class SharpeMemo: Sendable {
+    private struct Key: Equatable, Sendable {
+        var count: Int
+        var firstTime: Int64
+        var lastTime: Int64
+        var lastEquity: Double
+        var lastFlow: Double?
+    }
+
+    private let memo = Mutex<(key: Key, value: Double)?>(nil)
+
+    func sharpe(_ history: [TraderState.EquityPoint]) -> Double {
+        guard let first = history.first, let last = history.last else { return Performance.sharpe(history) }
+        let key = Key(
+            count: history.count,
+            firstTime: first.time,
+            lastTime: last.time,
+            lastEquity: last.equity,
+            lastFlow: last.flow
+        )
+        if let hit = memo.withLock({ $0 }), hit.key == key { return hit.value }
+        let value = Performance.sharpe(history)
+        memo.withLock { $0 = (key, value) }
+        return value
     }
 }
