@@ -91,7 +91,9 @@ struct PreparedDocumentTests {
             #expect(post.status == .methodNotAllowed)
             let limited = try await client.execute(uri: "/api/trades?limit=1", method: .get)
             #expect(limited.status == .ok)
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: limited.body)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(buffer: limited.body)) as? [String: Any]
+            )
             #expect((object["trades"] as? [Any])?.count == 1)
             #expect(try await client.execute(uri: "/api/nope", method: .get).status == .notFound)
             #expect(try await client.execute(uri: "/api/analytics/bad%20id", method: .get).status == .badRequest)

@@ -88,7 +88,8 @@ import Testing
             "\t{{#yes}}  \nY\n {{/yes}}\t\n", "{{#no}}N{{/no}}{{^no}}not{{/no}}", "{{^items}}none{{/items}}",
             "{{^empty}}\n- none\n{{/empty}}\n", "{{#empty}}x{{/empty}}", "{{#obj}}{{n}} {{a}} {{k.v}}{{/obj}}",
             "{{obj.k.v}} {{obj.n}} {{missing.x}}", "{{#text}}[{{.}}]{{/text}}", "{{#items}}{{.n}}|{{a}}{{/items}}",
-            "{{#items}}{{#obj}}{{n}}{{k.v}}{{/obj}}{{/items}}", "a\r\n{{#yes}}\r\nb\r\n{{/yes}}\r\nc", "{{! standalone }}\nx",
+            "{{#items}}{{#obj}}{{n}}{{k.v}}{{/obj}}{{/items}}", "a\r\n{{#yes}}\r\nb\r\n{{/yes}}\r\nc",
+            "{{! standalone }}\nx",
             "  {{! indented comment }}  \ny", "x {{! inline }} y\n", "{{#yes}}\nX{{/yes}} {{! after }}\nZ",
             "{{#yes}}X{{/yes}}\n  {{#no}}\n  {{/no}}\n", "line\n   ", "line\n   {{a}}", "{{yes}} {{no}}",
             "{{#items}}{{^x}}-{{/x}}{{x}}{{/items}}", "{{#items}}\n  {{#yes}}\n  {{n}}\n  {{/yes}}\n{{/items}}",
@@ -146,7 +147,9 @@ import Testing
             if template.isCompiled { compiled += 1 }
             let (fast, reference) = try Self.both(template, context)
             if fast != reference {
-                Issue.record("template \(body.debugDescription): \(fast.debugDescription) ≠ \(reference.debugDescription)")
+                Issue.record(
+                    "template \(body.debugDescription): \(fast.debugDescription) ≠ \(reference.debugDescription)"
+                )
                 return
             }
         }

@@ -465,7 +465,12 @@ struct HyperliquidVenueTests {
             #expect(sent.allSatisfy { $0.signer == venue.signer.address })
 
             // Risk: an unprotected position blocks entries (exits still pass).
-            var inputs = DecisionCycle.inputs(state: CycleHarness.state(), now: Self.now, takerFeeRate: 0.00045, sharpe: 0)
+            var inputs = DecisionCycle.inputs(
+                state: CycleHarness.state(),
+                now: Self.now,
+                takerFeeRate: 0.00045,
+                sharpe: 0
+            )
             inputs.unprotectedSymbols = unprotected
             let context = CyclePlanner.riskContext(
                 limits: CycleHarness.limits,

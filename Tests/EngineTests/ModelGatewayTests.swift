@@ -606,7 +606,9 @@ struct ModelGatewayTests {
         #expect(await router.primarySuccessRatePct(trader: "t", now: 2_000) < 10)
         // An hour later the failures have left the window.
         #expect(await router.primarySuccessRatePct(trader: "t", now: 3_600_500) == 100)
-        for _ in 0..<ModelRouter.outcomeLimit { _ = await router.recordFailure(trader: "t", alias: "a", now: 4_000_000) }
+        for _ in 0..<ModelRouter.outcomeLimit {
+            _ = await router.recordFailure(trader: "t", alias: "a", now: 4_000_000)
+        }
         for _ in 0..<ModelRouter.outcomeLimit {
             _ = await router.recordSuccess(trader: "t", alias: "a", now: 4_000_000, underBudgetPressure: false)
         }
