@@ -132,6 +132,12 @@ struct PromptFormattingTests {
         #expect(PromptContext.number(100_000) == "100000")
         #expect(PromptContext.number(0) == "0")
         #expect(PromptContext.number(.nan) == "n/a")
+        #expect(
+            PromptContext.list([1.5, 117_706.8735, 0, .nan, -0.000_123_456_7])
+                == "[1.5, 117706.87, 0, n/a, -0.000123457]"
+        )
+        #expect(PromptContext.list([]) == "[]")
+        #expect(PromptContext.list([42]) == "[42]")
     }
 
     @Test func template_refusesAContextMissingAVariable() throws {

@@ -15,7 +15,9 @@ import Testing
 
     @Test func randomSnapshots_matchJSONEncoder() throws {
         var random = SeededRandom(seed: 17)
-        let awkward: [Double] = [0, -0.0, 1, -1, 0.1, 1e-7, 123_456.789, 1e15, 1e16, 1e21, -2.5e-300, 5e-324]
+        let awkward: [Double] = [
+            0, -0.0, 1, -1, 0.1, 1e-7, 123_456.789, 1e15, 1e16, 1e21, -2.5e-300, .leastNonzeroMagnitude,
+        ]
         func number() -> Double {
             random.int(below: 4) == 0
                 ? awkward[random.int(below: awkward.count)]

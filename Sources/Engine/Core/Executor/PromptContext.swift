@@ -150,7 +150,14 @@ package enum PromptContext {
     }
 
     package static func list(_ values: [Double]) -> String {
-        "[" + values.map(number).joined(separator: ", ") + "]"
+        var text = "["
+        text.reserveCapacity(2 + values.count * 12)
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += ", " }
+            text += number(value)
+        }
+        text += "]"
+        return text
     }
 
     package static func iso(_ milliseconds: Int64) -> String { UTCTime.iso8601(milliseconds) }
