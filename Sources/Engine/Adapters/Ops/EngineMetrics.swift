@@ -10,6 +10,13 @@ package final class EngineMetrics: Sendable {
     /// Metric handles by name and label values: the registry builds a name and takes its lock on every
     /// `make…` call, which cost several percent of a backtest when done per cycle.
     private let handles = Mutex<[String: AnyObject]>([:])
+    private let traders = Mutex<[String: TraderGauges]>([:])
+
+    private struct TraderGauges: Sendable {
+        var equity: Gauge
+        var exposure: Gauge
+        var halted: Gauge
+    }
 
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -128,18 +135,29 @@ package final class EngineMetrics: Sendable {
 
     /// A trader's equity, exposure and state after a tick.
     package func recordTrader(_ id: String, account: TraderAccount, isHalted: Bool) {
-        gauge(
-            descriptor: Self.descriptor("trader_equity", "usd", "Trader equity"),
-            labels: [("trader", id)]
-        ).set(account.equity)
-        gauge(
-            descriptor: Self.descriptor("trader_exposure", "usd", "Notional of the trader's open positions"),
-            labels: [("trader", id)]
-        ).set(account.orderedPositions.reduce(0) { $0 + $1.notional })
-        gauge(
-            descriptor: Self.descriptor("trader_halted", "", "1 while a kill switch stops the trader's entries"),
-            labels: [("trader", id)]
-        ).set(isHalted ? 1.0 : 0.0)
+        let gauges = traderGauges(id)
+        gauges.equity.set(account.equity)
+        gauges.exposure.set(account.orderedPositions.reduce(0) { $0 + $1.notional })
+        gauges.halted.set(isHalted ? 1.0 : 0.0)
+    }
+
+    /// A trader's three gauges, looked up once per tick by its id alone (every tick records every trader: in a
+    /// backtest, every candle).
+    private func traderGauges(_ id: String) -> TraderGauges {
+        if let hit = traders.withLock({ $0[id] }) { return hit }
+        let made = TraderGauges(
+            equity: gauge(descriptor: Self.descriptor("trader_equity", "usd", "Trader equity"), labels: [("trader", id)]),
+            exposure: gauge(
+                descriptor: Self.descriptor("trader_exposure", "usd", "Notional of the trader's open positions"),
+                labels: [("trader", id)]
+            ),
+            halted: gauge(
+                descriptor: Self.descriptor("trader_halted", "", "1 while a kill switch stops the trader's entries"),
+                labels: [("trader", id)]
+            )
+        )
+        traders.withLock { $0[id] = made }
+        return made
     }
 
     /// Age of the market data a cycle used, by market provider.
