@@ -32,6 +32,9 @@ package final class ArenaManager: Service, Sendable {
     let maxConcurrentDecisions: Int
     let exchanges: [String: any ExchangeProvider]
     let markets: [String: any MarketProvider]
+    /// Each paper venue (in id order) with the markets its traders use (in id order): the marks it is given every
+    /// tick. Fixed by the configuration, so worked out once.
+    private let paperVenueMarkets: [(venue: any PaperVenue, markets: [any MarketProvider])]
     let store: ManagerStore
     package let journal: JournalWriter?
     let logger: Logger
@@ -91,6 +94,11 @@ package final class ArenaManager: Service, Sendable {
         self.maxConcurrentDecisions = maxConcurrentDecisions
         self.exchanges = exchanges
         self.markets = markets
+        self.paperVenueMarkets = exchanges.sorted { $0.key < $1.key }.compactMap { id, exchange in
+            guard let venue = exchange as? any PaperVenue else { return nil }
+            let used = Set(traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.marketProvider))
+            return (venue, used.sorted().compactMap { markets[$0] })
+        }
         self.store = store
         self.journal = journal
         self.persistsEveryCycle = persistsEveryCycle
@@ -521,12 +529,9 @@ package final class ArenaManager: Service, Sendable {
     /// every venue has been marked from the rest.
     func refreshMarkets(now: Int64) async throws {
         var failure: (any Error)?
-        for (id, exchange) in exchanges.sorted(by: { $0.key < $1.key }) {
-            guard let venue = exchange as? any PaperVenue else { continue }
-            let used = Set(traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.marketProvider))
+        for (venue, used) in paperVenueMarkets {
             var marks = MarketMarks()
-            for marketID in used.sorted() {
-                guard let market = markets[marketID] else { continue }
+            for market in used {
                 do {
                     marks.fill(from: try await market.marks(now: now))
                 } catch {

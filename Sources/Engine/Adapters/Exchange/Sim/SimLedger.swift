@@ -419,12 +419,12 @@ package struct SimLedger: Sendable, Codable, Equatable {
     }
 
     private mutating func refreshMarks(_ trader: String) {
-        guard var account = accounts[trader] else { return }
-        for (symbol, var position) in account.trader.positions {
-            if let mark = marks[symbol] { position.markPrice = mark }
-            account.trader.positions[symbol] = position
+        guard let positions = accounts[trader]?.trader.positions, !positions.isEmpty else { return }
+        // Changed in place (a copy of the account left in the table would make the change copy its lists).
+        for (symbol, position) in positions {
+            guard let mark = marks[symbol], mark != position.markPrice else { continue }
+            accounts[trader]?.trader.positions[symbol]?.markPrice = mark
         }
-        accounts[trader] = account
     }
 
     /// Hourly funding: a long pays `notional × rate` when the rate is positive, a short receives it.
@@ -500,7 +500,14 @@ package struct SimLedger: Sendable, Codable, Equatable {
     }
 
     private mutating func liquidate(_ trader: String) {
-        guard var account = accounts[trader] else { return }
+        // Nearly every tick nothing is liquidated: look before copying the account to change it.
+        guard let positions = accounts[trader]?.trader.positions,
+            positions.values.contains(where: { position in
+                guard let mark = marks[position.symbol] else { return false }
+                return position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
+            }),
+            var account = accounts[trader]
+        else { return }
         for symbol in account.trader.positions.keys.sorted() {
             guard let position = account.trader.positions[symbol], let mark = marks[symbol] else { continue }
             let crossed = position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
