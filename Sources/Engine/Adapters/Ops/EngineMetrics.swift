@@ -146,7 +146,10 @@ package final class EngineMetrics: Sendable {
     private func traderGauges(_ id: String) -> TraderGauges {
         if let hit = traders.withLock({ $0[id] }) { return hit }
         let made = TraderGauges(
-            equity: gauge(descriptor: Self.descriptor("trader_equity", "usd", "Trader equity"), labels: [("trader", id)]),
+            equity: gauge(
+                descriptor: Self.descriptor("trader_equity", "usd", "Trader equity"),
+                labels: [("trader", id)]
+            ),
             exposure: gauge(
                 descriptor: Self.descriptor("trader_exposure", "usd", "Notional of the trader's open positions"),
                 labels: [("trader", id)]

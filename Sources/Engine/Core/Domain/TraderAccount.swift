@@ -81,8 +81,15 @@ package struct TraderAccount: Sendable, Equatable, Codable {
     // associative, so any other order would make two runs of the same backtest differ in the last digit.
     package var marginUsed: Double { orderedPositions.reduce(0) { $0 + $1.margin } }
     package var unrealizedPnL: Double { orderedPositions.reduce(0) { $0 + $1.unrealizedPnL } }
-    package var orderedPositions: [Position] { positions.keys.sorted().compactMap { positions[$0] } }
-    package var equity: Double { cash + marginUsed + unrealizedPnL }
+    package var orderedPositions: [Position] {
+        // One position (or none) is in order already: the common case, every tick.
+        positions.count < 2 ? Array(positions.values) : positions.keys.sorted().compactMap { positions[$0] }
+    }
+    /// The same sums in the same order as `marginUsed` and `unrealizedPnL`, over one ordering of the positions.
+    package var equity: Double {
+        let ordered = orderedPositions
+        return cash + ordered.reduce(0) { $0 + $1.margin } + ordered.reduce(0) { $0 + $1.unrealizedPnL }
+    }
 
     /// PnL realized so far net of every fee and funding payment: the closed trades' net PnL, less what the open
     /// positions have paid already (their entry fees and funding). Inception capital (with rebalance flows), plus
