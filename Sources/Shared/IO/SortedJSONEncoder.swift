@@ -374,6 +374,30 @@ package struct SortedJSONWriter {
 
     package mutating func string(_ value: String) { JSONNode.writeString(value, into: &bytes) }
 
+    package mutating func bool(_ value: Bool) {
+        bytes.append(contentsOf: value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
+    }
+
+    package mutating func strings(_ values: [String]) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONNode.writeString(value, into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A `[String: V]` as `JSONEncoder` writes it with sorted keys: an object, keys by their UTF-8 bytes.
+    package mutating func object<V>(_ dictionary: [String: V], _ write: (inout Self, V) throws -> Void) rethrows {
+        beginObject()
+        let keys = dictionary.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for (index, key) in keys.enumerated() {
+            self.key(key, first: index == 0)
+            if let value = dictionary[key] { try write(&self, value) }
+        }
+        endObject()
+    }
+
     package mutating func doubles(_ values: [Double]) throws {
         bytes.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {

@@ -8,13 +8,7 @@ extension MarketSnapshot: SortedJSONWritable {
     package func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
         writer.beginObject()
         writer.key("symbols", first: true)
-        writer.beginObject()
-        let names = symbols.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for (index, name) in names.enumerated() {
-            writer.key(name, first: index == 0)
-            if let symbol = symbols[name] { try writer.value(symbol) }
-        }
-        writer.endObject()
+        try writer.object(symbols) { writer, symbol in try writer.value(symbol) }
         writer.key("takenAt")
         writer.integer(takenAt)
         writer.endObject()

@@ -1,0 +1,72 @@
+import ArenaCore
+import Foundation
+import Shared
+import Testing
+
+/// Accounts, positions and cycle inputs write the journal bytes `JSONEncoder` writes from their `Encodable`
+/// conformances (sorted keys, unescaped slashes), for random values with every optional present or absent.
+@Suite struct DomainJournalTests {
+    static func foundation<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+
+    @Test func randomAccountsAndInputs_matchJSONEncoder() throws {
+        var random = SeededRandom(seed: 99)
+        func number() -> Double {
+            let awkward: [Double] = [0, -0.0, 1, 0.1, 1e-9, 12_345.678, 1e15, 1e17, -3.25]
+            return random.int(below: 3) == 0
+                ? awkward[random.int(below: awkward.count)]
+                : (Double(random.next() % 1_000_000_000) - 5e8) / Double(1 + random.int(below: 10_000))
+        }
+        func maybe<T>(_ value: T) -> T? { random.int(below: 2) == 0 ? nil : value }
+        let texts = ["", "close below 4h EMA/20", "a \"quoted\" \\ reason\n", "ü → 中文"]
+        let encoder = SortedJSONEncoder()
+        for _ in 0..<300 {
+            var positions: [String: Position] = [:]
+            for symbol in ["BTC", "ETH", "SOL", "kPEPE"].prefix(random.int(below: 5)) {
+                positions[symbol] = Position(
+                    symbol: symbol,
+                    quantity: number(),
+                    entryPrice: number(),
+                    leverage: number(),
+                    margin: number(),
+                    liquidationPrice: number(),
+                    markPrice: number(),
+                    stopLoss: maybe(number()),
+                    takeProfit: maybe(number()),
+                    openedAt: Int64(random.next() % 2_000_000_000_000),
+                    entryOrderID: Int64(random.next() % 1_000_000),
+                    stopOrderID: maybe(Int64(random.next() % 1_000_000)),
+                    takeProfitOrderID: maybe(Int64(random.next() % 1_000_000)),
+                    confidence: number(),
+                    riskUSD: number(),
+                    invalidationCondition: texts[random.int(below: texts.count)],
+                    entryFee: number(),
+                    fundingPaid: number()
+                )
+            }
+            let account = TraderAccount(cash: number(), positions: positions, realizedPnL: number(), feesPaid: number())
+            #expect(try encoder.encode(account) == (try Self.foundation(account)))
+            var cooldown: [String: Int64] = [:]
+            for symbol in ["BTC", "ETH", "DOGE"].prefix(random.int(below: 4)) {
+                cooldown[symbol] = Int64(random.next() % 2_000_000_000_000) - 1_000
+            }
+            let inputs = CycleInputs(
+                startedAt: Int64(random.next() % 2_000_000_000_000),
+                inceptionCapital: number(),
+                invocationCount: random.int(below: 100_000),
+                sharpe: number(),
+                cooldownUntil: cooldown,
+                isPaused: random.int(below: 2) == 0,
+                isDailyLossLimitHit: random.int(below: 2) == 0,
+                isDrawdownLimitHit: random.int(below: 2) == 0,
+                takerFeeRate: number(),
+                unprotectedSymbols: maybe(["ETH", "SOL"].suffix(random.int(below: 3)).map { $0 })
+            )
+            #expect(try encoder.encode(inputs) == (try Self.foundation(inputs)))
+            #expect(try encoder.encode(["account": account]) == (try Self.foundation(["account": account])))
+        }
+    }
+}
