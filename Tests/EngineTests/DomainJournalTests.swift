@@ -67,6 +67,7 @@ import Testing
             )
             #expect(try encoder.encode(inputs) == (try Self.foundation(inputs)))
             #expect(try encoder.encode(["account": account]) == (try Self.foundation(["account": account])))
+            #expect(try encoder.encode(["inputs": inputs]) == (try Self.foundation(["inputs": inputs])))
         }
     }
 }

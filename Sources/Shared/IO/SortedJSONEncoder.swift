@@ -39,7 +39,7 @@ package struct SortedJSONEncoder: Sendable {
 
     /// Appends the encoding of `value` to `bytes`.
     package func encode<T: Encodable>(_ value: T, into bytes: inout [UInt8]) throws {
-        let root = try Self.node(for: value, codingPath: [])
+        let root = try valueNode(value, codingPath: [])
         try root.write(into: &bytes, orders: orders)
     }
 
@@ -316,7 +316,7 @@ private func primitive<T: Encodable>(_ value: T) -> JSONNode? {
     return nil
 }
 
-private func node<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> JSONNode {
+private func valueNode<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> JSONNode {
     if let simple = primitive(value) { return simple }
     if let writable = value as? any SortedJSONWritable {
         var writer = SortedJSONWriter()
@@ -429,7 +429,7 @@ struct NodeKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         object.set(key.stringValue, .integer(Int64(value)))
     }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        object.set(key.stringValue, try node(value, codingPath: codingPath))
+        object.set(key.stringValue, try valueNode(value, codingPath: codingPath))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
@@ -473,7 +473,7 @@ struct NodeUnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: Int) throws { array.items.append(.integer(Int64(value))) }
     mutating func encode(_ value: Int64) throws { array.items.append(.integer(Int64(value))) }
     mutating func encode<T: Encodable>(_ value: T) throws {
-        array.items.append(try node(value, codingPath: codingPath))
+        array.items.append(try valueNode(value, codingPath: codingPath))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
@@ -510,7 +510,7 @@ struct NodeSingleValueContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: Int) throws { encoder.result = .integer(Int64(value)) }
     mutating func encode(_ value: Int64) throws { encoder.result = .integer(Int64(value)) }
     mutating func encode<T: Encodable>(_ value: T) throws {
-        encoder.result = try node(value, codingPath: codingPath)
+        encoder.result = try valueNode(value, codingPath: codingPath)
     }
 }
 
