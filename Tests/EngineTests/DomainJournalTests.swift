@@ -3,7 +3,7 @@ import Foundation
 import Shared
 import Testing
 
-/// Accounts, positions and cycle inputs write the journal bytes `JSONEncoder` writes from their `Encodable`
+/// Accounts, positions, cycle inputs and decisions write the journal bytes `JSONEncoder` writes from their `Encodable`
 /// conformances (sorted keys, unescaped slashes), for random values with every optional present or absent.
 @Suite struct DomainJournalTests {
     static func foundation<T: Encodable>(_ value: T) throws -> Data {
@@ -68,6 +68,24 @@ import Testing
             #expect(try encoder.encode(inputs) == (try Self.foundation(inputs)))
             #expect(try encoder.encode(["account": account]) == (try Self.foundation(["account": account])))
             #expect(try encoder.encode(["inputs": inputs]) == (try Self.foundation(["inputs": inputs])))
+            let signals: [Decision.Signal] = [.buyToEnter, .sellToEnter, .hold, .closePosition]
+            let decisions = (0..<random.int(below: 4)).map { _ in
+                Decision(
+                    symbol: ["BTC", "ETH", "kPEPE"][random.int(below: 3)],
+                    signal: signals[random.int(below: signals.count)],
+                    leverage: maybe(1 + random.int(below: 40)),
+                    positionSizeUSD: maybe(number()),
+                    stopLoss: maybe(number()),
+                    takeProfit: maybe(number()),
+                    confidence: number(),
+                    riskUSD: maybe(number()),
+                    invalidationCondition: maybe(texts[random.int(below: texts.count)]),
+                    reasoning: maybe(texts[random.int(below: texts.count)])
+                )
+            }
+            #expect(try encoder.encode(decisions) == (try Self.foundation(decisions)))
+            #expect(try encoder.encode(["decisions": decisions]) == (try Self.foundation(["decisions": decisions])))
+            if let first = decisions.first { #expect(try encoder.encode(first) == (try Self.foundation(first))) }
         }
     }
 }

@@ -1,6 +1,6 @@
 import Shared
 
-// The journal's bytes of an account (a record holds one or two) and of a cycle's inputs, written directly. Keys
+// The journal's bytes of an account (a record holds one or two), a cycle's inputs and a decision, written directly. Keys
 // in the byte order `JSONEncoder`'s `.sortedKeys` gives the synthesized conformances (upper case sorts before
 // lower case: `entryFee`, `entryOrderID`, `entryPrice`); optionals left out when nil. `DomainJournalTests`
 // compares both on random values, `JournalTests` on every line of a run.
@@ -95,6 +95,47 @@ extension CycleInputs: SortedJSONWritable {
         if let unprotectedSymbols {
             writer.key("unprotectedSymbols")
             writer.strings(unprotectedSymbols)
+        }
+        writer.endObject()
+    }
+}
+
+extension Decision: SortedJSONWritable {
+    package func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
+        writer.beginObject()
+        writer.key("confidence", first: true)
+        try writer.double(confidence)
+        if let invalidationCondition {
+            writer.key("invalidation_condition")
+            writer.string(invalidationCondition)
+        }
+        if let leverage {
+            writer.key("leverage")
+            writer.integer(Int64(leverage))
+        }
+        if let positionSizeUSD {
+            writer.key("position_size_usd")
+            try writer.double(positionSizeUSD)
+        }
+        if let reasoning {
+            writer.key("reasoning")
+            writer.string(reasoning)
+        }
+        if let riskUSD {
+            writer.key("risk_usd")
+            try writer.double(riskUSD)
+        }
+        writer.key("signal")
+        writer.string(signal.rawValue)
+        if let stopLoss {
+            writer.key("stop_loss")
+            try writer.double(stopLoss)
+        }
+        writer.key("symbol")
+        writer.string(symbol)
+        if let takeProfit {
+            writer.key("take_profit")
+            try writer.double(takeProfit)
         }
         writer.endObject()
     }
