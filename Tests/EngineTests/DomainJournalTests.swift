@@ -6,11 +6,8 @@ import Testing
 /// Accounts, positions, cycle inputs and decisions write the journal bytes `JSONEncoder` writes from their `Encodable`
 /// conformances (sorted keys, unescaped slashes), for random values with every optional present or absent.
 @Suite struct DomainJournalTests {
-    static func foundation<T: Encodable>(_ value: T) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(value)
-    }
+    /// The reference bytes: `JSONEncoder` as the journal configures it.
+    static func foundation<T: Encodable>(_ value: T) throws -> Data { try MarketSnapshotJournalTests.foundation(value) }
 
     @Test func randomAccountsAndInputs_matchJSONEncoder() throws {
         var random = SeededRandom(seed: 99)
