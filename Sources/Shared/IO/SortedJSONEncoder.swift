@@ -71,25 +71,13 @@ enum JSONNode {
         switch self {
         case .null: bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
         case .bool(let value): bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
-        case .integer(let value):
-            if value < 0 {
-                bytes.append(UInt8(ascii: "-"))
-                Self.writeDigits(value.magnitude, into: &bytes)
-            } else {
-                Self.writeDigits(UInt64(value), into: &bytes)
-            }
+        case .integer(let value): Self.writeInteger(value, into: &bytes)
         case .unsigned(let value): Self.writeDigits(value, into: &bytes)
         case .double(let value):
             try Self.writeDouble(value, into: &bytes)
         case .raw(let raw):
             bytes.append(contentsOf: raw)
-        case .doubles(let values):
-            bytes.append(UInt8(ascii: "["))
-            for (index, value) in values.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                try Self.writeDouble(value, into: &bytes)
-            }
-            bytes.append(UInt8(ascii: "]"))
+        case .doubles(let values): try Self.writeDoubles(values, into: &bytes)
         case .string(let value): Self.writeString(value, into: &bytes)
         case .array(let array):
             bytes.append(UInt8(ascii: "["))
@@ -137,6 +125,24 @@ enum JSONNode {
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         bytes.append(contentsOf: text.utf8)
+    }
+
+    static func writeDoubles(_ values: [Double], into bytes: inout [UInt8]) throws {
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            try writeDouble(value, into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    static func writeInteger(_ value: Int64, into bytes: inout [UInt8]) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            writeDigits(value.magnitude, into: &bytes)
+        } else {
+            writeDigits(UInt64(value), into: &bytes)
+        }
     }
 
     static func writeDigits(_ value: UInt64, into bytes: inout [UInt8]) {
@@ -363,14 +369,7 @@ package struct SortedJSONWriter {
 
     package mutating func double(_ value: Double) throws { try JSONNode.writeDouble(value, into: &bytes) }
 
-    package mutating func integer(_ value: Int64) {
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            JSONNode.writeDigits(value.magnitude, into: &bytes)
-        } else {
-            JSONNode.writeDigits(UInt64(value), into: &bytes)
-        }
-    }
+    package mutating func integer(_ value: Int64) { JSONNode.writeInteger(value, into: &bytes) }
 
     package mutating func string(_ value: String) { JSONNode.writeString(value, into: &bytes) }
 
@@ -398,14 +397,7 @@ package struct SortedJSONWriter {
         endObject()
     }
 
-    package mutating func doubles(_ values: [Double]) throws {
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            try JSONNode.writeDouble(value, into: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
-    }
+    package mutating func doubles(_ values: [Double]) throws { try JSONNode.writeDoubles(values, into: &bytes) }
 
     package mutating func value(_ value: some SortedJSONWritable) throws { try value.writeSortedJSON(to: &self) }
 }

@@ -133,9 +133,8 @@ package enum DecisionParser {
                 start = open + 1
                 continue
             }
-            // The span's own bytes: the same text the earlier version decoded to a String and back.
-            let span = String(decoding: bytes[open...close], as: UTF8.self)
-            if let object = (try? JSONSerialization.jsonObject(with: Data(span.utf8))) as? [String: Any] {
+            // The bytes of a String, cut at ASCII braces: valid UTF-8 as they stand.
+            if let object = (try? JSONSerialization.jsonObject(with: Data(bytes[open...close]))) as? [String: Any] {
                 objects.append(object)
                 start = close + 1
             } else {

@@ -499,19 +499,19 @@ package struct SimLedger: Sendable, Codable, Equatable {
         }
     }
 
+    /// Whether the mark has reached the position's liquidation price.
+    private func isPastLiquidation(_ position: Position) -> Bool {
+        guard let mark = marks[position.symbol] else { return false }
+        return position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
+    }
+
     private mutating func liquidate(_ trader: String) {
         // Nearly every tick nothing is liquidated: look before copying the account to change it.
-        guard let positions = accounts[trader]?.trader.positions,
-            positions.values.contains(where: { position in
-                guard let mark = marks[position.symbol] else { return false }
-                return position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
-            }),
+        guard let positions = accounts[trader]?.trader.positions, positions.values.contains(where: isPastLiquidation),
             var account = accounts[trader]
         else { return }
         for symbol in account.trader.positions.keys.sorted() {
-            guard let position = account.trader.positions[symbol], let mark = marks[symbol] else { continue }
-            let crossed = position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
-            guard crossed else { continue }
+            guard let position = account.trader.positions[symbol], isPastLiquidation(position) else { continue }
             // Closed at the liquidation price; what is left of the isolated margin (the maintenance part) goes to
             // the liquidation as its fee, so the trader loses exactly the margin.
             let orderID = allocateOrderID()
