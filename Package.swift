@@ -123,6 +123,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ],
+            // The browser dashboard, embedded in the binary (no files to install beside it).
+            resources: [
+                .embedInCode("Dashboard/Assets/index.html"),
+                .embedInCode("Dashboard/Assets/app.js"),
+                .embedInCode("Dashboard/Assets/app.css"),
+                .embedInCode("Dashboard/Assets/icon.svg"),
             ]
         ),
         // Helpers every test target uses: package paths, scratch directories, by-value JSON comparison.

@@ -8,11 +8,18 @@ import Shared
 
 @testable import ControlAPI
 
-func makeAPI(dataPath: String, corsOrigins: [String] = ["*"]) throws -> some ApplicationProtocol {
+func makeAPI(
+    dataPath: String,
+    corsOrigins: [String] = ["*"],
+    dashboard: Bool = true,
+    staleAfter: Duration = .seconds(60)
+) throws -> some ApplicationProtocol {
     var settings = ControlAPISettings.defaults
     settings.dataPath = dataPath
     settings.port = 0
     settings.corsOrigins = corsOrigins
+    settings.dashboard = dashboard
+    settings.staleAfter = staleAfter
     var logger = Logger(label: "control-api-test")
     logger.logLevel = .critical
     return try ControlAPIServer.makeApplication(settings: settings, logger: logger)

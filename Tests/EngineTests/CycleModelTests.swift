@@ -170,4 +170,75 @@ struct CycleModelTests {
             #expect(abs(table.pnlNetOfLLMUSD - (table.pnlUSD - 0.6)) < 1e-9)
         }
     }
+
+    /// What the dashboard shows about a cycle: the conversation carries its outcome, risk's verdict on each
+    /// decision with the reason codes, and the orders sent with what became of them; the leaderboard names the
+    /// trader, its status and why, the model that answered, its drawdown and fees.
+    @Test func conversationsCarryVerdictsAndOrders_andTheLeaderboardTheTradersStatus() async throws {
+        // BTC passes risk; ETH's confidence is under the trader's minimum.
+        let behaviour = FakeModelBehaviour(
+            .content(C.answer(C.entry(), C.entry("ETH", stop: 3000, target: 3500, confidence: 0.1)))
+        )
+        try await run(behaviour) { records, exchange in
+            let record = try #require(records.first)
+            let store = try ManagerStore(path: nil)
+            let trader = C.trader()
+            await store.begin(trader: trader.id, capital: 10_000, now: C.now)
+            await store.apply(record, configuration: trader, now: C.now)
+            let account = try await exchange.account(trader: trader.id)
+            var view = ArenaSnapshotBuilder.TraderView(
+                configuration: trader,
+                state: await store.state(trader.id),
+                account: account,
+                trades: []
+            )
+            let builder = { (view: ArenaSnapshotBuilder.TraderView) in
+                ArenaSnapshotBuilder(traders: [view], prices: [:], now: C.now + 1000, reserveUSD: 1234)
+            }
+            let conversation = try #require(builder(view).conversations().conversations.first)
+            #expect(conversation.outcome == "completed")
+            #expect(conversation.verdicts?.map(\.symbol) == ["BTC", "ETH"])
+            #expect(conversation.verdicts?.map(\.accepted) == [true, false])
+            #expect(conversation.verdicts?.last?.reasons.contains("CONFIDENCE_BELOW_MIN") == true)
+            let entryOrder = try #require(conversation.orders?.first)
+            #expect(entryOrder.symbol == "BTC")
+            #expect(entryOrder.side == "buy")
+            #expect(entryOrder.status == "filled")
+            #expect(entryOrder.filledSize == account.positions["BTC"]?.quantity)
+            #expect(conversation.orders?.contains { $0.kind == "stop_loss" && $0.reduceOnly } == true)
+
+            var board = builder(view).leaderboard()
+            var entry = try #require(board.leaderboard.first)
+            #expect(board.reserveUSD == 1234)
+            #expect(entry.name == "LLM one")
+            #expect(entry.status == "active")
+            #expect(entry.statusReason == nil)
+            #expect(entry.modelInUse == record.modelAnswered)
+            #expect(entry.feesUSD == account.feesPaid)
+            #expect(account.feesPaid > 0)
+            #expect(entry.lastCycleAt == Double(C.now) / 1000)
+
+            view.suspension = "failed closed 3 cycles in a row"
+            entry = try #require(builder(view).leaderboard().leaderboard.first)
+            #expect(entry.status == "paused")
+            #expect(entry.statusReason?.contains("failed closed 3 cycles in a row") == true)
+            view.suspension = nil
+            view.state.pausedUntil = C.now + 60_000
+            entry = try #require(builder(view).leaderboard().leaderboard.first)
+            #expect(entry.status == "paused")
+            #expect(entry.statusReason?.contains("Sharpe") == true)
+            view.state.isDrawdownLimitHit = true
+            board = builder(view).leaderboard()
+            entry = try #require(board.leaderboard.first)
+            #expect(entry.status == "halted")
+            #expect(entry.statusReason?.contains("drawdown") == true)
+
+            // The fields survive the wire: encoded as the exporter does and decoded as the API does.
+            let decoded = try SnapshotCoding.makeDecoder().decode(
+                LeaderboardDocument.self,
+                from: SnapshotCoding.makeEncoder().encode(board)
+            )
+            #expect(decoded == board)
+        }
+    }
 }

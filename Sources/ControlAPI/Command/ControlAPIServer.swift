@@ -30,7 +30,13 @@ enum ControlAPIServer {
                 metadata: ["data_path": "\(settings.dataPath)"]
             )
         }
-        let responder = APIResponder(store: store, cors: cors, metrics: metrics)
+        let responder = APIResponder(
+            store: store,
+            cors: cors,
+            metrics: metrics,
+            dashboard: settings.dashboard ? try DashboardAssets() : nil,
+            staleAfterSeconds: settings.staleAfter.secondsValue
+        )
         let watcher = SnapshotWatcher(store: store, interval: settings.watchInterval, logger: logger)
         return Application(
             responder: responder,

@@ -8,6 +8,10 @@ struct ControlAPISettings: Sendable {
     var port: Int
     var corsOrigins: [String]
     var watchInterval: Duration
+    /// Whether the browser dashboard is served at `/` (`api.dashboard`).
+    var dashboard = true
+    /// A generation older than this is reported stale (`api.stale_after`).
+    var staleAfter: Duration = .seconds(60)
     /// Redis to read through (`redis.address`), its password and key prefix; nil: files only.
     var redisAddress: String? = nil
     var redisPassword: String? = nil
@@ -37,6 +41,8 @@ struct ControlAPISettings: Sendable {
             settings.port = configuration.api.port
             settings.corsOrigins = configuration.api.corsOrigins
             settings.watchInterval = configuration.api.watchInterval
+            settings.dashboard = configuration.api.dashboard
+            settings.staleAfter = configuration.api.staleAfter
             settings.redisAddress = configuration.redis.address
             settings.redisPassword = configuration.redis.password.revealed
             settings.redisKeyPrefix = configuration.redis.keyPrefix

@@ -8,7 +8,7 @@ import Shared
 final class APIMetrics: Sendable {
     enum Route: Hashable, Sendable {
         case document(SnapshotDocument)
-        case analyticsByModel, rebalances, health, openAPI, metrics, notFound, methodNotAllowed
+        case analyticsByModel, rebalances, health, openAPI, metrics, dashboard, notFound, methodNotAllowed
 
         var label: String {
             switch self {
@@ -18,6 +18,7 @@ final class APIMetrics: Sendable {
             case .health: "health"
             case .openAPI: "openapi"
             case .metrics: "metrics"
+            case .dashboard: "dashboard"
             case .notFound: "not_found"
             case .methodNotAllowed: "method_not_allowed"
             }
@@ -25,7 +26,7 @@ final class APIMetrics: Sendable {
 
         static var all: [Route] {
             SnapshotDocument.allCases.map(Route.document) + [
-                .analyticsByModel, .rebalances, .health, .openAPI, .metrics, .notFound, .methodNotAllowed,
+                .analyticsByModel, .rebalances, .health, .openAPI, .metrics, .dashboard, .notFound, .methodNotAllowed,
             ]
         }
     }

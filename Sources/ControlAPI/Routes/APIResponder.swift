@@ -13,18 +13,26 @@ struct APIResponder: HTTPResponder {
     let cors: CORSPolicy
     let metrics: APIMetrics
     let openAPI: ByteBuffer
+    /// The browser dashboard at `/`, unless `api.dashboard: false`.
+    let dashboard: DashboardAssets?
+    /// A generation older than this is reported stale by `/api/health`.
+    let staleAfterSeconds: Double
     let clock: @Sendable () -> Int64
 
     init(
         store: GenerationStore,
         cors: CORSPolicy,
         metrics: APIMetrics,
+        dashboard: DashboardAssets? = nil,
+        staleAfterSeconds: Double = 60,
         clock: @escaping @Sendable () -> Int64 = { UTCTime.nowMilliseconds() }
     ) {
         self.store = store
         self.cors = cors
         self.metrics = metrics
         self.openAPI = ByteBuffer(string: OpenAPIDocument.json)
+        self.dashboard = dashboard
+        self.staleAfterSeconds = staleAfterSeconds
         self.clock = clock
     }
 
@@ -74,6 +82,11 @@ struct APIResponder: HTTPResponder {
         } else if path == "/metrics" {
             metrics.record(.metrics)
             return plain(metrics.exposition(), contentType: "text/plain; version=0.0.4", request: request)
+        } else if let dashboard,
+            let response = dashboard.response(path: path, requestHeaders: request.headers, cors: cors)
+        {
+            metrics.record(.dashboard)
+            return response
         }
         metrics.record(.notFound)
         return errorResponse(.notFound, "no such route", request: request)
@@ -242,7 +255,8 @@ struct APIResponder: HTTPResponder {
     private func health(request: Request) -> Response {
         let now = clock()
         guard let generation = store.generation else {
-            let body = #"{"status":"unavailable","generation":null,"snapshotAgeSeconds":null,"serverTime":\#(now)}"#
+            let body =
+                #"{"status":"unavailable","generation":null,"snapshotAgeSeconds":null,"stale":false,"staleAfterSeconds":\#(staleAfterSeconds),"serverTime":\#(now)}"#
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[.retryAfter] = "1"
@@ -255,7 +269,7 @@ struct APIResponder: HTTPResponder {
         }
         let age = max(0, Double(now) / 1000 - generation.publishedAt.timeIntervalSince1970)
         let body =
-            #"{"status":"ok","generation":"\#(generation.id)","source":"\#(generation.source.rawValue)","snapshotAgeSeconds":\#((age * 1000).rounded() / 1000),"serverTime":\#(now)}"#
+            #"{"status":"ok","generation":"\#(generation.id)","source":"\#(generation.source.rawValue)","snapshotAgeSeconds":\#((age * 1000).rounded() / 1000),"stale":\#(age > staleAfterSeconds),"staleAfterSeconds":\#(staleAfterSeconds),"serverTime":\#(now)}"#
         return plain(ByteBuffer(string: body), contentType: "application/json", request: request, noStore: true)
     }
 

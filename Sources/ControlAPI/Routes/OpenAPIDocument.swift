@@ -104,12 +104,16 @@ enum OpenAPIDocument {
                     [
                         "model_id": string, "llm_model": string,
                         "positions": map(
-                            object([
-                                "entry_oid": integer, "risk_usd": number, "confidence": number,
-                                "exit_plan": ref("ExitPlan"), "entry_time": number, "symbol": string,
-                                "entry_price": number, "margin": number, "leverage": number, "quantity": number,
-                                "current_price": number, "unrealized_pnl": number, "closed_pnl": number,
-                            ])
+                            object(
+                                [
+                                    "entry_oid": integer, "risk_usd": number, "confidence": number,
+                                    "exit_plan": ref("ExitPlan"), "entry_time": number, "symbol": string,
+                                    "entry_price": number, "margin": number, "leverage": number, "quantity": number,
+                                    "current_price": number, "unrealized_pnl": number, "closed_pnl": number,
+                                    "liquidation_price": number,
+                                ],
+                                optional: ["liquidation_price"]
+                            )
                         ),
                     ],
                     optional: ["llm_model"]
@@ -144,20 +148,30 @@ enum OpenAPIDocument {
             ),
             "serverTime": integer,
         ]),
-        "Leaderboard": object([
-            "leaderboard": array(
-                object(
-                    [
-                        "id": string, "llm_model": string, "num_trades": integer, "sharpe": number,
-                        "win_dollars": number, "num_losses": integer, "lose_dollars": number, "return_pct": number,
-                        "equity": number, "num_wins": integer, "llm_cost_usd": number,
-                        "pnl_net_of_llm_usd": number,
-                    ],
-                    optional: ["llm_model", "llm_cost_usd", "pnl_net_of_llm_usd"]
-                )
-            ),
-            "serverTime": integer,
-        ]),
+        "Leaderboard": object(
+            [
+                "leaderboard": array(
+                    object(
+                        [
+                            "id": string, "llm_model": string, "num_trades": integer, "sharpe": number,
+                            "win_dollars": number, "num_losses": integer, "lose_dollars": number, "return_pct": number,
+                            "equity": number, "num_wins": integer, "llm_cost_usd": number,
+                            "pnl_net_of_llm_usd": number, "name": string,
+                            "status": ["type": "string", "enum": ["active", "paused", "halted"]],
+                            "status_reason": string, "model_in_use": string, "max_drawdown_pct": number,
+                            "fees_usd": number, "last_outcome": string, "last_cycle_at": number,
+                        ],
+                        optional: [
+                            "llm_model", "llm_cost_usd", "pnl_net_of_llm_usd", "name", "status", "status_reason",
+                            "model_in_use", "max_drawdown_pct", "fees_usd", "last_outcome", "last_cycle_at",
+                        ]
+                    )
+                ),
+                "reserve_usd": number,
+                "serverTime": integer,
+            ],
+            optional: ["reserve_usd"]
+        ),
         "SinceInceptionValues": object([
             "sinceInceptionValues": array(
                 object(
@@ -176,8 +190,24 @@ enum OpenAPIDocument {
                     [
                         "model_id": string, "llm_model": string, "cycle_id": string,
                         "messages": array(object(["role": string, "content": string, "timestamp": number])),
+                        "outcome": string, "reason": string,
+                        "verdicts": array(
+                            object([
+                                "symbol": string, "signal": string, "accepted": boolean, "reasons": array(string),
+                            ])
+                        ),
+                        "orders": array(
+                            object(
+                                [
+                                    "symbol": string, "side": string, "kind": string, "size": number,
+                                    "reduce_only": boolean, "status": string, "filled_size": number,
+                                    "average_price": number, "reason": string,
+                                ],
+                                optional: ["status", "filled_size", "average_price", "reason"]
+                            )
+                        ),
                     ],
-                    optional: ["llm_model", "cycle_id"]
+                    optional: ["llm_model", "cycle_id", "outcome", "reason", "verdicts", "orders"]
                 )
             ),
             "serverTime": integer,
@@ -203,6 +233,8 @@ enum OpenAPIDocument {
                 "generation": nullableString,
                 "source": ["type": "string", "enum": ["files", "redis"]],
                 "snapshotAgeSeconds": nullableNumber,
+                "stale": boolean,
+                "staleAfterSeconds": number,
                 "serverTime": integer,
             ],
             optional: ["source"]

@@ -7,6 +7,10 @@ package struct ArenaConfiguration: Sendable {
         package let port: Int
         package let corsOrigins: [String]
         package let watchInterval: Duration
+        /// Whether `control-api` serves the browser dashboard at `/`.
+        package var dashboard = true
+        /// A generation older than this is reported stale (`/api/health`, the dashboard).
+        package var staleAfter: Duration = .seconds(60)
     }
 
     package struct Postgres: Sendable {
@@ -122,7 +126,9 @@ struct RootSection {
             port: api?.int("port", default: 8080, range: 0...65535) ?? 8080,
             corsOrigins: api?.stringList("cors_origins") ?? ["*"],
             watchInterval: api?.duration("watch_interval", default: .milliseconds(250), minimum: .milliseconds(10))
-                ?? .milliseconds(250)
+                ?? .milliseconds(250),
+            dashboard: api?.bool("dashboard", default: true) ?? true,
+            staleAfter: api?.duration("stale_after", default: .seconds(60), minimum: .seconds(1)) ?? .seconds(60)
         )
         api?.finish()
 

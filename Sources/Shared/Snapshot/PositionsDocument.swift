@@ -17,6 +17,8 @@ package struct PositionsDocument: Codable, Sendable, Equatable {
         package var currentPrice: Double
         package var unrealizedPnL: Double
         package var closedPnL: Double
+        /// Where the venue would liquidate the position (added field).
+        package var liquidationPrice: Double?
 
         package init(
             entryOID: Int64,
@@ -31,7 +33,8 @@ package struct PositionsDocument: Codable, Sendable, Equatable {
             quantity: Double,
             currentPrice: Double,
             unrealizedPnL: Double,
-            closedPnL: Double
+            closedPnL: Double,
+            liquidationPrice: Double? = nil
         ) {
             self.entryOID = entryOID
             self.riskUSD = riskUSD
@@ -46,6 +49,7 @@ package struct PositionsDocument: Codable, Sendable, Equatable {
             self.currentPrice = currentPrice
             self.unrealizedPnL = unrealizedPnL
             self.closedPnL = closedPnL
+            self.liquidationPrice = liquidationPrice
         }
 
         enum CodingKeys: String, CodingKey {
@@ -60,6 +64,7 @@ package struct PositionsDocument: Codable, Sendable, Equatable {
             case currentPrice = "current_price"
             case unrealizedPnL = "unrealized_pnl"
             case closedPnL = "closed_pnl"
+            case liquidationPrice = "liquidation_price"
         }
     }
 

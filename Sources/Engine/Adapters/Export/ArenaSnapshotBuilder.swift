@@ -9,23 +9,49 @@ package struct ArenaSnapshotBuilder {
         package var state: TraderState
         package var account: TraderAccount
         package var trades: [ClosedTrade]
+        /// Why the engine paused the trader until an operator resumes it (failing closed), if it did.
+        package var suspension: String?
 
         package init(
             configuration: TraderConfiguration,
             state: TraderState,
             account: TraderAccount,
-            trades: [ClosedTrade]
+            trades: [ClosedTrade],
+            suspension: String? = nil
         ) {
             self.configuration = configuration
             self.state = state
             self.account = account
             self.trades = trades
+            self.suspension = suspension
+        }
+
+        /// `active`, `paused` or `halted`, and why, as the leaderboard shows it.
+        func status(now: Int64) -> (status: String, reason: String?) {
+            if state.isDrawdownLimitHit {
+                let limit = ArenaSnapshotBuilder.percent(configuration.riskParams.maxDrawdownPct)
+                return ("halted", "drawdown kill switch: fell \(limit) % from its peak")
+            }
+            if state.isDailyLossLimitHit {
+                let limit = ArenaSnapshotBuilder.percent(configuration.riskParams.maxDailyLossPct)
+                return ("halted", "daily loss kill switch: lost \(limit) % today")
+            }
+            if let suspension { return ("paused", "\(suspension); until `engine resume` or a restart") }
+            if let until = state.pausedUntil, until > now {
+                return (
+                    "paused",
+                    "Sharpe below its threshold; entries paused until \(ArenaSnapshotBuilder.humanTime(until)) UTC"
+                )
+            }
+            return ("active", nil)
         }
     }
 
     package let traders: [TraderView]
     package let prices: [String: Double]
     package let now: Int64
+    /// The manager's reserve (capital no trader gets), for the leaderboard.
+    package var reserveUSD: Double? = nil
     /// The newest rebalances (oldest first), exported as `rebalances.json` when rebalancing is on.
     package var rebalances: [RebalancesDocument.Rebalance]? = nil
     /// Rows of account-totals history kept per trader (the capture had 199 hourly markers).
@@ -177,7 +203,8 @@ package struct ArenaSnapshotBuilder {
                             quantity: p.quantity,
                             currentPrice: p.markPrice,
                             unrealizedPnL: p.unrealizedPnL,
-                            closedPnL: 0
+                            closedPnL: 0,
+                            liquidationPrice: p.liquidationPrice
                         )
                     }
                 )
@@ -186,6 +213,11 @@ package struct ArenaSnapshotBuilder {
     }
 
     package static func humanTime(_ milliseconds: Int64) -> String { UTCTime.human(milliseconds) }
+
+    /// A percent number as people write it: `15`, `2.5`.
+    static func percent(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
 
     package func tradesDocument() -> TradesDocument {
         var trades: [TradesDocument.Trade] = []
@@ -248,7 +280,7 @@ package struct ArenaSnapshotBuilder {
             let losses = trader.trades.filter { $0.netPnL <= 0 }
             let equity = trader.account.equity
             let capital = trader.state.inceptionCapital
-            return .init(
+            var entry = LeaderboardDocument.Entry(
                 id: trader.configuration.id,
                 llmModel: trader.configuration.model,
                 numTrades: trader.trades.count,
@@ -262,8 +294,21 @@ package struct ArenaSnapshotBuilder {
                 llmCostUSD: trader.state.llmCostUSD,
                 pnlNetOfLLMUSD: equity - capital - trader.state.llmCostUSD
             )
+            let (status, reason) = trader.status(now: now)
+            entry.name = trader.configuration.name
+            entry.status = status
+            entry.statusReason = reason
+            entry.modelInUse = trader.state.lastModel
+            entry.maxDrawdownPct = trader.state.maxDrawdownPct ?? 0
+            entry.feesUSD = trader.account.feesPaid
+            entry.lastOutcome = trader.state.lastOutcome
+            entry.lastCycleAt = trader.state.lastDecisionAt.map { Double($0) / 1000 }
+            return entry
         }
-        return LeaderboardDocument(leaderboard: entries.sorted { $0.returnPct > $1.returnPct })
+        return LeaderboardDocument(
+            leaderboard: entries.sorted { $0.returnPct > $1.returnPct },
+            reserveUSD: reserveUSD
+        )
     }
 
     package func sinceInception() -> SinceInceptionDocument {
@@ -295,7 +340,11 @@ package struct ArenaSnapshotBuilder {
                             .init(role: "system", content: conversation.system, timestamp: time),
                             .init(role: "user", content: conversation.user, timestamp: time),
                             .init(role: "assistant", content: conversation.answer, timestamp: time),
-                        ]
+                        ],
+                        outcome: conversation.outcome,
+                        reason: conversation.reason,
+                        verdicts: conversation.verdicts,
+                        orders: conversation.orders
                     )
                 )
             }
@@ -307,11 +356,13 @@ package struct ArenaSnapshotBuilder {
         traders: [TraderView],
         prices: [String: Double],
         now: Int64,
-        rebalances: [RebalancesDocument.Rebalance]? = nil
+        rebalances: [RebalancesDocument.Rebalance]? = nil,
+        reserveUSD: Double? = nil
     ) {
         self.traders = traders
         self.prices = prices
         self.now = now
         self.rebalances = rebalances
+        self.reserveUSD = reserveUSD
     }
 }

@@ -125,6 +125,11 @@ package struct TraderState: Sendable, Codable, Equatable {
         package var system: String
         package var user: String
         package var answer: String
+        /// The cycle's outcome, reason code, risk verdicts and orders (absent in state saved before the dashboard).
+        package var outcome: String?
+        package var reason: String?
+        package var verdicts: [ConversationsDocument.Verdict]?
+        package var orders: [ConversationsDocument.Order]?
 
         package init(
             cycleID: String,
@@ -132,7 +137,11 @@ package struct TraderState: Sendable, Codable, Equatable {
             model: String,
             system: String,
             user: String,
-            answer: String
+            answer: String,
+            outcome: String? = nil,
+            reason: String? = nil,
+            verdicts: [ConversationsDocument.Verdict]? = nil,
+            orders: [ConversationsDocument.Order]? = nil
         ) {
             self.cycleID = cycleID
             self.time = time
@@ -140,6 +149,10 @@ package struct TraderState: Sendable, Codable, Equatable {
             self.system = system
             self.user = user
             self.answer = answer
+            self.outcome = outcome
+            self.reason = reason
+            self.verdicts = verdicts
+            self.orders = orders
         }
     }
 

@@ -280,6 +280,7 @@ package struct EngineAssembly {
                 ) : nil,
             shutdownGrace: configuration.manager.shutdownGrace,
             shutdownSignals: shutdownSignals,
+            reserveUSD: configuration.manager.totalEquityUSD * configuration.manager.reserveEquityPct / 100,
             logger: logger
         )
         return EngineAssembly(

@@ -84,6 +84,7 @@ package final class ArenaManager: Service, Sendable {
         rebalancing: Rebalancing? = nil,
         shutdownGrace: Duration = .seconds(30),
         shutdownSignals: ShutdownSignals? = nil,
+        reserveUSD: Double? = nil,
         logger: Logger
     ) {
         self.shutdownGrace = shutdownGrace
@@ -126,6 +127,7 @@ package final class ArenaManager: Service, Sendable {
                 exchanges: exchanges,
                 sinks: sinks,
                 includesRebalances: rebalancing != nil,
+                reserveUSD: reserveUSD,
                 clock: clock,
                 tickInterval: tickInterval,
                 exportInterval: exportInterval,

@@ -156,7 +156,31 @@ package actor ManagerStore {
                     model: record.modelAnswered ?? record.modelAsked,
                     system: system,
                     user: user,
-                    answer: record.rawAnswer ?? (record.error ?? "")
+                    answer: record.rawAnswer ?? (record.error ?? ""),
+                    outcome: record.outcome.rawValue,
+                    reason: record.reason?.rawValue,
+                    verdicts: record.verdicts.map {
+                        .init(
+                            symbol: $0.symbol,
+                            signal: $0.signal.rawValue,
+                            accepted: $0.isAccepted,
+                            reasons: $0.reasons.map(\.rawValue)
+                        )
+                    },
+                    orders: record.orders.map { order in
+                        let result = record.results.first { $0.cloid == order.cloid }
+                        return .init(
+                            symbol: order.symbol,
+                            side: order.isBuy ? "buy" : "sell",
+                            kind: order.kind.rawValue,
+                            size: order.size,
+                            reduceOnly: order.isReduceOnly,
+                            status: result?.status.rawValue,
+                            filledSize: result?.filledSize,
+                            averagePrice: result.flatMap { $0.filledSize > 0 ? $0.averagePrice : nil },
+                            reason: result?.reason?.rawValue
+                        )
+                    }
                 )
             )
             if trader.conversations.count > Self.conversationLimit {

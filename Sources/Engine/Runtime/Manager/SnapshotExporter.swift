@@ -19,6 +19,8 @@ package struct SnapshotExporter: Service {
     let sinks: [any PersistenceSink]
     /// Whether the rebalances document is published (`performance_based` rebalancing).
     let includesRebalances: Bool
+    /// The manager's reserve, shown on the leaderboard.
+    var reserveUSD: Double? = nil
     let clock: any ArenaClock
     /// Clock milliseconds between two looks at the state.
     package let tickInterval: Int64
@@ -60,7 +62,8 @@ package struct SnapshotExporter: Service {
                         configuration: trader.configuration,
                         state: await store.state(trader.configuration.id),
                         account: account,
-                        trades: try await exchange.closedTrades(trader: trader.configuration.id)
+                        trades: try await exchange.closedTrades(trader: trader.configuration.id),
+                        suspension: await store.suspended[trader.configuration.id]
                     )
                 )
                 live.append(
@@ -78,7 +81,8 @@ package struct SnapshotExporter: Service {
                 traders: views,
                 prices: prices,
                 now: now,
-                rebalances: includesRebalances ? await store.state.rebalances ?? [] : nil
+                rebalances: includesRebalances ? await store.state.rebalances ?? [] : nil,
+                reserveUSD: reserveUSD
             ).encodedFiles()
             let generation = try publisher.publish(files)
             if !sinks.isEmpty {
