@@ -68,6 +68,8 @@ package struct ArenaConfiguration: Sendable {
         package var queueCapacity: Int
         /// gzip a file once it is rotated out (readers handle both forms).
         package var compressClosedFiles: Bool = true
+        /// A full queue is how records are batched (a backtest), not the disk falling behind: not a warning.
+        package var fillsQueueByDesign = false
     }
 
     /// The engine's clock: the wall clock for live use, or a replay of history `speed` times faster.

@@ -13,7 +13,7 @@ package struct MarketConfiguration: Sendable {
         package let kind: ProviderKind
         package let policy: ProviderPolicy
         package var symbols: [String]
-        package let maxStaleness: Duration
+        package var maxStaleness: Duration
         // Replay
         package var dataDirectory: String?
         package var intradayInterval: String

@@ -22,6 +22,8 @@ package actor JournalWriter: Service {
         package var compressClosedFiles: Bool
         /// fsync each batch (always, in the product; the benchmark measures the cost by turning it off).
         package var syncsEveryBatch = true
+        /// A full queue is the batching (a backtest): counted, logged at debug level only.
+        package var fillsQueueByDesign = false
 
         package init(_ configuration: ArenaConfiguration.Journal) {
             root = configuration.path
@@ -30,6 +32,7 @@ package actor JournalWriter: Service {
             fsyncInterval = configuration.fsyncInterval
             queueCapacity = configuration.queueCapacity
             compressClosedFiles = configuration.compressClosedFiles
+            fillsQueueByDesign = configuration.fillsQueueByDesign
         }
 
         package init(
@@ -115,7 +118,8 @@ package actor JournalWriter: Service {
         queue.append((record.traderID, line, ContinuousClock.now))
         if queue.count >= settings.queueCapacity {
             fullQueueWaits += 1
-            logger.warning(
+            logger.log(
+                level: settings.fillsQueueByDesign ? .debug : .warning,
                 "journal queue full: the trading loop waited for the disk",
                 metadata: ["records": "\(queue.count)"]
             )

@@ -217,6 +217,11 @@ package struct ReplayMarketProvider: MarketProvider {
         }.min()
     }
 
+    /// Symbols without a funding file (or with an empty one): nothing charges funding on them.
+    package var symbolsWithoutFunding: [String] {
+        symbols.filter { series[$0]?.funding.isEmpty ?? true }
+    }
+
     /// Intraday candles of every symbol that close in `range` (for the backtest's progress and speed).
     package func candleCount(in range: ClosedRange<Int64>) -> Int {
         symbols.reduce(0) { total, symbol in

@@ -14,18 +14,25 @@ struct BacktestCommand: AsyncParsableCommand {
         abstract: "Run the configured traders over a candle range on the paper exchange and report the results.",
         discussion: """
             Writes a journal, a snapshot generation (serve it with control-api --data-path OUT/mcp-data), the \
-            final state and report.json under --out. Baseline traders run offline; LLM traders call their \
+            final state, report.json and the equity curve (equity.csv, equity.svg) under --out. Baseline traders run offline; LLM traders call their \
             models (answers already in the digest cache are free; spending counts against the daily budget).
             """
     )
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(name: .long, help: "Start (ISO 8601, e.g. 2025-07-20T00:00:00Z). Default: the start of the data.")
+    @Option(
+        name: .long,
+        help:
+            "Start: ISO 8601 (2025-07-20T06:00:00Z) or a date (2025-07-20, 00:00 UTC). Default: the start of the data."
+    )
     var from: String?
 
-    @Option(name: .long, help: "End (ISO 8601). Default: the end of the data.")
+    @Option(name: .long, help: "End, written like --from. Default: the end of the data.")
     var to: String?
+
+    @Option(name: .long, help: "Only this span before the end (e.g. 7d, 12h); instead of --from.")
+    var last: String?
 
     @Option(name: .long, help: "Only these symbols, comma-separated (e.g. BTC,ETH).")
     var symbols: String?
@@ -45,8 +52,17 @@ struct BacktestCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace the output directory if it already holds a backtest.")
     var overwrite = false
 
-    @Flag(name: .long, help: "No progress lines on stderr.")
+    @Flag(name: .long, help: "No progress line (there is none either when stderr is not a terminal).")
     var quiet = false
+
+    @Flag(
+        name: .long,
+        help: "Let a trader whose decision interval is shorter than the candles decide between two closes."
+    )
+    var decideBetweenCloses = false
+
+    @Flag(name: .long, help: "Refuse to run when a symbol has no funding data (default: name it, charge none).")
+    var requireFunding = false
 
     @Flag(
         name: .long,
@@ -61,14 +77,24 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         func time(_ text: String?, _ name: String) throws -> Int64? {
             guard let text else { return nil }
-            guard let time = UTCTime.milliseconds(iso8601: text) else {
-                throw fail("--\(name): \"\(text)\" is not an ISO 8601 time (e.g. 2025-07-20T00:00:00Z)")
+            guard let time = Self.time(text) else {
+                throw fail(
+                    "--\(name): \"\(text)\" is neither an ISO 8601 time (2025-07-20T06:00:00Z) nor a date (2025-07-20)"
+                )
             }
             return time
         }
         let fromTime = try time(from, "from")
         let toTime = try time(to, "to")
         if let fromTime, let toTime, fromTime >= toTime { throw fail("--from must be before --to") }
+        var span: Int64?
+        if let last {
+            guard from == nil else { throw fail("--last and --from exclude each other") }
+            guard let duration = ConfigDuration.parse(last), duration.milliseconds > 0 else {
+                throw fail("--last: \"\(last)\" is not a duration (e.g. 7d, 12h, 90m)")
+            }
+            span = duration.milliseconds
+        }
         if let interval, CandleInterval(interval) == nil {
             throw fail("--interval: \"\(interval)\" is not an interval")
         }
@@ -77,11 +103,8 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         if let symbolList, symbolList.isEmpty { throw fail("--symbols is empty") }
         let configuration = try ConfigurationLoading.loadOrExit(path: options.config)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        let tally = BacktestLogTally()
+        LoggingSystem.bootstrap { label in BacktestLogHandler(label: label, tally: tally) }
         try prepareOutput(fail: fail)
 
         var backtestOptions = Backtest.Options(
@@ -94,34 +117,72 @@ struct BacktestCommand: AsyncParsableCommand {
             output: out
         )
         backtestOptions.recordsPrompts = recordPrompts
+        backtestOptions.last = span
+        backtestOptions.decidesBetweenCloses = decideBetweenCloses
+        backtestOptions.requiresFunding = requireFunding
         let started = ContinuousClock.now
-        let report: Backtest.Report
+        // A progress line, rewritten in place, only where a person watches it.
+        let showsProgress = !quiet && isatty(STDERR_FILENO) == 1
+        var report: Backtest.Report
         do {
             report = try await Backtest.run(
                 base: configuration,
                 options: backtestOptions,
-                logger: Logger(label: "backtest")
+                logger: Logger(label: "backtest"),
+                announce: { FileHandle.standardError.write(Data("engine backtest: \($0)\n".utf8)) }
             ) { fraction, now, cycles in
-                guard !quiet else { return }
-                let elapsed = (ContinuousClock.now - started).components.seconds
+                guard showsProgress else { return }
+                let elapsed = (ContinuousClock.now - started).secondsValue
                 FileHandle.standardError.write(
-                    Data(
-                        "backtest: \(Int(fraction * 100)) % at \(UTCTime.iso8601(now)), \(cycles) cycles, \(elapsed) s\n"
-                            .utf8
-                    )
+                    Data(("\r\u{1B}[2K" + Self.progressLine(fraction, now: now, cycles: cycles, elapsed: elapsed)).utf8)
                 )
             }
         } catch {
+            if showsProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             throw fail("\(error)")
         }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        print(Backtest.format(report, seconds: seconds))
+        if showsProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+        report.logCounts = tally.snapshot
+        print(Backtest.format(report, seconds: (ContinuousClock.now - started).secondsValue))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let reportPath = (out as NSString).appendingPathComponent("report.json")
         try AtomicFile.replace(reportPath, with: try encoder.encode(report))
-        print("journal, snapshot and state under \(out); report in \(reportPath)")
+        try AtomicFile.replace(
+            (out as NSString).appendingPathComponent("equity.csv"),
+            with: Data(BacktestFiles.equityCSV(report).utf8)
+        )
+        try AtomicFile.replace(
+            (out as NSString).appendingPathComponent("equity.svg"),
+            with: Data(BacktestFiles.equitySVG(report).utf8)
+        )
+        print(
+            "journal, snapshot and state under \(out); report in \(reportPath); equity curve in equity.csv, equity.svg"
+        )
+    }
+
+    /// `--from`/`--to`: an ISO 8601 time, or a plain date meaning 00:00 UTC that day.
+    static func time(_ text: String) -> Int64? {
+        if let time = UTCTime.milliseconds(iso8601: text) { return time }
+        let isDate =
+            text.count == 10
+            && text.enumerated().allSatisfy { index, character in
+                index == 4 || index == 7 ? character == "-" : character.isASCII && character.isNumber
+            }
+        return isDate ? UTCTime.milliseconds(iso8601: text + "T00:00:00Z") : nil
+    }
+
+    /// `backtest  42.0 %  2025-07-20T03:00:00Z  12345 cycles  12 s, about 17 s left`.
+    static func progressLine(_ fraction: Double, now: Int64, cycles: Int, elapsed: Double) -> String {
+        let left = fraction > 0.01 ? elapsed / fraction * (1 - fraction) : nil
+        let eta = left.map { "about \(Self.seconds($0)) left" } ?? "estimating"
+        return String(format: "backtest %5.1f %%  ", fraction * 100)
+            + "\(UTCTime.iso8601(now))  \(cycles) cycles  \(Self.seconds(elapsed)), \(eta)"
+    }
+
+    static func seconds(_ value: Double) -> String {
+        let whole = Int(value.rounded())
+        return whole < 120 ? "\(whole) s" : "\(whole / 60) min \(whole % 60) s"
     }
 
     /// The output directory must be new or empty, unless --overwrite (which removes only what a backtest writes).
@@ -129,7 +190,7 @@ struct BacktestCommand: AsyncParsableCommand {
         let manager = FileManager.default
         let existing = (try? manager.contentsOfDirectory(atPath: out)) ?? []
         if !existing.isEmpty {
-            let ours: Set<String> = ["journal", "mcp-data", "state", "report.json"]
+            let ours: Set<String> = ["journal", "mcp-data", "state", "report.json", "equity.csv", "equity.svg"]
             guard overwrite else {
                 throw fail("\(out) is not empty; choose another --out or pass --overwrite")
             }

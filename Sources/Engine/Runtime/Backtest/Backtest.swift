@@ -19,6 +19,13 @@ package struct Backtest {
         package var output: String
         /// Render and journal the prompts of in-process baseline traders too (they never read them).
         package var recordsPrompts = false
+        /// Only this span before the end (`--last 7d`), instead of `from`.
+        package var last: Int64?
+        /// Ask a trader to decide again before another candle has closed (its decision interval is shorter than
+        /// the candles'); by default it waits for the next close.
+        package var decidesBetweenCloses = false
+        /// Refuse to start when a symbol has no funding file, instead of naming it and charging no funding.
+        package var requiresFunding = false
 
         package init(
             from: Int64? = nil,
@@ -54,9 +61,24 @@ package struct Backtest {
         var completionTokens: Int
         var llmCostUSD: Double
         var pnlNetOfLLMUSD: Double
+        /// Nil when unbounded (no losing trade, no negative hour, no drawdown) or undefined.
+        var profitFactor: Double?
+        var calmar: Double?
+        var sortino: Double?
+        var exposurePct: Double
+        var averageWinUSD: Double
+        var averageLossUSD: Double
+        var longestLosingStreak: Int
+        var symbols: [SymbolResult]
 
         enum CodingKeys: String, CodingKey {
-            case trader, model, cycles, sharpe, trades
+            case trader, model, cycles, sharpe, trades, calmar, sortino, symbols
+            case profitFactor = "profit_factor"
+            case exposurePct = "exposure_pct"
+            case averageWinUSD = "average_win_usd"
+            case averageLossUSD = "average_loss_usd"
+            case longestLosingStreak = "longest_losing_streak"
+
             case failedCycles = "failed_cycles"
             case returnPct = "return_pct"
             case maxDrawdownPct = "max_drawdown_pct"
@@ -69,12 +91,43 @@ package struct Backtest {
         }
     }
 
+    /// One symbol's closed trades of one trader.
+    package struct SymbolResult: Sendable, Codable, Equatable {
+        var symbol: String
+        var trades: Int
+        var wins: Int
+        var winRatePct: Double
+        var netPnLUSD: Double
+        var feesUSD: Double
+        var fundingUSD: Double
+
+        enum CodingKeys: String, CodingKey {
+            case symbol, trades, wins
+            case winRatePct = "win_rate_pct"
+            case netPnLUSD = "net_pnl_usd"
+            case feesUSD = "fees_usd"
+            case fundingUSD = "funding_usd"
+        }
+    }
+
     package struct Report: Sendable, Codable, Equatable {
         var from: String
         var to: String
         package var candles: Int
         package var cycles: Int
         package var traders: [TraderResult]
+        /// Symbols whose replay data has no funding file: no funding was charged on them.
+        package var fundingMissing: [String] = []
+        /// Warnings and errors the run logged, by message (printed once each, counted here).
+        package var logCounts: [String: Int] = [:]
+        /// Each trader's hourly equity, ending with its equity at the end (for the equity-curve files).
+        package var curves: [String: [TraderState.EquityPoint]] = [:]
+
+        enum CodingKeys: String, CodingKey {
+            case from, to, candles, cycles, traders
+            case fundingMissing = "funding_missing"
+            case logCounts = "log_counts"
+        }
     }
 
     package struct Failure: Error, CustomStringConvertible {
@@ -96,12 +149,17 @@ package struct Backtest {
         // A backtest produces records as fast as it can: a short queue keeps them in small batches (each one
         // write and one fsync), which halved the peak memory of a long run and cost no time.
         configuration.journal.queueCapacity = min(configuration.journal.queueCapacity, Self.journalBatch)
+        configuration.journal.fillsQueueByDesign = true
 
         var replayIDs: [String] = []
         for (id, var provider) in configuration.market.providers where provider.kind == .replay {
             if let directory = options.dataDirectory { provider.dataDirectory = directory }
             if let interval = options.intradayInterval { provider.intradayInterval = interval }
             if let symbols = options.symbols { provider.symbols = symbols }
+            // Staleness follows the candles in use: data one candle old is the newest there is between closes.
+            if let interval = CandleInterval(provider.intradayInterval) {
+                provider.maxStaleness = max(provider.maxStaleness, .milliseconds(interval.milliseconds))
+            }
             configuration.market.providers[id] = provider
             replayIDs.append(id)
         }
@@ -145,10 +203,12 @@ package struct Backtest {
     }
 
     /// Runs the backtest and returns its report. `progress` receives (fraction done, clock time, cycles).
+    /// `announce` receives what the user should know before the run starts (funding that will not be charged).
     package static func run(
         base: ArenaConfiguration,
         options: Options,
         logger: Logger,
+        announce: (String) -> Void = { _ in },
         progress: @escaping (Double, Int64, Int) -> Void = { _, _, _ in }
     ) async throws -> Report {
         let configuration = try configuration(base, options: options)
@@ -161,7 +221,13 @@ package struct Backtest {
             rendersInProcessPrompts: options.recordsPrompts
         )
         do {
-            let report = try await run(assembly: assembly, clock: clock, options: options, progress: progress)
+            let report = try await run(
+                assembly: assembly,
+                clock: clock,
+                options: options,
+                announce: announce,
+                progress: progress
+            )
             try await assembly.journal.close()
             _ = await assembly.flushPersistence(logger: logger)
             try await assembly.httpClient.shutdown()
@@ -177,17 +243,27 @@ package struct Backtest {
         assembly: EngineAssembly,
         clock: VirtualClock,
         options: Options,
+        announce: (String) -> Void,
         progress: @escaping (Double, Int64, Int) -> Void
     ) async throws -> Report {
         let manager = assembly.manager
         let markets = manager.markets.values.compactMap { $0 as? ReplayMarketProvider }
+        let traded = Set(manager.traders.flatMap(\.configuration.symbols))
+        let fundingMissing = Set(markets.flatMap(\.symbolsWithoutFunding)).filter(traded.contains).sorted()
+        if !fundingMissing.isEmpty {
+            let names = fundingMissing.joined(separator: ", ")
+            if options.requiresFunding {
+                throw Failure(description: "no funding data for \(names) (hyperliquid_<SYMBOL>_funding_1h.csv)")
+            }
+            announce("no funding data for \(names): funding is not charged on them (--require-funding refuses)")
+        }
         guard let earliest = markets.compactMap({ $0.earliestCompleteTime() }).max(),
             let latest = markets.compactMap({ $0.latestCompleteTime() }).min()
         else {
             throw Failure(description: "the replay data has no range where every symbol has full history")
         }
-        let from = max(options.from ?? earliest, earliest)
         let to = min(options.to ?? latest, latest)
+        let from = max(options.last.map { to - $0 } ?? options.from ?? earliest, earliest)
         if let requested = options.from, requested < earliest {
             assembly.manager.logger.notice(
                 "backtest starts when every symbol has full history",
@@ -203,15 +279,17 @@ package struct Backtest {
         clock.jump(to: from)
         let span = Double(to - from)
         var lastReported = -1.0
-        let cycles = try await BacktestRunner(manager: manager).run(until: to, clock: clock) { now, cycles in
+        let runner = BacktestRunner(manager: manager, decidesBetweenCloses: options.decidesBetweenCloses)
+        let cycles = try await runner.run(until: to, clock: clock) { now, cycles in
             let fraction = Double(now - from) / span
-            if fraction - lastReported >= 0.05 || now >= to {
+            if fraction - lastReported >= 0.002 || now >= to {
                 lastReported = fraction
                 progress(min(1, fraction), now, cycles)
             }
         }
         let candles = markets.reduce(0) { $0 + $1.candleCount(in: from...to) }
         var results: [TraderResult] = []
+        var curves: [String: [TraderState.EquityPoint]] = [:]
         for trader in manager.traders.sorted(by: { $0.configuration.id < $1.configuration.id }) {
             let id = trader.configuration.id
             guard let exchange = manager.exchanges[trader.configuration.exchangeProvider] else { continue }
@@ -221,13 +299,28 @@ package struct Backtest {
             let usage = state.llmUsage.map { table in table.keys.sorted().compactMap { table[$0] } }
             let capital = state.inceptionCapital
             let equity = account.equity
+            let returnPct = capital > 0 ? (equity / capital - 1) * 100 : 0
+            let summary = BacktestMetrics.trades(trades)
+            var curve = state.equityHistory
+            if let last = curve.last, last.time < to {
+                curve.append(
+                    .init(
+                        marker: last.marker + 1,
+                        time: to,
+                        equity: equity,
+                        realizedPnL: account.realizedNetPnL(closedTrades: trades),
+                        unrealizedPnL: account.unrealizedPnL
+                    )
+                )
+            }
+            curves[id] = curve
             results.append(
                 TraderResult(
                     trader: id,
                     model: trader.configuration.model,
                     cycles: state.cycle,
                     failedCycles: state.totalFailures,
-                    returnPct: capital > 0 ? (equity / capital - 1) * 100 : 0,
+                    returnPct: returnPct,
                     maxDrawdownPct: state.maxDrawdownPct ?? 0,
                     sharpe: Performance.sharpe(state.equityHistory),
                     trades: trades.count,
@@ -237,7 +330,23 @@ package struct Backtest {
                     promptTokens: usage?.reduce(0) { $0 + $1.promptTokens } ?? 0,
                     completionTokens: usage?.reduce(0) { $0 + $1.completionTokens } ?? 0,
                     llmCostUSD: state.llmCostUSD,
-                    pnlNetOfLLMUSD: equity - capital - state.llmCostUSD
+                    pnlNetOfLLMUSD: equity - capital - state.llmCostUSD,
+                    profitFactor: summary.profitFactor,
+                    calmar: BacktestMetrics.calmar(
+                        returnPct: returnPct,
+                        spanMilliseconds: to - from,
+                        maxDrawdownPct: state.maxDrawdownPct ?? 0
+                    ),
+                    sortino: BacktestMetrics.sortino(curve),
+                    exposurePct: BacktestMetrics.exposurePct(
+                        trades: trades,
+                        open: account.orderedPositions,
+                        range: from...to
+                    ),
+                    averageWinUSD: summary.averageWinUSD,
+                    averageLossUSD: summary.averageLossUSD,
+                    longestLosingStreak: summary.longestLosingStreak,
+                    symbols: BacktestMetrics.symbols(trades)
                 )
             )
         }
@@ -246,41 +355,97 @@ package struct Backtest {
             to: UTCTime.iso8601(to),
             candles: candles,
             cycles: cycles,
-            traders: results
+            traders: results,
+            fundingMissing: fundingMissing,
+            curves: curves
         )
     }
 
-    /// The report as the terminal shows it.
+    /// The report as the terminal shows it: the results per trader, their risk and trade measures, the results
+    /// per symbol, what was not charged and what the run logged.
     package static func format(_ report: Report, seconds: Double) -> String {
         var lines = [
             "backtest \(report.from) → \(report.to): \(report.candles) candles, \(report.cycles) cycles in "
                 + String(format: "%.2f s (%.0f candles/s)", seconds, Double(report.candles) / max(seconds, 1e-9))
         ]
-        let header = [
-            "trader", "model", "return %", "max DD %", "sharpe", "trades", "win %", "fees $", "tokens", "LLM $",
-            "net of LLM $", "failed",
-        ]
-        var rows = [header]
-        for result in report.traders {
-            rows.append([
-                result.trader, result.model, String(format: "%.2f", result.returnPct),
-                String(format: "%.2f", result.maxDrawdownPct), String(format: "%.3f", result.sharpe),
-                String(result.trades), String(format: "%.1f", result.winRatePct),
-                String(format: "%.2f", result.feesUSD),
-                String(result.promptTokens + result.completionTokens), String(format: "%.4f", result.llmCostUSD),
-                String(format: "%.2f", result.pnlNetOfLLMUSD), "\(result.failedCycles)/\(result.cycles)",
-            ])
+        func optional(_ value: Double?, _ format: String) -> String {
+            value.map { String(format: format, $0) } ?? "∞"
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            lines.append(
-                row.indices.map { column in
-                    let cell = row[column]
-                    let pad = String(repeating: " ", count: widths[column] - cell.count)
-                    return column < 2 ? cell + pad : pad + cell
-                }.joined(separator: "  ")
+        lines += table(
+            header: [
+                "trader", "model", "return %", "max DD %", "sharpe", "trades", "win %", "fees $", "tokens", "LLM $",
+                "net of LLM $", "failed",
+            ],
+            rows: report.traders.map { result in
+                [
+                    result.trader, result.model, String(format: "%.2f", result.returnPct),
+                    String(format: "%.2f", result.maxDrawdownPct), String(format: "%.3f", result.sharpe),
+                    String(result.trades), String(format: "%.1f", result.winRatePct),
+                    String(format: "%.2f", result.feesUSD),
+                    String(result.promptTokens + result.completionTokens), String(format: "%.4f", result.llmCostUSD),
+                    String(format: "%.2f", result.pnlNetOfLLMUSD), "\(result.failedCycles)/\(result.cycles)",
+                ]
+            },
+            textColumns: 2
+        )
+        lines.append("")
+        lines += table(
+            header: [
+                "trader", "profit factor", "calmar", "sortino", "exposure %", "avg win $", "avg loss $",
+                "losing streak",
+            ],
+            rows: report.traders.map { result in
+                [
+                    result.trader, result.trades == 0 ? "–" : optional(result.profitFactor, "%.2f"),
+                    result.maxDrawdownPct == 0 ? "–" : optional(result.calmar, "%.2f"),
+                    optional(result.sortino, "%.3f"), String(format: "%.1f", result.exposurePct),
+                    String(format: "%.2f", result.averageWinUSD), String(format: "%.2f", result.averageLossUSD),
+                    String(result.longestLosingStreak),
+                ]
+            },
+            textColumns: 1
+        )
+        let symbolRows = report.traders.flatMap { result in
+            result.symbols.map { row in
+                [
+                    result.trader, row.symbol, String(row.trades), String(format: "%.1f", row.winRatePct),
+                    String(format: "%.2f", row.netPnLUSD), String(format: "%.2f", row.feesUSD),
+                    String(format: "%.2f", row.fundingUSD),
+                ]
+            }
+        }
+        if !symbolRows.isEmpty {
+            lines.append("")
+            lines += table(
+                header: ["trader", "symbol", "trades", "win %", "net PnL $", "fees $", "funding $"],
+                rows: symbolRows,
+                textColumns: 2
             )
         }
+        if !report.fundingMissing.isEmpty {
+            lines.append("")
+            lines.append("funding not charged (no data): \(report.fundingMissing.joined(separator: ", "))")
+        }
+        if !report.logCounts.isEmpty {
+            lines.append("")
+            lines.append("logged during the run (each printed once):")
+            for (message, count) in report.logCounts.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
+                lines.append("  \(count) × \(message)")
+            }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// Columns padded to their widest cell: the first `textColumns` left-aligned, numbers right-aligned.
+    static func table(header: [String], rows: [[String]], textColumns: Int) -> [String] {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.indices.map { column in
+                let cell = row[column]
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return column < textColumns ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }
     }
 }

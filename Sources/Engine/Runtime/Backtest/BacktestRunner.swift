@@ -6,6 +6,14 @@ import Foundation
 /// that jumps from event to event.
 package struct BacktestRunner {
     package let manager: ArenaManager
+    /// Whether a trader whose decision interval is shorter than its candles' decides again before another candle
+    /// has closed (on the same data); by default it waits for the next close.
+    package var decidesBetweenCloses = false
+
+    package init(manager: ArenaManager, decidesBetweenCloses: Bool = false) {
+        self.manager = manager
+        self.decidesBetweenCloses = decidesBetweenCloses
+    }
 
     /// From the clock's time to `end`, tick, run every due trader one at a time (in id order, so the
     /// paper venue sees the same sequence every run), then jump straight to the next event: the next candle close
@@ -30,6 +38,14 @@ package struct BacktestRunner {
                 let interval = trader.configuration.decisionInterval.milliseconds
                 if let last = state.lastDecisionAt, now - last < interval {
                     nextDue = min(nextDue, last + interval)
+                    continue
+                }
+                // Due, but no candle of its market has closed since it last decided: nothing new to decide on.
+                if !decidesBetweenCloses, let last = state.lastDecisionAt,
+                    let market = manager.markets[trader.configuration.marketProvider] as? ReplayMarketProvider,
+                    let close = market.nextClose(after: last), close > now
+                {
+                    nextDue = min(nextDue, close)
                     continue
                 }
                 guard await manager.store.claim(trader.configuration.id, limit: .max) else { continue }
