@@ -276,6 +276,16 @@ class DashboardTest(unittest.TestCase):
         expected = sum(len(a.get("llm_cost_breakdown_table", {}).get("models", [])) for a in analytics)
         self.assertEqual(len(browser.find_elements(By.CSS_SELECTOR, "#spend-table tbody tr[data-trader]")), expected)
 
+        # Results by prompt version: one row per version across traders, with its cycles.
+        versions = document(self.first, "prompt-versions")["acrossTraders"]
+        self.assertTrue(versions)
+        version_rows = browser.find_elements(By.CSS_SELECTOR, "#prompt-versions-table tbody tr[data-key]")
+        self.assertEqual([row.get_attribute("data-key") for row in version_rows], [v["key"] for v in versions])
+        for version, row in zip(versions, version_rows):
+            self.assertIn(f"{version['cycles']:,}", row.text)
+            for template in version["templates"]:
+                self.assertIn(template["sha256"][:12], row.text)
+
         # Nothing was fetched from anywhere but the page's own origin.
         first_round = self.requests()
         self.assertTrue(any(url.endswith("/api/leaderboard") for url, _ in first_round))

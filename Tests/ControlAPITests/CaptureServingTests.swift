@@ -344,7 +344,8 @@ struct CaptureServingTests {
                 #expect(paths["/api/\(document.rawValue)"] != nil, "\(document)")
             }
             for extra in [
-                "/api/analytics/{modelId}", "/api/rebalances", "/api/health", "/api/openapi.json", "/metrics",
+                "/api/analytics/{modelId}", "/api/rebalances", "/api/prompt-versions", "/api/health",
+                "/api/openapi.json", "/metrics",
             ] {
                 #expect(paths[extra] != nil, "\(extra)")
             }

@@ -17,7 +17,7 @@ struct PreparedDocumentTests {
     static let paths = [
         "/api/leaderboard", "/api/trades", "/api/positions", "/api/account-totals", "/api/crypto-prices",
         "/api/analytics", "/api/since-inception-values", "/api/conversations", "/api/analytics/gpt-5",
-        "/api/analytics/no-such-model", "/api/rebalances",
+        "/api/analytics/no-such-model", "/api/rebalances", "/api/prompt-versions",
     ]
 
     static func makeLiveAPI(corsOrigins: [String], metrics: APIMetrics) throws -> some ApplicationProtocol {

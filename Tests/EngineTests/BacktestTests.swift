@@ -84,7 +84,9 @@ struct BacktestTests {
             SnapshotReader(root: scratch.appendingPathComponent("two/mcp-data").path).resolve()
         )
         let snapshotOne = try files(URL(fileURLWithPath: generationOne.directory))
-        #expect(snapshotOne.count == SnapshotDocument.allCases.count)
+        // The eight nof1 documents and ours: results by prompt version.
+        #expect(snapshotOne.count == SnapshotDocument.allCases.count + 1)
+        #expect(snapshotOne["/\(PromptVersionsDocument.fileName)"] != nil)
         #expect(snapshotOne == (try files(URL(fileURLWithPath: generationTwo.directory))))
 
         // The journal replays clean: the backtest used the live cycle's code.

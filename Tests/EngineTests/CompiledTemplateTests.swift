@@ -199,7 +199,7 @@ import Testing
 }
 
 /// A small deterministic generator (SplitMix64), so a failing random case is the same on every run.
-struct SeededRandom {
+struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -263,8 +263,26 @@ struct BinaryTests {
         #expect(badTime.status == 1)
         #expect(
             badTime.stderr
-                == "engine backtest: --from: \"yesterday\" is not an ISO 8601 time (e.g. 2025-07-20T00:00:00Z)\n"
+                == "engine backtest: --from: \"yesterday\" is neither an ISO 8601 time (2025-07-20T06:00:00Z) nor a date (2025-07-20)\n"
         )
+        // The report's files, and a plain date with a relative span.
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("bt/equity.csv").path))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("bt/equity.svg").path))
+        let span = try ProcessRunner.run(
+            "engine",
+            ["backtest", "--to", "2025-07-17", "--last", "6h", "--out", "bt3", "--quiet"],
+            directory: root
+        )
+        #expect(span.status == 0, "\(span.stderr)")
+        #expect(span.stdout.contains("backtest 2025-07-16T18:00:00Z → 2025-07-17T00:00:00Z"))
+        #expect(span.stdout.contains("profit factor"))
+        let both = try ProcessRunner.run(
+            "engine",
+            ["backtest", "--from", "2025-07-16", "--last", "1d"],
+            directory: root
+        )
+        #expect(both.status == 1)
+        #expect(both.stderr == "engine backtest: --last and --from exclude each other\n")
         let outside = try ProcessRunner.run(
             "engine",
             ["backtest", "--from", "2030-01-01T00:00:00Z", "--out", "bt2", "--quiet"],

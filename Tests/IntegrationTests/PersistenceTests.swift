@@ -289,6 +289,24 @@ struct PersistenceTests {
             )
             #expect(abs((Double(stored) ?? -1) - (entry["equity"] as? Double ?? -2)) < 1e-9)
         }
+        // Results by prompt version: one row per trader and version, with the cycles the document counts.
+        let versions = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: generation.appendingPathComponent("prompt-versions.json"))
+            ) as? [String: Any]
+        )
+        let rows = try #require(versions["promptVersions"] as? [[String: Any]])
+        #expect(!rows.isEmpty)
+        #expect(SQL.count(dsn, "performance_snapshots", where: "kind LIKE 'prompt_version:%'") == rows.count)
+        for row in rows {
+            let id = try #require(row["model_id"] as? String)
+            let key = try #require(row["key"] as? String)
+            let stored = try SQL.run(
+                dsn,
+                "SELECT data->>'cycles' FROM performance_snapshots WHERE trader_id = '\(id)' AND kind = 'prompt_version:\(key)'"
+            )
+            #expect(Int(stored) == row["cycles"] as? Int)
+        }
     }
 
     @Test(.enabled(if: postgresDSN != nil, "needs ARENA_TEST_POSTGRES_DSN (scripts/test starts PostgreSQL)"))

@@ -8,13 +8,15 @@ import Shared
 final class APIMetrics: Sendable {
     enum Route: Hashable, Sendable {
         case document(SnapshotDocument)
-        case analyticsByModel, rebalances, health, openAPI, metrics, dashboard, notFound, methodNotAllowed
+        case analyticsByModel, rebalances, promptVersions, health, openAPI, metrics, dashboard, notFound
+        case methodNotAllowed
 
         var label: String {
             switch self {
             case .document(let document): document.rawValue
             case .analyticsByModel: "analytics_model"
             case .rebalances: "rebalances"
+            case .promptVersions: "prompt_versions"
             case .health: "health"
             case .openAPI: "openapi"
             case .metrics: "metrics"
@@ -26,7 +28,8 @@ final class APIMetrics: Sendable {
 
         static var all: [Route] {
             SnapshotDocument.allCases.map(Route.document) + [
-                .analyticsByModel, .rebalances, .health, .openAPI, .metrics, .dashboard, .notFound, .methodNotAllowed,
+                .analyticsByModel, .rebalances, .promptVersions, .health, .openAPI, .metrics, .dashboard, .notFound,
+                .methodNotAllowed,
             ]
         }
     }

@@ -70,6 +70,15 @@ struct APIResponder: HTTPResponder {
                     maxAge: SnapshotDocument.leaderboard.maxAgeSeconds,
                     request: request
                 )
+            case "prompt-versions":
+                metrics.record(.promptVersions)
+                guard let generation = store.generation else { return noSnapshot(request: request) }
+                return send(
+                    generation.promptVersions,
+                    generation: generation,
+                    maxAge: SnapshotDocument.analytics.maxAgeSeconds,
+                    request: request
+                )
             case "health":
                 metrics.record(.health)
                 return health(request: request)
@@ -235,6 +244,10 @@ struct APIResponder: HTTPResponder {
             (maxAge, route) = (SnapshotDocument.analytics.maxAgeSeconds, .analyticsByModel)
         } else if name == "rebalances" {
             (prepared, maxAge, route) = (generation.rebalances, SnapshotDocument.leaderboard.maxAgeSeconds, .rebalances)
+        } else if name == "prompt-versions" {
+            (prepared, maxAge, route) = (
+                generation.promptVersions, SnapshotDocument.analytics.maxAgeSeconds, .promptVersions
+            )
         } else {
             return nil
         }

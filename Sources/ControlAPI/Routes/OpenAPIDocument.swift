@@ -227,6 +227,22 @@ enum OpenAPIDocument {
                 ])
             )
         ]),
+        "PromptVersions": object([
+            "promptVersions": array(ref("PromptVersion")),
+            "acrossTraders": array(ref("PromptVersion")),
+            "serverTime": integer,
+        ]),
+        "PromptVersion": object(
+            [
+                "model_id": string, "llm_model": string, "key": string,
+                "templates": array(object(["id": string, "version": string, "sha256": string])),
+                "first_used_at": number, "last_used_at": number, "cycles": integer, "failed_cycles": integer,
+                "trades": integer, "wins": integer, "win_rate_pct": number, "net_pnl_usd": number,
+                "llm_cost_usd": number, "pnl_net_of_llm_usd": number, "sharpe": number,
+                "refusals": map(integer),
+            ],
+            optional: ["model_id", "llm_model"]
+        ),
         "Health": object(
             [
                 "status": ["type": "string", "enum": ["ok", "unavailable"]],
@@ -309,6 +325,11 @@ enum OpenAPIDocument {
         "/api/rebalances": documentPath(
             "Rebalances",
             summary: "Capital moved between traders (performance_based allocation), newest first; not a nof1 document"
+        ),
+        "/api/prompt-versions": documentPath(
+            "PromptVersions",
+            summary:
+                "Results by prompt template version (id, version, sha256), per trader and across traders; not a nof1 document"
         ),
         "/api/health": [
             "get": [

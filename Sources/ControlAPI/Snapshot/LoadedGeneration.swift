@@ -30,6 +30,8 @@ final class LoadedGeneration: Sendable {
     let emptyAnalytics: PreparedDocument
     /// `rebalances` (the engine's capital moves; an empty list when the generation has none).
     let rebalances: PreparedDocument
+    /// `prompt-versions` (results by prompt version; empty lists when the generation has none).
+    let promptVersions: PreparedDocument
     /// The distinct hourly markers of `accountTotals`, ascending: `?lastHourlyMarker=` is normalised to one of
     /// them before the cache is asked, so the cache holds at most one body per marker.
     let hourlyMarkers: [Int]
@@ -44,7 +46,8 @@ final class LoadedGeneration: Sendable {
         positions: PositionsDocument?,
         corsAllowsAny: Bool,
         source: Source = .files,
-        rebalances: PreparedDocument? = nil
+        rebalances: PreparedDocument? = nil,
+        promptVersions: PreparedDocument? = nil
     ) throws {
         self.id = id
         self.source = source
@@ -58,6 +61,8 @@ final class LoadedGeneration: Sendable {
         self.headers = ResponseHeaderTable(generationID: id, corsAllowsAny: corsAllowsAny)
         self.emptyAnalytics = try PreparedDocument(json: Array(#"{"analytics":[]}"#.utf8))
         self.rebalances = try rebalances ?? PreparedDocument(json: Array(#"{"rebalances":[]}"#.utf8))
+        self.promptVersions =
+            try promptVersions ?? PreparedDocument(json: Array(#"{"acrossTraders":[],"promptVersions":[]}"#.utf8))
         self.hourlyMarkers = Set(accountTotals?.accountTotals.map(\.sinceInceptionHourlyMarker) ?? []).sorted()
     }
 
@@ -192,15 +197,17 @@ final class LoadedGeneration: Sendable {
                 throw GenerationLoadError.malformed(file: name, reason: Self.describe(error))
             }
         }
-        var rebalances: PreparedDocument?
-        if let data = try readFile(RebalancesDocument.fileName) {
+        /// A document of ours (not nof1's), decoded and re-encoded when the generation has it.
+        func ours<T: Codable & Sendable>(_ fileName: String, as type: T.Type) throws -> PreparedDocument? {
+            guard let data = try readFile(fileName) else { return nil }
             do {
-                let document = try decoder.decode(RebalancesDocument.self, from: data)
-                rebalances = try PreparedDocument(encoding: document, encoder: encoder)
+                return try PreparedDocument(encoding: try decoder.decode(T.self, from: data), encoder: encoder)
             } catch {
-                throw GenerationLoadError.malformed(file: RebalancesDocument.fileName, reason: Self.describe(error))
+                throw GenerationLoadError.malformed(file: fileName, reason: Self.describe(error))
             }
         }
+        let rebalances = try ours(RebalancesDocument.fileName, as: RebalancesDocument.self)
+        let promptVersions = try ours(PromptVersionsDocument.fileName, as: PromptVersionsDocument.self)
         return try LoadedGeneration(
             id: id,
             publishedAt: publishedAt,
@@ -211,7 +218,8 @@ final class LoadedGeneration: Sendable {
             positions: positions,
             corsAllowsAny: corsAllowsAny,
             source: source,
-            rebalances: rebalances
+            rebalances: rebalances,
+            promptVersions: promptVersions
         )
     }
 

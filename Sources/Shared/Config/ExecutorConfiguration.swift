@@ -1,3 +1,5 @@
+import Foundation
+
 /// `executor.yaml`: prompt templates, their schema version, and how strictly prompts and outputs are checked.
 package struct ExecutorConfiguration: Sendable {
     package enum ValidationMode: String, Sendable, CaseIterable {
@@ -19,6 +21,13 @@ package struct ExecutorConfiguration: Sendable {
     package var decisionSchemaPath: String
     package let decisionTimeout: Duration
     package var templates: [String: Template]
+
+    /// `path` with its directory up to the last `prompts/` replaced by `directory` (`engine replay --templates`,
+    /// `engine backtest --compare-templates`: another set of templates with the same file names).
+    package static func relocated(_ path: String, to directory: String) -> String {
+        guard let range = path.range(of: "prompts/", options: .backwards) else { return path }
+        return (directory as NSString).appendingPathComponent(String(path[range.upperBound...]))
+    }
 
     static func read(from reader: MappingReader) -> ExecutorConfiguration {
         var templates: [String: Template] = [:]

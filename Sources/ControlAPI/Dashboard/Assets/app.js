@@ -5,7 +5,7 @@
 
 const DOCUMENTS = [
   "leaderboard", "account-totals", "since-inception-values", "positions", "trades", "conversations",
-  "analytics", "rebalances", "crypto-prices",
+  "analytics", "rebalances", "crypto-prices", "prompt-versions",
 ];
 const POLL_MS = 2000;
 const TRADES_PER_PAGE = 10;
@@ -197,6 +197,7 @@ function render() {
   renderTrades();
   renderChat();
   renderSpend();
+  renderPromptVersions();
   renderRebalances();
 }
 
@@ -560,6 +561,27 @@ function renderSpend() {
     }
   }
   setRows(table.tBodies[0], rows, 8, "No model calls yet.");
+}
+
+function renderPromptVersions() {
+  const table = byID("prompt-versions-table");
+  setHead(table, [h("th", { class: "left", scope: "col", text: "Templates" }), "Cycles", "Failed", "Trades",
+    "Win rate", "Net PnL", "Model cost", "Net of model cost", "Sharpe", h("th", { class: "left", scope: "col", text: "Refusals" })]);
+  const rows = (state.docs["prompt-versions"]?.acrossTraders || []).map((v) => {
+    const refusals = Object.entries(v.refusals || {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ×${n}`);
+    return h("tr", { "data-key": v.key },
+      h("td", { class: "left" }, ...v.templates.map((t) => h("div", { text: `${t.id} ${t.version} · ${t.sha256.slice(0, 12)}` })),
+        v.templates.length ? null : h("div", { class: "sub", text: "no prompt rendered" }),
+        h("div", { class: "sub", text: `${utc(v.first_used_at)} → ${utc(v.last_used_at)}` })),
+      h("td", { text: number(v.cycles) }), h("td", { text: number(v.failed_cycles) }), h("td", { text: number(v.trades) }),
+      h("td", { text: v.trades ? plain.format(v.win_rate_pct) + " %" : "–" }),
+      h("td", { class: tone(v.net_pnl_usd), text: signedMoney(v.net_pnl_usd) }),
+      h("td", { text: money(v.llm_cost_usd) }),
+      h("td", { class: tone(v.pnl_net_of_llm_usd), text: signedMoney(v.pnl_net_of_llm_usd) }),
+      h("td", { text: number(v.sharpe) }),
+      h("td", { class: "wrap", text: refusals.join(", ") || "–" }));
+  });
+  setRows(table.tBodies[0], rows, 10, "No cycles yet.");
 }
 
 function renderRebalances() {

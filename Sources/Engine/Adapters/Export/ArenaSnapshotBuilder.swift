@@ -71,6 +71,7 @@ package struct ArenaSnapshotBuilder {
             SnapshotDocument.leaderboard.fileName: try encoder.encode(leaderboard()),
             SnapshotDocument.sinceInceptionValues.fileName: try encoder.encode(sinceInception()),
             SnapshotDocument.conversations.fileName: try encoder.encode(conversations()),
+            PromptVersionsDocument.fileName: try encoder.encode(promptVersions()),
         ]
         if let rebalances {
             files[RebalancesDocument.fileName] = try encoder.encode(
@@ -322,6 +323,56 @@ package struct ArenaSnapshotBuilder {
                     modelID: trader.configuration.id,
                     llmModel: trader.configuration.model
                 )
+            }
+        )
+    }
+
+    /// Results by prompt version, per trader (in trader order, versions in order of first use) and summed across
+    /// traders (in order of first use).
+    package func promptVersions() -> PromptVersionsDocument {
+        func row(_ stats: PromptVersionStats, trader: TraderView?) -> PromptVersionsDocument.Row {
+            .init(
+                modelID: trader?.configuration.id,
+                llmModel: trader?.configuration.model,
+                key: stats.key,
+                templates: stats.templates.map { .init(id: $0.id, version: $0.version, sha256: $0.digest) },
+                firstUsedAt: Double(stats.firstUsedAt) / 1000,
+                lastUsedAt: Double(stats.lastUsedAt) / 1000,
+                cycles: stats.cycles,
+                failedCycles: stats.failedCycles,
+                trades: stats.trades,
+                wins: stats.wins,
+                netPnLUSD: stats.netPnL,
+                llmCostUSD: stats.llmCostUSD,
+                sharpe: stats.hourlyReturns.hourlySharpe,
+                refusals: stats.refusals
+            )
+        }
+        var perTrader: [PromptVersionsDocument.Row] = []
+        var combined: [PromptVersionStats] = []
+        for trader in traders {
+            for stats in trader.state.promptVersions ?? [] {
+                perTrader.append(row(stats, trader: trader))
+                guard let index = combined.firstIndex(where: { $0.key == stats.key }) else {
+                    combined.append(stats)
+                    continue
+                }
+                combined[index].firstUsedAt = min(combined[index].firstUsedAt, stats.firstUsedAt)
+                combined[index].lastUsedAt = max(combined[index].lastUsedAt, stats.lastUsedAt)
+                combined[index].cycles += stats.cycles
+                combined[index].failedCycles += stats.failedCycles
+                combined[index].refusals.merge(stats.refusals, uniquingKeysWith: +)
+                combined[index].llmCostUSD += stats.llmCostUSD
+                combined[index].trades += stats.trades
+                combined[index].wins += stats.wins
+                combined[index].netPnL += stats.netPnL
+                combined[index].hourlyReturns = combined[index].hourlyReturns.merged(with: stats.hourlyReturns)
+            }
+        }
+        return PromptVersionsDocument(
+            promptVersions: perTrader,
+            acrossTraders: combined.sorted { ($0.firstUsedAt, $0.key) < ($1.firstUsedAt, $1.key) }.map {
+                row($0, trader: nil)
             }
         )
     }

@@ -64,6 +64,15 @@ struct BacktestCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Refuse to run when a symbol has no funding data (default: name it, charge none).")
     var requireFunding = false
 
+    @Option(
+        name: .long,
+        help: """
+            Run twice on the same candles, with the current templates (OUT/current) and with this directory's in \
+            place of prompts/ (OUT/compared), and print both reports side by side.
+            """
+    )
+    var compareTemplates: String?
+
     @Flag(
         name: .long,
         help: "Render and journal the prompts of in-process baseline traders too (they decide without reading them)."
@@ -120,6 +129,35 @@ struct BacktestCommand: AsyncParsableCommand {
         backtestOptions.last = span
         backtestOptions.decidesBetweenCloses = decideBetweenCloses
         backtestOptions.requiresFunding = requireFunding
+        guard let compareTemplates else {
+            _ = try await runOne(configuration: configuration, options: backtestOptions, tally: tally, fail: fail)
+            return
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: compareTemplates, isDirectory: &isDirectory), isDirectory.boolValue
+        else { throw fail("--compare-templates: \(compareTemplates) is not a directory") }
+        var current = backtestOptions
+        current.output = (out as NSString).appendingPathComponent("current")
+        var compared = backtestOptions
+        compared.output = (out as NSString).appendingPathComponent("compared")
+        compared.templatesDirectory = compareTemplates
+        print("== current templates")
+        let first = try await runOne(configuration: configuration, options: current, tally: tally, fail: fail)
+        print("\n== templates from \(compareTemplates)")
+        let second = try await runOne(configuration: configuration, options: compared, tally: tally, fail: fail)
+        print("\n" + Backtest.formatComparison(first, second, directory: compareTemplates))
+    }
+
+    /// One backtest into `options.output`: run with a progress line, print the report, write report.json and the
+    /// equity curve.
+    private func runOne(
+        configuration: ArenaConfiguration,
+        options backtestOptions: Backtest.Options,
+        tally: BacktestLogTally,
+        fail: (String) -> ExitCode
+    ) async throws -> Backtest.Report {
+        let out = backtestOptions.output
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let started = ContinuousClock.now
         // A progress line, rewritten in place, only where a person watches it.
         let showsProgress = !quiet && isatty(STDERR_FILENO) == 1
@@ -142,7 +180,7 @@ struct BacktestCommand: AsyncParsableCommand {
             throw fail("\(error)")
         }
         if showsProgress { FileHandle.standardError.write(Data("\n".utf8)) }
-        report.logCounts = tally.snapshot
+        report.logCounts = tally.take()
         print(Backtest.format(report, seconds: (ContinuousClock.now - started).secondsValue))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -159,6 +197,7 @@ struct BacktestCommand: AsyncParsableCommand {
         print(
             "journal, snapshot and state under \(out); report in \(reportPath); equity curve in equity.csv, equity.svg"
         )
+        return report
     }
 
     /// `--from`/`--to`: an ISO 8601 time, or a plain date meaning 00:00 UTC that day.
@@ -190,7 +229,9 @@ struct BacktestCommand: AsyncParsableCommand {
         let manager = FileManager.default
         let existing = (try? manager.contentsOfDirectory(atPath: out)) ?? []
         if !existing.isEmpty {
-            let ours: Set<String> = ["journal", "mcp-data", "state", "report.json", "equity.csv", "equity.svg"]
+            let ours: Set<String> = [
+                "journal", "mcp-data", "state", "report.json", "equity.csv", "equity.svg", "current", "compared",
+            ]
             guard overwrite else {
                 throw fail("\(out) is not empty; choose another --out or pass --overwrite")
             }

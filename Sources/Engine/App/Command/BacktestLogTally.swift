@@ -17,6 +17,14 @@ final class BacktestLogTally: Sendable {
     }
 
     var snapshot: [String: Int] { counts.withLock { $0 } }
+
+    /// The counts so far, and a fresh start (each backtest of a comparison reports its own).
+    func take() -> [String: Int] {
+        counts.withLock { counts in
+            defer { counts = [:] }
+            return counts
+        }
+    }
 }
 
 /// The log handler `engine backtest` installs: warnings and errors go to the tally (printed once each).

@@ -34,10 +34,60 @@ package struct TraderState: Sendable, Codable, Equatable {
     /// point: the next point carries it as its `flow`, so a transfer is not taken for a return.
     package var lastRebalance: Int?
     package var pendingFlow: Double?
+    /// Results by prompt version (absent in older state), and when the version in use changed.
+    package var promptVersions: [PromptVersionStats]?
+    package var promptVersionSwitches: [PromptVersionSwitch]?
 
     package var llmCostUSD: Double {
         guard let usage = llmUsage else { return 0 }
         return usage.keys.sorted().reduce(0) { $0 + (usage[$1]?.costUSD ?? 0) }
+    }
+
+    /// Most version switches kept (versions change rarely; the oldest go first).
+    package static let promptVersionSwitchLimit = 1000
+
+    /// Books a model cycle under the templates it used.
+    package mutating func recordPromptVersion(_ record: CycleRecord) {
+        let key = PromptVersionStats.key(record.templates)
+        var versions = promptVersions ?? []
+        if let index = versions.firstIndex(where: { $0.key == key }) {
+            versions[index].record(record)
+        } else {
+            var stats = PromptVersionStats(templates: record.templates, at: record.startedAt)
+            stats.record(record)
+            versions.append(stats)
+        }
+        promptVersions = versions
+        var switches = promptVersionSwitches ?? []
+        if switches.last?.key != key {
+            switches.append(PromptVersionSwitch(time: record.startedAt, key: key))
+            if switches.count > Self.promptVersionSwitchLimit {
+                switches.removeFirst(switches.count - Self.promptVersionSwitchLimit)
+            }
+        }
+        promptVersionSwitches = switches
+    }
+
+    /// The version in force at `time`: the last switch at or before it (the first one for anything earlier).
+    package func promptVersion(at time: Int64) -> String? {
+        guard let switches = promptVersionSwitches, !switches.isEmpty else { return nil }
+        return switches.last { $0.time <= time }?.key ?? switches.first?.key
+    }
+
+    /// Books a closed trade under the version in force when it was opened.
+    package mutating func recordPromptVersion(_ trade: ClosedTrade) {
+        guard let key = promptVersion(at: trade.entryTime),
+            let index = promptVersions?.firstIndex(where: { $0.key == key })
+        else { return }
+        promptVersions?[index].record(trade)
+    }
+
+    /// Books an hourly return under the version in use now.
+    package mutating func recordPromptVersionReturn(_ value: Double) {
+        guard let key = promptVersionSwitches?.last?.key,
+            let index = promptVersions?.firstIndex(where: { $0.key == key })
+        else { return }
+        promptVersions?[index].hourlyReturns.add(value)
     }
 
     package struct EquityPoint: Sendable, Codable, Equatable {

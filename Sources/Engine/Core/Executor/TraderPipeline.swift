@@ -42,10 +42,8 @@ package struct TraderPipeline: Sendable {
             guard let reference = executor.templates[id] else {
                 throw Failure(description: "trader '\(trader.id)': unknown template '\(id)'")
             }
-            var path = reference.path
-            if let templatesDirectory, let range = path.range(of: "prompts/", options: .backwards) {
-                path = (templatesDirectory as NSString).appendingPathComponent(String(path[range.upperBound...]))
-            }
+            let path =
+                templatesDirectory.map { ExecutorConfiguration.relocated(reference.path, to: $0) } ?? reference.path
             do {
                 return try PromptTemplate.load(id: id, path: path, expectedVersion: executor.promptSchemaVersion)
             } catch {

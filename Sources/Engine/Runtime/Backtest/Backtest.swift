@@ -26,6 +26,8 @@ package struct Backtest {
         package var decidesBetweenCloses = false
         /// Refuse to start when a symbol has no funding file, instead of naming it and charging no funding.
         package var requiresFunding = false
+        /// Templates from this directory in place of `prompts/` (the same file names), as `--compare-templates`.
+        package var templatesDirectory: String?
 
         package init(
             from: Int64? = nil,
@@ -150,6 +152,12 @@ package struct Backtest {
         // write and one fsync), which halved the peak memory of a long run and cost no time.
         configuration.journal.queueCapacity = min(configuration.journal.queueCapacity, Self.journalBatch)
         configuration.journal.fillsQueueByDesign = true
+        if let directory = options.templatesDirectory {
+            for (id, var template) in configuration.executor.templates {
+                template.path = ExecutorConfiguration.relocated(template.path, to: directory)
+                configuration.executor.templates[id] = template
+            }
+        }
 
         var replayIDs: [String] = []
         for (id, var provider) in configuration.market.providers where provider.kind == .replay {
@@ -433,6 +441,33 @@ package struct Backtest {
                 lines.append("  \(count) × \(message)")
             }
         }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Two reports over the same candles side by side (`--compare-templates`): per trader, each measure as
+    /// `current → compared`.
+    package static func formatComparison(_ current: Report, _ compared: Report, directory: String) -> String {
+        var lines = ["templates compared on the same candles: current → \(directory)"]
+        let byTrader = Dictionary(compared.traders.map { ($0.trader, $0) }) { first, _ in first }
+        func pair(_ a: Double, _ b: Double?, _ format: String) -> String {
+            String(format: format, a) + " → " + (b.map { String(format: format, $0) } ?? "–")
+        }
+        lines += table(
+            header: ["trader", "return %", "max DD %", "sharpe", "trades", "win %", "LLM $", "net of LLM $"],
+            rows: current.traders.map { result in
+                let other = byTrader[result.trader]
+                return [
+                    result.trader, pair(result.returnPct, other?.returnPct, "%.2f"),
+                    pair(result.maxDrawdownPct, other?.maxDrawdownPct, "%.2f"),
+                    pair(result.sharpe, other?.sharpe, "%.3f"),
+                    pair(Double(result.trades), other.map { Double($0.trades) }, "%.0f"),
+                    pair(result.winRatePct, other?.winRatePct, "%.1f"),
+                    pair(result.llmCostUSD, other?.llmCostUSD, "%.4f"),
+                    pair(result.pnlNetOfLLMUSD, other?.pnlNetOfLLMUSD, "%.2f"),
+                ]
+            },
+            textColumns: 1
+        )
         return lines.joined(separator: "\n")
     }
 

@@ -143,6 +143,7 @@ package actor ManagerStore {
             trader.consecutiveFailures = 0
         }
         for decision in record.decisions { trader.signals.record(decision) }
+        trader.recordPromptVersion(record)
         for attempt in record.attempts {
             var usage = trader.llmUsage ?? [:]
             usage[attempt.model, default: .init()].book(attempt)
@@ -212,7 +213,9 @@ package actor ManagerStore {
         var changed = false
         if trades.count > trader.closedTradesSeen {
             let cooldown = configuration.riskParams.cooldownAfterClose.milliseconds
-            for trade in trades[trader.closedTradesSeen...] where cooldown > 0 {
+            for trade in trades[trader.closedTradesSeen...] {
+                trader.recordPromptVersion(trade)
+                guard cooldown > 0 else { continue }
                 trader.cooldownUntil[trade.symbol] = max(
                     trader.cooldownUntil[trade.symbol] ?? 0,
                     trade.exitTime + cooldown
@@ -223,6 +226,9 @@ package actor ManagerStore {
         }
         let marker = Int((now - trader.startedAt) / 3_600_000)
         if marker > (trader.equityHistory.last?.marker ?? -1) {
+            if let previous = trader.equityHistory.last, previous.equity > 0 {
+                trader.recordPromptVersionReturn((equity - (trader.pendingFlow ?? 0)) / previous.equity - 1)
+            }
             trader.equityHistory.append(
                 .init(
                     marker: marker,

@@ -116,6 +116,22 @@ package struct SnapshotRows: Sendable {
             }
             counts["performance_snapshots", default: 0] += document.sinceInceptionValues.count
         }
+        if let data = files[PromptVersionsDocument.fileName] {
+            let document: PromptVersionsDocument
+            do {
+                document = try decoder.decode(PromptVersionsDocument.self, from: data)
+            } catch {
+                throw Malformed(file: PromptVersionsDocument.fileName, reason: "does not decode: \(error)")
+            }
+            // One row per trader and version (the key is part of the kind: the table's key is trader, time, kind).
+            for row in document.promptVersions {
+                guard let trader = row.modelID else { continue }
+                performance.append([
+                    .text(trader), .int(at), .text("prompt_version:\(row.key)"), .text(try json(row)),
+                ])
+            }
+            counts["performance_snapshots", default: 0] += document.promptVersions.count
+        }
         if let document = try decode(.cryptoPrices, CryptoPricesDocument.self) {
             for symbol in document.prices.keys.sorted() {
                 guard let price = document.prices[symbol] else { continue }
