@@ -167,14 +167,14 @@ struct BacktestCommand: AsyncParsableCommand {
                 base: configuration,
                 options: backtestOptions,
                 logger: Logger(label: "backtest"),
-                announce: { FileHandle.standardError.write(Data("engine backtest: \($0)\n".utf8)) }
-            ) { fraction, now, cycles in
-                guard showsProgress else { return }
-                let elapsed = (ContinuousClock.now - started).secondsValue
-                FileHandle.standardError.write(
-                    Data(("\r\u{1B}[2K" + Self.progressLine(fraction, now: now, cycles: cycles, elapsed: elapsed)).utf8)
-                )
-            }
+                announce: { FileHandle.standardError.write(Data("engine backtest: \($0)\n".utf8)) },
+                progress: { fraction, now, cycles in
+                    guard showsProgress else { return }
+                    let elapsed = (ContinuousClock.now - started).secondsValue
+                    let line = Self.progressLine(fraction, now: now, cycles: cycles, elapsed: elapsed)
+                    FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+                }
+            )
         } catch {
             if showsProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             throw fail("\(error)")

@@ -48,24 +48,23 @@ package struct TraderState: Sendable, Codable, Equatable {
 
     /// Books a model cycle under the templates it used.
     package mutating func recordPromptVersion(_ record: CycleRecord) {
+        // Mutated in place (optional chaining): a copy taken out and written back would copy the lists each cycle.
         let key = PromptVersionStats.key(record.templates)
-        var versions = promptVersions ?? []
-        if let index = versions.firstIndex(where: { $0.key == key }) {
-            versions[index].record(record)
+        if promptVersions == nil { promptVersions = [] }
+        if let index = promptVersions?.firstIndex(where: { $0.key == key }) {
+            promptVersions?[index].record(record)
         } else {
             var stats = PromptVersionStats(templates: record.templates, at: record.startedAt)
             stats.record(record)
-            versions.append(stats)
+            promptVersions?.append(stats)
         }
-        promptVersions = versions
-        var switches = promptVersionSwitches ?? []
-        if switches.last?.key != key {
-            switches.append(PromptVersionSwitch(time: record.startedAt, key: key))
-            if switches.count > Self.promptVersionSwitchLimit {
-                switches.removeFirst(switches.count - Self.promptVersionSwitchLimit)
+        if promptVersionSwitches?.last?.key != key {
+            if promptVersionSwitches == nil { promptVersionSwitches = [] }
+            promptVersionSwitches?.append(PromptVersionSwitch(time: record.startedAt, key: key))
+            if let count = promptVersionSwitches?.count, count > Self.promptVersionSwitchLimit {
+                promptVersionSwitches?.removeFirst(count - Self.promptVersionSwitchLimit)
             }
         }
-        promptVersionSwitches = switches
     }
 
     /// The version in force at `time`: the last switch at or before it (the first one for anything earlier).
