@@ -85,4 +85,129 @@ import Testing
             if let first = decisions.first { #expect(try encoder.encode(first) == (try Self.foundation(first))) }
         }
     }
+
+    /// Whole records: attempts, verdicts, orders (with and without a plan), results, templates, the entry re-check
+    /// and every optional field present or absent — alone and nested — against `JSONEncoder`.
+    @Test func randomRecords_matchJSONEncoder() throws {
+        var random = SeededRandom(seed: 2026)
+        func number() -> Double {
+            let awkward: [Double] = [0, -0.0, 1, 0.1, 1e-9, 12_345.678, 1e15, 1e17, -3.25]
+            return random.int(below: 3) == 0
+                ? awkward[random.int(below: awkward.count)]
+                : (Double(random.next() % 1_000_000_000) - 5e8) / Double(1 + random.int(below: 10_000))
+        }
+        func maybe<T>(_ value: T) -> T? { random.int(below: 2) == 0 ? nil : value }
+        func time() -> Int64 { Int64(random.next() % 2_000_000_000_000) }
+        let texts = ["", "x", "a \"quoted\" \\ reason\n/slash", "ü → 中文", #"{"decisions":[]}"#]
+        func text() -> String { texts[random.int(below: texts.count)] }
+        let reasons = Array(ReasonCode.allCases)
+        let routes = Array(ModelRoute.allCases)
+        let inputs = CycleInputs(
+            startedAt: 1,
+            inceptionCapital: 1000,
+            invocationCount: 2,
+            sharpe: 0.5,
+            cooldownUntil: ["BTC": 5],
+            isPaused: false,
+            isDailyLossLimitHit: false,
+            isDrawdownLimitHit: true,
+            takerFeeRate: 0.00045
+        )
+        let encoder = SortedJSONEncoder()
+        for _ in 0..<300 {
+            var record = CycleRecord(
+                traderID: text(),
+                cycle: random.int(below: 100_000),
+                cycleID: text(),
+                startedAt: time(),
+                endedAt: time(),
+                outcome: random.int(below: 2) == 0 ? .completed : .failedClosed,
+                reason: maybe(reasons[random.int(below: reasons.count)]),
+                error: maybe(text()),
+                modelAsked: text(),
+                modelAnswered: maybe(text()),
+                providerModel: maybe(text()),
+                route: maybe(routes[random.int(below: routes.count)]),
+                attempts: (0..<random.int(below: 3)).map { _ in
+                    LLMAttempt(
+                        model: text(),
+                        route: routes[random.int(below: routes.count)],
+                        outcome: text(),
+                        error: maybe(text()),
+                        latencyMilliseconds: time(),
+                        promptTokens: random.int(below: 100_000),
+                        completionTokens: random.int(below: 100_000),
+                        costUSD: number()
+                    )
+                },
+                isCacheHit: random.int(below: 2) == 0,
+                costUSD: number(),
+                rejectedAnswer: maybe(text()),
+                systemPrompt: maybe(text()),
+                userPrompt: maybe(text()),
+                promptDigest: maybe(text()),
+                rawAnswer: maybe(text())
+            )
+            record.promptsSkipped = maybe(random.int(below: 2) == 0)
+            record.promptTokens = random.int(below: 100_000)
+            record.completionTokens = random.int(below: 100_000)
+            record.latencyMilliseconds = time()
+            record.verdicts = (0..<random.int(below: 3)).map { _ in
+                RiskVerdict(
+                    symbol: text(),
+                    signal: [.buyToEnter, .sellToEnter, .hold, .closePosition][random.int(below: 4)],
+                    isAccepted: random.int(below: 2) == 0,
+                    reasons: (0..<random.int(below: 3)).map { _ in reasons[random.int(below: reasons.count)] }
+                )
+            }
+            record.orders = (0..<random.int(below: 3)).map { _ in
+                OrderRequest(
+                    cloid: text(),
+                    trader: text(),
+                    symbol: text(),
+                    isBuy: random.int(below: 2) == 0,
+                    size: number(),
+                    kind: [.marketIOC, .limitIOC, .limitGTC, .limitALO, .stopLoss, .takeProfit][random.int(below: 6)],
+                    limitPrice: maybe(number()),
+                    triggerPrice: maybe(number()),
+                    slippageBps: number(),
+                    isReduceOnly: random.int(below: 2) == 0,
+                    leverage: number(),
+                    plan: maybe(
+                        .init(
+                            stopLoss: maybe(number()),
+                            takeProfit: maybe(number()),
+                            confidence: number(),
+                            riskUSD: number(),
+                            invalidationCondition: text()
+                        )
+                    )
+                )
+            }
+            record.results = (0..<random.int(below: 3)).map { _ in
+                OrderResult(
+                    cloid: text(),
+                    status: [.filled, .resting, .cancelled, .rejected][random.int(below: 4)],
+                    orderID: time(),
+                    filledSize: number(),
+                    averagePrice: number(),
+                    fee: number(),
+                    reason: maybe(reasons[random.int(below: reasons.count)]),
+                    message: maybe(text())
+                )
+            }
+            record.templates = (0..<random.int(below: 3)).map { _ in
+                TemplateStamp(id: text(), version: text(), digest: text())
+            }
+            record.inputs = maybe(inputs)
+            record.entryRecheck = maybe(
+                EntryRecheck(at: time(), prices: ["BTC": number(), "kPEPE": number()], inputs: inputs)
+            )
+            record.recheckAccount = maybe(TraderAccount(cash: number(), positions: [:], realizedPnL: 0, feesPaid: 1))
+            record.recoveredAt = maybe(time())
+            record.origin = maybe(.drawdownSwitch)
+            #expect(try encoder.encode(record) == (try Self.foundation(record)))
+            #expect(try encoder.encode([record]) == (try Self.foundation([record])))
+        }
+    }
 }

@@ -400,6 +400,16 @@ package struct SortedJSONWriter {
     package mutating func doubles(_ values: [Double]) throws { try JSONNode.writeDoubles(values, into: &bytes) }
 
     package mutating func value(_ value: some SortedJSONWritable) throws { try value.writeSortedJSON(to: &self) }
+
+    /// `[…]` of values that write themselves.
+    package mutating func array<T: SortedJSONWritable>(_ values: [T]) throws {
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            try value.writeSortedJSON(to: &self)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
 }
 
 struct NodeKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
