@@ -56,6 +56,53 @@ struct JournalTests {
         #expect(await writer.fullQueueWaits >= 4)
     }
 
+    /// A backtest's writer encodes each full batch beside the trading loop: the files hold the same bytes in the
+    /// same order as a writer that encodes in `append`, a record counts as pending (and its cycle as the
+    /// trader's last) until it is on disk, and `flush` writes everything, the batch being encoded included.
+    @Test func backgroundEncoding_writesTheSameBytes_andCountsRecordsPendingUntilWritten() async throws {
+        func settings(_ root: URL, background: Bool) -> JournalWriter.Settings {
+            var settings = JournalWriter.Settings(
+                root: root.path,
+                maxFileBytes: 1 << 20,
+                rotateInterval: .seconds(3600),
+                fsyncInterval: .milliseconds(10),
+                queueCapacity: 8
+            )
+            settings.encodesInBackground = background
+            return settings
+        }
+        let plainRoot = try TestPaths.makeScratch("journal-plain")
+        let backgroundRoot = try TestPaths.makeScratch("journal-background")
+        let plain = JournalWriter(settings: settings(plainRoot, background: false), logger: logger())
+        let background = JournalWriter(settings: settings(backgroundRoot, background: true), logger: logger())
+        for cycle in 1...37 {
+            for trader in ["a", "b"] {
+                let record = record(trader, cycle: cycle, padding: cycle * 7)
+                try await plain.append(record)
+                try await background.append(record)
+            }
+            // Nothing of the newest cycle is on disk yet, and it is the trader's last cycle all the same.
+            #expect(await background.hasPending(trader: "a"))
+            #expect(try await background.lastCycle(trader: "b") == cycle)
+        }
+        // Batches of 8: the 36 oldest records were handed over; the first batches are on disk already.
+        let directory = JournalDirectory(root: backgroundRoot.path)
+        let early = try JournalReplay.records(journal: directory, trader: "a").count
+        #expect(early > 0 && early < 37)
+        try await background.flush()
+        let pendingA = await background.hasPending(trader: "a")
+        let pendingB = await background.hasPending(trader: "b")
+        #expect(!pendingA && !pendingB)
+        try await plain.close()
+        try await background.close()
+        for trader in ["a", "b"] {
+            let expected = try JournalDirectory(root: plainRoot.path).lines(trader: trader)
+            let written = try directory.lines(trader: trader)
+            #expect(written.count == 37)
+            #expect(written == expected)
+        }
+    }
+
     @Test func closedFiles_areCompressed_readTransparently_andACrashMidCompressionLosesNothing() async throws {
         let root = try TestPaths.makeScratch("journal-gz")
         let settings = JournalWriter.Settings(

@@ -70,6 +70,9 @@ package struct ArenaConfiguration: Sendable {
         package var compressClosedFiles: Bool = true
         /// A full queue is how records are batched (a backtest), not the disk falling behind: not a warning.
         package var fillsQueueByDesign = false
+        /// Records are encoded beside the trading loop, a batch at a time (a backtest, which needs no record
+        /// durable before the next cycle).
+        package var encodesInBackground = false
     }
 
     /// The engine's clock: the wall clock for live use, or a replay of history `speed` times faster.

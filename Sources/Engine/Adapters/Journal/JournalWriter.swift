@@ -24,6 +24,10 @@ package actor JournalWriter: Service {
         package var syncsEveryBatch = true
         /// A full queue is the batching (a backtest): counted, logged at debug level only.
         package var fillsQueueByDesign = false
+        /// Encode each full batch beside the trading loop, on another thread, instead of in `append` (a backtest:
+        /// the loop runs the next cycles meanwhile; the batch is written and fsynced when the next one is full,
+        /// or on `flush`). A record still counts as pending until it is on disk.
+        package var encodesInBackground = false
 
         package init(_ configuration: ArenaConfiguration.Journal) {
             root = configuration.path
@@ -33,6 +37,7 @@ package actor JournalWriter: Service {
             queueCapacity = configuration.queueCapacity
             compressClosedFiles = configuration.compressClosedFiles
             fillsQueueByDesign = configuration.fillsQueueByDesign
+            encodesInBackground = configuration.encodesInBackground
         }
 
         package init(
@@ -75,6 +80,11 @@ package actor JournalWriter: Service {
     /// Compressions of closed files running beside the writer; awaited on close.
     private var compressions: [Int: Task<Void, Never>] = [:]
     private var nextCompression = 0
+    /// `encodesInBackground`: records not yet handed to an encoding, and the batch being encoded (its records
+    /// kept for `hasPending` and `lastCycle` until its lines are queued).
+    private var unencoded: [CycleRecord] = []
+    private var inFlight: [CycleRecord] = []
+    private var encoding: Task<[Data], any Error>?
 
     package init(settings: Settings, logger: Logger, metrics: EngineMetrics? = nil) {
         self.settings = settings
@@ -112,7 +122,20 @@ package actor JournalWriter: Service {
         return cut
     }
 
-    package func append(_ record: CycleRecord) throws {
+    package func append(_ record: CycleRecord) async throws {
+        if settings.encodesInBackground {
+            unencoded.append(record)
+            guard unencoded.count >= settings.queueCapacity else { return }
+            // The previous batch must be on disk before this one starts: at most two batches are in memory.
+            try await drainEncoding()
+            try writeQueue()
+            let batch = unencoded
+            unencoded = []
+            inFlight = batch
+            let encoder = encoder
+            encoding = Task.detached(priority: .userInitiated) { try Self.lines(batch, encoder: encoder) }
+            return
+        }
         var line = try encoder.encode(record)
         line.append(UInt8(ascii: "\n"))
         queue.append((record.traderID, line, ContinuousClock.now))
@@ -123,7 +146,7 @@ package actor JournalWriter: Service {
                 "journal queue full: the trading loop waited for the disk",
                 metadata: ["records": "\(queue.count)"]
             )
-            try flush()
+            try writeQueue()
         }
     }
 
@@ -171,6 +194,7 @@ package actor JournalWriter: Service {
     /// The cycle number of a trader's newest record on disk or queued, if any.
     package func lastCycle(trader: String) throws -> Int? {
         struct Probe: Decodable { let cycle: Int }
+        if let waiting = (inFlight + unencoded).last(where: { $0.traderID == trader }) { return waiting.cycle }
         if let queued = queue.last(where: { $0.trader == trader }) {
             return try JSONDecoder().decode(Probe.self, from: queued.line).cycle
         }
@@ -185,7 +209,48 @@ package actor JournalWriter: Service {
     /// file of the batch is cut back to where it was and the whole batch stays queued (after a failed fsync the
     /// kernel may have dropped the pages: they are written again, not trusted). The first failure is thrown once
     /// the rest is done.
-    package func flush() throws {
+    package func flush() async throws {
+        if settings.encodesInBackground {
+            try await drainEncoding()
+            let rest = unencoded
+            let lines = try Self.lines(rest, encoder: encoder)
+            unencoded = []
+            let now = ContinuousClock.now
+            for (record, line) in zip(rest, lines) { queue.append((record.traderID, line, now)) }
+        }
+        try writeQueue()
+    }
+
+    /// Each record's line (with its newline), in order.
+    private static func lines(_ records: [CycleRecord], encoder: SortedJSONEncoder) throws -> [Data] {
+        try records.map { record in
+            var line = try encoder.encode(record)
+            line.append(UInt8(ascii: "\n"))
+            return line
+        }
+    }
+
+    /// Waits for the batch being encoded and queues its lines (in order, after what is queued).
+    private func drainEncoding() async throws {
+        guard let task = encoding else { return }
+        encoding = nil
+        let batch = inFlight
+        let lines: [Data]
+        do {
+            lines = try await task.value
+        } catch {
+            // Not encodable (a non-finite number): the batch goes back to be encoded again, and fails again.
+            unencoded = batch + unencoded
+            inFlight = []
+            throw error
+        }
+        let now = ContinuousClock.now
+        for (record, line) in zip(batch, lines) { queue.append((record.traderID, line, now)) }
+        inFlight = []
+    }
+
+    /// Writes the queue (see `flush`).
+    private func writeQueue() throws {
         guard !queue.isEmpty else { return }
         /// Each file this batch wrote to, with its length before the batch.
         var before: [String: (descriptor: Int32, bytes: Int)] = [:]
@@ -245,7 +310,7 @@ package actor JournalWriter: Service {
     /// per streak; the engine keeps running and the manager holds back the traders whose records wait.
     private func flushReportingOnce() {
         do {
-            try flush()
+            try writeQueue()
             if isFailing {
                 isFailing = false
                 logger.notice("journal writable again: queued records written")
@@ -264,10 +329,13 @@ package actor JournalWriter: Service {
     private var isFailing = false
 
     /// Whether records of `trader` are queued, not yet durable.
-    package func hasPending(trader: String) -> Bool { queue.contains { $0.trader == trader } }
+    package func hasPending(trader: String) -> Bool {
+        queue.contains { $0.trader == trader } || inFlight.contains { $0.traderID == trader }
+            || unencoded.contains { $0.traderID == trader }
+    }
 
     package func close() async throws {
-        try flush()
+        try await flush()
         for file in files.values { Glibc.close(file.descriptor) }
         files.removeAll()
         let running = compressions.values

@@ -152,6 +152,7 @@ package struct Backtest {
         // write and one fsync), which halved the peak memory of a long run and cost no time.
         configuration.journal.queueCapacity = min(configuration.journal.queueCapacity, Self.journalBatch)
         configuration.journal.fillsQueueByDesign = true
+        configuration.journal.encodesInBackground = true
         if let directory = options.templatesDirectory {
             for (id, var template) in configuration.executor.templates {
                 template.path = ExecutorConfiguration.relocated(template.path, to: directory)
