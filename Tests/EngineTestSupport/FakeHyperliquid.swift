@@ -65,6 +65,15 @@ package final class FakeHyperliquid: Sendable {
         package var fills = "[]"
         package var funding = "[]"
         package var mark = "100000.0"
+        /// History mode (`engine fetch-candles`): `candleSnapshot` answers every candle opened in
+        /// [startTime, endTime] (at most 5,000, oldest first) except those opened in `candleGap`;
+        /// `fundingHistory` answers an hourly rate for every hour in [startTime, endTime], 500 at most.
+        package var servesHistory = false
+        package var candleGap: Range<Int64>?
+        /// The next this many `/info` requests are answered 500 (a read must be retried).
+        package var failingInfo = 0
+        /// Every history request: type, startTime, endTime.
+        package var historyRequests: [(type: String, start: Int64, end: Int64)] = []
     }
 
     /// The close of the closed candle opening at `open` (the forming one is 20 % above it).
@@ -77,6 +86,16 @@ package final class FakeHyperliquid: Sendable {
     package var infoTypes: [String] { state.withLock { $0.infoTypes } }
     package func expect(signer: String) { state.withLock { $0.expectedSigner = signer } }
     package func lagCandles(by milliseconds: Int64) { state.withLock { $0.candleLag = milliseconds } }
+    package func serveHistory(gap: Range<Int64>? = nil, failing: Int = 0) {
+        state.withLock {
+            $0.servesHistory = true
+            $0.candleGap = gap
+            $0.failingInfo = failing
+        }
+    }
+    package var historyRequests: [(type: String, start: Int64, end: Int64)] {
+        state.withLock { $0.historyRequests }
+    }
     package var positions: [String: (size: Double, entry: Double, leverage: Int)] { state.withLock { $0.positions } }
     package var book: [BookOrder] { state.withLock { $0.book } }
 
@@ -99,6 +118,12 @@ package final class FakeHyperliquid: Sendable {
         router.post("/info") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
+            let fails = self.state.withLock { state -> Bool in
+                guard state.failingInfo > 0 else { return false }
+                state.failingInfo -= 1
+                return true
+            }
+            if fails { return Self.json(#"{"error":"busy"}"#, status: .internalServerError) }
             return Self.json(self.info(object))
         }
         router.post("/exchange") { request, _ -> Response in
@@ -124,6 +149,10 @@ package final class FakeHyperliquid: Sendable {
             let mark = state.withLock { $0.mark }
             return
                 #"[{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":40},{"name":"ETH","szDecimals":4,"maxLeverage":25}]},[{"funding":"0.0000125","openInterest":"1234.5","prevDayPx":"99000.0","dayNtlVlm":"1.0","premium":"0.0","oraclePx":"\#(mark)","markPx":"\#(mark)","midPx":"\#(mark)","impactPxs":null},{"funding":"0.00001","openInterest":"50000.0","prevDayPx":"3900.0","dayNtlVlm":"1.0","premium":"0.0","oraclePx":"4000.0","markPx":"4000.0","midPx":"4000.5","impactPxs":null}]]"#
+        case "candleSnapshot" where state.withLock({ $0.servesHistory }):
+            return historyCandles(request["req"] as? [String: Any] ?? [:])
+        case "fundingHistory" where state.withLock({ $0.servesHistory }):
+            return historyFunding(request)
         case "candleSnapshot":
             let req = request["req"] as? [String: Any] ?? [:]
             let interval = CandleInterval(req["interval"] as? String ?? "3m")?.milliseconds ?? 180_000
@@ -151,6 +180,45 @@ package final class FakeHyperliquid: Sendable {
             return state.withLock { $0.knownCloids[cloid] } ?? #"{"status":"unknownOid"}"#
         default: return "null"
         }
+    }
+
+    private func historyCandles(_ req: [String: Any]) -> String {
+        let interval = CandleInterval(req["interval"] as? String ?? "1m")?.milliseconds ?? 60_000
+        let start = (req["startTime"] as? NSNumber)?.int64Value ?? 0
+        let end = (req["endTime"] as? NSNumber)?.int64Value ?? 0
+        let coin = req["coin"] as? String ?? "BTC"
+        let gap = state.withLock { state -> Range<Int64>? in
+            state.historyRequests.append(("candleSnapshot", start, end))
+            return state.candleGap
+        }
+        let base = coin == "BTC" ? 100_000.0 : 4_000.0
+        var rows: [String] = []
+        var open = start - ((start % interval) + interval) % interval
+        if open < start { open += interval }
+        while open <= end, rows.count < 5000 {
+            defer { open += interval }
+            if let gap, gap.contains(open) { continue }
+            let price = Self.candleClose(base: base, open: open, interval: interval)
+            rows.append(
+                #"{"t":\#(open),"T":\#(open + interval - 1),"s":"\#(coin)","i":"x","o":"\#(price)","h":"\#(price * 1.001)","l":"\#(price * 0.999)","c":"\#(price)","v":"10.5","n":5}"#
+            )
+        }
+        return "[" + rows.joined(separator: ",") + "]"
+    }
+
+    private func historyFunding(_ request: [String: Any]) -> String {
+        let start = (request["startTime"] as? NSNumber)?.int64Value ?? 0
+        let end = (request["endTime"] as? NSNumber)?.int64Value ?? Int64.max
+        let coin = request["coin"] as? String ?? "BTC"
+        state.withLock { $0.historyRequests.append(("fundingHistory", start, end)) }
+        var rows: [String] = []
+        var time = (start + 3_599_999) / 3_600_000 * 3_600_000
+        while time <= end, rows.count < 500 {
+            let rate = Double(time / 3_600_000 % 7) * 0.000001 - 0.000002
+            rows.append(#"{"coin":"\#(coin)","fundingRate":"\#(rate)","premium":"0.0","time":\#(time)}"#)
+            time += 3_600_000
+        }
+        return "[" + rows.joined(separator: ",") + "]"
     }
 
     private func exchange(_ body: String) async throws -> Response {

@@ -13,7 +13,7 @@ struct EngineCommand: AsyncParsableCommand {
             RunCommand.self, CheckCommand.self, ReplayCommand.self, BacktestCommand.self, BenchCommand.self,
             MigrateCommand.self,
             ImportCommand.self,
-            HyperliquidCommand.self, DoctorCommand.self, ResumeCommand.self,
+            HyperliquidCommand.self, DoctorCommand.self, ResumeCommand.self, FetchCandlesCommand.self,
         ],
         defaultSubcommand: nil
     )

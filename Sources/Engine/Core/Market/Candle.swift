@@ -165,7 +165,35 @@ package enum CandleCSV {
 }
 
 /// Funding rates, `funding_time_ms,funding_rate`.
+extension CandleCSV {
+    package static let header = "open_time_ms,open,high,low,close,volume"
+
+    /// The file's text: the header, then one row per candle in time order.
+    package static func render(_ candles: [Candle]) -> String {
+        var lines = [header]
+        lines.reserveCapacity(candles.count + 1)
+        for candle in candles {
+            lines.append(
+                "\(candle.openTime),\(number(candle.open)),\(number(candle.high)),\(number(candle.low)),"
+                    + "\(number(candle.close)),\(number(candle.volume))"
+            )
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Shortest text that reads back as the same number; integral values without `.0`.
+    package static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
 package enum FundingCSV {
+    package static let header = "funding_time_ms,funding_rate"
+
+    package static func render(_ rows: [(time: Int64, rate: Double)]) -> String {
+        ([header] + rows.map { "\($0.time),\(CandleCSV.number($0.rate))" }).joined(separator: "\n") + "\n"
+    }
+
     package static func load(path: String) throws -> [(time: Int64, rate: Double)] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CandleCSV.Failure(path: path, line: 0, reason: "cannot read the file")

@@ -86,13 +86,14 @@ package struct HyperliquidAPI: Sendable {
             .contains(type) ? 2 : 20
     }
 
-    /// `POST /info`, retried on 429, 5xx, timeouts and connection errors.
-    package func info(_ body: [String: Any]) async throws(HyperliquidError) -> Any {
+    /// `POST /info`, retried on 429, 5xx, timeouts and connection errors. `extraWeight`: what the items of the
+    /// answer add (history requests weigh one more per 20 or 60 items).
+    package func info(_ body: [String: Any], extraWeight: Int = 0) async throws(HyperliquidError) -> Any {
         let type = body["type"] as? String ?? ""
         var attempt = 0
         while true {
             do {
-                try await limiter.acquire(Self.weight(type))
+                try await limiter.acquire(Self.weight(type) + extraWeight)
             } catch {
                 throw .timeout
             }
