@@ -205,4 +205,32 @@ struct PromptVersionTests {
         #expect(records.allSatisfy { $0.systemPrompt?.hasSuffix("Think step by step.\n") == true })
         #expect(records.allSatisfy { $0.templates.contains { $0.digest == newSystem.sha256 } })
     }
+
+    /// The invocation count the prompts and `num_invocations` show keeps counting past the 10,000 invocation
+    /// times kept for the statistics (it used to stop at 10,000), and state saved before the count existed
+    /// still reads its count from the times.
+    @Test func invocationCount_keepsCountingPastTheTimesKept() throws {
+        var state = TraderState()
+        for index in 0..<11_050 { state.recordInvocation(at: Int64(index) * 180_000) }
+        #expect(state.invocationCount == 11_050)
+        #expect(state.invocationTimes.count >= TraderState.invocationTimeLimit)
+        #expect(state.invocationTimes.count <= TraderState.invocationTimeLimit * 11 / 10)
+        #expect(state.invocationTimes.last == Int64(11_049) * 180_000)
+        let inputs = DecisionCycle.inputs(state: state, now: 0, takerFeeRate: 0, sharpe: 0)
+        #expect(inputs.invocationCount == 11_051)
+        let view = ArenaSnapshotBuilder.TraderView(
+            configuration: CycleHarness.trader(),
+            state: state,
+            account: TraderAccount(cash: 0, positions: [:], realizedPnL: 0, feesPaid: 0),
+            trades: []
+        )
+        let builder = ArenaSnapshotBuilder(traders: [view], prices: [:], now: 0)
+        #expect(builder.sinceInception().sinceInceptionValues.first?.numInvocations == 11_050)
+        #expect(builder.analytics().analytics.first?.invocationBreakdownTable.numInvocations == 11_050)
+
+        var old = TraderState()
+        old.invocationTimes = [1, 2, 3]
+        let decoded = try JSONDecoder().decode(TraderState.self, from: JSONEncoder().encode(old))
+        #expect(decoded.invocations == nil && decoded.invocationCount == 3)
+    }
 }

@@ -22,7 +22,10 @@ extension ArenaSnapshotBuilder {
             winnersLosersBreakdownTable: winnersLosers(trades),
             signalsBreakdownTable: signalsTable(trader),
             lastTradeExitTime: last.map { Double($0.exitTime) / 1000 } ?? 0,
-            invocationBreakdownTable: invocationTable(trader.state.invocationTimes),
+            invocationBreakdownTable: invocationTable(
+                trader.state.invocationTimes,
+                count: trader.state.invocationCount
+            ),
             longsShortsBreakdownTable: longsShorts(trades),
             lastConvoDocID: conversation.map { "\(id)_\(Double($0.time) / 1000)" } ?? "",
             lastConvoTimestamp: conversation.map { Double($0.time) / 1000 } ?? 0,
@@ -223,13 +226,14 @@ extension ArenaSnapshotBuilder {
         )
     }
 
-    package func invocationTable(_ times: [Int64]) -> InvocationBreakdown {
+    /// The breaks between the kept times; `count`: every invocation since inception (default: the times kept).
+    package func invocationTable(_ times: [Int64], count: Int? = nil) -> InvocationBreakdown {
         let breaks = zip(times.dropFirst(), times).map { Double($0 - $1) / 60_000 }
         return InvocationBreakdown(
             avgInvocationBreakMins: Statistics.mean(breaks),
             maxInvocationBreakMins: breaks.max() ?? 0,
             minInvocationBreakMins: breaks.min() ?? 0,
-            numInvocations: times.count,
+            numInvocations: count ?? times.count,
             stdInvocationBreakMins: Statistics.standardDeviation(breaks)
         )
     }

@@ -319,7 +319,7 @@ package struct ArenaSnapshotBuilder {
                     id: trader.configuration.id,
                     navSinceInception: trader.state.inceptionCapital,
                     inceptionDate: Double(trader.state.startedAt) / 1000,
-                    numInvocations: trader.state.invocationTimes.count,
+                    numInvocations: trader.state.invocationCount,
                     modelID: trader.configuration.id,
                     llmModel: trader.configuration.model
                 )

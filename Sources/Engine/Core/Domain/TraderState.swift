@@ -22,8 +22,26 @@ package struct TraderState: Sendable, Codable, Equatable {
     package var closedTradesSeen: Int = 0
     /// Hourly equity points, the account-totals history.
     package var equityHistory: [EquityPoint] = []
-    /// Cycle start times, for the invocation statistics.
+    /// Cycle start times, for the invocation statistics: the newest `invocationTimeLimit` or up to a tenth more.
     package var invocationTimes: [Int64] = []
+    /// Model cycles run since inception (absent in older state, whose times were all kept up to the limit).
+    package var invocations: Int?
+
+    /// How many model cycles the trader has run: the prompts' invocation count and `num_invocations`.
+    package var invocationCount: Int { invocations ?? invocationTimes.count }
+
+    /// Invocation times kept for the statistics.
+    package static let invocationTimeLimit = 10_000
+
+    /// Counts a model cycle started at `time`. The times drop their oldest a tenth at a time, not one per cycle
+    /// (moving 10,000 times every cycle).
+    package mutating func recordInvocation(at time: Int64) {
+        invocations = invocationCount + 1
+        invocationTimes.append(time)
+        if invocationTimes.count > Self.invocationTimeLimit + Self.invocationTimeLimit / 10 {
+            invocationTimes.removeFirst(invocationTimes.count - Self.invocationTimeLimit)
+        }
+    }
     package var signals: SignalStatistics = .init()
     package var conversations: [Conversation] = []
     package var lastOutcome: String?

@@ -461,7 +461,7 @@ package struct DecisionCycle: Sendable {
         CycleInputs(
             startedAt: state.startedAt,
             inceptionCapital: state.inceptionCapital,
-            invocationCount: state.invocationTimes.count + 1,
+            invocationCount: state.invocationCount + 1,
             sharpe: sharpe,
             cooldownUntil: state.cooldownUntil,
             isPaused: (state.pausedUntil ?? 0) > now,

@@ -130,10 +130,7 @@ package actor ManagerStore {
             return
         }
         trader.lastDecisionAt = record.startedAt
-        trader.invocationTimes.append(record.startedAt)
-        if trader.invocationTimes.count > 10_000 {
-            trader.invocationTimes.removeFirst(trader.invocationTimes.count - 10_000)
-        }
+        trader.recordInvocation(at: record.startedAt)
         trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
         trader.lastModel = record.modelAnswered ?? record.modelAsked
         if record.outcome == .failedClosed {
