@@ -2,6 +2,7 @@ import ArenaTestSupport
 import AsyncHTTPClient
 import EngineTestSupport
 import Foundation
+import Logging
 import Testing
 
 @testable import ArenaAdapters
@@ -20,10 +21,11 @@ struct MarketHistoryTests {
     func withFake(
         gap: Range<Int64>? = nil,
         failing: Int = 0,
+        history: Bool = true,
         _ body: @Sendable (FakeHyperliquid, HyperliquidHistory, Int) async throws -> Void
     ) async throws {
         let fake = FakeHyperliquid()
-        fake.serveHistory(gap: gap, failing: failing)
+        if history { fake.serveHistory(gap: gap, failing: failing) }
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             try await fake.makeApplication().test(.live) { client in
@@ -166,6 +168,55 @@ struct MarketHistoryTests {
             )
             #expect(bad.status == 1)
             #expect(bad.stderr.hasPrefix("engine fetch-candles: --interval: \"7m\" is not one of"))
+        }
+    }
+
+    /// A live market provider with `record_dir` appends the closed candles it fetches: the one still forming is
+    /// left out (the fake prices it 20 % off), a later fetch adds only what is new, and a torn last line left by a
+    /// crash is cut before anything is appended.
+    @Test func liveProvider_recordsClosedCandlesOnly_andNothingTwice() async throws {
+        try await withFake(history: false) { _, history, _ in
+            let scratch = try TestPaths.makeScratch("record-candles")
+            let interval = CandleInterval("3m")!
+            let path = scratch.appendingPathComponent("hyperliquid_BTC_3m.csv").path
+            // A file from an earlier run, its last line torn by a crash.
+            let earlier = Self.start - 500 * interval.milliseconds
+            try (CandleCSV.header + "\n\(earlier),1,1,1,1,1\n\(earlier + interval.milliseconds),1,1,")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let recorder = CandleRecorder(directory: scratch.path, logger: Logger(label: "test"))
+            let provider = HyperliquidMarketProvider(
+                id: "hl",
+                symbols: ["BTC"],
+                api: history.api,
+                intraday: interval,
+                context: CandleInterval("4h")!,
+                recorder: recorder
+            )
+            let now = Self.start + 90_000  // half-way through the candle opened at `start`
+            _ = try await provider.snapshot(symbols: ["BTC"], now: now)
+            var candles = try CandleCSV.load(path: path)
+            #expect(candles.first?.openTime == earlier)
+            // The torn line is gone; then 149 closed candles, the newest opened one interval before `start`.
+            #expect(candles.count == 1 + 149)
+            #expect(candles.last?.openTime == Self.start - interval.milliseconds)
+            for candle in candles.dropFirst() {
+                let expected = FakeHyperliquid.candleClose(
+                    base: 100_000,
+                    open: candle.openTime,
+                    interval: interval.milliseconds
+                )
+                #expect(candle.close == expected, "the forming candle was recorded")
+            }
+            // Two candles later: only those two are added.
+            _ = try await provider.snapshot(symbols: ["BTC"], now: now + 2 * interval.milliseconds)
+            candles = try CandleCSV.load(path: path)
+            #expect(candles.count == 1 + 151)
+            #expect(candles.last?.openTime == Self.start + interval.milliseconds)
+            #expect(Set(candles.map(\.openTime)).count == candles.count)
+            // The context interval's closed candles are recorded too, in their own file.
+            let context = try CandleCSV.load(path: scratch.appendingPathComponent("hyperliquid_BTC_4h.csv").path)
+            #expect(!context.isEmpty)
+            #expect(await recorder.recorded == 151 + context.count)
         }
     }
 }

@@ -24,6 +24,8 @@ package struct MarketConfiguration: Sendable {
         package let members: [String]
         /// Overrides Hyperliquid's REST base (tests, proxies).
         package var baseURL: String? = nil
+        /// Hyperliquid: where the closed candles the engine sees are appended, in the replay market's CSV format.
+        package var recordDirectory: String? = nil
     }
 
     package let defaultProvider: String?
@@ -71,7 +73,8 @@ package struct MarketConfiguration: Sendable {
                 contextInterval: section.string("context_interval", default: "4h"),
                 isTestnet: section.bool("testnet", default: false),
                 members: section.stringList("members", required: kind == .chain) ?? [],
-                baseURL: section.string("base_url").flatMap { $0.isEmpty ? nil : $0 }
+                baseURL: section.string("base_url").flatMap { $0.isEmpty ? nil : $0 },
+                recordDirectory: section.string("record_dir").flatMap { $0.isEmpty ? nil : $0 }
             )
             section.finish()
             if kind != nil { providers[id] = provider }

@@ -16,6 +16,8 @@ package actor HyperliquidMarketProvider: MarketProvider {
     package let context: CandleInterval
     package let contextTTL: Int64
     package let concurrency: Int
+    /// Appends the closed candles fetched to the replay market's files (`record_dir`), when set.
+    package let recorder: CandleRecorder?
     /// Candles fetched per series (the indicators need their warm-up).
     package static let candleCount = 120
 
@@ -41,7 +43,8 @@ package actor HyperliquidMarketProvider: MarketProvider {
         intraday: CandleInterval,
         context: CandleInterval,
         contextTTL: Duration = .seconds(5),
-        concurrency: Int = 4
+        concurrency: Int = 4,
+        recorder: CandleRecorder? = nil
     ) {
         self.id = id
         self.symbols = symbols
@@ -50,6 +53,7 @@ package actor HyperliquidMarketProvider: MarketProvider {
         self.context = context
         self.contextTTL = contextTTL.milliseconds
         self.concurrency = concurrency
+        self.recorder = recorder
     }
 
     /// Mark, funding, open interest and asset rules per coin (refreshed when older than `contextTTL`).
@@ -119,6 +123,12 @@ package actor HyperliquidMarketProvider: MarketProvider {
                 return results
             }
             for (key, series) in fetched { candles[key] = (now, series) }
+            if let recorder {
+                for (symbol, interval) in batch {
+                    guard let series = candles[Self.key(symbol, interval)]?.candles else { continue }
+                    await recorder.record(symbol: symbol, interval: interval, candles: series, now: now)
+                }
+            }
         }
         var result: [String: SymbolSnapshot] = [:]
         for symbol in requested {

@@ -324,7 +324,10 @@ package struct EngineAssembly {
                     clock: WallClock()
                 ),
                 intraday: intraday,
-                context: context
+                context: context,
+                recorder: provider.recordDirectory.map {
+                    CandleRecorder(directory: $0, logger: Logger(label: "engine.candle-recorder"))
+                }
             )
         case .chain:
             guard depth < 4 else { throw Failure(message: "market provider '\(id)': chains nest too deep") }
