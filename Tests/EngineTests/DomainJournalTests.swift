@@ -11,13 +11,8 @@ import Testing
 
     @Test func randomAccountsAndInputs_matchJSONEncoder() throws {
         var random = SeededRandom(seed: 99)
-        func number() -> Double {
-            let awkward: [Double] = [0, -0.0, 1, 0.1, 1e-9, 12_345.678, 1e15, 1e17, -3.25]
-            return random.int(below: 3) == 0
-                ? awkward[random.int(below: awkward.count)]
-                : (Double(random.next() % 1_000_000_000) - 5e8) / Double(1 + random.int(below: 10_000))
-        }
-        func maybe<T>(_ value: T) -> T? { random.int(below: 2) == 0 ? nil : value }
+        func number() -> Double { random.journalNumber() }
+        func maybe<T>(_ value: T) -> T? { random.maybe(value) }
         let texts = ["", "close below 4h EMA/20", "a \"quoted\" \\ reason\n", "ü → 中文"]
         let encoder = SortedJSONEncoder()
         for _ in 0..<300 {
@@ -90,13 +85,8 @@ import Testing
     /// and every optional field present or absent — alone and nested — against `JSONEncoder`.
     @Test func randomRecords_matchJSONEncoder() throws {
         var random = SeededRandom(seed: 2026)
-        func number() -> Double {
-            let awkward: [Double] = [0, -0.0, 1, 0.1, 1e-9, 12_345.678, 1e15, 1e17, -3.25]
-            return random.int(below: 3) == 0
-                ? awkward[random.int(below: awkward.count)]
-                : (Double(random.next() % 1_000_000_000) - 5e8) / Double(1 + random.int(below: 10_000))
-        }
-        func maybe<T>(_ value: T) -> T? { random.int(below: 2) == 0 ? nil : value }
+        func number() -> Double { random.journalNumber() }
+        func maybe<T>(_ value: T) -> T? { random.maybe(value) }
         func time() -> Int64 { Int64(random.next() % 2_000_000_000_000) }
         let texts = ["", "x", "a \"quoted\" \\ reason\n/slash", "ü → 中文", #"{"decisions":[]}"#]
         func text() -> String { texts[random.int(below: texts.count)] }
@@ -210,4 +200,18 @@ import Testing
             #expect(try encoder.encode([record]) == (try Self.foundation([record])))
         }
     }
+}
+
+extension SeededRandom {
+    /// A number the journal must print exactly as JSONEncoder does: an awkward value a third of the time (zeros,
+    /// integral, tiny, huge), else a random fraction.
+    mutating func journalNumber() -> Double {
+        let awkward: [Double] = [0, -0.0, 1, 0.1, 1e-9, 12_345.678, 1e15, 1e17, -3.25]
+        return int(below: 3) == 0
+            ? awkward[int(below: awkward.count)]
+            : (Double(next() % 1_000_000_000) - 5e8) / Double(1 + int(below: 10_000))
+    }
+
+    /// `value` or nil, even odds.
+    mutating func maybe<T>(_ value: T) -> T? { int(below: 2) == 0 ? nil : value }
 }

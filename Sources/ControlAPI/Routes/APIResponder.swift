@@ -63,22 +63,10 @@ struct APIResponder: HTTPResponder {
             switch name {
             case "rebalances":
                 metrics.record(.rebalances)
-                guard let generation = store.generation else { return noSnapshot(request: request) }
-                return send(
-                    generation.rebalances,
-                    generation: generation,
-                    maxAge: SnapshotDocument.leaderboard.maxAgeSeconds,
-                    request: request
-                )
+                return serveOurs(\.rebalances, maxAge: SnapshotDocument.leaderboard.maxAgeSeconds, request: request)
             case "prompt-versions":
                 metrics.record(.promptVersions)
-                guard let generation = store.generation else { return noSnapshot(request: request) }
-                return send(
-                    generation.promptVersions,
-                    generation: generation,
-                    maxAge: SnapshotDocument.analytics.maxAgeSeconds,
-                    request: request
-                )
+                return serveOurs(\.promptVersions, maxAge: SnapshotDocument.analytics.maxAgeSeconds, request: request)
             case "health":
                 metrics.record(.health)
                 return health(request: request)
@@ -122,6 +110,16 @@ struct APIResponder: HTTPResponder {
             )
         }
         return send(prepared, generation: generation, maxAge: document.maxAgeSeconds, request: request)
+    }
+
+    /// A document of ours (not nof1's) that every generation has, empty when the engine wrote none.
+    private func serveOurs(
+        _ document: KeyPath<LoadedGeneration, PreparedDocument>,
+        maxAge: Int,
+        request: Request
+    ) -> Response {
+        guard let generation = store.generation else { return noSnapshot(request: request) }
+        return send(generation[keyPath: document], generation: generation, maxAge: maxAge, request: request)
     }
 
     private func serveAnalytics(modelID: Substring, request: Request) -> Response {

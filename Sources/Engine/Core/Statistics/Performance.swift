@@ -21,21 +21,13 @@ package enum Performance {
 
     /// Hands the Sharpe ratio of each prefix to `body`, in order (one pass, nothing allocated).
     private static func accumulate(_ history: [TraderState.EquityPoint], _ body: (Double) -> Void) {
-        var count = 0
-        var mean = 0.0
-        var squares = 0.0
+        var returns = RunningMoments()
         for index in history.indices {
             if index > 0, history[index - 1].equity > 0 {
                 // Capital moved in by a rebalance is not a gain (nor one moved out a loss).
-                let value = (history[index].equity - (history[index].flow ?? 0)) / history[index - 1].equity - 1
-                count += 1
-                let delta = value - mean
-                mean += delta / Double(count)
-                squares += delta * (value - mean)
+                returns.add((history[index].equity - (history[index].flow ?? 0)) / history[index - 1].equity - 1)
             }
-            let variance = count >= 2 ? squares / Double(count - 1) : 0
-            let isDefined = index >= 2 && count >= 2 && variance > 0
-            body(isDefined ? mean / variance.squareRoot() * (8760.0).squareRoot() : 0)
+            body(index >= 2 ? returns.hourlySharpe : 0)
         }
     }
 }
