@@ -172,9 +172,21 @@ struct BinaryTests {
 
     @Test func engineRun_publishes_andControlAPIServesItOverHTTP() async throws {
         let root = try Self.scratchConfig()
+        // `engine status` before anything ran: it says so, and lists the traders.
+        let before = try ProcessRunner.run("engine", ["status", "--config", "etc/arena.yaml"], directory: root)
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(before.stdout.hasPrefix("no snapshot published yet in mcp-data"))
+        #expect(before.stdout.contains("deepseek-momentum  disabled"))
         let run = try ProcessRunner.run("engine", ["run", "--once", "--config", "etc/arena.yaml"], directory: root)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("mcp-data/current").path))
+        // And after one tick: one line per trader with its status, positions, cycle, outcome and model.
+        let status = try ProcessRunner.run("engine", ["status", "--config", "etc/arena.yaml"], directory: root)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.hasPrefix("generation g1 in mcp-data, published"))
+        let hold = try #require(status.stdout.split(separator: "\n").first { $0.hasPrefix("baseline-hold ") })
+        #expect(hold.contains("active") && hold.contains("1 (BTC)") && hold.contains("#1 "))
+        #expect(hold.contains("completed") && hold.contains("buy-and-hold"))
 
         let port = try ProcessRunner.freePort()
         let api = try ProcessRunner.makeProcess(

@@ -14,6 +14,7 @@ struct EngineCommand: AsyncParsableCommand {
             MigrateCommand.self,
             ImportCommand.self,
             HyperliquidCommand.self, DoctorCommand.self, ResumeCommand.self, FetchCandlesCommand.self,
+            StatusCommand.self,
         ],
         defaultSubcommand: nil
     )

@@ -473,7 +473,7 @@ package struct Backtest {
     }
 
     /// Columns padded to their widest cell: the first `textColumns` left-aligned, numbers right-aligned.
-    static func table(header: [String], rows: [[String]], textColumns: Int) -> [String] {
+    package static func table(header: [String], rows: [[String]], textColumns: Int) -> [String] {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
