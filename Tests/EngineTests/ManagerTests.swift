@@ -82,6 +82,85 @@ struct ManagerTests {
         #expect(Set(leaderboard.leaderboard.map(\.id)) == ["baseline-hold", "baseline-ema"])
     }
 
+    /// `engine pause`, `resume`, `halt-entries` and `allow-entries` reach the manager as request files: each is
+    /// applied on the next tick, journaled with who asked and what became of it, and removed; a paused trader's
+    /// entries are refused (`TRADER_PAUSED`, in the recorded inputs, so replay agrees) while its positions stay;
+    /// the leaderboard says who paused it.
+    @Test func operatorRequests_areApplied_journaled_andRefuseEntries() async throws {
+        let scratch = try TestPaths.makeScratch("operator")
+        let configuration = try configuration(scratch: scratch)
+        let clock = ManualClock(now: EngineFixtures.start)
+        let statePath = configuration.manager.statePath
+        func submit(_ action: OperatorRequest.Action, _ trader: String? = nil) throws {
+            _ = try OperatorControls.submit(
+                .init(action: action, trader: trader, user: "alice", requestedAt: EngineFixtures.start),
+                statePath: statePath
+            )
+        }
+        func records(_ trader: String) throws -> [CycleRecord] {
+            try JournalDirectory(root: configuration.journal.path).lines(trader: trader).map {
+                try JSONDecoder().decode(CycleRecord.self, from: $0)
+            }
+        }
+        func journal() throws -> [OperatorControls.Entry] {
+            try String(
+                contentsOfFile: OperatorControls.journalPath(journalRoot: configuration.journal.path),
+                encoding: .utf8
+            ).split(separator: "\n").map { try JSONDecoder().decode(OperatorControls.Entry.self, from: Data($0.utf8)) }
+        }
+        func board() throws -> [String: LeaderboardDocument.Entry] {
+            let generation = try #require(SnapshotReader(root: configuration.dataPath).resolve())
+            let document = try JSONDecoder().decode(
+                LeaderboardDocument.self,
+                from: Data(contentsOf: URL(fileURLWithPath: generation.directory + "/leaderboard.json"))
+            )
+            return Dictionary(uniqueKeysWithValues: document.leaderboard.map { ($0.id, $0) })
+        }
+
+        let assembly = try await EngineAssembly.make(
+            configuration: configuration,
+            logger: logger(),
+            clockOverride: clock
+        )
+        try submit(.pause, "baseline-hold")
+        try submit(.pause, "nobody")
+        try await assembly.manager.runOnce()
+        #expect(OperatorControls.pending(statePath: statePath).isEmpty)
+        var entries = try journal()
+        #expect(entries.map(\.outcome) == ["paused", "refused: unknown trader nobody"])
+        #expect(entries.first?.request?.user == "alice")
+        // Buy-and-hold's first entry was refused: paused.
+        let paused = try #require(try records("baseline-hold").last)
+        #expect(paused.inputs?.isPaused == true)
+        #expect(paused.verdicts.contains { $0.signal == .buyToEnter })
+        #expect(paused.verdicts.allSatisfy { !$0.isAccepted && $0.reasons.contains(.traderPaused) })
+        #expect(paused.orders.isEmpty)
+        var leaderboard = try board()
+        #expect(leaderboard["baseline-hold"]?.status == "paused")
+        #expect(leaderboard["baseline-hold"]?.statusReason?.contains("entries paused by alice") == true)
+        #expect(leaderboard["baseline-ema"]?.status == "active")
+
+        // The whole arena halted, then allowed again; the pause lifted.
+        try submit(.haltEntries)
+        clock.advance(byMilliseconds: 180_000)
+        try await assembly.manager.runOnce()
+        leaderboard = try board()
+        #expect(leaderboard["baseline-ema"]?.status == "paused")
+        #expect(leaderboard["baseline-ema"]?.statusReason?.contains("entries halted by alice") == true)
+        try submit(.allowEntries)
+        try submit(.resume, "baseline-hold")
+        clock.advance(byMilliseconds: 180_000)
+        try await assembly.manager.runOnce()
+        entries = try journal()
+        #expect(entries.map(\.outcome).suffix(3) == ["entries halted", "entries allowed", "resumed"])
+        let resumed = try #require(try records("baseline-hold").last)
+        #expect(resumed.inputs?.isPaused == false)
+        #expect(resumed.verdicts.contains { $0.signal == .buyToEnter && $0.isAccepted })
+        leaderboard = try board()
+        #expect(leaderboard.values.allSatisfy { $0.status == "active" })
+        try await assembly.httpClient.shutdown()
+    }
+
     static let trader = TraderConfiguration(
         id: "t",
         name: "t",

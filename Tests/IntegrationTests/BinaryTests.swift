@@ -239,6 +239,37 @@ struct BinaryTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(metrics.contains(#"engine_llm_requests_total{model="buy-and-hold",outcome="ok"}"#), "\(metrics)")
+        // An operator's pause reaches the running engine within a tick, shows on /metrics and in `engine status`.
+        let pause = try ProcessRunner.run(
+            "engine",
+            ["pause", "baseline-ema", "--config", "etc/arena.yaml", "--wait", "20"],
+            directory: root
+        )
+        #expect(pause.status == 0, "\(pause.stderr)")
+        #expect(pause.stdout == "pause baseline-ema: paused\n")
+        for _ in 0..<100 {
+            metrics = String(decoding: try await fetch("http://127.0.0.1:\(metricsPort)/metrics"), as: UTF8.self)
+            if metrics.contains(#"engine_trader_paused{trader="baseline-ema"} 1"#) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(metrics.contains(#"engine_trader_paused{trader="baseline-ema"} 1"#))
+        let resume = try ProcessRunner.run(
+            "engine",
+            ["resume", "baseline-ema", "--config", "etc/arena.yaml", "--wait", "20"],
+            directory: root
+        )
+        #expect(resume.stdout == "resume baseline-ema: resumed\n", "\(resume.stderr)")
+        for _ in 0..<100 {
+            metrics = String(decoding: try await fetch("http://127.0.0.1:\(metricsPort)/metrics"), as: UTF8.self)
+            if metrics.contains(#"engine_trader_paused{trader="baseline-ema"} 0"#) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(metrics.contains(#"engine_trader_paused{trader="baseline-ema"} 0"#))
+        let operatorJournal = try String(
+            contentsOf: root.appendingPathComponent("journal/operator.jsonl"),
+            encoding: .utf8
+        )
+        #expect(operatorJournal.split(separator: "\n").count == 2)
         for name in [
             "engine_decision_seconds_bucket", #"engine_cycles_total{outcome="completed",reason="none"}"#,
             #"engine_trader_equity_usd{trader="baseline-hold"}"#,
@@ -412,11 +443,22 @@ struct BinaryTests {
         let root = try Self.scratchConfig()
         let resumed = try ProcessRunner.run(
             "engine",
-            ["resume", "baseline-ema", "--config", "etc/arena.yaml"],
+            ["resume", "baseline-ema", "--config", "etc/arena.yaml", "--wait", "0.3"],
             directory: root
         )
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("state/resume/baseline-ema").path))
+        // No engine runs: the request stays, with who asked, for the engine's next tick.
+        #expect(resumed.stdout.contains("not picked up within 0 s (is the engine running?)"))
+        let requests = root.appendingPathComponent("state/requests")
+        let names = try FileManager.default.contentsOfDirectory(atPath: requests.path).filter { $0.hasSuffix(".json") }
+        #expect(names.count == 1)
+        let request = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: requests.appendingPathComponent(names[0])))
+                as? [String: Any]
+        )
+        #expect(request["action"] as? String == "resume")
+        #expect(request["trader"] as? String == "baseline-ema")
+        #expect((request["user"] as? String)?.isEmpty == false)
         let unknown = try ProcessRunner.run(
             "engine",
             ["resume", "nobody", "--config", "etc/arena.yaml"],

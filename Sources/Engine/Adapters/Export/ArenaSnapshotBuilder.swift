@@ -37,6 +37,8 @@ package struct ArenaSnapshotBuilder {
                 return ("halted", "daily loss kill switch: lost \(limit) % today")
             }
             if let suspension { return ("paused", "\(suspension); until `engine resume` or a restart") }
+            if let hold = state.operatorHold { return ("paused", "\(hold); `engine resume` lifts it") }
+            if let hold = state.arenaHold { return ("paused", "\(hold); `engine allow-entries` lifts it") }
             if let until = state.pausedUntil, until > now {
                 return (
                     "paused",

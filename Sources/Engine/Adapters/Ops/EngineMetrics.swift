@@ -16,6 +16,7 @@ package final class EngineMetrics: Sendable {
         var equity: Gauge
         var exposure: Gauge
         var halted: Gauge
+        var paused: Gauge
     }
 
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -134,11 +135,12 @@ package final class EngineMetrics: Sendable {
     }
 
     /// A trader's equity, exposure and state after a tick.
-    package func recordTrader(_ id: String, account: TraderAccount, isHalted: Bool) {
+    package func recordTrader(_ id: String, account: TraderAccount, isHalted: Bool, isPaused: Bool = false) {
         let gauges = traderGauges(id)
         gauges.equity.set(account.equity)
         gauges.exposure.set(account.orderedPositions.reduce(0) { $0 + $1.notional })
         gauges.halted.set(isHalted ? 1.0 : 0.0)
+        gauges.paused.set(isPaused ? 1.0 : 0.0)
     }
 
     /// A trader's three gauges, looked up once per tick by its id alone (every tick records every trader: in a
@@ -156,6 +158,14 @@ package final class EngineMetrics: Sendable {
             ),
             halted: gauge(
                 descriptor: Self.descriptor("trader_halted", "", "1 while a kill switch stops the trader's entries"),
+                labels: [("trader", id)]
+            ),
+            paused: gauge(
+                descriptor: Self.descriptor(
+                    "trader_paused",
+                    "",
+                    "1 while the trader's entries are paused (Sharpe breach, engine pause, engine halt-entries)"
+                ),
                 labels: [("trader", id)]
             )
         )

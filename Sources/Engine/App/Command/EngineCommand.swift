@@ -14,7 +14,7 @@ struct EngineCommand: AsyncParsableCommand {
             MigrateCommand.self,
             ImportCommand.self,
             HyperliquidCommand.self, DoctorCommand.self, ResumeCommand.self, FetchCandlesCommand.self,
-            StatusCommand.self,
+            StatusCommand.self, PauseCommand.self, HaltEntriesCommand.self, AllowEntriesCommand.self,
         ],
         defaultSubcommand: nil
     )

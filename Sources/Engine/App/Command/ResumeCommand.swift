@@ -5,12 +5,13 @@ import ArgumentParser
 import Foundation
 import Shared
 
-/// `engine resume TRADER`: lifts the pause a running engine put on a trader that kept failing closed. The request
-/// is a file the engine picks up on its next tick; a restart resumes every paused trader as well.
+/// `engine resume TRADER`: lifts an operator's pause (`engine pause`) and the pause a running engine put on a trader
+/// that kept failing closed. The request is a file the engine picks up on its next tick (`OperatorControls`); a
+/// restart lifts the failure pause as well.
 struct ResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
-        abstract: "Resume a trader the engine paused after repeated failures."
+        abstract: "Resume a trader paused by an operator or by the engine after repeated failures."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -18,23 +19,16 @@ struct ResumeCommand: AsyncParsableCommand {
     @Argument(help: "The trader id.")
     var trader: String
 
+    @Option(name: .long, help: "Seconds to wait for the running engine to pick the request up.")
+    var wait: Double = 10
+
     func run() async throws {
-        let configuration = try ConfigurationLoading.loadOrExit(path: options.config)
-        guard trader != ".", trader != "..", configuration.traders.contains(where: { $0.id == trader }) else {
-            let known = configuration.traders.map(\.id).joined(separator: ", ")
-            FileHandle.standardError.write(Data("engine resume: unknown trader '\(trader)' (known: \(known))\n".utf8))
-            throw ExitCode(1)
-        }
-        let directory = TraderHealth.resumeDirectory(statePath: configuration.manager.statePath)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try AtomicFile.replace((directory as NSString).appendingPathComponent(trader), with: Data())
-        } catch {
-            FileHandle.standardError.write(
-                Data("engine resume: cannot write the request in \(directory): \(error)\n".utf8)
-            )
-            throw ExitCode(1)
-        }
-        print("resume requested for \(trader); the running engine picks it up within a tick")
+        try OperatorRequestSubmission.submit(
+            .resume,
+            trader: trader,
+            configPath: options.config,
+            wait: wait,
+            command: "resume"
+        )
     }
 }

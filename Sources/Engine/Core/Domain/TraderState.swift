@@ -55,6 +55,16 @@ package struct TraderState: Sendable, Codable, Equatable {
     /// Results by prompt version (absent in older state), and when the version in use changed.
     package var promptVersions: [PromptVersionStats]?
     package var promptVersionSwitches: [PromptVersionSwitch]?
+    /// An operator paused this trader's entries (`engine pause`), and when and by whom; nil when not paused.
+    package var operatorHold: String?
+    /// An operator halted every trader's entries (`engine halt-entries`); the arena's flag, copied to each trader.
+    package var arenaHold: String?
+
+    /// Whether new entries are refused for a while or until an operator lifts it (a Sharpe breach, `engine pause`,
+    /// `engine halt-entries`): exits, stops and targets go on.
+    package func isPaused(at now: Int64) -> Bool {
+        (pausedUntil ?? 0) > now || operatorHold != nil || arenaHold != nil
+    }
 
     package var llmCostUSD: Double {
         guard let usage = llmUsage else { return 0 }
@@ -354,6 +364,8 @@ package struct ManagerState: Sendable, Codable, Equatable {
     package var lastRebalanceAt: Int64?
     /// The newest rebalances, oldest first (for the export).
     package var rebalances: [RebalancesDocument.Rebalance]?
+    /// `engine halt-entries`: why and by whom every trader's entries are halted; nil when they are not.
+    package var entriesHalt: String?
 
     package init(
         traders: [String: TraderState] = [:],

@@ -186,6 +186,12 @@ package final class ArenaManager: Service, Sendable {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = clock.now()
                 await health.handleResumeRequests()
+                await OperatorControls.handle(
+                    store: store,
+                    journalRoot: journal?.directory.root,
+                    now: now,
+                    logger: logger
+                )
                 await tick(now: now)
                 await rebalanceIfDue(now: now)
                 heartbeat.beat()
@@ -241,6 +247,7 @@ package final class ArenaManager: Service, Sendable {
     package func runOnce() async throws {
         try await prepare()
         let now = clock.now()
+        await OperatorControls.handle(store: store, journalRoot: journal?.directory.root, now: now, logger: logger)
         await tick(now: now)
         await withDiscardingTaskGroup { group in
             for trader in await dueTraders(now: now) {
@@ -490,7 +497,8 @@ package final class ArenaManager: Service, Sendable {
                     metrics.recordTrader(
                         trader.configuration.id,
                         account: account,
-                        isHalted: state.isDrawdownLimitHit || state.isDailyLossLimitHit
+                        isHalted: state.isDrawdownLimitHit || state.isDailyLossLimitHit,
+                        isPaused: state.isPaused(at: now)
                     )
                 }
                 if closeAll {

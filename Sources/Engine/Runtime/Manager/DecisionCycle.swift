@@ -464,7 +464,7 @@ package struct DecisionCycle: Sendable {
             invocationCount: state.invocationCount + 1,
             sharpe: sharpe,
             cooldownUntil: state.cooldownUntil,
-            isPaused: (state.pausedUntil ?? 0) > now,
+            isPaused: state.isPaused(at: now),
             isDailyLossLimitHit: state.isDailyLossLimitHit,
             isDrawdownLimitHit: state.isDrawdownLimitHit,
             takerFeeRate: takerFeeRate

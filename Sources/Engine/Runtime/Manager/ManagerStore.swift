@@ -42,6 +42,39 @@ package actor ManagerStore {
         return true
     }
 
+    /// Applies an operator's request; returns what became of it, for the operator journal.
+    func apply(_ request: OperatorRequest, now: Int64) -> String {
+        let label = "\(request.user) at \(UTCTime.iso8601(request.requestedAt))"
+        switch request.action {
+        case .pause, .resume:
+            guard let id = request.trader, var trader = state.traders[id] else {
+                return "refused: unknown trader \(request.trader ?? "(none)")"
+            }
+            var outcome: String
+            if request.action == .pause {
+                outcome = trader.operatorHold == nil ? "paused" : "already paused"
+                trader.operatorHold = trader.operatorHold ?? "entries paused by \(label)"
+            } else {
+                let wasSuspended = resume(id)
+                outcome = trader.operatorHold != nil || wasSuspended ? "resumed" : "was not paused"
+                trader.operatorHold = nil
+            }
+            state.traders[id] = trader
+            dirty = true
+            return outcome
+        case .haltEntries, .allowEntries:
+            let halt = request.action == .haltEntries ? state.entriesHalt ?? "entries halted by \(label)" : nil
+            let outcome =
+                request.action == .haltEntries
+                ? (state.entriesHalt == nil ? "entries halted" : "already halted")
+                : (state.entriesHalt == nil ? "entries were not halted" : "entries allowed")
+            state.entriesHalt = halt
+            for id in state.traders.keys { state.traders[id]?.arenaHold = halt }
+            dirty = true
+            return outcome
+        }
+    }
+
     func resume(_ trader: String) -> Bool {
         recentOutcomes[trader] = nil
         return suspended.removeValue(forKey: trader) != nil
@@ -90,6 +123,7 @@ package actor ManagerStore {
         fresh.equityHistory = [
             .init(marker: 0, time: now, equity: capital, realizedPnL: 0, unrealizedPnL: 0)
         ]
+        fresh.arenaHold = state.entriesHalt
         state.traders[trader] = fresh
         dirty = true
     }
