@@ -158,6 +158,25 @@ struct ManagerTests {
         #expect(resumed.verdicts.contains { $0.signal == .buyToEnter && $0.isAccepted })
         leaderboard = try board()
         #expect(leaderboard.values.allSatisfy { $0.status == "active" })
+
+        // Buy-and-hold holds BTC now. Paused and flattened: a journaled close-out (origin operator, reduce-only
+        // closes after its protection is cancelled), then nothing is held and nothing re-entered.
+        #expect(resumed.results.contains { $0.status == .filled })
+        try submit(.pause, "baseline-hold")
+        try submit(.flatten, "baseline-hold")
+        clock.advance(byMilliseconds: 180_000)
+        try await assembly.manager.runOnce()
+        let closeOut = try #require(try records("baseline-hold").last { $0.origin == .operatorFlatten })
+        #expect(closeOut.reason == .operatorFlatten)
+        #expect(!closeOut.orders.isEmpty && closeOut.orders.allSatisfy(\.isReduceOnly))
+        #expect(closeOut.results.contains { $0.status == .filled })
+        let exchange = try #require(assembly.manager.exchanges["paper"])
+        #expect(try await exchange.account(trader: "baseline-hold").positions.isEmpty)
+        clock.advance(byMilliseconds: 180_000)
+        try await assembly.manager.runOnce()
+        #expect(await assembly.manager.store.state("baseline-hold").flattenRequest == nil)
+        #expect(try await exchange.account(trader: "baseline-hold").positions.isEmpty)
+        #expect(try journal().map(\.outcome).suffix(2) == ["paused", "flatten requested"])
         try await assembly.httpClient.shutdown()
     }
 

@@ -14,7 +14,8 @@ struct EngineCommand: AsyncParsableCommand {
             MigrateCommand.self,
             ImportCommand.self,
             HyperliquidCommand.self, DoctorCommand.self, ResumeCommand.self, FetchCandlesCommand.self,
-            StatusCommand.self, PauseCommand.self, HaltEntriesCommand.self, AllowEntriesCommand.self,
+            StatusCommand.self, PauseCommand.self, FlattenCommand.self, HaltEntriesCommand.self,
+            AllowEntriesCommand.self,
         ],
         defaultSubcommand: nil
     )

@@ -120,3 +120,26 @@ struct AllowEntriesCommand: AsyncParsableCommand {
         )
     }
 }
+
+struct FlattenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flatten",
+        abstract:
+            "Close a trader's positions now: a journaled close-out (origin operator), protection cancelled first.",
+        discussion: "New entries are not stopped: pause the trader first to keep it flat."
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The trader id.") var trader: String
+    @Option(name: .long, help: "Seconds to wait for the running engine to pick the request up.") var wait: Double = 10
+
+    func run() async throws {
+        try OperatorRequestSubmission.submit(
+            .flatten,
+            trader: trader,
+            configPath: options.config,
+            wait: wait,
+            command: "flatten"
+        )
+    }
+}

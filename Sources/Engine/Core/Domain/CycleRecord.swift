@@ -69,6 +69,8 @@ package struct CycleRecord: Sendable, Codable, Equatable {
 
     package enum Origin: String, Sendable, Codable {
         case drawdownSwitch = "drawdown_switch"
+        /// `engine flatten`.
+        case operatorFlatten = "operator"
     }
 
     /// 2 added the model routing fields (attempts, route, cost, cache hit, provider model, rejected answer).

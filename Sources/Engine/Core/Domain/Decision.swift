@@ -101,6 +101,8 @@ package enum ReasonCode: String, Sendable, Codable, CaseIterable, Comparable {
     /// An entry approved at the cycle's snapshot price fails a check at the venue's mark read just before sending
     /// (the market moved while the model thought): nothing was sent for it. The check's own reasons follow.
     case priceMoved = "PRICE_MOVED"
+    /// An operator closed the trader's positions (`engine flatten`).
+    case operatorFlatten = "OPERATOR_FLATTEN"
 
     package static func < (lhs: ReasonCode, rhs: ReasonCode) -> Bool { lhs.rawValue < rhs.rawValue }
 }

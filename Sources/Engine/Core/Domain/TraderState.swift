@@ -59,6 +59,8 @@ package struct TraderState: Sendable, Codable, Equatable {
     package var operatorHold: String?
     /// An operator halted every trader's entries (`engine halt-entries`); the arena's flag, copied to each trader.
     package var arenaHold: String?
+    /// `engine flatten`: who asked and when, until the trader holds no position.
+    package var flattenRequest: String?
 
     /// Whether new entries are refused for a while or until an operator lifts it (a Sharpe breach, `engine pause`,
     /// `engine halt-entries`): exits, stops and targets go on.

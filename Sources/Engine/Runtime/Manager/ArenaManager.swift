@@ -514,7 +514,8 @@ package final class ArenaManager: Service, Sendable {
                 }
                 // Level-triggered: while the switch is on and positions remain (a close refused, a position opened
                 // by a cycle that was in flight, a restart), the close-out runs again.
-                if !account.positions.isEmpty, await store.state(trader.configuration.id).isDrawdownLimitHit {
+                let state = await store.state(trader.configuration.id)
+                if !account.positions.isEmpty, state.isDrawdownLimitHit {
                     await drawdown.run(
                         trader,
                         account: account,
@@ -523,6 +524,22 @@ package final class ArenaManager: Service, Sendable {
                         intentLog: intentLog,
                         commit: { await self.commit($0, trader: trader, now: now) }
                     )
+                } else if state.flattenRequest != nil {
+                    // `engine flatten`: the same journaled close-out, until no position is left.
+                    if account.positions.isEmpty {
+                        await store.flattenDone(trader.configuration.id)
+                    } else {
+                        await drawdown.run(
+                            trader,
+                            account: account,
+                            now: now,
+                            exchange: exchange,
+                            intentLog: intentLog,
+                            origin: .operatorFlatten,
+                            reason: .operatorFlatten,
+                            commit: { await self.commit($0, trader: trader, now: now) }
+                        )
+                    }
                 }
             } catch {
                 logger.warning(

@@ -29,12 +29,15 @@ package final class DrawdownCloseOut: Sendable {
     /// protection cancelled, then a reduce-only market close), then the record — so the journal holds every order
     /// the venue books. Waits for a cycle in flight to finish, and after a close-out waits `retry` before
     /// trying again for what is left.
+    /// `origin` and `reason` name who closes: the drawdown switch (default) or an operator (`engine flatten`).
     func run(
         _ trader: ArenaManager.Trader,
         account: TraderAccount,
         now: Int64,
         exchange: any ExchangeProvider,
         intentLog: DecisionCycle.IntentLog?,
+        origin: CycleRecord.Origin = .drawdownSwitch,
+        reason: ReasonCode = .drawdownLimit,
         commit: (CycleRecord) async -> Void
     ) async {
         let id = trader.configuration.id
@@ -50,13 +53,18 @@ package final class DrawdownCloseOut: Sendable {
             startedAt: now,
             endedAt: now,
             outcome: .completed,
-            reason: .drawdownLimit,
+            reason: reason,
             modelAsked: "",
             account: account
         )
-        record.origin = .drawdownSwitch
+        record.origin = origin
         let closes = account.positions.values.sorted { $0.symbol < $1.symbol }.map {
-            OrderPlanner.close($0, trader: trader.cycle.view, cycle: cycle, leg: "drawdown")
+            OrderPlanner.close(
+                $0,
+                trader: trader.cycle.view,
+                cycle: cycle,
+                leg: origin == .drawdownSwitch ? "drawdown" : "flatten"
+            )
         }
         if let failure = await DecisionCycle.journalIntents(record, adding: closes, to: intentLog, logger: logger) {
             record.outcome = .failedClosed

@@ -46,6 +46,14 @@ package actor ManagerStore {
     func apply(_ request: OperatorRequest, now: Int64) -> String {
         let label = "\(request.user) at \(UTCTime.iso8601(request.requestedAt))"
         switch request.action {
+        case .flatten:
+            guard let id = request.trader, state.traders[id] != nil else {
+                return "refused: unknown trader \(request.trader ?? "(none)")"
+            }
+            let pending = state.traders[id]?.flattenRequest
+            state.traders[id]?.flattenRequest = pending ?? "flattened by \(label)"
+            dirty = true
+            return pending == nil ? "flatten requested" : "flatten already requested"
         case .pause, .resume:
             guard let id = request.trader, var trader = state.traders[id] else {
                 return "refused: unknown trader \(request.trader ?? "(none)")"
@@ -73,6 +81,13 @@ package actor ManagerStore {
             dirty = true
             return outcome
         }
+    }
+
+    /// The trader holds no position any more: its flatten request is done.
+    func flattenDone(_ trader: String) {
+        guard state.traders[trader]?.flattenRequest != nil else { return }
+        state.traders[trader]?.flattenRequest = nil
+        dirty = true
     }
 
     func resume(_ trader: String) -> Bool {

@@ -6,7 +6,7 @@ import Shared
 /// What an operator asks the running engine (`engine pause`, `resume`, `halt-entries`, `allow-entries`).
 package struct OperatorRequest: Codable, Sendable, Equatable {
     package enum Action: String, Codable, Sendable {
-        case pause, resume
+        case pause, resume, flatten
         case haltEntries = "halt_entries"
         case allowEntries = "allow_entries"
     }
