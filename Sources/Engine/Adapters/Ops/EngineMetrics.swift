@@ -173,6 +173,14 @@ package final class EngineMetrics: Sendable {
         return made
     }
 
+    /// A notification's fate, by channel (`delivered`, `failed`, `dropped`).
+    package func recordNotification(channel: String, outcome: String) {
+        counter(
+            descriptor: Self.descriptor("notifications", "total", "Notifications by channel and outcome"),
+            labels: [("channel", channel), ("outcome", outcome)]
+        ).increment()
+    }
+
     /// Age of the market data a cycle used, by market provider.
     package func recordMarketAge(provider: String, seconds: Double) {
         gauge(

@@ -174,12 +174,23 @@ package struct EngineAssembly {
             throw Failure(message: error.description)
         }
         let metrics = EngineMetrics()
-        let alerts: any AlertSink =
+        let baseAlerts: any AlertSink =
             if let webhook = configuration.manager.monitoring.alertWebhook {
                 WebhookAlertSink(url: webhook, httpClient: httpClient, metrics: metrics, logger: logger)
             } else {
                 LoggingAlertSink(logger: logger, metrics: metrics)
             }
+        // Telegram and Discord, when configured: alerts go there too, and the manager sends trades and summaries.
+        let notifier =
+            configuration.manager.notifications.channels.isEmpty
+            ? nil
+            : Notifier(
+                configuration: configuration.manager.notifications,
+                httpClient: httpClient,
+                metrics: metrics,
+                logger: logger
+            )
+        let alerts: any AlertSink = notifier.map { NotifyingAlertSink(inner: baseAlerts, notifier: $0) } ?? baseAlerts
         var runtimeTraders: [ArenaManager.Trader] = []
         let gateway = try await makeGateway(
             configuration: configuration,
@@ -281,6 +292,8 @@ package struct EngineAssembly {
             shutdownGrace: configuration.manager.shutdownGrace,
             shutdownSignals: shutdownSignals,
             reserveUSD: configuration.manager.totalEquityUSD * configuration.manager.reserveEquityPct / 100,
+            notifier: notifier,
+            dailySummaryMinute: configuration.manager.notifications.dailySummaryMinute,
             logger: logger
         )
         return EngineAssembly(

@@ -42,6 +42,11 @@ package final class ArenaManager: Service, Sendable {
     let persistsEveryCycle: Bool
     /// Where operator alerts go (kill switches, traders failing closed, positions without a stop).
     let alerts: (any AlertSink)?
+    /// Telegram and Discord: positions opened and closed, and a daily summary at `dailySummaryMinute` (UTC).
+    package let notifier: Notifier?
+    let dailySummaryMinute: Int
+    /// The last engine-clock day a summary went out.
+    private let lastSummaryDay = Mutex<Int64?>(nil)
     package let metrics: EngineMetrics?
     /// PostgreSQL and Redis, when configured: handed every cycle and every export, never waited on.
     let sinks: [any PersistenceSink]
@@ -85,8 +90,12 @@ package final class ArenaManager: Service, Sendable {
         shutdownGrace: Duration = .seconds(30),
         shutdownSignals: ShutdownSignals? = nil,
         reserveUSD: Double? = nil,
+        notifier: Notifier? = nil,
+        dailySummaryMinute: Int = 20 * 60,
         logger: Logger
     ) {
+        self.notifier = notifier
+        self.dailySummaryMinute = dailySummaryMinute
         self.shutdownGrace = shutdownGrace
         self.shutdownSignals = shutdownSignals
         self.traders = traders
@@ -388,6 +397,9 @@ package final class ArenaManager: Service, Sendable {
         if persistsEveryCycle { await persistIfJournalDurable() }
         await commitGate.unlock()
         for sink in sinks { sink.cycleRecorded(record) }
+        if let notifier {
+            for text in TradeNotice.opened(record, trader: trader.configuration) { await notifier.send(.trades, text) }
+        }
     }
 
     /// How often the tick reads a live venue's account (kill switch, daily loss, equity history): 15 s.
@@ -470,6 +482,7 @@ package final class ArenaManager: Service, Sendable {
             logger.warning("market refresh failed", metadata: ["error": "\(error)"])
         }
         await keepVenuesAlive(now: now)
+        await sendDailySummaryIfDue(now: now)
         for trader in traders {
             guard let exchange = exchanges[trader.configuration.exchangeProvider] else { continue }
             // A live venue's account, orders and fills cost request weight: read every `liveAccountSync`, not every
@@ -486,6 +499,12 @@ package final class ArenaManager: Service, Sendable {
             do {
                 let account = try await exchange.account(trader: trader.configuration.id)
                 let trades = try await exchange.closedTrades(trader: trader.configuration.id)
+                if let notifier {
+                    let seen = await store.state(trader.configuration.id).closedTradesSeen
+                    for trade in trades.dropFirst(seen) {
+                        await notifier.send(.trades, TradeNotice.closed(trade, trader: trader.configuration))
+                    }
+                }
                 let closeAll = await store.observe(
                     trader: trader.configuration,
                     account: account,
@@ -614,5 +633,80 @@ package actor AsyncGate {
         } else {
             waiters.removeFirst().resume()
         }
+    }
+}
+
+extension ArenaManager {
+    /// Once a day, at `dailySummaryMinute` (engine clock, UTC): each trader's equity, the day's change, trades and
+    /// model spend, to the channels that get `daily_summary`.
+    func sendDailySummaryIfDue(now: Int64) async {
+        guard let notifier else { return }
+        let day = now / 86_400_000
+        guard (now % 86_400_000) / 60_000 >= Int64(dailySummaryMinute),
+            lastSummaryDay.withLock({ last in
+                guard last != day else { return false }
+                last = day
+                return true
+            })
+        else { return }
+        var lines = ["Arena daily summary, \(UTCTime.iso8601(day * 86_400_000).prefix(10))"]
+        for trader in traders {
+            let id = trader.configuration.id
+            guard let exchange = exchanges[trader.configuration.exchangeProvider],
+                let account = try? await exchange.account(trader: id)
+            else { continue }
+            let state = await store.state(id)
+            let trades = (try? await exchange.closedTrades(trader: id)) ?? []
+            let today = trades.filter { $0.exitTime / 86_400_000 == day }
+            let change = account.equity - state.dayStartEquity
+            lines.append(
+                "\(trader.configuration.name) (\(id)): equity \(TradeNotice.money(account.equity)), today "
+                    + "\(change >= 0 ? "+" : "")\(TradeNotice.money(change)), \(today.count) trade\(today.count == 1 ? "" : "s") "
+                    + "(net \(TradeNotice.money(today.reduce(0) { $0 + $1.netPnL }))), "
+                    + "\(account.positions.count) open, model spend \(TradeNotice.money(state.llmCostUSD)) in all"
+            )
+        }
+        await notifier.send(.dailySummary, lines.joined(separator: "\n"))
+    }
+}
+
+/// The text of trade notifications: plain text, escaped by each channel.
+enum TradeNotice {
+    static func money(_ value: Double) -> String { String(format: value < 0 ? "-$%.2f" : "$%.2f", abs(value)) }
+
+    static func price(_ value: Double) -> String { String(format: "%.6g", value) }
+
+    /// One line per entry the venue filled in the cycle: side, size, price and the model's reason in one line.
+    static func opened(_ record: CycleRecord, trader: TraderConfiguration) -> [String] {
+        record.orders.filter { !$0.isReduceOnly && $0.plan != nil }.compactMap { order in
+            guard let result = record.results.first(where: { $0.cloid == order.cloid }), result.filledSize > 0
+            else { return nil }
+            let reason =
+                record.decisions.first { $0.symbol == order.symbol }?.reasoning?
+                .split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            return "\(trader.name) (\(trader.id)) opened \(order.isBuy ? "long" : "short") \(price(result.filledSize)) "
+                + "\(order.symbol) at \(price(result.averagePrice))"
+                + (order.plan.map { " (stop \(price($0.stopLoss ?? 0)), target \(price($0.takeProfit ?? 0)))" } ?? "")
+                + (reason.isEmpty ? "" : " — \(String(reason.prefix(200)))")
+        }
+    }
+
+    /// A closed trade: why it closed (stop, target, liquidation, or the model/engine), price and net PnL.
+    static func closed(_ trade: ClosedTrade, trader: TraderConfiguration) -> String {
+        let long = trade.quantity > 0
+        var why = "closed"
+        if trade.wasLiquidated {
+            why = "liquidated"
+        } else if let stop = trade.exitPlan?.stopLoss,
+            long ? trade.exitPrice <= stop * 1.001 : trade.exitPrice >= stop * 0.999
+        {
+            why = "stop hit"
+        } else if let target = trade.exitPlan?.takeProfit,
+            long ? trade.exitPrice >= target * 0.999 : trade.exitPrice <= target * 1.001
+        {
+            why = "target hit"
+        }
+        return "\(trader.name) (\(trader.id)) \(why): \(long ? "long" : "short") \(price(abs(trade.quantity))) "
+            + "\(trade.symbol) at \(price(trade.exitPrice)), net PnL \(money(trade.netPnL))"
     }
 }
