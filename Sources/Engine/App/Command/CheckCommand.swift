@@ -110,7 +110,15 @@ enum ConfigurationSummary {
         }
         if configuration.postgres.isEnabled { secrets.append("postgres.dsn \(configuration.postgres.dsn)") }
         if !configuration.redis.password.isEmpty { secrets.append("redis.password \(configuration.redis.password)") }
+        for channel in configuration.manager.notifications.channels {
+            let key = channel.kind == .telegram ? "bot_token" : "webhook_url"
+            secrets.append("notifications.\(channel.kind.rawValue).\(key) \(channel.secret)")
+        }
         if !secrets.isEmpty { lines.append("secrets: " + secrets.joined(separator: ", ")) }
+        let notifications = configuration.manager.notifications.channels.map { channel in
+            "\(channel.kind.rawValue) (\(channel.events.map(\.rawValue).sorted().joined(separator: ", ")))"
+        }
+        if !notifications.isEmpty { lines.append("notifications: " + notifications.joined(separator: "; ")) }
         let budget = configuration.llm.budget
         let cache = configuration.llm.cache
         var llm = "llm: budget "
