@@ -531,34 +531,28 @@ package final class ArenaManager: Service, Sendable {
                             "trader \(trader.configuration.id) hit its drawdown limit: positions closed, entries stopped"
                     )
                 }
-                // Level-triggered: while the switch is on and positions remain (a close refused, a position opened
-                // by a cycle that was in flight, a restart), the close-out runs again.
+                // Level-triggered: while the switch is on (or an operator's flatten waits) and positions remain (a
+                // close refused, a position opened by a cycle that was in flight, a restart), the close-out runs
+                // again; a flatten is done once nothing is held.
                 let state = await store.state(trader.configuration.id)
-                if !account.positions.isEmpty, state.isDrawdownLimitHit {
+                if state.flattenRequest != nil, account.positions.isEmpty {
+                    await store.flattenDone(trader.configuration.id)
+                }
+                let closeOut: (origin: CycleRecord.Origin, reason: ReasonCode)? =
+                    state.isDrawdownLimitHit
+                    ? (.drawdownSwitch, .drawdownLimit)
+                    : state.flattenRequest != nil ? (.operatorFlatten, .operatorFlatten) : nil
+                if let closeOut, !account.positions.isEmpty {
                     await drawdown.run(
                         trader,
                         account: account,
                         now: now,
                         exchange: exchange,
                         intentLog: intentLog,
+                        origin: closeOut.origin,
+                        reason: closeOut.reason,
                         commit: { await self.commit($0, trader: trader, now: now) }
                     )
-                } else if state.flattenRequest != nil {
-                    // `engine flatten`: the same journaled close-out, until no position is left.
-                    if account.positions.isEmpty {
-                        await store.flattenDone(trader.configuration.id)
-                    } else {
-                        await drawdown.run(
-                            trader,
-                            account: account,
-                            now: now,
-                            exchange: exchange,
-                            intentLog: intentLog,
-                            origin: .operatorFlatten,
-                            reason: .operatorFlatten,
-                            commit: { await self.commit($0, trader: trader, now: now) }
-                        )
-                    }
                 }
             } catch {
                 logger.warning(
