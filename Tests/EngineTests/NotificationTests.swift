@@ -242,6 +242,18 @@ struct NotificationTests {
             let again = stand.telegram.compactMap { $0["text"] as? String }
             #expect(again.filter { $0.hasPrefix("Arena daily") }.count == 1)
             try await assembly.httpClient.shutdown()
+            // A restart the same day does not send it again: the day is in the saved state.
+            clock.advance(byMilliseconds: 180_000)
+            let restarted = try await EngineAssembly.make(
+                configuration: configuration,
+                logger: EngineFixtures.quietLogger(),
+                clockOverride: clock
+            )
+            try await restarted.manager.runOnce()
+            await restarted.manager.notifier?.flush()
+            let after = stand.telegram.compactMap { $0["text"] as? String }
+            #expect(after.filter { $0.hasPrefix("Arena daily") }.count == 1)
+            try await restarted.httpClient.shutdown()
         }
         try await httpClient.shutdown()
     }

@@ -368,6 +368,8 @@ package struct ManagerState: Sendable, Codable, Equatable {
     package var rebalances: [RebalancesDocument.Rebalance]?
     /// `engine halt-entries`: why and by whom every trader's entries are halted; nil when they are not.
     package var entriesHalt: String?
+    /// The engine-clock day (ms / 86,400,000) whose daily summary was sent: a restart does not send it again.
+    package var lastSummaryDay: Int64?
 
     package init(
         traders: [String: TraderState] = [:],

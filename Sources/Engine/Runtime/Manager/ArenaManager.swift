@@ -45,8 +45,6 @@ package final class ArenaManager: Service, Sendable {
     /// Telegram and Discord: positions opened and closed, and a daily summary at `dailySummaryMinute` (UTC).
     package let notifier: Notifier?
     let dailySummaryMinute: Int
-    /// The last engine-clock day a summary went out.
-    private let lastSummaryDay = Mutex<Int64?>(nil)
     package let metrics: EngineMetrics?
     /// PostgreSQL and Redis, when configured: handed every cycle and every export, never waited on.
     let sinks: [any PersistenceSink]
@@ -636,13 +634,9 @@ extension ArenaManager {
     func sendDailySummaryIfDue(now: Int64) async {
         guard let notifier else { return }
         let day = now / 86_400_000
-        guard (now % 86_400_000) / 60_000 >= Int64(dailySummaryMinute),
-            lastSummaryDay.withLock({ last in
-                guard last != day else { return false }
-                last = day
-                return true
-            })
-        else { return }
+        guard (now % 86_400_000) / 60_000 >= Int64(dailySummaryMinute), await store.claimSummary(day: day) else {
+            return
+        }
         var lines = ["Arena daily summary, \(UTCTime.iso8601(day * 86_400_000).prefix(10))"]
         for trader in traders {
             let id = trader.configuration.id

@@ -325,6 +325,14 @@ package actor ManagerStore {
 
     var lastRebalanceAt: Int64? { state.lastRebalanceAt }
 
+    /// Marks `day`'s summary as sent; false when it already was.
+    func claimSummary(day: Int64) -> Bool {
+        guard state.lastSummaryDay != day else { return false }
+        state.lastSummaryDay = day
+        dirty = true
+        return true
+    }
+
     func armRebalancing(at time: Int64) {
         state.lastRebalanceAt = time
         dirty = true
