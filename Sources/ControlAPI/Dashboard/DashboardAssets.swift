@@ -60,7 +60,7 @@ struct DashboardAssets: Sendable {
         headers[.xContentTypeOptions] = "nosniff"
         headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         cors.apply(to: &headers, origin: requestHeaders[.origin])
-        if let match = requestHeaders[.ifNoneMatch], Self.matches(match, etag: asset.etag) {
+        if let match = requestHeaders[.ifNoneMatch], APIResponder.ifNoneMatch(match, matchesAnyOf: [asset.etag]) {
             return Response(status: .notModified, headers: headers)
         }
         var body = asset.identity
@@ -70,14 +70,6 @@ struct DashboardAssets: Sendable {
         }
         headers[.contentLength] = String(body.readableBytes)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
-    }
-
-    static func matches(_ ifNoneMatch: String, etag: String) -> Bool {
-        ifNoneMatch.split(separator: ",").contains { candidate in
-            var tag = candidate.trimmingCharacters(in: .whitespaces)
-            if tag.hasPrefix("W/") { tag.removeFirst(2) }
-            return tag == "*" || tag == etag
-        }
     }
 
     /// FNV-1a, 64 bits, in hex: enough to tell two versions of a file apart (not a security measure).

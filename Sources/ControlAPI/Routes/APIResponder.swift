@@ -389,13 +389,16 @@ struct APIResponder: HTTPResponder {
     }
 
     static func matches(_ ifNoneMatch: String, generation: String) -> Bool {
-        for candidate in ifNoneMatch.split(separator: ",") {
+        Self.ifNoneMatch(ifNoneMatch, matchesAnyOf: ["\"\(generation)\"", "\"\(generation)-gz\""])
+    }
+
+    /// Whether an `If-None-Match` list names one of `tags` (quoted), `*`, or one of them weak (`W/`).
+    static func ifNoneMatch(_ header: String, matchesAnyOf tags: [String]) -> Bool {
+        header.split(separator: ",").contains { candidate in
             var tag = candidate.trimmingCharacters(in: .whitespaces)
-            if tag == "*" { return true }
             if tag.hasPrefix("W/") { tag.removeFirst(2) }
-            if tag == "\"\(generation)\"" || tag == "\"\(generation)-gz\"" { return true }
+            return tag == "*" || tags.contains(tag)
         }
-        return false
     }
 }
 

@@ -5,7 +5,7 @@ import Shared
 
 /// Appends the closed candles a live market provider fetched to `hyperliquid_<SYMBOL>_<interval>.csv` under a
 /// directory, in the replay market's format, so the next backtest covers what the engine saw. Only closed candles
-/// (open + interval ≤ now), only newer than the file's last row, one `write` per batch of whole lines; a torn
+/// (open + interval ≤ now), only newer than the file's last row, appended and fsynced a batch of whole lines at a time; a torn
 /// last line left by a crash is cut when the file is first used. A failure is logged (once per file and streak)
 /// and never reaches the cycle.
 package actor CandleRecorder {
@@ -38,7 +38,7 @@ package actor CandleRecorder {
                     + "\(CandleCSV.number(candle.low)),\(CandleCSV.number(candle.close)),"
                     + "\(CandleCSV.number(candle.volume))\n"
             }.joined()
-            try Self.append(Data(text.utf8), to: path)
+            try AtomicFile.appendAndSync(Data(text.utf8), to: path)
             newest[path] = latest.openTime
             recorded += closed.count
             if failing.remove(path) != nil {
@@ -73,15 +73,5 @@ package actor CandleRecorder {
             }
         }
         return try CandleCSV.load(path: path).last?.openTime ?? .min
-    }
-
-    private static func append(_ data: Data, to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard descriptor >= 0 else { throw AtomicFile.Failure(operation: "open", path: path, code: errno) }
-        defer { close(descriptor) }
-        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == data.count else {
-            throw AtomicFile.Failure(operation: "write", path: path, code: written < 0 ? errno : EIO)
-        }
     }
 }

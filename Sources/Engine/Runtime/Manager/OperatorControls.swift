@@ -115,12 +115,6 @@ package enum OperatorControls {
         )
         var line = try SortedJSONEncoder().encode(entry)
         line.append(UInt8(ascii: "\n"))
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw AtomicFile.Failure(operation: "open", path: path, code: errno) }
-        defer { close(descriptor) }
-        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(descriptor) == 0 else {
-            throw AtomicFile.Failure(operation: "write", path: path, code: errno)
-        }
+        try AtomicFile.appendAndSync(line, to: path)
     }
 }
