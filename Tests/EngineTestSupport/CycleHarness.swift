@@ -177,14 +177,9 @@ package enum CycleHarness {
         let root = TestPaths.packageRoot.path
         let cycle = DecisionCycle(
             pipeline: TraderPipeline(
-                renderer: PromptRenderer(
+                renderer: try renderer(
                     trader: trader(),
-                    venue: "paper",
-                    systemTemplate: try CycleHarness.template(.system),
-                    userTemplate: try CycleHarness.template(.user),
-                    decisionSchema: try String(contentsOfFile: "\(root)/schemas/decision.schema.json", encoding: .utf8),
-                    intradayInterval: "3m",
-                    contextInterval: "4h"
+                    decisionSchema: try String(contentsOfFile: "\(root)/schemas/decision.schema.json", encoding: .utf8)
                 )
             ),
             market: market,
@@ -205,12 +200,34 @@ package enum CycleHarness {
         return Harness(cycle: cycle, exchange: exchange)
     }
 
-    /// The shipped Alpha Arena template of a role.
-    package static func template(_ role: PromptTemplateFile.Role) throws -> PromptTemplate {
-        try PromptTemplate.load(
+    /// The shipped Alpha Arena template of a role (its current version, or the file of an older `version`).
+    package static func template(_ role: PromptTemplateFile.Role, version: String? = nil) throws -> PromptTemplate {
+        let name = version.map { "alpha_arena-\($0)" } ?? "alpha_arena"
+        let path = TestPaths.packageRoot.appendingPathComponent("prompts/\(role.rawValue)/\(name).mustache").path
+        return try PromptTemplate.load(
             id: "alpha-arena-\(role.rawValue)",
-            path: TestPaths.packageRoot.appendingPathComponent("prompts/\(role.rawValue)/alpha_arena.mustache").path,
-            expectedVersion: "1.0.0"
+            path: path,
+            expectedVersion: try PromptTemplateFile.load(path: path).version
+        )
+    }
+
+    /// A renderer of the shipped templates for `trader`, with the default memory depth when the user template
+    /// reads memory variables (as `TraderPipeline.make` gives it).
+    package static func renderer(
+        trader: TraderConfiguration,
+        decisionSchema: String,
+        userTemplateVersion: String? = nil
+    ) throws -> PromptRenderer {
+        let user = try template(.user, version: userTemplateVersion)
+        return PromptRenderer(
+            trader: trader,
+            venue: "paper",
+            systemTemplate: try template(.system),
+            userTemplate: user,
+            decisionSchema: decisionSchema,
+            intradayInterval: "3m",
+            contextInterval: "4h",
+            memoryDepth: user.readsAny(of: PromptContext.memoryVariables) ? .init() : nil
         )
     }
 

@@ -19,8 +19,12 @@ import Testing
     @Test func shippedTemplates_compileAndRenderWhatMustacheRenders() throws {
         let system = try CycleHarness.template(.system)
         let user = try CycleHarness.template(.user)
+        let previousUser = try CycleHarness.template(.user, version: "1.0.0")
         #expect(system.isCompiled)
         #expect(user.isCompiled)
+        #expect(previousUser.isCompiled)
+        #expect(user.readsAny(of: PromptContext.memoryVariables))
+        #expect(!previousUser.readsAny(of: PromptContext.memoryVariables))
         let market = MarketSnapshot(
             takenAt: CycleHarness.now,
             symbols: [
@@ -52,6 +56,53 @@ import Testing
                     fundingPaid: 0
                 )
             }
+            // Memory: none yet without positions; with them, a trade with multi-line reasoning and two cycles.
+            let memory = PromptMemory(
+                entryReasons: positions == 0 ? [:] : ["BTC": "breakout\nabove <range> & \"volume\""],
+                trades: positions == 0
+                    ? []
+                    : [
+                        RememberedTrade(
+                            symbol: "SOL",
+                            quantity: -3,
+                            entryPrice: 150,
+                            exitPrice: 140.5,
+                            netPnL: 27.9,
+                            entryTime: CycleHarness.now - 7_200_000,
+                            exitTime: CycleHarness.now - 600_000,
+                            entryReasoning: nil,
+                            closeReason: "target"
+                        )
+                    ],
+                cycles: positions == 0
+                    ? []
+                    : [
+                        RememberedCycle(
+                            time: CycleHarness.now - 360_000,
+                            outcome: "failed_closed",
+                            reason: "LLM_OUTPUT_INVALID",
+                            verdicts: []
+                        ),
+                        RememberedCycle(
+                            time: CycleHarness.now - 180_000,
+                            outcome: "completed",
+                            reason: nil,
+                            verdicts: [
+                                .init(symbol: "BTC", signal: "buy_to_enter", accepted: true, reasons: []),
+                                .init(
+                                    symbol: "ETH",
+                                    signal: "sell_to_enter",
+                                    accepted: false,
+                                    reasons: ["CONFIDENCE_BELOW_MIN", "LEVERAGE_EXCEEDED"]
+                                ),
+                            ]
+                        ),
+                    ],
+                day: positions == 0
+                    ? PerformanceWindow()
+                    : PerformanceWindow(trades: positions, wins: positions > 1 ? 1 : 0, netPnL: 27.9, sharpe: 1.25),
+                week: PerformanceWindow()
+            )
             let inputs = PromptContext.Inputs(
                 trader: trader,
                 venue: "paper",
@@ -64,12 +115,47 @@ import Testing
                 sharpe: 0.37,
                 intradayInterval: "3m",
                 contextInterval: "4h",
-                decisionSchema: #"{"type":"object"}"#
+                decisionSchema: #"{"type":"object"}"#,
+                memory: memory
             )
             let (fast, reference) = try Self.both(user, PromptContext.user(inputs))
             #expect(fast == reference)
             #expect(fast.contains("ALL ETH DATA"))
             #expect(fast.contains(positions == 0 ? "- none" : "- BTC: quantity 0.02"))
+            if positions == 0 {
+                #expect(fast.components(separatedBy: "- none yet").count == 3)
+                #expect(fast.contains("Last 24 hours: 0 closed trades, win rate (percent) n/a, net PnL 0"))
+            } else {
+                #expect(
+                    fast.contains(
+                        #"opened 10 minutes ago with confidence 0.7; your reasoning at entry: breakout above <range> & "volume""#
+                    )
+                )
+                #expect(
+                    fast.contains(
+                        "- SOL short 3: entry 150, exit 140.5, net PnL 27.9, held 110 minutes, closed 10 minutes ago by: target; your reasoning at entry: not recorded"
+                    )
+                )
+                #expect(
+                    fast.contains(
+                        "- 3 minutes ago: completed (reason: none); BTC buy_to_enter accepted (reasons: none); ETH sell_to_enter refused (reasons: CONFIDENCE_BELOW_MIN, LEVERAGE_EXCEEDED)\n- 6 minutes ago: failed_closed (reason: LLM_OUTPUT_INVALID)\n"
+                    )
+                )
+                #expect(fast.contains("Last 7 days: 0 closed trades, win rate (percent) n/a, net PnL 0, Sharpe 0"))
+            }
+            if positions == 2 {
+                #expect(fast.contains("your reasoning at entry: not recorded\n"))
+                #expect(
+                    fast.contains("Last 24 hours: 2 closed trades, win rate (percent) 50, net PnL 27.9, Sharpe 1.25")
+                )
+            }
+            // The previous version renders without memory; the current one refuses to render without it.
+            var withoutMemory = inputs
+            withoutMemory.memory = nil
+            let (fastPrevious, referencePrevious) = try Self.both(previousUser, PromptContext.user(withoutMemory))
+            #expect(fastPrevious == referencePrevious)
+            #expect(!fastPrevious.contains("CLOSED TRADES"))
+            #expect(throws: PromptTemplate.Failure.self) { try user.render(PromptContext.user(withoutMemory)) }
             let (fastSystem, referenceSystem) = try Self.both(system, PromptContext.system(inputs))
             #expect(fastSystem == referenceSystem)
         }

@@ -256,6 +256,9 @@ struct JournalTests {
         for trader in directory.traders() {
             let records = try JournalReplay.records(journal: directory, trader: trader)
             #expect(records.map(\.cycle) == Array(1...6))
+            // The shipped user template reads the trader's memory: every cycle journals it, and replay uses it.
+            #expect(records.allSatisfy { $0.inputs?.memory != nil })
+            #expect(records.last?.inputs?.memory?.cycles.count == 3)
             let summary = try replay.replay(trader: trader, records: records)
             #expect(summary.cycles == 6)
             #expect(summary.mismatchedCycles.isEmpty, "\(summary.differences)")

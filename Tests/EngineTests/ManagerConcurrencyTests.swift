@@ -36,15 +36,7 @@ struct ManagerConcurrencyTests {
         let configuration = CycleHarness.trader(id: id, name: id, allocationPct: 10, keyPath: id)
         let cycle = DecisionCycle(
             pipeline: TraderPipeline(
-                renderer: PromptRenderer(
-                    trader: configuration,
-                    venue: "paper",
-                    systemTemplate: try CycleHarness.template(.system),
-                    userTemplate: try CycleHarness.template(.user),
-                    decisionSchema: "{}",
-                    intradayInterval: "3m",
-                    contextInterval: "4h"
-                )
+                renderer: try CycleHarness.renderer(trader: configuration, decisionSchema: "{}")
             ),
             market: CycleHarness.market(),
             maxStaleness: .max,

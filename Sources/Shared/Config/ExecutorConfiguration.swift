@@ -13,6 +13,28 @@ package struct ExecutorConfiguration: Sendable {
         package let id: String
         package var path: String
         package let role: PromptTemplateFile.Role
+        /// The `Version:` this template must carry; absent: `prompt_schema_version`. Lets an older version of a
+        /// template stay loadable beside its successor.
+        package var version: String? = nil
+        /// How much of the trader's memory the template's memory variables show (when it uses them).
+        package var memory: MemoryDepth = .init()
+
+        /// Version the template file must carry.
+        package func expectedVersion(_ executor: ExecutorConfiguration) -> String {
+            version ?? executor.promptSchemaVersion
+        }
+    }
+
+    /// `templates.<id>.memory`: the last `closed_trades` closed trades and `recent_cycles` cycles a template's
+    /// memory variables list.
+    package struct MemoryDepth: Sendable, Equatable {
+        package var closedTrades = 5
+        package var recentCycles = 3
+
+        package init(closedTrades: Int = 5, recentCycles: Int = 3) {
+            self.closedTrades = closedTrades
+            self.recentCycles = recentCycles
+        }
     }
 
     package let promptSchemaVersion: String
@@ -34,8 +56,17 @@ package struct ExecutorConfiguration: Sendable {
         for (id, section) in reader.namedMappings("templates", required: true) {
             let path = section.string("path", required: true)
             let role = section.choice("role", default: PromptTemplateFile.Role?.none, required: true)
+            let version = section.string("version")
+            var memory = MemoryDepth()
+            if let depth = section.mapping("memory") {
+                memory.closedTrades = depth.int("closed_trades", default: memory.closedTrades, range: 0...50)
+                memory.recentCycles = depth.int("recent_cycles", default: memory.recentCycles, range: 0...20)
+                depth.finish()
+            }
             section.finish()
-            if let path, let role { templates[id] = Template(id: id, path: path, role: role) }
+            if let path, let role {
+                templates[id] = Template(id: id, path: path, role: role, version: version, memory: memory)
+            }
         }
         let configuration = ExecutorConfiguration(
             promptSchemaVersion: reader.string("prompt_schema_version", required: true) ?? "",

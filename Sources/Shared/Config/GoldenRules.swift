@@ -57,9 +57,12 @@ struct GoldenRules {
             let keyPath = "templates.\(template.id).path"
             do {
                 let file = try PromptTemplateFile.load(path: template.path)
-                if file.version != executor.promptSchemaVersion {
+                let expected = template.expectedVersion(executor)
+                if file.version != expected {
                     let message =
-                        "template \(template.path) has Version: \(file.version), but prompt_schema_version is \(executor.promptSchemaVersion)"
+                        template.version == nil
+                        ? "template \(template.path) has Version: \(file.version), but prompt_schema_version is \(expected)"
+                        : "template \(template.path) has Version: \(file.version), but its entry says version \(expected)"
                     if executor.promptValidation == .strict {
                         log.error(executorFile, keyPath, message + " (strict mode refuses it)")
                     } else {

@@ -12,7 +12,7 @@ package struct TraderConfiguration: Sendable {
     package let orderStyle: OrderStyle
     package let marketIOCSlippageBps: Double
     package let promptTemplate: String
-    package let executorPromptTemplate: String
+    package var executorPromptTemplate: String
     package let model: String
     package let fallbackModels: [String]
     package var decisionInterval: Duration

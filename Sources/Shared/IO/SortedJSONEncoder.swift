@@ -401,6 +401,11 @@ package struct SortedJSONWriter {
 
     package mutating func value(_ value: some SortedJSONWritable) throws { try value.writeSortedJSON(to: &self) }
 
+    /// A value without its own writer, through `SortedJSONEncoder` (same bytes, slower: for rare parts).
+    package mutating func encodable(_ value: some Encodable) throws {
+        try SortedJSONEncoder().encode(value, into: &bytes)
+    }
+
     /// `[…]` of values that write themselves.
     package mutating func array<T: SortedJSONWritable>(_ values: [T]) throws {
         bytes.append(UInt8(ascii: "["))

@@ -203,6 +203,9 @@ package struct CycleInputs: Sendable, Codable, Equatable {
     package var takerFeeRate: Double
     /// Positions found without a live stop that could not be re-protected (entries blocked: STOP_MISSING).
     package var unprotectedSymbols: [String]? = nil
+    /// What the prompts remember (templates with memory variables only): part of the inputs so that replay
+    /// renders the same prompt.
+    package var memory: PromptMemory? = nil
 
     package init(
         startedAt: Int64,

@@ -86,6 +86,10 @@ extension CycleInputs: SortedJSONWritable {
         writer.bool(isDrawdownLimitHit)
         writer.key("isPaused")
         writer.bool(isPaused)
+        if let memory {
+            writer.key("memory")
+            try writer.encodable(memory)
+        }
         writer.key("sharpe")
         try writer.double(sharpe)
         writer.key("startedAt")

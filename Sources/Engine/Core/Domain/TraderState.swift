@@ -61,6 +61,8 @@ package struct TraderState: Sendable, Codable, Equatable {
     package var arenaHold: String?
     /// `engine flatten`: who asked and when, until the trader holds no position.
     package var flattenRequest: String?
+    /// What the trader's prompts remember (absent unless its user template reads memory variables).
+    package var memory: TraderMemory?
 
     /// Whether new entries are refused for a while or until an operator lifts it (a Sharpe breach, `engine pause`,
     /// `engine halt-entries`): exits, stops and targets go on.

@@ -17,6 +17,8 @@ package enum PromptContext {
         package var intradayInterval: String
         package var contextInterval: String
         package var decisionSchema: String
+        /// The trader's memory for the memory variables; nil when the templates use none (they are then absent).
+        package var memory: PromptMemory? = nil
 
         package init(
             trader: TraderConfiguration,
@@ -30,7 +32,8 @@ package enum PromptContext {
             sharpe: Double,
             intradayInterval: String,
             contextInterval: String,
-            decisionSchema: String
+            decisionSchema: String,
+            memory: PromptMemory? = nil
         ) {
             self.trader = trader
             self.venue = venue
@@ -44,6 +47,7 @@ package enum PromptContext {
             self.intradayInterval = intradayInterval
             self.contextInterval = contextInterval
             self.decisionSchema = decisionSchema
+            self.memory = memory
         }
     }
 
@@ -107,9 +111,11 @@ package enum PromptContext {
                 "stop_loss": .text(p.stopLoss.map(number) ?? "none"),
                 "profit_target": .text(p.takeProfit.map(number) ?? "none"),
                 "invalidation_condition": .text(p.invalidationCondition),
+                "confidence": .text(number(p.confidence)),
+                "age_minutes": .text(String(max(0, (inputs.now - p.openedAt) / 60_000))),
             ]
         }
-        return [
+        var scope: PromptScope = [
             "minutes_since_start": .text(String(max(0, (inputs.now - inputs.startedAt) / 60_000))),
             "now_iso": .text(iso(inputs.now)),
             "invocation_count": .text(String(inputs.invocationCount)),
@@ -122,6 +128,79 @@ package enum PromptContext {
             "sharpe": .text(number(inputs.sharpe)),
             "positions": .list(positions),
         ]
+        if let memory = inputs.memory { remember(memory, now: inputs.now, into: &scope) }
+        return scope
+    }
+
+    /// The names of the memory variables (README, "Template variables"): a template that reads any of them gets
+    /// the trader's memory computed and journaled with each cycle.
+    package static let memoryVariables: Set<String> = [
+        "entry_reasoning", "recent_trades", "recent_cycles",
+        "day_trades", "day_win_rate_pct", "day_net_pnl", "day_sharpe",
+        "week_trades", "week_win_rate_pct", "week_net_pnl", "week_sharpe",
+    ]
+
+    /// Adds the memory variables: each position's entry reasoning, the last closed trades, the last cycles'
+    /// decisions and verdicts, and the last day's and week's results.
+    static func remember(_ memory: PromptMemory, now: Int64, into scope: inout PromptScope) {
+        if case .list(var positions) = scope["positions"] {
+            for index in positions.indices {
+                guard case .text(let symbol) = positions[index]["symbol"] else { continue }
+                positions[index]["entry_reasoning"] = .text(oneLine(memory.entryReasons[symbol]))
+            }
+            scope["positions"] = .list(positions)
+        }
+        scope["recent_trades"] = .list(
+            memory.trades.reversed().map { trade in
+                [
+                    "symbol": .text(trade.symbol),
+                    "side": .text(trade.quantity >= 0 ? "long" : "short"),
+                    "quantity": .text(number(abs(trade.quantity))),
+                    "entry_price": .text(number(trade.entryPrice)),
+                    "exit_price": .text(number(trade.exitPrice)),
+                    "net_pnl": .text(number(trade.netPnL)),
+                    "held_minutes": .text(String(max(0, (trade.exitTime - trade.entryTime) / 60_000))),
+                    "closed_minutes_ago": .text(String(max(0, (now - trade.exitTime) / 60_000))),
+                    "entry_reasoning": .text(oneLine(trade.entryReasoning)),
+                    "close_reason": .text(trade.closeReason),
+                ]
+            }
+        )
+        scope["recent_cycles"] = .list(
+            memory.cycles.reversed().map { cycle in
+                [
+                    "minutes_ago": .text(String(max(0, (now - cycle.time) / 60_000))),
+                    "outcome": .text(cycle.outcome),
+                    "reason": .text(cycle.reason ?? "none"),
+                    "decisions": .list(
+                        cycle.verdicts.map { verdict in
+                            [
+                                "symbol": .text(verdict.symbol),
+                                "signal": .text(verdict.signal),
+                                "verdict": .text(verdict.accepted ? "accepted" : "refused"),
+                                "reasons": .text(
+                                    verdict.reasons.isEmpty ? "none" : verdict.reasons.joined(separator: ", ")
+                                ),
+                            ]
+                        }
+                    ),
+                ]
+            }
+        )
+        for (prefix, window) in [("day", memory.day), ("week", memory.week)] {
+            scope["\(prefix)_trades"] = .text(String(window.trades))
+            scope["\(prefix)_win_rate_pct"] = .text(
+                window.trades > 0 ? number(Double(window.wins) / Double(window.trades) * 100) : "n/a"
+            )
+            scope["\(prefix)_net_pnl"] = .text(number(window.netPnL))
+            scope["\(prefix)_sharpe"] = .text(number(window.sharpe))
+        }
+    }
+
+    /// Reasoning on one line (a prompt's list item), or `not recorded`.
+    static func oneLine(_ text: String?) -> String {
+        guard let text, !text.isEmpty else { return "not recorded" }
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     private static func symbols(_ inputs: Inputs) -> [String] {

@@ -10,6 +10,9 @@ package struct PromptRenderer: Sendable {
     package let decisionSchema: String
     package let intradayInterval: String
     package let contextInterval: String
+    /// How much memory the user template shows; nil when it reads no memory variable (nothing is remembered
+    /// for it, and nothing is journaled).
+    package let memoryDepth: ExecutorConfiguration.MemoryDepth?
 
     package func render(
         market: MarketSnapshot,
@@ -31,7 +34,8 @@ package struct PromptRenderer: Sendable {
             sharpe: inputs.sharpe,
             intradayInterval: intradayInterval,
             contextInterval: contextInterval,
-            decisionSchema: decisionSchema
+            decisionSchema: decisionSchema,
+            memory: inputs.memory
         )
         return [
             ChatMessage(role: "system", content: try systemTemplate.render(PromptContext.system(context))),
@@ -46,7 +50,8 @@ package struct PromptRenderer: Sendable {
         userTemplate: PromptTemplate,
         decisionSchema: String,
         intradayInterval: String,
-        contextInterval: String
+        contextInterval: String,
+        memoryDepth: ExecutorConfiguration.MemoryDepth? = nil
     ) {
         self.trader = trader
         self.venue = venue
@@ -55,5 +60,6 @@ package struct PromptRenderer: Sendable {
         self.decisionSchema = decisionSchema
         self.intradayInterval = intradayInterval
         self.contextInterval = contextInterval
+        self.memoryDepth = memoryDepth
     }
 }

@@ -100,6 +100,14 @@ package struct PromptTemplate: Sendable {
         template.render(PromptValue.mustacheScope(context))
     }
 
+    /// Whether the template reads any of `names` (as a variable or a section, at any depth).
+    package func readsAny(of names: Set<String>) -> Bool {
+        references.contains { reference in
+            names.contains(reference.head) || names.contains(reference.name)
+                || reference.sectionHeads.contains(where: names.contains)
+        }
+    }
+
     /// Whether the template has a compiled form (false: every render goes through swift-mustache).
     package var isCompiled: Bool { compiled != nil }
 

@@ -45,7 +45,7 @@ package struct TraderPipeline: Sendable {
             let path =
                 templatesDirectory.map { ExecutorConfiguration.relocated(reference.path, to: $0) } ?? reference.path
             do {
-                return try PromptTemplate.load(id: id, path: path, expectedVersion: executor.promptSchemaVersion)
+                return try PromptTemplate.load(id: id, path: path, expectedVersion: reference.expectedVersion(executor))
             } catch {
                 throw Failure(description: "trader '\(trader.id)': \(error)")
             }
@@ -53,15 +53,18 @@ package struct TraderPipeline: Sendable {
         guard let market = configuration.market.providers[trader.marketProvider] else {
             throw Failure(description: "trader '\(trader.id)': unknown market provider '\(trader.marketProvider)'")
         }
+        let userTemplate = try load(trader.executorPromptTemplate)
         return TraderPipeline(
             renderer: PromptRenderer(
                 trader: trader,
                 venue: trader.exchangeProvider,
                 systemTemplate: try load(trader.promptTemplate),
-                userTemplate: try load(trader.executorPromptTemplate),
+                userTemplate: userTemplate,
                 decisionSchema: decisionSchema,
                 intradayInterval: market.intradayInterval,
-                contextInterval: market.contextInterval
+                contextInterval: market.contextInterval,
+                memoryDepth: userTemplate.readsAny(of: PromptContext.memoryVariables)
+                    ? executor.templates[trader.executorPromptTemplate]?.memory : nil
             )
         )
     }

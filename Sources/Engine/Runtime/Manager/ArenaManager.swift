@@ -23,6 +23,9 @@ package final class ArenaManager: Service, Sendable {
             self.cycle = cycle
             self.capital = capital
         }
+
+        /// Whether the trader's templates read its memory (kept in its state when they do).
+        var remembers: Bool { cycle.rendersPrompts && cycle.renderer.memoryDepth != nil }
     }
 
     package let traders: [Trader]
@@ -371,7 +374,7 @@ package final class ArenaManager: Service, Sendable {
     func commit(_ record: CycleRecord, trader: Trader, now: Int64) async {
         let id = trader.configuration.id
         await commitGate.lock()
-        await store.apply(record, configuration: trader.configuration, now: now)
+        await store.apply(record, configuration: trader.configuration, now: now, remembers: trader.remembers)
         var failure: (any Error)?
         do {
             try await journal?.append(record)
@@ -507,7 +510,8 @@ package final class ArenaManager: Service, Sendable {
                     trader: trader.configuration,
                     account: account,
                     trades: trades,
-                    now: now
+                    now: now,
+                    remembers: trader.remembers
                 )
                 if let metrics {
                     let state = await store.state(trader.configuration.id)
@@ -682,18 +686,13 @@ enum TradeNotice {
     /// A closed trade: why it closed (stop, target, liquidation, or the model/engine), price and net PnL.
     static func closed(_ trade: ClosedTrade, trader: TraderConfiguration) -> String {
         let long = trade.quantity > 0
-        var why = "closed"
-        if trade.wasLiquidated {
-            why = "liquidated"
-        } else if let stop = trade.exitPlan?.stopLoss,
-            long ? trade.exitPrice <= stop * 1.001 : trade.exitPrice >= stop * 0.999
-        {
-            why = "stop hit"
-        } else if let target = trade.exitPlan?.takeProfit,
-            long ? trade.exitPrice >= target * 0.999 : trade.exitPrice <= target * 1.001
-        {
-            why = "target hit"
-        }
+        let why =
+            switch trade.exitTrigger {
+            case "liquidation": "liquidated"
+            case "stop": "stop hit"
+            case "target": "target hit"
+            default: "closed"
+            }
         return "\(trader.name) (\(trader.id)) \(why): \(long ? "long" : "short") \(price(abs(trade.quantity))) "
             + "\(trade.symbol) at \(price(trade.exitPrice)), net PnL \(money(trade.netPnL))"
     }

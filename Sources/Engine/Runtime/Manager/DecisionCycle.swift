@@ -174,6 +174,10 @@ package struct DecisionCycle: Sendable {
             sharpe: sharpeMemo.sharpe(state.equityHistory)
         )
         if !unprotected.isEmpty { inputs.unprotectedSymbols = unprotected }
+        if rendersPrompts, let depth = renderer.memoryDepth {
+            inputs.memory = (state.memory ?? TraderMemory())
+                .prompt(now: now, account: account, depth: depth, equityHistory: state.equityHistory)
+        }
         record.inputs = inputs
         return Observation(
             snapshot: snapshot,

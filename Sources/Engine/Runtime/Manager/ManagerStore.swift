@@ -167,10 +167,15 @@ package actor ManagerStore {
     }
 
     /// Records a finished cycle.
-    func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64) {
+    /// `remembers`: the trader's templates read its memory, kept up here (`TraderMemory`).
+    func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64, remembers: Bool = false) {
         running.remove(record.traderID)
         var trader = take(record.traderID)
         trader.cycle = record.cycle
+        if remembers {
+            if trader.memory == nil { trader.memory = TraderMemory() }
+            trader.memory?.record(record)
+        }
         if record.origin != nil {
             // The engine's own cycle (a close-out): it takes a cycle number, nothing a model cycle counts.
             trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
@@ -250,7 +255,8 @@ package actor ManagerStore {
         trader configuration: TraderConfiguration,
         account: TraderAccount,
         trades: [ClosedTrade],
-        now: Int64
+        now: Int64,
+        remembers: Bool = false
     )
         -> Bool
     {
@@ -261,6 +267,10 @@ package actor ManagerStore {
             let cooldown = configuration.riskParams.cooldownAfterClose.milliseconds
             for trade in trades[trader.closedTradesSeen...] {
                 trader.recordPromptVersion(trade)
+                if remembers {
+                    if trader.memory == nil { trader.memory = TraderMemory() }
+                    trader.memory?.record(trade)
+                }
                 guard cooldown > 0 else { continue }
                 trader.cooldownUntil[trade.symbol] = max(
                     trader.cooldownUntil[trade.symbol] ?? 0,
