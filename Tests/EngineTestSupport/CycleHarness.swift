@@ -163,7 +163,8 @@ package enum CycleHarness {
         httpClient: HTTPClient,
         market: FixedMarketProvider = market(),
         gateway: ModelGateway? = nil,
-        decisionTimeout: Duration = .seconds(20)
+        decisionTimeout: Duration = .seconds(20),
+        model: LLMConfiguration.Model = CycleHarness.model
     )
         async throws -> Harness
     {

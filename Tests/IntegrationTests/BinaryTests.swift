@@ -62,7 +62,7 @@ struct BinaryTests {
     @Test func check_onTheShippedConfig_printsASummary_andExits0() throws {
         let result = try ProcessRunner.run("engine", ["check", "--config", "etc/arena.yaml"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("OK: 3 traders (2 enabled)"))
+        #expect(result.stdout.contains("OK: 4 traders (2 enabled)"))
         #expect(result.stdout.contains("baseline-hold"))
         #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("warning:") }.count == 1)
         #expect(result.stderr.contains("DEEPSEEK_API_KEY is not set"))

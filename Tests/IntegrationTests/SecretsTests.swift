@@ -145,7 +145,7 @@ struct SecretsTests {
 
         let check = try ProcessRunner.run("engine", ["check", "--config", "etc/arena.yaml"], environment: environment)
         #expect(check.status == 0, "\(check.stderr)")
-        #expect(check.stdout.contains("OK: 3 traders (3 enabled)"), "the LLM trader is on: \(check.stdout)")
+        #expect(check.stdout.contains("OK: 4 traders (3 enabled)"), "the LLM trader is on: \(check.stdout)")
 
         let stdout = root.appendingPathComponent("engine.out")
         let stderr = root.appendingPathComponent("engine.err")

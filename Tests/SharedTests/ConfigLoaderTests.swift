@@ -97,14 +97,55 @@ struct ConfigLoaderTests {
         let configuration = try load()
         let trader = try #require(configuration.traders.first { $0.id == "deepseek-momentum" })
         #expect(!trader.isEnabled)
-        #expect(configuration.warnings.count == 1)
-        let warning = try #require(configuration.warnings.first).description
-        #expect(warning.contains("deepseek-momentum"))
-        #expect(warning.contains("DEEPSEEK_API_KEY is not set"))
+        // One warning per disabled trader: the DeepSeek trader and the consensus trader (both members keyless).
+        #expect(configuration.warnings.count == 2)
+        let warning = try #require(configuration.warnings.first { $0.description.contains("deepseek-momentum") })
+        #expect(warning.description.contains("DEEPSEEK_API_KEY is not set"))
+        let consensus = try #require(configuration.warnings.first { $0.description.contains("consensus-duo") })
+        #expect(
+            consensus.description.contains(
+                "DEEPSEEK_API_KEY (member 'deepseek-chat'), DASHSCOPE_API_KEY (member 'qwen3-max') not set: fewer than 2 members of consensus 'deepseek-qwen' can be asked"
+            )
+        )
+    }
+
+    @Test func consensusTrader_needsMinMembersKeys() throws {
+        let one = try load(environment: ["DEEPSEEK_API_KEY": "sk-1"])
+        #expect(one.traders.first { $0.id == "consensus-duo" }?.isEnabled == false)
+        #expect(one.warnings.map(\.description).joined().contains("DASHSCOPE_API_KEY (member 'qwen3-max') not set"))
+        let both = try load(environment: ["DEEPSEEK_API_KEY": "sk-1", "DASHSCOPE_API_KEY": "sk-2"])
+        #expect(both.traders.first { $0.id == "consensus-duo" }?.isEnabled == true)
+        #expect(
+            both.llm.models["deepseek-qwen"]?.consensus
+                == .init(members: ["deepseek-chat", "qwen3-max"], rule: .unanimous, minMembers: 2)
+        )
+    }
+
+    @Test func rule_consensusModels_areChecked() throws {
+        try fixture.edit("llm.yaml") {
+            $0.replacingOccurrences(
+                of: "    members: [deepseek-chat, qwen3-max]\n    rule: unanimous\n",
+                with: "    members: [deepseek-chat, qwen3-maxx, deepseek-chat]\n    rule: most\n    weights: {gpt: 2}\n"
+            )
+            .replacingOccurrences(of: "  ema-cross:\n", with: "  odd:\n    type: ensemble\n  ema-cross:\n")
+        }
+        let lines = errors()
+        #expect(lines.contains { $0.contains("models.deepseek-qwen.members: a member is listed twice") })
+        #expect(
+            lines.contains {
+                $0.contains(
+                    "models.deepseek-qwen.rule: \"most\" is not one of: majority, weighted, unanimous, highest_confidence"
+                )
+            }
+        )
+        #expect(lines.contains { $0.contains("models.deepseek-qwen.weights.gpt: 'gpt' is not a member") })
+        #expect(lines.contains { $0.contains("models.odd.type: \"ensemble\" is not a model type") })
     }
 
     @Test func llmTrader_withItsKey_isEnabled_andTheKeyNeverPrints() throws {
-        let configuration = try load(environment: ["DEEPSEEK_API_KEY": "sk-very-secret-value"])
+        let configuration = try load(environment: [
+            "DEEPSEEK_API_KEY": "sk-very-secret-value", "DASHSCOPE_API_KEY": "sk-other-secret-value",
+        ])
         #expect(configuration.enabledTraders.contains { $0.id == "deepseek-momentum" })
         #expect(configuration.warnings.isEmpty)
         let key = try #require(configuration.llm.providers["deepseek"]?.apiKey)
@@ -209,11 +250,11 @@ struct ConfigLoaderTests {
         }
         let lines = errors()
         #expect(lines.contains { $0.contains("manager.min_allocation_pct: is 40 %, above max_allocation_pct (30 %)") })
-        // Three traders (one disabled later for its missing key, but configured to start) at 40 % each: 120 % > 90 %.
+        // Four traders (two disabled later for their missing keys, but configured to start) at 40 % each: 160 % > 90 %.
         #expect(
             lines.contains {
                 $0.contains(
-                    "manager.min_allocation_pct: 40 % for each of 3 traders is more than 100 − reserve_equity_pct = 90 %"
+                    "manager.min_allocation_pct: 40 % for each of 4 traders is more than 100 − reserve_equity_pct = 90 %"
                 )
             }
         )

@@ -35,6 +35,24 @@ struct GoldenRules {
 
     private func checkModels() {
         for model in llm.models.values.sorted(by: { $0.alias < $1.alias }) {
+            if let consensus = model.consensus {
+                for member in consensus.members {
+                    if llm.models[member] == nil {
+                        log.error(
+                            llmFile,
+                            "models.\(model.alias).members",
+                            "unknown model '\(member)'\(suggest(member, llm.models.keys))"
+                        )
+                    } else if llm.models[member]?.consensus != nil {
+                        log.error(
+                            llmFile,
+                            "models.\(model.alias).members",
+                            "'\(member)' is a consensus itself: members are single models"
+                        )
+                    }
+                }
+                continue
+            }
             if llm.providers[model.provider] == nil {
                 log.error(
                     llmFile,
@@ -175,6 +193,29 @@ struct GoldenRules {
                 "\(path).exchange_provider",
                 "exchange provider '\(venue.id)' has no private_key\(variable)"
             )
+        }
+        // A consensus trader needs `min_members` members it can call.
+        if let consensus = llm.models[trader.model]?.consensus {
+            if !trader.fallbackModels.isEmpty {
+                log.error(
+                    managerFile,
+                    "\(path).fallback_models",
+                    "model '\(trader.model)' is a consensus: it has no fallbacks (a member that fails counts against min_members)"
+                )
+            }
+            let missing = consensus.members.compactMap { member -> String? in
+                guard let model = llm.models[member], let provider = llm.providers[model.provider],
+                    provider.requiresAPIKey, provider.apiKey.isEmpty
+                else { return nil }
+                return "\(provider.apiKey.variable ?? "api_key of provider '\(provider.id)'") (member '\(member)')"
+            }
+            if consensus.members.count - missing.count < consensus.minMembers {
+                let reason =
+                    "\(missing.joined(separator: ", ")) not set: fewer than \(consensus.minMembers) members of consensus '\(trader.model)' can be asked"
+                trader.disabledReason = reason
+                log.warning(managerFile, path, "trader '\(trader.id)' is disabled: \(reason)")
+            }
+            return trader
         }
         // An LLM trader whose key is missing is disabled with one warning, so the rest of the arena still runs.
         for alias in [trader.model] + trader.fallbackModels {

@@ -56,6 +56,8 @@ package struct LLMConfiguration: Sendable {
         package let inputUSDPerMillionTokens: Double
         package let outputUSDPerMillionTokens: Double
         package let fallbacks: [String]
+        /// Set on an alias of `type: consensus` (which has no provider of its own).
+        package var consensus: Consensus? = nil
 
         package init(
             alias: String,
@@ -82,6 +84,47 @@ package struct LLMConfiguration: Sendable {
             self.outputUSDPerMillionTokens = outputUSDPerMillionTokens
             self.fallbacks = fallbacks
         }
+    }
+
+    /// A model alias of `type: consensus`: its members are asked the same prompt at once and their answers are
+    /// combined per symbol by `rule` (`ConsensusCombiner`).
+    package struct Consensus: Sendable, Equatable {
+        package enum Rule: String, Sendable, CaseIterable {
+            /// The signal more than half of the valid answers give.
+            case majority
+            /// The signal with the largest share of the valid answers' weight, at least `threshold` of it.
+            case weighted
+            /// The signal every valid answer gives.
+            case unanimous
+            /// The decision of the most confident member (at least `threshold` confident).
+            case highestConfidence = "highest_confidence"
+        }
+
+        package var members: [String]
+        package var rule: Rule
+        /// Per member (1 when not given).
+        package var weights: [String: Double]
+        /// `weighted`: the share of weight the winning signal needs (default 0.5); `highest_confidence`: the
+        /// confidence it needs (default 0).
+        package var threshold: Double
+        /// Valid answers needed within the decision timeout, else the cycle fails closed (`CONSENSUS_NO_QUORUM`).
+        package var minMembers: Int
+
+        package init(
+            members: [String],
+            rule: Rule,
+            weights: [String: Double] = [:],
+            threshold: Double? = nil,
+            minMembers: Int? = nil
+        ) {
+            self.members = members
+            self.rule = rule
+            self.weights = weights
+            self.threshold = threshold ?? (rule == .weighted ? 0.5 : 0)
+            self.minMembers = minMembers ?? min(2, members.count)
+        }
+
+        package func weight(_ member: String) -> Double { weights[member] ?? 1 }
     }
 
     package struct Budget: Sendable {
@@ -145,6 +188,47 @@ package struct LLMConfiguration: Sendable {
     package let routing: Routing
     package var cache: Cache
 
+    /// `members`, `rule`, `weights`, `threshold`, `min_members` of a consensus alias.
+    static func readConsensus(_ section: MappingReader) -> Consensus? {
+        let members = section.stringList("members", required: true) ?? []
+        let rule = section.choice("rule", default: Consensus.Rule?.none, required: true)
+        var weights: [String: Double] = [:]
+        if let weightSection = section.mapping("weights") {
+            for name in weightSection.keys {
+                if let weight = weightSection.double(name, range: 0...1_000_000) { weights[name] = weight }
+            }
+            weightSection.finish()
+        }
+        let threshold = section.double("threshold", range: 0...1)
+        let minMembers = section.int("min_members", range: 1...max(1, members.count))
+        if members.count < 2 {
+            section.log.error(
+                section.file,
+                section.keyPath("members"),
+                "a consensus needs at least 2 members",
+                line: section.lineOf("members")
+            )
+        }
+        if Set(members).count != members.count {
+            section.log.error(
+                section.file,
+                section.keyPath("members"),
+                "a member is listed twice",
+                line: section.lineOf("members")
+            )
+        }
+        for name in weights.keys.sorted() where !members.contains(name) {
+            section.log.error(
+                section.file,
+                section.keyPath("weights.\(name)"),
+                "'\(name)' is not a member",
+                line: section.lineOf("weights")
+            )
+        }
+        guard let rule, members.count >= 2 else { return nil }
+        return Consensus(members: members, rule: rule, weights: weights, threshold: threshold, minMembers: minMembers)
+    }
+
     static func read(from reader: MappingReader) -> LLMConfiguration {
         var providers: [String: Provider] = [:]
         for (id, section) in reader.namedMappings("providers", required: true) {
@@ -178,6 +262,37 @@ package struct LLMConfiguration: Sendable {
         }
         var models: [String: Model] = [:]
         for (alias, section) in reader.namedMappings("models", required: true) {
+            if let type = section.string("type") {
+                guard type == "consensus" else {
+                    section.log.error(
+                        section.file,
+                        section.keyPath("type"),
+                        "\"\(type)\" is not a model type (the only one is consensus; a single model has none)",
+                        line: section.lineOf("type")
+                    )
+                    section.finish()
+                    continue
+                }
+                if let consensus = readConsensus(section) {
+                    var model = Model(
+                        alias: alias,
+                        provider: "",
+                        modelName: "",
+                        temperature: 0,
+                        maxCompletionTokens: 1,
+                        topP: nil,
+                        priority: section.int("priority", default: 100, range: 0...10_000),
+                        costTier: section.choice("cost_tier", default: CostTier.medium) ?? .medium,
+                        inputUSDPerMillionTokens: 0,
+                        outputUSDPerMillionTokens: 0,
+                        fallbacks: []
+                    )
+                    model.consensus = consensus
+                    models[alias] = model
+                }
+                section.finish()
+                continue
+            }
             let provider = section.string("provider", required: true)
             let modelName = section.string("model_name", required: true)
             let prices = readPrices(section)

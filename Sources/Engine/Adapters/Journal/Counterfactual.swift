@@ -47,6 +47,9 @@ package struct Counterfactual {
         guard let model = gateway.models[alias] else {
             throw JournalReplay.Failure.template("unknown model '\(alias)'")
         }
+        guard model.consensus == nil else {
+            throw JournalReplay.Failure.template("'\(alias)' is a consensus: ask one of its members (--model MEMBER)")
+        }
         let pipelineRenderer = try replay.pipeline(for: trader).renderer
         let renderer = rerender ? pipelineRenderer : nil
         let symbols = replay.symbols(of: trader)

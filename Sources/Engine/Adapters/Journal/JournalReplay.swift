@@ -138,8 +138,19 @@ package struct JournalReplay {
                     compare("prompts", "rendered", "\(error)")
                 }
             }
-            // 5. Parse the recorded answer.
-            if let raw = record.rawAnswer {
+            // 4. A consensus: its members' recorded answers combined again by the configured rule.
+            var answer = record.rawAnswer
+            if let recorded = record.consensus {
+                if let consensus = configuration.llm.models[recorded.model]?.consensus {
+                    let outcome = ConsensusCombiner.combine(recorded.members, consensus: consensus, symbols: symbols)
+                    answer = outcome.hasQuorum(consensus) ? try? ConsensusCombiner.answerText(outcome.decisions) : nil
+                    compare("raw_answer (consensus of \(recorded.model))", record.rawAnswer ?? "none", answer ?? "none")
+                } else {
+                    compare("consensus", recorded.model, "not a consensus in the configuration")
+                }
+            }
+            // 5. Parse the answer.
+            if let raw = answer {
                 let decisions = (try? DecisionParser.parse(raw)) ?? []
                 compare("decisions", record.decisions, decisions)
                 // 6–7. Risk and intents.

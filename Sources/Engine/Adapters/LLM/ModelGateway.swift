@@ -79,6 +79,7 @@ package final class ModelGateway: Sendable {
 
     /// Whether calls to `alias` leave the process (and so cost money, need the cache and the budget).
     package func isRemote(_ alias: String) -> Bool {
+        if let consensus = models[alias]?.consensus { return consensus.members.contains(where: isRemote) }
         guard let model = models[alias], let provider = providers[model.provider] else { return false }
         return provider.kind != .baseline
     }

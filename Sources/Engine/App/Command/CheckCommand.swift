@@ -91,7 +91,13 @@ enum ConfigurationSummary {
             let provider = model.flatMap { configuration.llm.providers[$0.provider] }
             let venue = configuration.exchange.providers[trader.exchangeProvider]
             var line = "  \(trader.isEnabled ? "trader  " : "disabled") \(trader.id)"
-            line += "  model \(trader.model) (\(provider?.kind.rawValue ?? "?"))"
+            if let consensus = model?.consensus {
+                line +=
+                    "  model \(trader.model) (consensus \(consensus.rule.rawValue) of "
+                    + "\(consensus.members.joined(separator: ", ")), at least \(consensus.minMembers))"
+            } else {
+                line += "  model \(trader.model) (\(provider?.kind.rawValue ?? "?"))"
+            }
             line += "  exchange \(trader.exchangeProvider) (\(venue?.kind.rawValue ?? "?"))"
             line += "  market \(trader.marketProvider)"
             line += "  allocation \(format(trader.allocationPct)) %"

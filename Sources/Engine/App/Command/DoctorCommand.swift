@@ -71,7 +71,8 @@ struct DoctorCommand: AsyncParsableCommand {
         let traders = configuration.enabledTraders
         var modelProviders = Set<String>()
         for trader in traders {
-            for alias in [trader.model] + trader.fallbackModels {
+            let consensus = configuration.llm.models[trader.model]?.consensus
+            for alias in [trader.model] + trader.fallbackModels + (consensus?.members ?? []) {
                 if let model = configuration.llm.models[alias] { modelProviders.insert(model.provider) }
             }
         }

@@ -23,6 +23,10 @@ extension CycleRecord: SortedJSONWritable {
         writer.bool(isCacheHit)
         key("completion_tokens")
         writer.integer(Int64(completionTokens))
+        if let consensus {
+            key("consensus")
+            try writer.encodable(consensus)
+        }
         key("cost_usd")
         try writer.double(costUSD)
         key("cycle")

@@ -66,6 +66,9 @@ package struct CycleRecord: Sendable, Codable, Equatable {
     /// Set on a cycle the engine ran itself rather than a model (no prompts, no decisions): today only the
     /// drawdown switch closing the trader's positions. Absent on model cycles.
     package var origin: Origin?
+    /// A consensus model's cycle: each member's answer (or why it has none). `raw_answer` is then the combined
+    /// decisions, which replay derives again from these. Absent otherwise.
+    package var consensus: ConsensusRecord?
 
     package enum Origin: String, Sendable, Codable {
         case drawdownSwitch = "drawdown_switch"
@@ -108,6 +111,7 @@ package struct CycleRecord: Sendable, Codable, Equatable {
         case templates
         case recoveredAt = "recovered_at"
         case origin
+        case consensus
     }
 
     /// Orders the exchange accepted (filled or resting).
@@ -301,5 +305,6 @@ extension CycleRecord {
         templates = try container.decodeIfPresent([TemplateStamp].self, forKey: .templates) ?? []
         recoveredAt = try container.decodeIfPresent(Int64.self, forKey: .recoveredAt)
         origin = try container.decodeIfPresent(Origin.self, forKey: .origin)
+        consensus = try container.decodeIfPresent(ConsensusRecord.self, forKey: .consensus)
     }
 }

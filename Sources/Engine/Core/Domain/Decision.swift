@@ -103,6 +103,8 @@ package enum ReasonCode: String, Sendable, Codable, CaseIterable, Comparable {
     case priceMoved = "PRICE_MOVED"
     /// An operator closed the trader's positions (`engine flatten`).
     case operatorFlatten = "OPERATOR_FLATTEN"
+    /// Fewer members of a consensus model than its `min_members` answered validly in time: nothing new was done.
+    case consensusNoQuorum = "CONSENSUS_NO_QUORUM"
 
     package static func < (lhs: ReasonCode, rhs: ReasonCode) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -55,4 +55,6 @@ package enum ModelRoute: String, Sendable, Codable, CaseIterable {
     case failover
     /// The routed model answered a retry of a rejected answer.
     case correction
+    /// A member of a consensus model, asked beside the others.
+    case consensus
 }

@@ -459,11 +459,24 @@ package struct EngineAssembly {
             clients[alias] = try makeClient(model: model, provider: provider, httpClient: httpClient)
         }
         for trader in traders {
+            // A consensus trader asks its members (those it can call; the rest count against its quorum).
+            if let consensus = llm.models[trader.model]?.consensus {
+                for member in consensus.members {
+                    guard let model = llm.models[member], let provider = llm.providers[model.provider],
+                        !(provider.requiresAPIKey && provider.apiKey.isEmpty)
+                    else { continue }
+                    if clients[member] == nil {
+                        clients[member] = try makeClient(model: model, provider: provider, httpClient: httpClient)
+                    }
+                }
+                await router.register(trader: trader.id, chain: [trader.model])
+                continue
+            }
             let chain = ModelRouter.chain(
                 primary: trader.model,
                 traderFallbacks: trader.fallbackModels,
                 models: llm.models,
-                remote: { llm.providers[$0.provider]?.kind != .baseline }
+                remote: { $0.consensus == nil && llm.providers[$0.provider]?.kind != .baseline }
             )
             // A fallback that cannot be called (its key is missing) is left out of the chain.
             var usable: [String] = []

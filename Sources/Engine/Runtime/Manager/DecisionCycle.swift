@@ -231,6 +231,17 @@ package struct DecisionCycle: Sendable {
         )
         let lane = ModelGateway.Lane(trader: trader.id, traderUSDLimit: trader.riskParams.dailyLLMUSDLimit)
         let deadline = gateway.timer.now() + decisionTimeout.milliseconds
+        if let consensus = model.consensus {
+            let decisions = try await consult(
+                consensus,
+                request: request,
+                lane: lane,
+                deadline: deadline,
+                into: &record
+            )
+            record.decisions = decisions
+            return decisions
+        }
         let call = await gateway.call(lane, request: request, deadline: deadline)
         record.modelAsked = call.asked
         record.attempts = call.attempts
@@ -268,6 +279,86 @@ package struct DecisionCycle: Sendable {
         }
         record.decisions = decisions
         return decisions
+    }
+
+    /// 4–5 for a consensus model: every member asked the same prompt at once (each through the gateway: budget,
+    /// digest cache, retries; no correction round), each answer parsed, the valid ones combined per symbol by the
+    /// rule. Fewer valid answers than `min_members` fail the cycle closed (`CONSENSUS_NO_QUORUM`), naming each
+    /// member that failed. The combined decisions are written as the answer (`raw_answer`) and parsed like any
+    /// other, so risk and replay treat them alike; the members' answers are journaled (`consensus`).
+    func consult(
+        _ consensus: LLMConfiguration.Consensus,
+        request: LLMRequest,
+        lane: ModelGateway.Lane,
+        deadline: Int64,
+        into record: inout CycleRecord
+    ) async throws(FailedClosed) -> [Decision] {
+        let gateway = gateway
+        let calls = await withTaskGroup(of: (Int, ModelCall).self, returning: [ModelCall?].self) { group in
+            for (index, member) in consensus.members.enumerated() {
+                group.addTask {
+                    let call = await gateway.call(
+                        lane,
+                        request: request,
+                        deadline: deadline,
+                        pinned: member,
+                        pinnedReason: .consensus
+                    )
+                    return (index, call)
+                }
+            }
+            var calls = [ModelCall?](repeating: nil, count: consensus.members.count)
+            for await (index, call) in group { calls[index] = call }
+            return calls
+        }
+        var members: [ConsensusRecord.Member] = []
+        var latency: Int64 = 0
+        var allCached = true
+        for (index, alias) in consensus.members.enumerated() {
+            guard let call = calls[index] else { continue }
+            record.attempts += call.attempts
+            if let answer = call.answer {
+                record.book(answer)
+                latency = max(latency, answer.response.latencyMilliseconds)
+                allCached = allCached && answer.isCacheHit
+                members.append(.init(model: alias, answer: answer.response.text, error: nil))
+            } else {
+                allCached = false
+                let failure = call.failure.map { "\($0.reason.rawValue): \($0.message)" } ?? "no answer"
+                members.append(.init(model: alias, answer: nil, error: failure))
+            }
+        }
+        // The members ran side by side: the cycle waited for the slowest, not for their sum.
+        record.latencyMilliseconds = latency
+        record.isCacheHit = allCached
+        record.modelAnswered = nil
+        record.providerModel = nil
+        record.rawAnswer = nil
+        record.consensus = ConsensusRecord(model: model.alias, rule: consensus.rule.rawValue, members: members)
+        let outcome = ConsensusCombiner.combine(members, consensus: consensus, symbols: symbols)
+        for failure in outcome.failed {
+            logger.warning(
+                "consensus member without a valid answer",
+                metadata: ["trader": "\(trader.id)", "member": "\(failure.model)", "error": "\(failure.error)"]
+            )
+        }
+        guard outcome.hasQuorum(consensus) else {
+            throw FailedClosed(
+                .consensusNoQuorum,
+                "\(outcome.valid.count) of \(consensus.members.count) members of '\(model.alias)' answered validly, "
+                    + "\(consensus.minMembers) needed: "
+                    + outcome.failed.map { "\($0.model): \($0.error)" }.joined(separator: "; ")
+            )
+        }
+        record.modelAnswered = model.alias
+        record.route = .primary
+        do {
+            let text = try ConsensusCombiner.answerText(outcome.decisions)
+            record.rawAnswer = text
+            return try DecisionParser.parse(text)
+        } catch {
+            throw FailedClosed(.llmOutputInvalid, "the combined answer: \(error)")
+        }
     }
 
     /// 6–7. Risk: a verdict per decision at the observed prices; then the closes of the accepted exits (entries are
