@@ -45,7 +45,7 @@ import Testing
             for symbol in ["BTC", "ETH", "DOGE"].prefix(random.int(below: 4)) {
                 cooldown[symbol] = Int64(random.next() % 2_000_000_000_000) - 1_000
             }
-            let inputs = CycleInputs(
+            var inputs = CycleInputs(
                 startedAt: Int64(random.next() % 2_000_000_000_000),
                 inceptionCapital: number(),
                 invocationCount: random.int(below: 100_000),
@@ -57,6 +57,7 @@ import Testing
                 takerFeeRate: number(),
                 unprotectedSymbols: maybe(["ETH", "SOL"].suffix(random.int(below: 3)).map { $0 })
             )
+            if random.int(below: 2) == 0 { inputs.memory = random.promptMemory(texts) }
             #expect(try encoder.encode(inputs) == (try Self.foundation(inputs)))
             #expect(try encoder.encode(["account": account]) == (try Self.foundation(["account": account])))
             #expect(try encoder.encode(["inputs": inputs]) == (try Self.foundation(["inputs": inputs])))
@@ -196,6 +197,16 @@ import Testing
             record.recheckAccount = maybe(TraderAccount(cash: number(), positions: [:], realizedPnL: 0, feesPaid: 1))
             record.recoveredAt = maybe(time())
             record.origin = maybe(.drawdownSwitch)
+            record.consensus = maybe(
+                ConsensusRecord(
+                    model: text(),
+                    rule: text(),
+                    members: (0..<random.int(below: 3)).map { _ in
+                        .init(model: text(), answer: maybe(text()), error: maybe(text()))
+                    }
+                )
+            )
+            if record.inputs != nil, random.int(below: 2) == 0 { record.inputs?.memory = random.promptMemory(texts) }
             #expect(try encoder.encode(record) == (try Self.foundation(record)))
             #expect(try encoder.encode([record]) == (try Self.foundation([record])))
         }
@@ -203,6 +214,54 @@ import Testing
 }
 
 extension SeededRandom {
+    /// A random cycle memory: trades with and without reasoning, cycles with and without a reason and verdicts.
+    mutating func promptMemory(_ texts: [String]) -> PromptMemory {
+        func text() -> String { texts[int(below: texts.count)] }
+        func window() -> PerformanceWindow {
+            PerformanceWindow(
+                trades: int(below: 9),
+                wins: int(below: 5),
+                netPnL: journalNumber(),
+                sharpe: journalNumber()
+            )
+        }
+        var reasons: [String: String] = [:]
+        for symbol in ["BTC", "ETH", "kPEPE"].prefix(int(below: 4)) { reasons[symbol] = text() }
+        return PromptMemory(
+            entryReasons: reasons,
+            trades: (0..<int(below: 3)).map { _ in
+                RememberedTrade(
+                    symbol: text(),
+                    quantity: journalNumber(),
+                    entryPrice: journalNumber(),
+                    exitPrice: journalNumber(),
+                    netPnL: journalNumber(),
+                    entryTime: Int64(next() % 2_000_000_000_000),
+                    exitTime: Int64(next() % 2_000_000_000_000),
+                    entryReasoning: maybe(text()),
+                    closeReason: text()
+                )
+            },
+            cycles: (0..<int(below: 3)).map { _ in
+                RememberedCycle(
+                    time: Int64(next() % 2_000_000_000_000),
+                    outcome: text(),
+                    reason: maybe(text()),
+                    verdicts: (0..<int(below: 3)).map { _ in
+                        .init(
+                            symbol: text(),
+                            signal: text(),
+                            accepted: int(below: 2) == 0,
+                            reasons: (0..<int(below: 3)).map { _ in text() }
+                        )
+                    }
+                )
+            },
+            day: window(),
+            week: window()
+        )
+    }
+
     /// A number the journal must print exactly as JSONEncoder does: an awkward value a third of the time (zeros,
     /// integral, tiny, huge), else a random fraction.
     mutating func journalNumber() -> Double {

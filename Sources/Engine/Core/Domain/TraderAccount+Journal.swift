@@ -88,7 +88,7 @@ extension CycleInputs: SortedJSONWritable {
         writer.bool(isPaused)
         if let memory {
             writer.key("memory")
-            try writer.encodable(memory)
+            try writer.value(memory)
         }
         writer.key("sharpe")
         try writer.double(sharpe)

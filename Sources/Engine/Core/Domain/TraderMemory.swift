@@ -199,7 +199,10 @@ package struct TraderMemory: Sendable, Codable, Equatable {
                 if trade.netPnL > 0 { result.wins += 1 }
                 result.netPnL += trade.netPnL
             }
-            result.sharpe = Performance.sharpe(equityHistory.filter { $0.time >= since })
+            // The history is in time order: the window is its tail (found from the end, not by a whole scan).
+            var start = equityHistory.endIndex
+            while start > equityHistory.startIndex, equityHistory[start - 1].time >= since { start -= 1 }
+            result.sharpe = Performance.sharpe(Array(equityHistory[start...]))
             return result
         }
         return PromptMemory(
