@@ -64,8 +64,10 @@ struct BinaryTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("OK: 4 traders (2 enabled)"))
         #expect(result.stdout.contains("baseline-hold"))
-        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("warning:") }.count == 1)
+        // One warning per trader disabled for a missing key: the DeepSeek trader and the consensus trader.
+        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("warning:") }.count == 2)
         #expect(result.stderr.contains("DEEPSEEK_API_KEY is not set"))
+        #expect(result.stderr.contains("trader 'consensus-duo' is disabled"))
     }
 
     @Test func check_neverPrintsSecrets() throws {
