@@ -27,7 +27,7 @@ package enum DecisionParser {
         if !extra.isEmpty {
             throw Failure(message: "unexpected top-level keys: \(extra.sorted().joined(separator: ", "))")
         }
-        guard let items = root["decisions"] as? [Any] else { throw Failure(message: "'decisions' must be a list") }
+        guard case .array(let items) = root["decisions"] else { throw Failure(message: "'decisions' must be a list") }
         guard items.count <= maxDecisions else { throw Failure(message: "more than \(maxDecisions) decisions") }
         var decisions: [Decision] = []
         var symbols: Set<String> = []
@@ -41,17 +41,17 @@ package enum DecisionParser {
         return decisions
     }
 
-    private static func parseItem(_ item: Any, at index: Int) throws(Failure) -> Decision {
+    private static func parseItem(_ item: AnswerJSON, at index: Int) throws(Failure) -> Decision {
         let path = "decisions[\(index)]"
-        guard let fields = item as? [String: Any] else { throw Failure(message: "\(path): not an object") }
+        guard case .object(let fields) = item else { throw Failure(message: "\(path): not an object") }
         let extra = Set(fields.keys).subtracting(itemKeys)
         if !extra.isEmpty {
             throw Failure(message: "\(path): unexpected keys: \(extra.sorted().joined(separator: ", "))")
         }
-        guard let symbol = fields["symbol"] as? String, isValidSymbol(symbol) else {
+        guard case .string(let symbol) = fields["symbol"], isValidSymbol(symbol) else {
             throw Failure(message: "\(path).symbol: must be an upper-case symbol such as BTC")
         }
-        guard let rawSignal = fields["signal"] as? String, let signal = Decision.Signal(rawValue: rawSignal) else {
+        guard case .string(let rawSignal) = fields["signal"], let signal = Decision.Signal(rawValue: rawSignal) else {
             throw Failure(message: "\(path).signal: must be one of buy_to_enter, sell_to_enter, hold, close_position")
         }
         guard let confidence = number(fields["confidence"]), (0...1).contains(confidence) else {
@@ -59,11 +59,11 @@ package enum DecisionParser {
         }
         var decision = Decision(symbol: symbol, signal: signal, confidence: confidence)
         if signal.isEntry {
-            for key in entryKeys where fields[key] == nil || fields[key] is NSNull {
+            for key in entryKeys where fields[key] == nil || fields[key] == .null {
                 throw Failure(message: "\(path).\(key): required for \(rawSignal)")
             }
         }
-        if let raw = fields["leverage"], !(raw is NSNull) {
+        if let raw = fields["leverage"], raw != .null {
             guard let value = number(raw), value >= 1, value == value.rounded(), value <= 1000 else {
                 throw Failure(message: "\(path).leverage: must be an integer of at least 1")
             }
@@ -72,7 +72,7 @@ package enum DecisionParser {
         decision.positionSizeUSD = try positive(fields["position_size_usd"], "\(path).position_size_usd")
         decision.stopLoss = try positive(fields["stop_loss"], "\(path).stop_loss")
         decision.takeProfit = try positive(fields["take_profit"], "\(path).take_profit")
-        if let raw = fields["risk_usd"], !(raw is NSNull) {
+        if let raw = fields["risk_usd"], raw != .null {
             guard let value = number(raw), value >= 0 else { throw Failure(message: "\(path).risk_usd: must be ≥ 0") }
             decision.riskUSD = value
         }
@@ -81,25 +81,24 @@ package enum DecisionParser {
         return decision
     }
 
-    private static func positive(_ raw: Any?, _ path: String) throws(Failure) -> Double? {
-        guard let raw, !(raw is NSNull) else { return nil }
+    private static func positive(_ raw: AnswerJSON?, _ path: String) throws(Failure) -> Double? {
+        guard let raw, raw != .null else { return nil }
         guard let value = number(raw), value > 0 else { throw Failure(message: "\(path): must be a number above 0") }
         return value
     }
 
-    private static func text(_ raw: Any?, _ path: String) throws(Failure) -> String? {
-        guard let raw, !(raw is NSNull) else { return nil }
-        guard let value = raw as? String, value.count <= 4000 else {
+    private static func text(_ raw: AnswerJSON?, _ path: String) throws(Failure) -> String? {
+        guard let raw, raw != .null else { return nil }
+        guard case .string(let value) = raw, value.count <= 4000 else {
             throw Failure(message: "\(path): must be text of at most 4000 characters")
         }
         return value
     }
 
-    /// A JSON number (not a boolean, which Foundation also represents as NSNumber).
-    private static func number(_ raw: Any?) -> Double? {
-        guard let number = raw as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
-        let value = number.doubleValue
-        return value.isFinite ? value : nil
+    /// A finite JSON number (not a boolean).
+    private static func number(_ raw: AnswerJSON?) -> Double? {
+        guard case .number(let value) = raw, value.isFinite else { return nil }
+        return value
     }
 
     /// ASCII `[A-Z0-9]{1,16}`, as the decision schema says (no other script's letters or digits).
@@ -115,7 +114,7 @@ package enum DecisionParser {
     /// JSON object, wherever it is (in prose, in a code fence). None is "no JSON object"; more than one (two fences,
     /// or an example object before the real one) is ambiguous and fails, so the engine never trades a guess.
     /// Returns the object as parsed (each span is parsed once).
-    package static func extractObject(_ text: String) throws(Failure) -> [String: Any]? {
+    package static func extractObject(_ text: String) throws(Failure) -> [String: AnswerJSON]? {
         let objects = jsonObjects(in: text)
         guard objects.count <= 1 else {
             throw Failure(message: "the answer holds \(objects.count) JSON objects: ambiguous, none is used")
@@ -124,17 +123,19 @@ package enum DecisionParser {
     }
 
     /// Every top-level balanced `{…}` span of `text` that parses as a JSON object, parsed, in order.
-    static func jsonObjects(in text: String) -> [[String: Any]] {
+    static func jsonObjects(in text: String) -> [[String: AnswerJSON]] {
         let bytes = Array(text.utf8)
-        var objects: [[String: Any]] = []
+        var objects: [[String: AnswerJSON]] = []
         var start = 0
         while let open = bytes[start...].firstIndex(of: UInt8(ascii: "{")) {
             guard let close = matchingBrace(bytes, from: open) else {
                 start = open + 1
                 continue
             }
-            // The bytes of a String, cut at ASCII braces: valid UTF-8 as they stand.
-            if let object = (try? JSONSerialization.jsonObject(with: Data(bytes[open...close]))) as? [String: Any] {
+            // The bytes of a String, cut at ASCII braces: valid UTF-8 as they stand. Read directly when they are in
+            // the common subset, else by JSONSerialization (which then decides whether they are JSON at all).
+            let span = bytes[open...close]
+            if case .object(let object) = AnswerJSON.parse(span) ?? AnswerJSON.foundation(span) {
                 objects.append(object)
                 start = close + 1
             } else {

@@ -203,8 +203,11 @@ package enum PromptContext {
         return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
-    private static func symbols(_ inputs: Inputs) -> [String] {
-        inputs.trader.symbols.isEmpty ? inputs.market.symbols.keys.sorted() : inputs.trader.symbols
+    private static func symbols(_ inputs: Inputs) -> [String] { symbols(trader: inputs.trader, market: inputs.market) }
+
+    /// The symbols a prompt lists: the trader's own, else every symbol of the market snapshot, sorted.
+    package static func symbols(trader: TraderConfiguration, market: MarketSnapshot) -> [String] {
+        trader.symbols.isEmpty ? market.symbols.keys.sorted() : trader.symbols
     }
 
     /// Large values to 2 decimals, unit-sized ones to 4, small ones to 6 significant digits; no trailing zeros.
