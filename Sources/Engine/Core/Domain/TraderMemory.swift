@@ -146,14 +146,7 @@ package struct TraderMemory: Sendable, Codable, Equatable {
                 time: record.startedAt,
                 outcome: record.outcome.rawValue,
                 reason: record.reason?.rawValue,
-                verdicts: record.verdicts.map {
-                    .init(
-                        symbol: $0.symbol,
-                        signal: $0.signal.rawValue,
-                        accepted: $0.isAccepted,
-                        reasons: $0.reasons.map(\.rawValue)
-                    )
-                }
+                verdicts: record.verdicts.map(\.summary)
             )
         )
         if cycles.count > Self.cycleLimit { cycles.removeFirst(cycles.count - Self.cycleLimit) }
@@ -228,5 +221,13 @@ extension ClosedTrade {
             return "target"
         }
         return nil
+    }
+}
+
+extension RiskVerdict {
+    /// The verdict as the conversations document and the trader's memory show it: symbol, signal, accepted, and
+    /// the reason codes.
+    package var summary: ConversationsDocument.Verdict {
+        .init(symbol: symbol, signal: signal.rawValue, accepted: isAccepted, reasons: reasons.map(\.rawValue))
     }
 }

@@ -211,14 +211,7 @@ package actor ManagerStore {
                     answer: record.rawAnswer ?? (record.error ?? ""),
                     outcome: record.outcome.rawValue,
                     reason: record.reason?.rawValue,
-                    verdicts: record.verdicts.map {
-                        .init(
-                            symbol: $0.symbol,
-                            signal: $0.signal.rawValue,
-                            accepted: $0.isAccepted,
-                            reasons: $0.reasons.map(\.rawValue)
-                        )
-                    },
+                    verdicts: record.verdicts.map(\.summary),
                     orders: record.orders.map { order in
                         let result = record.results.first { $0.cloid == order.cloid }
                         return .init(
