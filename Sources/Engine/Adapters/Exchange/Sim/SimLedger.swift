@@ -201,7 +201,7 @@ package struct SimLedger: Sendable, Codable, Equatable {
 
     /// Fills `request` at `price`, opening, adding to or reducing the trader's position.
     private mutating func fill(_ request: OrderRequest, orderID: Int64, price: Double, feeRate: Double) -> OrderResult {
-        guard var account = accounts[request.trader], let asset = assets[request.symbol] else {
+        guard let asset = assets[request.symbol], var account = accounts.removeValue(forKey: request.trader) else {
             return OrderResult(
                 cloid: request.cloid,
                 status: .rejected,
@@ -213,6 +213,9 @@ package struct SimLedger: Sendable, Codable, Equatable {
                 message: "no account"
             )
         }
+        // Out of the table while it changes, and put back however this returns: with a copy left in the table,
+        // appending a closed trade copied every earlier one (a long backtest's fills were quadratic).
+        defer { accounts[request.trader] = account }
         let notional = request.size * price
         let fee = notional * feeRate
         let signed = request.isBuy ? request.size : -request.size
@@ -296,7 +299,6 @@ package struct SimLedger: Sendable, Codable, Equatable {
             account.trader.positions[request.symbol] = position
         }
         account.fills += 1
-        accounts[request.trader] = account
         return OrderResult(
             cloid: request.cloid,
             status: .filled,
@@ -508,7 +510,7 @@ package struct SimLedger: Sendable, Codable, Equatable {
     private mutating func liquidate(_ trader: String) {
         // Nearly every tick nothing is liquidated: look before copying the account to change it.
         guard let positions = accounts[trader]?.trader.positions, positions.values.contains(where: isPastLiquidation),
-            var account = accounts[trader]
+            var account = accounts.removeValue(forKey: trader)
         else { return }
         for symbol in account.trader.positions.keys.sorted() {
             guard let position = account.trader.positions[symbol], isPastLiquidation(position) else { continue }
