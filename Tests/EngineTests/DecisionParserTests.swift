@@ -140,6 +140,38 @@ struct PromptFormattingTests {
         #expect(PromptContext.list([42]) == "[42]")
     }
 
+    /// Numbers are printed from the rounded integer, not by formatting a Double: the same text as the shortest
+    /// round-trip form of the rounded value, on every scale, sign, rounding boundary and awkward value.
+    @Test func numbers_printedFromTheRoundedInteger_matchTheirDefinition() {
+        var random = SeededRandom(seed: 4242)
+        var checked = 0
+        func check(_ value: Double) {
+            #expect(PromptContext.number(value) == PromptContext.numberByDescription(value), "\(value)")
+            checked += 1
+        }
+        for value in [
+            0, -0.0, 1, -1, 999.99995, 999.999949, 1000, 999.995, 0.99999949, 0.9999995, 1e-4, 0.000099999995,
+            1e12, 999_999_999_999.995, 1e13, 1e15, 1e16, 123_456.785, 0.1, 0.2 + 0.1, 1.00005, 2.5e-5, -7.77e-5,
+            .infinity, -.infinity, .nan, .ulpOfOne, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+        ] {
+            check(value)
+        }
+        for _ in 0..<400_000 {
+            let exponent = Double(random.int(below: 21)) - 6  // 1e-6 … 1e14
+            let mantissa = Double(random.next() % 10_000_000_000) / 1e10
+            let sign: Double = random.int(below: 2) == 0 ? 1 : -1
+            let value = sign * (1 + 9 * mantissa) * pow(10, exponent)
+            check(value)
+            // On a rounding boundary of its scale: a half unit of the last kept digit, and its neighbours.
+            let scale = abs(value) >= 1000 ? 100 : abs(value) >= 1 ? 10_000 : pow(10, 5 - floor(log10(abs(value))))
+            let boundary = ((value * scale).rounded(.down) + 0.5) / scale
+            check(boundary)
+            check(boundary.nextUp)
+            check(boundary.nextDown)
+        }
+        #expect(checked > 1_600_000)
+    }
+
     @Test func template_refusesAContextMissingAVariable() throws {
         let template = try PromptTemplate(
             id: "t",

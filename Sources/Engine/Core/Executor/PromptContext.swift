@@ -213,6 +213,57 @@ package enum PromptContext {
     /// Large values to 2 decimals, unit-sized ones to 4, small ones to 6 significant digits; no trailing zeros.
     /// Rounding to a short decimal and printing the shortest round-trip form gives that decimal exactly.
     package static func number(_ value: Double) -> String {
+        var text = ""
+        appendNumber(value, to: &text)
+        return text
+    }
+
+    /// `number(value)` appended to `text`. The rounded value is a whole number of hundredths, ten-thousandths or
+    /// (below 1) millionths-of-its-magnitude, printed here from that integer: the same digits as the shortest
+    /// round-trip form of the rounded Double (`numberByDescription`), which a test checks on millions of values,
+    /// without formatting a Double. Tiny and huge values, where the two forms could part, take that path.
+    static func appendNumber(_ value: Double, to text: inout String) {
+        let magnitude = abs(value)
+        let scaled: Double
+        let digits: Int
+        if magnitude >= 1000, magnitude < 1e12 {
+            scaled = (value * 100).rounded()
+            digits = 2
+        } else if magnitude >= 1, magnitude < 1000 {
+            scaled = (value * 10_000).rounded()
+            digits = 4
+        } else if magnitude >= 1e-4, magnitude < 1 {
+            let exponent = 5 - floor(log10(magnitude))
+            scaled = (value * pow(10, exponent)).rounded()
+            digits = Int(exponent)
+        } else {
+            text += numberByDescription(value)
+            return
+        }
+        guard scaled != 0 else {
+            text += "0"
+            return
+        }
+        var unit: Int64 = 1
+        for _ in 0..<digits { unit *= 10 }
+        let whole = Int64(abs(scaled))
+        if scaled < 0 { text += "-" }
+        text += String(whole / unit)
+        var fraction = whole % unit
+        guard fraction != 0 else { return }
+        var width = digits
+        while fraction % 10 == 0 {
+            fraction /= 10
+            width -= 1
+        }
+        text += "."
+        let written = String(fraction)
+        for _ in written.utf8.count..<width { text += "0" }
+        text += written
+    }
+
+    /// The definition `number` follows: round to the decimal, print the shortest round-trip form.
+    static func numberByDescription(_ value: Double) -> String {
         guard value.isFinite else { return "n/a" }
         let magnitude = abs(value)
         let rounded: Double
@@ -236,7 +287,7 @@ package enum PromptContext {
         text.reserveCapacity(2 + values.count * 12)
         for (index, value) in values.enumerated() {
             if index > 0 { text += ", " }
-            text += number(value)
+            appendNumber(value, to: &text)
         }
         text += "]"
         return text
