@@ -145,6 +145,22 @@ struct JournalTests {
         #expect(directory.files(trader: "a").dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") })
     }
 
+    @Test func completeLines_skipEmptyLinesAndATornTail_inSlicesToo() {
+        func lines(_ text: String) -> [String] {
+            JournalDirectory.completeLines(Data(text.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(lines("") == [])
+        #expect(lines("\n\n") == [])
+        #expect(lines(#"{"a":1}"#) == [])  // no newline yet: torn
+        #expect(lines("{\"a\":1}\n\n{\"b\":\"x\\ny\"}\n{\"c\"") == [#"{"a":1}"#, #"{"b":"x\ny"}"#])
+        // A slice whose indices do not start at 0 (as a file's tail is read).
+        let whole = Data("xx\nfirst\nsecond\ntorn".utf8)
+        let slice = whole[3...]
+        #expect(
+            JournalDirectory.completeLines(slice).map { String(decoding: $0, as: UTF8.self) } == ["first", "second"]
+        )
+    }
+
     @Test func gzip_roundTripsLargeAndEmptyData() throws {
         var large = Data()
         for index in 0..<200_000 { large.append(contentsOf: Array("line \(index)\n".utf8)) }

@@ -109,13 +109,19 @@ package struct JournalDirectory: Sendable {
     }
 
     package static func completeLines(_ data: Data) -> [Data] {
-        var lines: [Data] = []
-        var start = data.startIndex
-        for index in data.indices where data[index] == UInt8(ascii: "\n") {
-            if index > start { lines.append(data[start..<index]) }
-            start = data.index(after: index)
+        // Newlines found with memchr over the bytes (Data's per-byte subscript made this a tenth of a replay).
+        var ranges: [Range<Int>] = []
+        data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            guard let base = buffer.baseAddress else { return }
+            var start = 0
+            while start < buffer.count, let found = memchr(base + start, 0x0A, buffer.count - start) {
+                let index = base.distance(to: UnsafeRawPointer(found))
+                if index > start { ranges.append(start..<index) }
+                start = index + 1
+            }
         }
-        return lines
+        let offset = data.startIndex
+        return ranges.map { data[(offset + $0.lowerBound)..<(offset + $0.upperBound)] }
     }
 
     /// Cuts a torn final line (no newline, or not a JSON object) from the trader's newest file.
