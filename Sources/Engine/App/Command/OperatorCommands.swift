@@ -60,7 +60,30 @@ enum OperatorRequestSubmission {
     }
 }
 
-struct PauseCommand: AsyncParsableCommand {
+/// A command that sends one request to the running engine: the request's action, its trader (none for the
+/// arena-wide ones) and how long to wait for the engine to pick it up.
+protocol OperatorRequestCommand: AsyncParsableCommand {
+    static var action: OperatorRequest.Action { get }
+    var options: ConfigOptions { get }
+    var wait: Double { get }
+    var requestTrader: String? { get }
+}
+
+extension OperatorRequestCommand {
+    func run() async throws {
+        try OperatorRequestSubmission.submit(
+            Self.action,
+            trader: requestTrader,
+            configPath: options.config,
+            wait: wait,
+            command: Self.configuration.commandName ?? "\(Self.action.rawValue)"
+        )
+    }
+}
+
+struct PauseCommand: OperatorRequestCommand {
+    static let action = OperatorRequest.Action.pause
+
     static let configuration = CommandConfiguration(
         commandName: "pause",
         abstract: "Stop a trader's new entries (exits, stops and targets go on) until `engine resume`."
@@ -70,18 +93,12 @@ struct PauseCommand: AsyncParsableCommand {
     @Argument(help: "The trader id.") var trader: String
     @Option(name: .long, help: "Seconds to wait for the running engine to pick the request up.") var wait: Double = 10
 
-    func run() async throws {
-        try OperatorRequestSubmission.submit(
-            .pause,
-            trader: trader,
-            configPath: options.config,
-            wait: wait,
-            command: "pause"
-        )
-    }
+    var requestTrader: String? { trader }
 }
 
-struct HaltEntriesCommand: AsyncParsableCommand {
+struct HaltEntriesCommand: OperatorRequestCommand {
+    static let action = OperatorRequest.Action.haltEntries
+
     static let configuration = CommandConfiguration(
         commandName: "halt-entries",
         abstract: "Stop every trader's new entries (exits, stops and targets go on) until `engine allow-entries`."
@@ -90,18 +107,12 @@ struct HaltEntriesCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Option(name: .long, help: "Seconds to wait for the running engine to pick the request up.") var wait: Double = 10
 
-    func run() async throws {
-        try OperatorRequestSubmission.submit(
-            .haltEntries,
-            trader: nil,
-            configPath: options.config,
-            wait: wait,
-            command: "halt-entries"
-        )
-    }
+    var requestTrader: String? { nil }
 }
 
-struct AllowEntriesCommand: AsyncParsableCommand {
+struct AllowEntriesCommand: OperatorRequestCommand {
+    static let action = OperatorRequest.Action.allowEntries
+
     static let configuration = CommandConfiguration(
         commandName: "allow-entries",
         abstract: "Lift `engine halt-entries`."
@@ -110,18 +121,12 @@ struct AllowEntriesCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Option(name: .long, help: "Seconds to wait for the running engine to pick the request up.") var wait: Double = 10
 
-    func run() async throws {
-        try OperatorRequestSubmission.submit(
-            .allowEntries,
-            trader: nil,
-            configPath: options.config,
-            wait: wait,
-            command: "allow-entries"
-        )
-    }
+    var requestTrader: String? { nil }
 }
 
-struct FlattenCommand: AsyncParsableCommand {
+struct FlattenCommand: OperatorRequestCommand {
+    static let action = OperatorRequest.Action.flatten
+
     static let configuration = CommandConfiguration(
         commandName: "flatten",
         abstract:
@@ -133,13 +138,5 @@ struct FlattenCommand: AsyncParsableCommand {
     @Argument(help: "The trader id.") var trader: String
     @Option(name: .long, help: "Seconds to wait for the running engine to pick the request up.") var wait: Double = 10
 
-    func run() async throws {
-        try OperatorRequestSubmission.submit(
-            .flatten,
-            trader: trader,
-            configPath: options.config,
-            wait: wait,
-            command: "flatten"
-        )
-    }
+    var requestTrader: String? { trader }
 }

@@ -8,7 +8,9 @@ import Shared
 /// `engine resume TRADER`: lifts an operator's pause (`engine pause`) and the pause a running engine put on a trader
 /// that kept failing closed. The request is a file the engine picks up on its next tick (`OperatorControls`); a
 /// restart lifts the failure pause as well.
-struct ResumeCommand: AsyncParsableCommand {
+struct ResumeCommand: OperatorRequestCommand {
+    static let action = OperatorRequest.Action.resume
+
     static let configuration = CommandConfiguration(
         commandName: "resume",
         abstract: "Resume a trader paused by an operator or by the engine after repeated failures."
@@ -22,13 +24,5 @@ struct ResumeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to wait for the running engine to pick the request up.")
     var wait: Double = 10
 
-    func run() async throws {
-        try OperatorRequestSubmission.submit(
-            .resume,
-            trader: trader,
-            configPath: options.config,
-            wait: wait,
-            command: "resume"
-        )
-    }
+    var requestTrader: String? { trader }
 }
