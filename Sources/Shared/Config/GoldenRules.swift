@@ -203,11 +203,8 @@ struct GoldenRules {
                     "model '\(trader.model)' is a consensus: it has no fallbacks (a member that fails counts against min_members)"
                 )
             }
-            let missing = consensus.members.compactMap { member -> String? in
-                guard let model = llm.models[member], let provider = llm.providers[model.provider],
-                    provider.requiresAPIKey, provider.apiKey.isEmpty
-                else { return nil }
-                return "\(provider.apiKey.variable ?? "api_key of provider '\(provider.id)'") (member '\(member)')"
+            let missing = consensus.members.compactMap { member in
+                llm.missingKey(of: member).map { "\($0) (member '\(member)')" }
             }
             if consensus.members.count - missing.count < consensus.minMembers {
                 let reason =
@@ -219,10 +216,7 @@ struct GoldenRules {
         }
         // An LLM trader whose key is missing is disabled with one warning, so the rest of the arena still runs.
         for alias in [trader.model] + trader.fallbackModels {
-            guard let model = llm.models[alias], let provider = llm.providers[model.provider],
-                provider.requiresAPIKey, provider.apiKey.isEmpty
-            else { continue }
-            let variable = provider.apiKey.variable ?? "api_key of provider '\(provider.id)'"
+            guard let variable = llm.missingKey(of: alias) else { continue }
             if alias == trader.model {
                 trader.disabledReason = "\(variable) is not set (needed by model '\(alias)')"
                 log.warning(

@@ -188,6 +188,15 @@ package struct LLMConfiguration: Sendable {
     package let routing: Routing
     package var cache: Cache
 
+    /// What model `alias` lacks to be called: the environment variable (else the key path) of its provider's key
+    /// when the provider needs one and it is empty; nil when it can be called, or is unknown.
+    package func missingKey(of alias: String) -> String? {
+        guard let model = models[alias], let provider = providers[model.provider], provider.requiresAPIKey,
+            provider.apiKey.isEmpty
+        else { return nil }
+        return provider.apiKey.variable ?? "api_key of provider '\(provider.id)'"
+    }
+
     /// `members`, `rule`, `weights`, `threshold`, `min_members` of a consensus alias.
     static func readConsensus(_ section: MappingReader) -> Consensus? {
         let members = section.stringList("members", required: true) ?? []

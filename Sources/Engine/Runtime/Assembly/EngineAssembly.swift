@@ -452,8 +452,7 @@ package struct EngineAssembly {
                     message: "unknown model '\(alias)' (known: \(llm.models.keys.sorted().joined(separator: ", ")))"
                 )
             }
-            if provider.requiresAPIKey, provider.apiKey.isEmpty {
-                let variable = provider.apiKey.variable ?? "api_key of provider '\(provider.id)'"
+            if let variable = llm.missingKey(of: alias) {
                 throw Failure(message: "model '\(alias)' needs \(variable), which is not set")
             }
             clients[alias] = try makeClient(model: model, provider: provider, httpClient: httpClient)
@@ -463,7 +462,7 @@ package struct EngineAssembly {
             if let consensus = llm.models[trader.model]?.consensus {
                 for member in consensus.members {
                     guard let model = llm.models[member], let provider = llm.providers[model.provider],
-                        !(provider.requiresAPIKey && provider.apiKey.isEmpty)
+                        llm.missingKey(of: member) == nil
                     else { continue }
                     if clients[member] == nil {
                         clients[member] = try makeClient(model: model, provider: provider, httpClient: httpClient)
@@ -482,7 +481,7 @@ package struct EngineAssembly {
             var usable: [String] = []
             for alias in chain {
                 guard let model = llm.models[alias], let provider = llm.providers[model.provider] else { continue }
-                if alias != trader.model, provider.requiresAPIKey, provider.apiKey.isEmpty { continue }
+                if alias != trader.model, llm.missingKey(of: alias) != nil { continue }
                 if clients[alias] == nil {
                     clients[alias] = try makeClient(model: model, provider: provider, httpClient: httpClient)
                 }
