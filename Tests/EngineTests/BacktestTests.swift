@@ -176,6 +176,11 @@ struct BacktestTests {
         #expect(derived.manager.statePath.hasPrefix(scratch.path))
         // Records go to disk in small batches (a long backtest's memory stays flat).
         #expect(derived.journal.queueCapacity == Backtest.journalBatch)
+        // Rotated files are gzipped at the fast level unless the configuration names one.
+        #expect(derived.journal.compressionLevel == ArenaConfiguration.Journal.backtestCompressionLevel)
+        var named = try configuration(scratch)
+        named.journal.compressionLevel = 9
+        #expect(try Backtest.configuration(named, options: options).journal.compressionLevel == 9)
 
         options.traders = ["nobody"]
         #expect(throws: Backtest.Failure.self) {

@@ -1,3 +1,4 @@
+import ArenaAdapters
 import ArenaCore
 import Foundation
 import Shared
@@ -78,6 +79,11 @@ import Testing
             }
             #expect(try encoder.encode(decisions) == (try Self.foundation(decisions)))
             #expect(try encoder.encode(["decisions": decisions]) == (try Self.foundation(["decisions": decisions])))
+            // A baseline's answer: JSONEncoder with `.sortedKeys` alone, slashes escaped (`\/`).
+            let sortedKeys = JSONEncoder()
+            sortedKeys.outputFormatting = [.sortedKeys]
+            let answer = try BaselinePolicy.answer(decisions)
+            #expect(answer == String(decoding: try sortedKeys.encode(["decisions": decisions]), as: UTF8.self))
             if let first = decisions.first { #expect(try encoder.encode(first) == (try Self.foundation(first))) }
         }
     }

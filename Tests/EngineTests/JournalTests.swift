@@ -145,6 +145,53 @@ struct JournalTests {
         #expect(directory.files(trader: "a").dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") })
     }
 
+    @Test func closedFiles_areCompressedAtTheConfiguredLevel() async throws {
+        // Varied text, so that zlib's levels give different bytes.
+        var random = SeededRandom(seed: 17)
+        let words = ["BTC", "ETH", "ema20", "buy_to_enter", "hold", "close_position", "0.0425", "117403.24"]
+        func padded(_ cycle: Int) -> CycleRecord {
+            var entry = record("a", cycle: cycle)
+            entry.rawAnswer = (0..<80).map { _ in words[random.int(below: words.count)] }.joined(
+                separator: " "
+            )
+            return entry
+        }
+        var compressed: [Int32: Data] = [:]
+        for level: Int32 in [1, 9] {
+            let root = try TestPaths.makeScratch("journal-gz-level")
+            var settings = JournalWriter.Settings(
+                root: root.path,
+                maxFileBytes: 16_384,
+                rotateInterval: .seconds(3600),
+                fsyncInterval: .milliseconds(10),
+                queueCapacity: 8,
+                compressClosedFiles: true
+            )
+            settings.compressionLevel = level
+            random = SeededRandom(seed: 17)
+            let writer = JournalWriter(settings: settings, logger: logger())
+            for cycle in 1...60 { try await writer.append(padded(cycle)) }
+            try await writer.close()
+            let directory = JournalDirectory(root: root.path)
+            #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...60))
+            let first = try #require(directory.files(trader: "a").first { $0.path.hasSuffix(".gz") })
+            compressed[level] = try Data(contentsOf: URL(fileURLWithPath: first.path))
+        }
+        let fast = try #require(compressed[1])
+        let small = try #require(compressed[9])
+        // The same plain bytes, compressed at each writer's level (deflate is deterministic).
+        let plain = try Gzip.decompress(fast)
+        #expect(try Gzip.decompress(small) == plain)
+        #expect(fast == (try Gzip.compress(plain, level: 1)))
+        #expect(small == (try Gzip.compress(plain, level: 9)))
+        #expect(fast != small)
+        // A configuration without a level gets zlib's default in a live engine.
+        var configured = try EngineFixtures.configuration(scratch: try TestPaths.makeScratch("journal-level"))
+        #expect(JournalWriter.Settings(configured.journal).compressionLevel == 6)
+        configured.journal.compressionLevel = 2
+        #expect(JournalWriter.Settings(configured.journal).compressionLevel == 2)
+    }
+
     @Test func completeLines_skipEmptyLinesAndATornTail_inSlicesToo() {
         func lines(_ text: String) -> [String] {
             JournalDirectory.completeLines(Data(text.utf8)).map { String(decoding: $0, as: UTF8.self) }

@@ -335,6 +335,21 @@ struct ConfigLoaderTests {
         #expect(lines.contains { $0.contains("risk_params.max_margin_usage_pct: must be between 0 and 100, got 160") })
     }
 
+    @Test func journalCompressionLevel_isOptional_andBetween1And9() throws {
+        #expect(try load().journal.compressionLevel == nil)
+        try fixture.edit("arena.yaml") {
+            $0.replacingOccurrences(
+                of: "  compress_closed_files: true",
+                with: "  compress_closed_files: true\n  compression_level: 3"
+            )
+        }
+        #expect(try load().journal.compressionLevel == 3)
+        try fixture.edit("arena.yaml") {
+            $0.replacingOccurrences(of: "compression_level: 3", with: "compression_level: 10")
+        }
+        #expect(errors().contains { $0.contains("journal.compression_level: must be between 1 and 9, got 10") })
+    }
+
     @Test func rule_liveVenueWithoutKey_isRefused() throws {
         try fixture.edit("manager.yaml") {
             $0.replacingOccurrences(

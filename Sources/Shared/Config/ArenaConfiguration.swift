@@ -68,6 +68,14 @@ package struct ArenaConfiguration: Sendable {
         package var queueCapacity: Int
         /// gzip a file once it is rotated out (readers handle both forms).
         package var compressClosedFiles: Bool = true
+        /// gzip level of those files (1 fastest … 9 smallest); nil when the configuration leaves it to the run:
+        /// 6 for a live engine, 1 for a backtest (`Journal.defaultCompressionLevel`, `Backtest.configuration`).
+        package var compressionLevel: Int?
+        /// A live engine's gzip level: zlib's default, the smallest files for the time.
+        package static let defaultCompressionLevel: Int32 = 6
+        /// A backtest's: it writes a live day's records in a second, and level 1 compresses them 2.6 times faster
+        /// than 6 into files about 1.7 times as big (measured on a backtest's journal: 7.7 × against 13.4 ×).
+        package static let backtestCompressionLevel = 1
         /// A full queue is how records are batched (a backtest), not the disk falling behind: not a warning.
         package var fillsQueueByDesign = false
         /// Records are encoded beside the trading loop, a batch at a time (a backtest, which needs no record
@@ -204,7 +212,8 @@ struct RootSection {
             fsyncInterval: journal?.duration("fsync_interval", default: .milliseconds(200), minimum: .milliseconds(1))
                 ?? .milliseconds(200),
             queueCapacity: journal?.int("queue_capacity", default: 4096, range: 1...1_000_000) ?? 4096,
-            compressClosedFiles: journal?.bool("compress_closed_files", default: true) ?? true
+            compressClosedFiles: journal?.bool("compress_closed_files", default: true) ?? true,
+            compressionLevel: journal?.int("compression_level", range: 1...9)
         )
         journal?.finish()
 

@@ -113,7 +113,8 @@ enum JSONNode {
                 .init(codingPath: [], debugDescription: "Unable to encode Double.\(value) directly in JSON.")
             )
         }
-        if value == value.rounded(), abs(value) < 1e15 {
+        let integral = value == value.rounded()
+        if integral, abs(value) < 1e15 {
             // An integral value prints as its digits (`description` would add `.0`, which is dropped anyway);
             // `-0.0` stays `-0`.
             if value < 0 || (value == 0 && value.sign == .minus) {
@@ -122,8 +123,9 @@ enum JSONNode {
             writeDigits(UInt64(abs(value)), into: &bytes)
             return
         }
+        // Only an integral value can print with a `.0` to drop.
         var text = value.description
-        if text.hasSuffix(".0") { text.removeLast(2) }
+        if integral, text.hasSuffix(".0") { text.removeLast(2) }
         bytes.append(contentsOf: text.utf8)
     }
 

@@ -78,9 +78,12 @@ package struct JournalDirectory: Sendable {
     /// Compresses a closed file: `N.jsonl.gz` is written beside it, fsynced and renamed into place, then the
     /// plain file is removed. A crash at any point leaves one complete copy. Returns the compressed size.
     @discardableResult
-    package static func compress(path: String) throws -> Int {
+    package static func compress(
+        path: String,
+        level: Int32 = ArenaConfiguration.Journal.defaultCompressionLevel
+    ) throws -> Int {
         guard path.hasSuffix(".jsonl"), let data = FileManager.default.contents(atPath: path) else { return 0 }
-        let compressed = try Gzip.compress(data)
+        let compressed = try Gzip.compress(data, level: level)
         let target = path + ".gz"
         let temporary = target + ".tmp"
         try AtomicFile.writeAndSync(compressed, to: temporary)

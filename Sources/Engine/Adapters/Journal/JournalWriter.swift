@@ -20,6 +20,8 @@ package actor JournalWriter: Service {
         package var fsyncInterval: Duration
         package var queueCapacity: Int
         package var compressClosedFiles: Bool
+        /// gzip level of closed files.
+        package var compressionLevel: Int32 = ArenaConfiguration.Journal.defaultCompressionLevel
         /// fsync each batch (always, in the product; the benchmark measures the cost by turning it off).
         package var syncsEveryBatch = true
         /// A full queue is the batching (a backtest): counted, logged at debug level only.
@@ -36,6 +38,9 @@ package actor JournalWriter: Service {
             fsyncInterval = configuration.fsyncInterval
             queueCapacity = configuration.queueCapacity
             compressClosedFiles = configuration.compressClosedFiles
+            compressionLevel = Int32(
+                configuration.compressionLevel ?? Int(ArenaConfiguration.Journal.defaultCompressionLevel)
+            )
             fillsQueueByDesign = configuration.fillsQueueByDesign
             encodesInBackground = configuration.encodesInBackground
         }
@@ -346,11 +351,12 @@ package actor JournalWriter: Service {
     /// Compresses a closed file off the writer's path; a failure leaves the plain file, which readers accept.
     private func compressInBackground(_ path: String) {
         let logger = logger
+        let level = settings.compressionLevel
         nextCompression += 1
         let id = nextCompression
         compressions[id] = Task.detached(priority: .utility) {
             do {
-                try JournalDirectory.compress(path: path)
+                try JournalDirectory.compress(path: path, level: level)
             } catch {
                 logger.warning(
                     "journal: a closed file stays uncompressed",

@@ -20,21 +20,36 @@ package struct BaselinePolicy: LLMClient {
     }
 
     package func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse {
-        let decisions = decide(request.input)
-        let data: Data
+        let text: String
         do {
-            // JSONEncoder's `.sortedKeys` bytes, as earlier journals recorded them.
-            data = try SortedJSONEncoder().encodeEscapingSlashes(["decisions": decisions])
+            text = try Self.answer(decide(request.input))
         } catch {
             throw .malformedResponse("cannot encode baseline decisions")
         }
         return LLMResponse(
-            text: String(decoding: data, as: UTF8.self),
+            text: text,
             modelName: kind.rawValue,
             promptTokens: 0,
             completionTokens: 0,
             latencyMilliseconds: 0
         )
+    }
+
+    /// The answer's text: JSONEncoder's `.sortedKeys` bytes of `{"decisions": […]}`, as earlier journals
+    /// recorded them, each decision writing its own bytes.
+    package static func answer(_ decisions: [Decision]) throws -> String {
+        String(decoding: try SortedJSONEncoder().encodeEscapingSlashes(Answer(decisions: decisions)), as: UTF8.self)
+    }
+
+    private struct Answer: Encodable, SortedJSONWritable {
+        let decisions: [Decision]
+
+        func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
+            writer.beginObject()
+            writer.key("decisions", first: true)
+            try writer.array(decisions)
+            writer.endObject()
+        }
     }
 
     package func decide(_ input: DecisionInput) -> [Decision] {
