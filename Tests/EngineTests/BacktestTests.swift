@@ -178,6 +178,7 @@ struct BacktestTests {
         #expect(derived.journal.queueCapacity == Backtest.journalBatch)
         // Rotated files are gzipped at the fast level unless the configuration names one.
         #expect(derived.journal.compressionLevel == ArenaConfiguration.Journal.backtestCompressionLevel)
+        #expect(!derived.journal.syncsEveryBatch)
         var named = try configuration(scratch)
         named.journal.compressionLevel = 9
         #expect(try Backtest.configuration(named, options: options).journal.compressionLevel == 9)

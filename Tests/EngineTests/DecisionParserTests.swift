@@ -49,6 +49,27 @@ struct DecisionParserTests {
         ("{\"decisions\": [", "no JSON object"),
         ("{\"decisions\": {}}", "'decisions' must be a list"),
         ("{\"decisions\": [], \"extra\": 1}", "unexpected top-level keys: extra"),
+        ("{}", "'decisions' must be a list"),
+        (
+            "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5,\"stop_loss\":-1}]}",
+            "decisions[0].stop_loss: must be a number above 0"
+        ),
+        (
+            "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5,\"risk_usd\":-1}]}",
+            "decisions[0].risk_usd: must be ≥ 0"
+        ),
+        (
+            "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5,\"reasoning\":\"\(String(repeating: "a", count: 4001))\"}]}",
+            "decisions[0].reasoning: must be text of at most 4000 characters"
+        ),
+        (
+            "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":0.5,\"reasoning\":\"\(String(repeating: "é", count: 4001))\"}]}",
+            "decisions[0].reasoning: must be text of at most 4000 characters"
+        ),
+        (
+            "{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"buy_to_enter\",\"confidence\":0.9,\"leverage\":2}]}",
+            "decisions[0].position_size_usd: required for buy_to_enter"
+        ),
         ("{\"decisions\":[{\"symbol\":\"btc\",\"signal\":\"hold\",\"confidence\":0.5}]}", "symbol"),
         ("{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"buy\",\"confidence\":0.5}]}", "signal"),
         ("{\"decisions\":[{\"symbol\":\"BTC\",\"signal\":\"hold\",\"confidence\":70}]}", "confidence"),
@@ -95,6 +116,15 @@ struct DecisionParserTests {
             Issue.record("accepted \(decisions)")
         } catch {
             #expect(error.message.contains("ambiguous"), "\(error.message)")
+        }
+    }
+
+    /// The limit on texts is 4,000 characters, not bytes: 4,000 two-byte or four-byte characters pass.
+    @Test func textOf4000Characters_isAccepted_whateverItsBytes() throws {
+        for character in ["a", "é", "😀"] {
+            let text = String(repeating: character, count: 4000)
+            let answer = #"{"decisions":[{"symbol":"BTC","signal":"hold","confidence":0.5,"reasoning":"\#(text)"}]}"#
+            #expect(try DecisionParser.parse(answer).first?.reasoning == text)
         }
     }
 

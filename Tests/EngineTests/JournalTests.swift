@@ -145,6 +145,36 @@ struct JournalTests {
         #expect(directory.files(trader: "a").dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") })
     }
 
+    @Test func withoutAnFsyncPerBatch_everyRecordIsWritten_andACrashedTailIsCut() async throws {
+        let root = try TestPaths.makeScratch("journal-nosync")
+        var settings = JournalWriter.Settings(
+            root: root.path,
+            maxFileBytes: 4096,
+            rotateInterval: .seconds(3600),
+            fsyncInterval: .milliseconds(10),
+            queueCapacity: 8
+        )
+        settings.syncsEveryBatch = false
+        settings.encodesInBackground = true
+        let writer = JournalWriter(settings: settings, logger: logger())
+        for cycle in 1...50 { try await writer.append(record("a", cycle: cycle, padding: 200)) }
+        try await writer.close()
+        let directory = JournalDirectory(root: root.path)
+        #expect(directory.files(trader: "a").count >= 3)
+        #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...50))
+        // What a crash between batches leaves: a torn line, cut at the next start; the run goes on after it.
+        let last = try #require(directory.files(trader: "a").last)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: last.path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"cycle":51,"trader"#.utf8))
+        try handle.close()
+        let restarted = JournalWriter(settings: settings, logger: logger())
+        #expect(try await restarted.recover()["a"] ?? 0 > 0)
+        try await restarted.append(record("a", cycle: 51))
+        try await restarted.close()
+        #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...51))
+    }
+
     @Test func closedFiles_areCompressedAtTheConfiguredLevel() async throws {
         // Varied text, so that zlib's levels give different bytes.
         var random = SeededRandom(seed: 17)
@@ -214,6 +244,24 @@ struct JournalTests {
         #expect(try Gzip.decompress(try Gzip.compress(large)) == large)
         #expect(try Gzip.decompress(try Gzip.compress(Data())) == Data())
         #expect(throws: Gzip.Failure.self) { try Gzip.decompress(Data("not gzip".utf8)) }
+
+        // A file, streamed a mebibyte at a time (this one is over 2 MiB): the same bytes as compressing it whole.
+        let root = try TestPaths.makeScratch("gzip-file")
+        for (name, data) in [("large", large), ("empty", Data())] {
+            let source = root.appendingPathComponent(name).path
+            try data.write(to: URL(fileURLWithPath: source))
+            let size = try Gzip.compressFile(source, to: source + ".gz", level: 1)
+            let packed = try Data(contentsOf: URL(fileURLWithPath: source + ".gz"))
+            #expect(packed.count == size)
+            #expect(try Gzip.decompress(packed) == data)
+            #expect(packed == (try Gzip.compress(data, level: 1)))
+        }
+        #expect(throws: AtomicFile.Failure.self) {
+            try Gzip.compressFile(
+                root.appendingPathComponent("missing").path,
+                to: root.appendingPathComponent("x").path
+            )
+        }
     }
 
     @Test func writer_rotatesByAge() async throws {

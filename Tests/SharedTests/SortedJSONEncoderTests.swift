@@ -69,6 +69,48 @@ struct SortedJSONEncoderTests {
         #expect(throws: EncodingError.self) { try SortedJSONEncoder().encode([Double.infinity]) }
     }
 
+    /// A series that writes itself, as a market snapshot's do.
+    struct Window: Encodable, SortedJSONWritable {
+        var last: Double
+        var values: [Double]
+
+        func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
+            writer.beginObject()
+            writer.key("last", first: true)
+            try writer.double(last)
+            writer.key("values")
+            try writer.doubles(values)
+            writer.endObject()
+        }
+    }
+
+    /// Doubles met again are copied from the encoder's cache: the same bytes as formatting them, through
+    /// windows sliding over a series (most values repeat), evictions (far more values than slots) and the edge
+    /// values; integral values and `-0` never go through it.
+    @Test func numbersSeenBefore_areCopied_withTheSameBytes() throws {
+        var generator = SystemRandomNumberGenerator()
+        var series: [Double] = [
+            -0.0, 0, 1e15, 1e16, 1e21, 1e22, 123_456_789_012_345_680, 99_999_999_999_999.9, .leastNonzeroMagnitude,
+            .greatestFiniteMagnitude, -.greatestFiniteMagnitude, -2.2250738585072014e-308, .pi, 1.0 / 3.0, 0.00045,
+        ]
+        for _ in 0..<12_000 {
+            let value = Double(bitPattern: generator.next())
+            series.append(value.isFinite ? value : 0.1)
+            series.append(Double.random(in: -120_000...120_000))
+        }
+        let numbers = DoubleTextCache()
+        let encoder = SortedJSONEncoder()
+        for start in stride(from: 0, to: series.count - 10, by: 3) {
+            let window = Window(last: series[start + 9], values: Array(series[start..<start + 10]))
+            let expected = try Self.foundation(window)
+            let actual = try encoder.encode(window, numbers: numbers)
+            #expect(actual == expected, "\(String(decoding: actual, as: UTF8.self))")
+            if actual != expected { break }
+        }
+        // Most values were copied (each is met in several windows).
+        #expect(numbers.hits > series.count)
+    }
+
     @Test func strings_escapedAsFoundationEscapesThem() throws {
         var text = ""
         for scalar in 0..<0x80 { text.unicodeScalars.append(Unicode.Scalar(UInt8(scalar))) }

@@ -81,6 +81,9 @@ package struct ArenaConfiguration: Sendable {
         /// Records are encoded beside the trading loop, a batch at a time (a backtest, which needs no record
         /// durable before the next cycle).
         package var encodesInBackground = false
+        /// Each written batch is fsynced (a live engine). A backtest fsyncs a file when it is closed — rotated
+        /// out, or at the end of the run — instead: a crash loses the unsynced tail, and the run is made again.
+        package var syncsEveryBatch = true
     }
 
     /// The engine's clock: the wall clock for live use, or a replay of history `speed` times faster.

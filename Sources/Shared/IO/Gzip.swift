@@ -47,6 +47,70 @@ package enum Gzip {
         return output
     }
 
+    /// Compresses the file at `source` into one gzip member at `target` (created or truncated, then fsynced), a
+    /// mebibyte at a time: a 64 MiB journal file is never whole in memory. Returns the compressed size.
+    @discardableResult
+    package static func compressFile(_ source: String, to target: String, level: Int32 = 6) throws -> Int {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw AtomicFile.Failure(operation: "open", path: source, code: errno) }
+        defer { close(input) }
+        let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw AtomicFile.Failure(operation: "open", path: target, code: errno) }
+        defer { close(output) }
+        var stream = z_stream()
+        let status = deflateInit2_(
+            &stream,
+            level,
+            Z_DEFLATED,
+            15 + 16,
+            8,
+            Z_DEFAULT_STRATEGY,
+            ZLIB_VERSION,
+            Int32(MemoryLayout<z_stream>.size)
+        )
+        guard status == Z_OK else { throw Failure(status: status, operation: "deflateInit2") }
+        defer { deflateEnd(&stream) }
+        let readSize = 1 << 20
+        let plain = UnsafeMutablePointer<UInt8>.allocate(capacity: readSize)
+        defer { plain.deallocate() }
+        let packed = UnsafeMutablePointer<UInt8>.allocate(capacity: chunk)
+        defer { packed.deallocate() }
+        var total = 0
+        var finished = false
+        while !finished {
+            let count = read(input, plain, readSize)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw AtomicFile.Failure(operation: "read", path: source, code: errno)
+            }
+            stream.next_in = plain
+            stream.avail_in = uInt(count)
+            let flush = count == 0 ? Z_FINISH : Z_NO_FLUSH
+            repeat {
+                stream.next_out = packed
+                stream.avail_out = uInt(chunk)
+                let result = deflate(&stream, flush)
+                guard result == Z_OK || result == Z_STREAM_END || result == Z_BUF_ERROR else {
+                    throw Failure(status: result, operation: "deflate")
+                }
+                let produced = chunk - Int(stream.avail_out)
+                var offset = 0
+                while offset < produced {
+                    let written = write(output, packed + offset, produced - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw AtomicFile.Failure(operation: "write", path: target, code: errno)
+                    }
+                    offset += written
+                }
+                total += produced
+                if result == Z_STREAM_END { finished = true }
+            } while stream.avail_out == 0 && !finished
+        }
+        guard fsync(output) == 0 else { throw AtomicFile.Failure(operation: "fsync", path: target, code: errno) }
+        return total
+    }
+
     /// Decompresses a gzip file's bytes (every member, as gzip -d does).
     package static func decompress(_ data: Data) throws(Failure) -> Data {
         guard !data.isEmpty else { return Data() }

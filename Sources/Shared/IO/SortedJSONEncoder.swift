@@ -16,9 +16,15 @@ package struct SortedJSONEncoder: Sendable {
     package init() {}
 
     package func encode<T: Encodable>(_ value: T) throws -> Data {
+        try encode(value, numbers: nil)
+    }
+
+    /// With `numbers`, the text of doubles it has seen is copied instead of formatted again (same bytes): for
+    /// a run of records whose market series repeat most of their values, on one thread.
+    package func encode<T: Encodable>(_ value: T, numbers: DoubleTextCache?) throws -> Data {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(4096)
-        try encode(value, into: &bytes)
+        try encode(value, into: &bytes, numbers: numbers)
         return Data(bytes)
     }
 
@@ -38,8 +44,8 @@ package struct SortedJSONEncoder: Sendable {
     }
 
     /// Appends the encoding of `value` to `bytes`.
-    package func encode<T: Encodable>(_ value: T, into bytes: inout [UInt8]) throws {
-        let root = try valueNode(value, codingPath: [])
+    package func encode<T: Encodable>(_ value: T, into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
+        let root = try valueNode(value, codingPath: [], numbers: numbers)
         try root.write(into: &bytes, orders: orders)
     }
 
@@ -106,7 +112,7 @@ enum JSONNode {
     private static let hex = Array("0123456789abcdef".utf8)
 
     /// Foundation's form: the shortest round-trip `description`, without a trailing `.0`.
-    static func writeDouble(_ value: Double, into bytes: inout [UInt8]) throws {
+    static func writeDouble(_ value: Double, into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
         guard value.isFinite else {
             throw EncodingError.invalidValue(
                 value,
@@ -123,17 +129,26 @@ enum JSONNode {
             writeDigits(UInt64(abs(value)), into: &bytes)
             return
         }
+        if let numbers {
+            numbers.append(value, integral: integral, into: &bytes)
+        } else {
+            writeDescription(value, integral: integral, into: &bytes)
+        }
+    }
+
+    /// A finite value by its `description`.
+    static func writeDescription(_ value: Double, integral: Bool, into bytes: inout [UInt8]) {
         // Only an integral value can print with a `.0` to drop.
         var text = value.description
         if integral, text.hasSuffix(".0") { text.removeLast(2) }
         bytes.append(contentsOf: text.utf8)
     }
 
-    static func writeDoubles(_ values: [Double], into bytes: inout [UInt8]) throws {
+    static func writeDoubles(_ values: [Double], into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
         bytes.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            try writeDouble(value, into: &bytes)
+            try writeDouble(value, into: &bytes, numbers: numbers)
         }
         bytes.append(UInt8(ascii: "]"))
     }
@@ -324,10 +339,14 @@ private func primitive<T: Encodable>(_ value: T) -> JSONNode? {
     return nil
 }
 
-private func valueNode<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> JSONNode {
+private func valueNode<T: Encodable>(
+    _ value: T,
+    codingPath: [any CodingKey],
+    numbers: DoubleTextCache? = nil
+) throws -> JSONNode {
     if let simple = primitive(value) { return simple }
     if let writable = value as? any SortedJSONWritable {
-        var writer = SortedJSONWriter()
+        var writer = SortedJSONWriter(numbers: numbers)
         try writable.writeSortedJSON(to: &writer)
         return .raw(writer.bytes)
     }
@@ -344,8 +363,11 @@ package protocol SortedJSONWritable {
 /// Appends JSON with the journal's number and string forms. The caller writes keys in sorted order.
 package struct SortedJSONWriter {
     package private(set) var bytes: [UInt8] = []
+    /// Doubles' text seen before, when the encoder was given one.
+    let numbers: DoubleTextCache?
 
-    package init() {
+    package init(numbers: DoubleTextCache? = nil) {
+        self.numbers = numbers
         bytes.reserveCapacity(2048)
     }
 
@@ -369,7 +391,9 @@ package struct SortedJSONWriter {
         bytes.append(UInt8(ascii: ":"))
     }
 
-    package mutating func double(_ value: Double) throws { try JSONNode.writeDouble(value, into: &bytes) }
+    package mutating func double(_ value: Double) throws {
+        try JSONNode.writeDouble(value, into: &bytes, numbers: numbers)
+    }
 
     package mutating func integer(_ value: Int64) { JSONNode.writeInteger(value, into: &bytes) }
 
@@ -399,7 +423,9 @@ package struct SortedJSONWriter {
         endObject()
     }
 
-    package mutating func doubles(_ values: [Double]) throws { try JSONNode.writeDoubles(values, into: &bytes) }
+    package mutating func doubles(_ values: [Double]) throws {
+        try JSONNode.writeDoubles(values, into: &bytes, numbers: numbers)
+    }
 
     package mutating func value(_ value: some SortedJSONWritable) throws { try value.writeSortedJSON(to: &self) }
 
@@ -543,4 +569,54 @@ final class DeferredEncoder: Encoder {
     }
     func unkeyedContainer() -> any UnkeyedEncodingContainer { inner.unkeyedContainer() }
     func singleValueContainer() -> any SingleValueEncodingContainer { inner.singleValueContainer() }
+}
+
+/// The text of doubles written lately, by bit pattern, so that a value met again is copied rather than formatted
+/// again: a backtest's records repeat most of their market series from one record to the next (each window moves
+/// by one candle), and Swift's shortest round-trip formatting was the largest part of writing them. Direct-mapped
+/// (4,096 slots, a newer value takes an older one's slot); a hit copies the bytes the formatting gave. Not
+/// thread-safe: made for one run of records on one thread (`JournalWriter` makes one per batch).
+package final class DoubleTextCache {
+    private static let slotBits = 12
+    private static let slotCount = 1 << slotBits
+    /// A slot holds its length, then up to 31 bytes (a Double's text is at most 24).
+    private static let slotBytes = 32
+    private let keys: UnsafeMutablePointer<UInt64>
+    private let texts: UnsafeMutablePointer<UInt8>
+    /// Values copied rather than formatted.
+    package private(set) var hits = 0
+
+    package init() {
+        keys = .allocate(capacity: Self.slotCount)
+        // A NaN's pattern: never a key, as only finite values are written.
+        keys.initialize(repeating: UInt64.max, count: Self.slotCount)
+        texts = .allocate(capacity: Self.slotCount * Self.slotBytes)
+        texts.initialize(repeating: 0, count: Self.slotCount * Self.slotBytes)
+    }
+
+    deinit {
+        keys.deallocate()
+        texts.deallocate()
+    }
+
+    /// Appends the text of the finite `value`, as `JSONNode.writeDescription` writes it.
+    func append(_ value: Double, integral: Bool, into bytes: inout [UInt8]) {
+        let bits = value.bitPattern
+        let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - Self.slotBits))
+        let text = texts + slot * Self.slotBytes
+        if keys[slot] == bits {
+            hits &+= 1
+            bytes.append(contentsOf: UnsafeBufferPointer(start: text + 1, count: Int(text[0])))
+            return
+        }
+        let start = bytes.count
+        JSONNode.writeDescription(value, integral: integral, into: &bytes)
+        let count = bytes.count - start
+        guard count < Self.slotBytes else { return }
+        keys[slot] = bits
+        text[0] = UInt8(count)
+        bytes.withUnsafeBufferPointer { written in
+            (text + 1).update(from: written.baseAddress! + start, count: count)
+        }
+    }
 }

@@ -82,17 +82,16 @@ package struct JournalDirectory: Sendable {
         path: String,
         level: Int32 = ArenaConfiguration.Journal.defaultCompressionLevel
     ) throws -> Int {
-        guard path.hasSuffix(".jsonl"), let data = FileManager.default.contents(atPath: path) else { return 0 }
-        let compressed = try Gzip.compress(data, level: level)
+        guard path.hasSuffix(".jsonl"), FileManager.default.fileExists(atPath: path) else { return 0 }
         let target = path + ".gz"
         let temporary = target + ".tmp"
-        try AtomicFile.writeAndSync(compressed, to: temporary)
+        let compressed = try Gzip.compressFile(path, to: temporary, level: level)
         try AtomicFile.rename(temporary, to: target)
         let directory = (path as NSString).deletingLastPathComponent
         try AtomicFile.syncDirectory(directory)
         try FileManager.default.removeItem(atPath: path)
         try AtomicFile.syncDirectory(directory)
-        return compressed.count
+        return compressed
     }
 
     /// Removes plain files whose compressed copy is complete, and compressed temporaries left by a crash.

@@ -43,6 +43,7 @@ package actor JournalWriter: Service {
             )
             fillsQueueByDesign = configuration.fillsQueueByDesign
             encodesInBackground = configuration.encodesInBackground
+            syncsEveryBatch = configuration.syncsEveryBatch
         }
 
         package init(
@@ -78,6 +79,8 @@ package actor JournalWriter: Service {
     private var files: [String: OpenFile] = [:]
     /// The journal's bytes are `JSONEncoder`'s with sorted keys and unescaped slashes; this writes them faster.
     private let encoder = SortedJSONEncoder()
+    /// The text of doubles this writer has written lately (the actor's own: records encoded in `append`).
+    private let numbers = DoubleTextCache()
     /// Times an append found the queue full and had to wait for the disk.
     package private(set) var fullQueueWaits = 0
     package var queueDepth: Int { queue.count }
@@ -141,7 +144,7 @@ package actor JournalWriter: Service {
             encoding = Task.detached(priority: .userInitiated) { try Self.lines(batch, encoder: encoder) }
             return
         }
-        var line = try encoder.encode(record)
+        var line = try encoder.encode(record, numbers: numbers)
         line.append(UInt8(ascii: "\n"))
         queue.append((record.traderID, line, ContinuousClock.now))
         if queue.count >= settings.queueCapacity {
@@ -228,8 +231,10 @@ package actor JournalWriter: Service {
 
     /// Each record's line (with its newline), in order.
     private static func lines(_ records: [CycleRecord], encoder: SortedJSONEncoder) throws -> [Data] {
-        try records.map { record in
-            var line = try encoder.encode(record)
+        // Consecutive records repeat most of their series' values: their text is copied, not formatted again.
+        let numbers = DoubleTextCache()
+        return try records.map { record in
+            var line = try encoder.encode(record, numbers: numbers)
             line.append(UInt8(ascii: "\n"))
             return line
         }
@@ -341,8 +346,16 @@ package actor JournalWriter: Service {
 
     package func close() async throws {
         try await flush()
-        for file in files.values { Glibc.close(file.descriptor) }
+        // Without an fsync per batch, the files are made durable here.
+        var failure: AtomicFile.Failure?
+        for (trader, file) in files.sorted(by: { $0.key < $1.key }) {
+            if !settings.syncsEveryBatch, fsync(file.descriptor) != 0, failure == nil {
+                failure = AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
+            }
+            Glibc.close(file.descriptor)
+        }
         files.removeAll()
+        if let failure { throw failure }
         let running = compressions.values
         compressions.removeAll()
         for task in running { await task.value }

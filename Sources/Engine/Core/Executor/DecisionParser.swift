@@ -23,8 +23,8 @@ package enum DecisionParser {
         guard let root = try extractObject(text) else {
             throw Failure(message: "no JSON object found in the answer")
         }
-        let extra = Set(root.keys).subtracting(["decisions"])
-        if !extra.isEmpty {
+        if root.keys.contains(where: { $0 != "decisions" }) {
+            let extra = Set(root.keys).subtracting(["decisions"])
             throw Failure(message: "unexpected top-level keys: \(extra.sorted().joined(separator: ", "))")
         }
         guard case .array(let items) = root["decisions"] else { throw Failure(message: "'decisions' must be a list") }
@@ -42,57 +42,65 @@ package enum DecisionParser {
     }
 
     private static func parseItem(_ item: AnswerJSON, at index: Int) throws(Failure) -> Decision {
-        let path = "decisions[\(index)]"
-        guard case .object(let fields) = item else { throw Failure(message: "\(path): not an object") }
-        let extra = Set(fields.keys).subtracting(itemKeys)
-        if !extra.isEmpty {
-            throw Failure(message: "\(path): unexpected keys: \(extra.sorted().joined(separator: ", "))")
+        // Messages are made only when an item fails: a valid answer builds no text.
+        func path(_ key: String? = nil) -> String {
+            key.map { "decisions[\(index)].\($0)" } ?? "decisions[\(index)]"
+        }
+        guard case .object(let fields) = item else { throw Failure(message: "\(path()): not an object") }
+        if fields.keys.contains(where: { !itemKeys.contains($0) }) {
+            let extra = Set(fields.keys).subtracting(itemKeys)
+            throw Failure(message: "\(path()): unexpected keys: \(extra.sorted().joined(separator: ", "))")
         }
         guard case .string(let symbol) = fields["symbol"], isValidSymbol(symbol) else {
-            throw Failure(message: "\(path).symbol: must be an upper-case symbol such as BTC")
+            throw Failure(message: "\(path("symbol")): must be an upper-case symbol such as BTC")
         }
         guard case .string(let rawSignal) = fields["signal"], let signal = Decision.Signal(rawValue: rawSignal) else {
-            throw Failure(message: "\(path).signal: must be one of buy_to_enter, sell_to_enter, hold, close_position")
+            throw Failure(
+                message: "\(path("signal")): must be one of buy_to_enter, sell_to_enter, hold, close_position"
+            )
         }
         guard let confidence = number(fields["confidence"]), (0...1).contains(confidence) else {
-            throw Failure(message: "\(path).confidence: must be a number from 0 to 1")
+            throw Failure(message: "\(path("confidence")): must be a number from 0 to 1")
         }
         var decision = Decision(symbol: symbol, signal: signal, confidence: confidence)
         if signal.isEntry {
             for key in entryKeys where fields[key] == nil || fields[key] == .null {
-                throw Failure(message: "\(path).\(key): required for \(rawSignal)")
+                throw Failure(message: "\(path(key)): required for \(rawSignal)")
             }
         }
         if let raw = fields["leverage"], raw != .null {
             guard let value = number(raw), value >= 1, value == value.rounded(), value <= 1000 else {
-                throw Failure(message: "\(path).leverage: must be an integer of at least 1")
+                throw Failure(message: "\(path("leverage")): must be an integer of at least 1")
             }
             decision.leverage = Int(value)
         }
-        decision.positionSizeUSD = try positive(fields["position_size_usd"], "\(path).position_size_usd")
-        decision.stopLoss = try positive(fields["stop_loss"], "\(path).stop_loss")
-        decision.takeProfit = try positive(fields["take_profit"], "\(path).take_profit")
+        func positive(_ key: String) throws(Failure) -> Double? {
+            guard let raw = fields[key], raw != .null else { return nil }
+            guard let value = number(raw), value > 0 else {
+                throw Failure(message: "\(path(key)): must be a number above 0")
+            }
+            return value
+        }
+        func text(_ key: String) throws(Failure) -> String? {
+            guard let raw = fields[key], raw != .null else { return nil }
+            // At most 4,000 UTF-8 bytes is at most 4,000 characters; only a longer text is counted.
+            guard case .string(let value) = raw, value.utf8.count <= 4000 || value.count <= 4000 else {
+                throw Failure(message: "\(path(key)): must be text of at most 4000 characters")
+            }
+            return value
+        }
+        decision.positionSizeUSD = try positive("position_size_usd")
+        decision.stopLoss = try positive("stop_loss")
+        decision.takeProfit = try positive("take_profit")
         if let raw = fields["risk_usd"], raw != .null {
-            guard let value = number(raw), value >= 0 else { throw Failure(message: "\(path).risk_usd: must be ≥ 0") }
+            guard let value = number(raw), value >= 0 else {
+                throw Failure(message: "\(path("risk_usd")): must be ≥ 0")
+            }
             decision.riskUSD = value
         }
-        decision.invalidationCondition = try text(fields["invalidation_condition"], "\(path).invalidation_condition")
-        decision.reasoning = try text(fields["reasoning"], "\(path).reasoning")
+        decision.invalidationCondition = try text("invalidation_condition")
+        decision.reasoning = try text("reasoning")
         return decision
-    }
-
-    private static func positive(_ raw: AnswerJSON?, _ path: String) throws(Failure) -> Double? {
-        guard let raw, raw != .null else { return nil }
-        guard let value = number(raw), value > 0 else { throw Failure(message: "\(path): must be a number above 0") }
-        return value
-    }
-
-    private static func text(_ raw: AnswerJSON?, _ path: String) throws(Failure) -> String? {
-        guard let raw, raw != .null else { return nil }
-        guard case .string(let value) = raw, value.count <= 4000 else {
-            throw Failure(message: "\(path): must be text of at most 4000 characters")
-        }
-        return value
     }
 
     /// A finite JSON number (not a boolean).

@@ -153,6 +153,9 @@ package struct Backtest {
         configuration.journal.queueCapacity = min(configuration.journal.queueCapacity, Self.journalBatch)
         configuration.journal.fillsQueueByDesign = true
         configuration.journal.encodesInBackground = true
+        // One fsync per file (when it is rotated out, and at the end), not per batch: 0.6 s of the side-by-side
+        // backtest's 5.4 s was the trading loop waiting for fsyncs.
+        configuration.journal.syncsEveryBatch = false
         // gzip was a quarter of a backtest's CPU at zlib's default level; the configuration's level still wins.
         if configuration.journal.compressionLevel == nil {
             configuration.journal.compressionLevel = ArenaConfiguration.Journal.backtestCompressionLevel
