@@ -201,6 +201,43 @@ struct ModelGatewayTests {
     typealias F = GatewayFixture
     let lane = ModelGateway.Lane(trader: "t1", traderUSDLimit: nil)
 
+    /// The budget's day is the UTC day: spending at 23:59:59.999 is yesterday's a millisecond later, also when
+    /// the clock is read between calls within the same day.
+    @Test func budget_startsANewDayAtUTCMidnight_toTheMillisecond() async throws {
+        let midnight: Int64 = 1_752_624_000_000  // 2025-07-16T00:00:00Z
+        let clock = ManualClock(now: midnight - 60_000)
+        let budget = try BudgetGuard(limits: F.budget(usd: 1), path: nil, clock: clock)
+        func spend(_ usd: Double) async throws {
+            guard
+                case .success(let reservation) = await budget.admit(
+                    trader: "t",
+                    traderUSDLimit: nil,
+                    tokens: 10,
+                    usd: usd
+                )
+            else {
+                Issue.record("refused at \(clock.now())")
+                return
+            }
+            try await budget.settle(reservation, tokens: 10, usd: usd, traderUSDLimit: nil)
+        }
+        try await spend(0.5)
+        clock.set(midnight - 1)
+        try await spend(0.25)
+        #expect(await budget.ledger.day == "2025-07-15")
+        #expect(abs(await budget.ledger.total.usd - 0.75) < 1e-9)
+        clock.set(midnight)
+        #expect(await budget.usedPct(trader: "t", traderUSDLimit: nil) == 0)
+        #expect(await budget.ledger.day == "2025-07-16")
+        try await spend(0.9)
+        clock.set(midnight + 86_400_000 - 1)
+        #expect(await budget.usedPct(trader: "t", traderUSDLimit: nil) > 89)
+        // Back before midnight (a replay clock set again): the day follows the clock, as it did before.
+        clock.set(midnight - 1)
+        #expect(await budget.usedPct(trader: "t", traderUSDLimit: nil) == 0)
+        #expect(await budget.ledger.day == "2025-07-15")
+    }
+
     @Test func retries_waitTheBackoff_honourRetryAfter_andStopAtTheLimit() async throws {
         let behaviour = FakeModelBehaviour(
             .content(#"{"decisions":[]}"#),

@@ -46,6 +46,9 @@ package actor BudgetGuard {
     package private(set) var ledger: Ledger
     private var reserved: [Int: Reservation] = [:]
     private var nextReservation = 0
+    /// The UTC day of `ledger`, in Unix milliseconds: the clock is compared with it rather than the day's name
+    /// made again on every call (every model call asks).
+    private var today: Range<Int64> = 0..<0
 
     package init(limits: LLMConfiguration.Budget, path: String?, clock: any ArenaClock) throws {
         self.limits = limits
@@ -70,7 +73,11 @@ package actor BudgetGuard {
     }
 
     private func roll() {
-        ledger = Self.rolled(ledger, to: Self.day(clock.now()))
+        let now = clock.now()
+        guard !today.contains(now) else { return }
+        ledger = Self.rolled(ledger, to: Self.day(now))
+        let start = now - ((now % 86_400_000) + 86_400_000) % 86_400_000
+        today = start..<start + 86_400_000
     }
 
     private var reservedTotal: Spend {
