@@ -186,8 +186,8 @@ struct JournalTests {
             )
             return entry
         }
-        var compressed: [Int32: Data] = [:]
-        for level: Int32 in [1, 9] {
+        var compressed: [Int: Data] = [:]
+        for level in [1, 9] {
             let root = try TestPaths.makeScratch("journal-gz-level")
             var settings = JournalWriter.Settings(
                 root: root.path,

@@ -72,7 +72,7 @@ package struct ArenaConfiguration: Sendable {
         /// 6 for a live engine, 1 for a backtest (`Journal.defaultCompressionLevel`, `Backtest.configuration`).
         package var compressionLevel: Int?
         /// A live engine's gzip level: zlib's default, the smallest files for the time.
-        package static let defaultCompressionLevel: Int32 = 6
+        package static let defaultCompressionLevel = 6
         /// A backtest's: it writes a live day's records in a second, and level 1 compresses them 2.6 times faster
         /// than 6 into files about 1.7 times as big (measured on a backtest's journal: 7.7 × against 13.4 ×).
         package static let backtestCompressionLevel = 1

@@ -11,11 +11,10 @@ package enum Gzip {
 
     private static let chunk = 256 * 1024
 
-    /// Compresses `data` into one gzip member.
-    package static func compress(_ data: Data, level: Int32 = 6) throws(Failure) -> Data {
-        var stream = z_stream()
+    /// Starts a gzip member at `level` in `stream` (which must stay where it is: zlib keeps its address).
+    private static func startDeflate(_ stream: inout z_stream, level: Int32) throws(Failure) {
         // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-        var status = deflateInit2_(
+        let status = deflateInit2_(
             &stream,
             level,
             Z_DEFLATED,
@@ -26,10 +25,16 @@ package enum Gzip {
             Int32(MemoryLayout<z_stream>.size)
         )
         guard status == Z_OK else { throw Failure(status: status, operation: "deflateInit2") }
+    }
+
+    /// Compresses `data` into one gzip member.
+    package static func compress(_ data: Data, level: Int32 = 6) throws(Failure) -> Data {
+        var stream = z_stream()
+        try startDeflate(&stream, level: level)
         defer { deflateEnd(&stream) }
         var output = Data()
         var buffer = [UInt8](repeating: 0, count: chunk)
-        status = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Int32 in
+        let status = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Int32 in
             stream.next_in = UnsafeMutablePointer(mutating: raw.bindMemory(to: Bytef.self).baseAddress)
             stream.avail_in = uInt(raw.count)
             var result: Int32 = Z_OK
@@ -58,17 +63,7 @@ package enum Gzip {
         guard output >= 0 else { throw AtomicFile.Failure(operation: "open", path: target, code: errno) }
         defer { close(output) }
         var stream = z_stream()
-        let status = deflateInit2_(
-            &stream,
-            level,
-            Z_DEFLATED,
-            15 + 16,
-            8,
-            Z_DEFAULT_STRATEGY,
-            ZLIB_VERSION,
-            Int32(MemoryLayout<z_stream>.size)
-        )
-        guard status == Z_OK else { throw Failure(status: status, operation: "deflateInit2") }
+        try startDeflate(&stream, level: level)
         defer { deflateEnd(&stream) }
         let readSize = 1 << 20
         let plain = UnsafeMutablePointer<UInt8>.allocate(capacity: readSize)

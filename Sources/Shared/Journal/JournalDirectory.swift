@@ -80,12 +80,12 @@ package struct JournalDirectory: Sendable {
     @discardableResult
     package static func compress(
         path: String,
-        level: Int32 = ArenaConfiguration.Journal.defaultCompressionLevel
+        level: Int = ArenaConfiguration.Journal.defaultCompressionLevel
     ) throws -> Int {
         guard path.hasSuffix(".jsonl"), FileManager.default.fileExists(atPath: path) else { return 0 }
         let target = path + ".gz"
         let temporary = target + ".tmp"
-        let compressed = try Gzip.compressFile(path, to: temporary, level: level)
+        let compressed = try Gzip.compressFile(path, to: temporary, level: Int32(level))
         try AtomicFile.rename(temporary, to: target)
         let directory = (path as NSString).deletingLastPathComponent
         try AtomicFile.syncDirectory(directory)

@@ -21,8 +21,9 @@ package actor JournalWriter: Service {
         package var queueCapacity: Int
         package var compressClosedFiles: Bool
         /// gzip level of closed files.
-        package var compressionLevel: Int32 = ArenaConfiguration.Journal.defaultCompressionLevel
-        /// fsync each batch (always, in the product; the benchmark measures the cost by turning it off).
+        package var compressionLevel = ArenaConfiguration.Journal.defaultCompressionLevel
+        /// fsync each batch (a live engine); without it, each file is fsynced when closed (a backtest; the benchmark
+        /// measures the cost).
         package var syncsEveryBatch = true
         /// A full queue is the batching (a backtest): counted, logged at debug level only.
         package var fillsQueueByDesign = false
@@ -38,9 +39,7 @@ package actor JournalWriter: Service {
             fsyncInterval = configuration.fsyncInterval
             queueCapacity = configuration.queueCapacity
             compressClosedFiles = configuration.compressClosedFiles
-            compressionLevel = Int32(
-                configuration.compressionLevel ?? Int(ArenaConfiguration.Journal.defaultCompressionLevel)
-            )
+            compressionLevel = configuration.compressionLevel ?? ArenaConfiguration.Journal.defaultCompressionLevel
             fillsQueueByDesign = configuration.fillsQueueByDesign
             encodesInBackground = configuration.encodesInBackground
             syncsEveryBatch = configuration.syncsEveryBatch
