@@ -38,21 +38,35 @@ package enum AtomicFile {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o644)
         guard descriptor >= 0 else { throw Failure(operation: "open", path: path, code: errno) }
         defer { close(descriptor) }
+        try writeAll(data, to: descriptor, path: path)
+        guard fsync(descriptor) == 0 else { throw Failure(operation: "fsync", path: path, code: errno) }
+    }
+
+    /// Writes all of `data` to `descriptor` (a short write continues, an interrupted one is tried again); `path`
+    /// names the file in the error.
+    package static func writeAll(_ data: Data, to descriptor: Int32, path: String) throws(Failure) {
         var failure: Failure?
         data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = Failure(operation: "write", path: path, code: errno)
-                    return
-                }
-                offset += written
+            do throws(Failure) {
+                try writeAll(raw, to: descriptor, path: path)
+            } catch {
+                failure = error
             }
         }
         if let failure { throw failure }
-        guard fsync(descriptor) == 0 else { throw Failure(operation: "fsync", path: path, code: errno) }
+    }
+
+    /// Writes all of `bytes` to `descriptor`, as `writeAll(_:to:path:)` does for `Data`.
+    package static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws(Failure) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "write", path: path, code: errno)
+            }
+            offset += written
+        }
     }
 
     /// A value as sorted-key JSON, replaced atomically at `path` (its directory created when missing): the way

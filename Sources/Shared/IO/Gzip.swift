@@ -89,15 +89,11 @@ package enum Gzip {
                     throw Failure(status: result, operation: "deflate")
                 }
                 let produced = chunk - Int(stream.avail_out)
-                var offset = 0
-                while offset < produced {
-                    let written = write(output, packed + offset, produced - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw AtomicFile.Failure(operation: "write", path: target, code: errno)
-                    }
-                    offset += written
-                }
+                try AtomicFile.writeAll(
+                    UnsafeRawBufferPointer(start: packed, count: produced),
+                    to: output,
+                    path: target
+                )
                 total += produced
                 if result == Z_STREAM_END { finished = true }
             } while stream.avail_out == 0 && !finished

@@ -277,7 +277,7 @@ package actor JournalWriter: Service {
                     before[entry.trader] = (file.descriptor, file.bytes)
                 }
                 do {
-                    try Self.writeAll(entry.line, to: file.descriptor)
+                    try AtomicFile.writeAll(entry.line, to: file.descriptor, path: "journal")
                 } catch {
                     _ = ftruncate(file.descriptor, off_t(file.bytes))
                     files[entry.trader] = file
@@ -444,20 +444,6 @@ package actor JournalWriter: Service {
         guard descriptor >= 0 else { throw AtomicFile.Failure(operation: "open", path: path, code: errno) }
         try AtomicFile.syncDirectory(folder)
         return OpenFile(descriptor: descriptor, sequence: sequence, bytes: 0, openedAt: .now)
-    }
-
-    private static func writeAll(_ data: Data, to descriptor: Int32) throws {
-        try data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw AtomicFile.Failure(operation: "write", path: "journal", code: errno)
-                }
-                offset += written
-            }
-        }
     }
 }
 
