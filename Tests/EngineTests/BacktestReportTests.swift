@@ -100,6 +100,44 @@ struct BacktestReportTests {
         #expect(BacktestMetrics.exposurePct(trades: [], open: [], range: 0...1000) == 0)
     }
 
+    /// Equity is cash plus margins plus unrealized PnL, summed in symbol order, to the bit: with no position, one
+    /// (the path every tick takes, without an array) and several; a negative zero cash stays what the sums give.
+    @Test func equity_isCashPlusMarginsPlusUnrealized_inSymbolOrder() {
+        func position(_ symbol: String, margin: Double, mark: Double) -> Position {
+            Position(
+                symbol: symbol,
+                quantity: 0.3,
+                entryPrice: 0.7,
+                leverage: 3,
+                margin: margin,
+                liquidationPrice: 0,
+                markPrice: mark,
+                openedAt: 0,
+                entryOrderID: 1,
+                confidence: 0.5,
+                riskUSD: 0,
+                invalidationCondition: "",
+                entryFee: 0,
+                fundingPaid: 0
+            )
+        }
+        let held = [
+            position("SOL", margin: 0.1, mark: 0.9), position("BTC", margin: 0.2, mark: 1.3),
+            position("ETH", margin: 1e-17, mark: 0.1),
+        ]
+        for count in 0...3 {
+            for cash in [1e16, 0.3, -0.0] {
+                let positions = Dictionary(uniqueKeysWithValues: held.prefix(count).map { ($0.symbol, $0) })
+                let account = TraderAccount(cash: cash, positions: positions, realizedPnL: 0, feesPaid: 0)
+                let ordered = positions.keys.sorted().map { positions[$0]! }
+                let expected =
+                    cash + ordered.reduce(0) { $0 + $1.margin } + ordered.reduce(0) { $0 + $1.unrealizedPnL }
+                #expect(account.equity.bitPattern == expected.bitPattern, "\(count) positions, cash \(cash)")
+                #expect(account.equity == cash + account.marginUsed + account.unrealizedPnL)
+            }
+        }
+    }
+
     @Test func sortinoAndCalmar_followTheirDefinitions() throws {
         let equities: [Double] = [1000, 1010, 1005, 1020, 1000, 1030]
         let history = equities.enumerated().map { index, equity in

@@ -273,6 +273,78 @@ struct ManagerTests {
         #expect(await store.state("t").isDrawdownLimitHit)
     }
 
+    /// What a tick reads back from observing an account is the trader's state after it: its switches, pause and
+    /// flatten request, step by step; a trader never begun starts a state, and history is kept in place.
+    @Test func observeTick_reportsTheStateItLeaves() async throws {
+        let store = try ManagerStore(path: nil)
+        let dayStart = (EngineFixtures.start / 86_400_000) * 86_400_000
+        func expectMatches(_ observed: ManagerStore.TickObservation, closeAll: Bool) async {
+            let state = await store.state("t")
+            #expect(
+                observed
+                    == .init(
+                        closeAll: closeAll,
+                        isDrawdownLimitHit: state.isDrawdownLimitHit,
+                        isDailyLossLimitHit: state.isDailyLossLimitHit,
+                        isPaused: state.isPaused(at: dayStart + 5000),
+                        isFlattenRequested: state.flattenRequest != nil
+                    )
+            )
+        }
+        // Never begun: observing starts the trader's state (equity history and day included).
+        var observed = await store.observeTick(
+            trader: Self.trader,
+            account: account(equity: 1000),
+            trades: [],
+            now: dayStart + 1000
+        )
+        #expect(
+            observed
+                == .init(
+                    closeAll: false,
+                    isDrawdownLimitHit: false,
+                    isDailyLossLimitHit: false,
+                    isPaused: false,
+                    isFlattenRequested: false
+                )
+        )
+        #expect(await store.state("t").equityHistory.count == 1)
+        #expect(await store.state("t").day == dayStart / 86_400_000)
+        await store.begin(trader: "t", capital: 1000, now: dayStart + 1000)
+        _ = await store.apply(
+            OperatorRequest(action: .pause, trader: "t", user: "op", requestedAt: dayStart),
+            now: dayStart + 1500
+        )
+        observed = await store.observeTick(
+            trader: Self.trader,
+            account: account(equity: 940),
+            trades: [],
+            now: dayStart + 5000
+        )
+        #expect(observed.isDailyLossLimitHit && observed.isPaused && !observed.isDrawdownLimitHit)
+        await expectMatches(observed, closeAll: false)
+        _ = await store.apply(
+            OperatorRequest(action: .flatten, trader: "t", user: "op", requestedAt: dayStart),
+            now: dayStart + 1500
+        )
+        observed = await store.observeTick(
+            trader: Self.trader,
+            account: account(equity: 790),
+            trades: [],
+            now: dayStart + 5000
+        )
+        #expect(observed.closeAll && observed.isDrawdownLimitHit && observed.isFlattenRequested)
+        await expectMatches(observed, closeAll: true)
+        observed = await store.observeTick(
+            trader: Self.trader,
+            account: account(equity: 780),
+            trades: [],
+            now: dayStart + 5000
+        )
+        await expectMatches(observed, closeAll: false)
+        #expect(await store.state("t").peakEquity == 1000)
+    }
+
     @Test func equityHistory_getsOnePointPerHour() async throws {
         let store = try ManagerStore(path: nil)
         await store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)

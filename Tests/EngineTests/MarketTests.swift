@@ -115,6 +115,62 @@ struct MarketTests {
         }
     }
 
+    /// The last closed candle, found where the time says on gapless candles and searched otherwise, is the one a
+    /// linear scan finds: before the first close, at and one millisecond around every close, inside and after
+    /// gaps, past the end, and on a table whose interval is not the spacing of its candles.
+    @Test(arguments: [60_000 as Int64, 180_000])
+    func lastClosedIndex_matchesALinearScan(interval: Int64) {
+        let start: Int64 = 1_700_000_000_000
+        // Gapless for 40 candles, then gaps of 1, 2 and 7 missing candles, then regular again.
+        var times = (0..<40).map { start + Int64($0) * 60_000 }
+        for skip in [2, 3, 8] { times.append(times[times.count - 1] + Int64(skip) * 60_000) }
+        times += (1...20).map { times[times.count - 1] + Int64($0) * 60_000 }
+        let candles = times.map { Candle(openTime: $0, open: 1, high: 1, low: 1, close: 1, volume: 1) }
+        let table = ReplayMarketProvider.IndicatorTable(candles: candles, interval: interval)
+        let gapless = ReplayMarketProvider.IndicatorTable(candles: Array(candles.prefix(40)), interval: interval)
+        var probes: [Int64] = [.min / 2, start - 1, start, start + interval - 1]
+        for time in times { probes += [time + interval - 1, time + interval, time + interval + 1, time + 30_000] }
+        probes += [times[times.count - 1] + 10 * interval, .max / 2]
+        var found = 0
+        for probe in probes {
+            for (table, count) in [(table, candles.count), (gapless, 40)] {
+                let scanned = (0..<count).last { candles[$0].openTime + interval <= probe }
+                #expect(table.lastClosedIndex(at: probe) == scanned, "at \(probe), interval \(interval)")
+                if scanned != nil { found += 1 }
+            }
+        }
+        #expect(found > 100)
+        #expect(ReplayMarketProvider.IndicatorTable(candles: [], interval: interval).lastClosedIndex(at: start) == nil)
+    }
+
+    /// The next close after a time is the earliest across symbols, nil past the end of every series.
+    @Test func replay_nextCloseIsTheEarliestAcrossSymbols() throws {
+        let market = try provider(symbols: ["BTC", "ETH"])
+        let btc = try CandleCSV.load(path: "\(Self.dataDirectory)/hyperliquid_BTC_3m.csv")
+        let eth = try CandleCSV.load(path: "\(Self.dataDirectory)/hyperliquid_ETH_3m.csv")
+        let interval: Int64 = 180_000
+        for now in [btc[10].openTime, btc[10].openTime + interval, btc[500].openTime + 1, eth[0].openTime - 1] {
+            let closes = (btc + eth).map { $0.openTime + interval }.filter { $0 > now }
+            #expect(market.nextClose(after: now) == closes.min())
+        }
+        let end = max(btc[btc.count - 1].openTime, eth[eth.count - 1].openTime) + interval
+        #expect(market.nextClose(after: end) == nil)
+    }
+
+    /// Filling an empty set of marks takes the other's as they are, but only for the symbols it prices (funding
+    /// and times of an unpriced symbol are left out, as when merging); filling a non-empty set keeps its own.
+    @Test func marks_fillKeepsOnlyPricedSymbols() {
+        var empty = MarketMarks()
+        empty.fill(from: .init(prices: ["BTC": 2], funding: ["BTC": 0.1], asOf: ["BTC": 5]))
+        #expect(empty == MarketMarks(prices: ["BTC": 2], funding: ["BTC": 0.1], asOf: ["BTC": 5]))
+        var partial = MarketMarks()
+        partial.fill(from: .init(prices: ["BTC": 2], funding: ["BTC": 0.1, "ETH": 0.2], asOf: ["BTC": 5, "SOL": 6]))
+        #expect(partial == MarketMarks(prices: ["BTC": 2], funding: ["BTC": 0.1], asOf: ["BTC": 5]))
+        var merged = MarketMarks(prices: ["BTC": 1], funding: [:], asOf: ["BTC": 4])
+        merged.fill(from: .init(prices: ["BTC": 2, "ETH": 3], funding: ["BTC": 0.1, "ETH": 0.2], asOf: ["BTC": 5]))
+        #expect(merged == MarketMarks(prices: ["BTC": 1, "ETH": 3], funding: ["ETH": 0.2], asOf: ["BTC": 4]))
+    }
+
     @Test func replay_snapshotCarriesTenPointSeriesAndContext() async throws {
         let market = try provider()
         let candles = try CandleCSV.load(path: "\(Self.dataDirectory)/hyperliquid_BTC_3m.csv")

@@ -48,6 +48,19 @@ package struct ReplayMarketProvider: MarketProvider {
 
         /// Index of the newest candle closed at `now`, if any.
         package func lastClosedIndex(at now: Int64) -> Int? {
+            // Candles without gaps (the usual case) put the answer where the time says: checked against its
+            // neighbour, else searched. Every tick of a backtest asks this for every symbol.
+            if let first = candles.first, interval > 0, now >= first.openTime + interval {
+                let guess = (now - first.openTime - interval) / interval
+                if guess < Int64(candles.count) {
+                    let index = Int(guess)
+                    if candles[index].openTime + interval <= now,
+                        index + 1 == candles.count || candles[index + 1].openTime + interval > now
+                    {
+                        return index
+                    }
+                }
+            }
             var low = 0
             var high = candles.count - 1
             var found: Int?
@@ -210,11 +223,15 @@ package struct ReplayMarketProvider: MarketProvider {
 
     /// The first intraday candle close strictly after `now`, across symbols (the backtest's next market event).
     package func nextClose(after now: Int64) -> Int64? {
-        symbols.compactMap { symbol -> Int64? in
-            guard let table = series[symbol]?.intraday else { return nil }
+        var earliest: Int64?
+        for symbol in symbols {
+            guard let table = series[symbol]?.intraday else { continue }
             let next = (table.lastClosedIndex(at: now) ?? -1) + 1
-            return next < table.candles.count ? table.candles[next].openTime + table.interval : nil
-        }.min()
+            guard next < table.candles.count else { continue }
+            let close = table.candles[next].openTime + table.interval
+            earliest = min(earliest ?? close, close)
+        }
+        return earliest
     }
 
     /// Symbols without a funding file (or with an empty one): nothing charges funding on them.

@@ -87,6 +87,11 @@ package struct TraderAccount: Sendable, Equatable, Codable {
     }
     /// The same sums in the same order as `marginUsed` and `unrealizedPnL`, over one ordering of the positions.
     package var equity: Double {
+        // One position or none (every tick of a backtest): the same sums, no array made.
+        if positions.count < 2 {
+            let only = positions.values.first
+            return cash + (0 + (only?.margin ?? 0)) + (0 + (only?.unrealizedPnL ?? 0))
+        }
         let ordered = orderedPositions
         return cash + ordered.reduce(0) { $0 + $1.margin } + ordered.reduce(0) { $0 + $1.unrealizedPnL }
     }

@@ -155,6 +155,15 @@ package struct MarketMarks: Sendable, Equatable {
 
     /// `other`'s marks for the symbols this one lacks.
     package mutating func fill(from other: MarketMarks) {
+        // Into nothing (a venue with one market: every tick of a backtest) it is `other` itself, when all its
+        // funding and times belong to symbols it prices; no tables built.
+        if prices.isEmpty, funding.isEmpty, asOf.isEmpty,
+            other.funding.keys.allSatisfy({ other.prices[$0] != nil }),
+            other.asOf.keys.allSatisfy({ other.prices[$0] != nil })
+        {
+            self = other
+            return
+        }
         for (symbol, price) in other.prices where prices[symbol] == nil {
             prices[symbol] = price
             asOf[symbol] = other.asOf[symbol]

@@ -26,23 +26,25 @@ package struct BacktestRunner {
     ) async throws -> Int {
         try await manager.prepare()
         let replayMarkets = manager.markets.values.compactMap { $0 as? ReplayMarketProvider }
+        // In id order with each one's replay market, looked up once (every tick asks every trader).
         let ordered = manager.traders.sorted { $0.configuration.id < $1.configuration.id }
+            .filter(\.configuration.autoStart)
+            .map { ($0, manager.markets[$0.configuration.marketProvider] as? ReplayMarketProvider) }
         var cycles = 0
         while clock.now() <= end, !Task.isCancelled {
             let now = clock.now()
             await manager.tick(now: now)
             await manager.rebalanceIfDue(now: now)
             var nextDue = Int64.max
-            for trader in ordered where trader.configuration.autoStart {
-                let state = await manager.store.state(trader.configuration.id)
+            for (trader, market) in ordered {
+                let lastDecisionAt = await manager.store.lastDecisionAt(trader.configuration.id)
                 let interval = trader.configuration.decisionInterval.milliseconds
-                if let last = state.lastDecisionAt, now - last < interval {
+                if let last = lastDecisionAt, now - last < interval {
                     nextDue = min(nextDue, last + interval)
                     continue
                 }
                 // Due, but no candle of its market has closed since it last decided: nothing new to decide on.
-                if !decidesBetweenCloses, let last = state.lastDecisionAt,
-                    let market = manager.markets[trader.configuration.marketProvider] as? ReplayMarketProvider,
+                if !decidesBetweenCloses, let last = lastDecisionAt, let market,
                     let close = market.nextClose(after: last), close > now
                 {
                     nextDue = min(nextDue, close)
@@ -54,8 +56,8 @@ package struct BacktestRunner {
                 nextDue = min(nextDue, now + interval)
             }
             progress(now, cycles)
-            let nextCandle = replayMarkets.compactMap { $0.nextClose(after: now) }.min() ?? .max
-            let next = min(nextCandle, nextDue)
+            var next = nextDue
+            for market in replayMarkets { next = min(next, market.nextClose(after: now) ?? .max) }
             guard next != .max, next > now else { break }
             clock.jump(to: next)
         }

@@ -38,6 +38,11 @@ package final class ArenaManager: Service, Sendable {
     /// Each paper venue (in id order) with the markets its traders use (in id order): the marks it is given every
     /// tick. Fixed by the configuration, so worked out once.
     private let paperVenueMarkets: [(venue: any PaperVenue, markets: [any MarketProvider])]
+    /// Every trader whose exchange is known, in `traders` order, with whether it is a paper venue: what each tick
+    /// walks (a backtest ticks every candle).
+    private let tickedTraders: [(trader: Trader, exchange: any ExchangeProvider, isPaper: Bool)]
+    /// The live venues in id order with the traders that use them: whose safety nets each tick keeps.
+    private let liveVenues: [(id: String, exchange: any ExchangeProvider, users: [String])]
     let store: ManagerStore
     package let journal: JournalWriter?
     let logger: Logger
@@ -109,6 +114,14 @@ package final class ArenaManager: Service, Sendable {
             guard let venue = exchange as? any PaperVenue else { return nil }
             let used = Set(traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.marketProvider))
             return (venue, used.sorted().compactMap { markets[$0] })
+        }
+        self.tickedTraders = traders.compactMap { trader in
+            exchanges[trader.configuration.exchangeProvider].map { (trader, $0, $0 is any PaperVenue) }
+        }
+        self.liveVenues = exchanges.sorted { $0.key < $1.key }.compactMap { id, exchange in
+            guard !(exchange is any PaperVenue) else { return nil }
+            let users = traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.id)
+            return users.isEmpty ? nil : (id, exchange, users)
         }
         self.store = store
         self.journal = journal
@@ -328,9 +341,7 @@ package final class ArenaManager: Service, Sendable {
     /// the dead-man's switch re-armed before it can fire, and protection put back when it has fired or after a
     /// start. A failure is logged and alerted; the next tick tries again.
     func keepVenuesAlive(now: Int64) async {
-        for (id, exchange) in exchanges.sorted(by: { $0.key < $1.key }) where !(exchange is any PaperVenue) {
-            let users = traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.id)
-            guard !users.isEmpty else { continue }
+        for (id, exchange, users) in liveVenues {
             do {
                 let report = try await exchange.keepAlive(traders: users, now: now)
                 if report.switchFired {
@@ -484,11 +495,10 @@ package final class ArenaManager: Service, Sendable {
         }
         await keepVenuesAlive(now: now)
         await sendDailySummaryIfDue(now: now)
-        for trader in traders {
-            guard let exchange = exchanges[trader.configuration.exchangeProvider] else { continue }
+        for (trader, exchange, isPaper) in tickedTraders {
             // A live venue's account, orders and fills cost request weight: read every `liveAccountSync`, not every
             // tick (cycles and the stop check read them when they need them), so orders are never starved.
-            if !(exchange is any PaperVenue) {
+            if !isPaper {
                 let id = trader.configuration.id
                 let due = lastLiveSync.withLock { synced in
                     guard now - (synced[id] ?? .min / 2) >= Self.liveAccountSync else { return false }
@@ -506,23 +516,20 @@ package final class ArenaManager: Service, Sendable {
                         await notifier.send(.trades, TradeNotice.closed(trade, trader: trader.configuration))
                     }
                 }
-                let closeAll = await store.observe(
+                let observed = await store.observeTick(
                     trader: trader.configuration,
                     account: account,
                     trades: trades,
                     now: now,
                     remembers: trader.remembers
                 )
-                if let metrics {
-                    let state = await store.state(trader.configuration.id)
-                    metrics.recordTrader(
-                        trader.configuration.id,
-                        account: account,
-                        isHalted: state.isDrawdownLimitHit || state.isDailyLossLimitHit,
-                        isPaused: state.isPaused(at: now)
-                    )
-                }
-                if closeAll {
+                metrics?.recordTrader(
+                    trader.configuration.id,
+                    account: account,
+                    isHalted: observed.isDrawdownLimitHit || observed.isDailyLossLimitHit,
+                    isPaused: observed.isPaused
+                )
+                if observed.closeAll {
                     logger.warning(
                         "drawdown limit hit: closing positions, entries stopped",
                         metadata: ["trader": "\(trader.configuration.id)"]
@@ -536,14 +543,13 @@ package final class ArenaManager: Service, Sendable {
                 // Level-triggered: while the switch is on (or an operator's flatten waits) and positions remain (a
                 // close refused, a position opened by a cycle that was in flight, a restart), the close-out runs
                 // again; a flatten is done once nothing is held.
-                let state = await store.state(trader.configuration.id)
-                if state.flattenRequest != nil, account.positions.isEmpty {
+                if observed.isFlattenRequested, account.positions.isEmpty {
                     await store.flattenDone(trader.configuration.id)
                 }
                 let closeOut: (origin: CycleRecord.Origin, reason: ReasonCode)? =
-                    state.isDrawdownLimitHit
+                    observed.isDrawdownLimitHit
                     ? (.drawdownSwitch, .drawdownLimit)
-                    : state.flattenRequest != nil ? (.operatorFlatten, .operatorFlatten) : nil
+                    : observed.isFlattenRequested ? (.operatorFlatten, .operatorFlatten) : nil
                 if let closeOut, !account.positions.isEmpty {
                     await drawdown.run(
                         trader,

@@ -120,6 +120,18 @@ package actor ManagerStore {
 
     func state(_ trader: String) -> TraderState { state.traders[trader] ?? TraderState() }
 
+    /// When the trader last decided (without copying its state: the backtest asks for every trader every tick).
+    func lastDecisionAt(_ trader: String) -> Int64? { state.traders[trader]?.lastDecisionAt }
+
+    /// Changes the trader's state where it lies in the table (started on first sight): no copy of it is made or
+    /// moved, and its id is looked up once.
+    private func modify<Result>(_ trader: String, _ body: (inout TraderState) -> Result) -> Result {
+        if let index = state.traders.index(forKey: trader) { return body(&state.traders.values[index]) }
+        var fresh = TraderState()
+        defer { state.traders[trader] = fresh }
+        return body(&fresh)
+    }
+
     /// The trader's state taken out of the table to be changed and put back: a copy left in the table would make
     /// every change to its long lists (equity history, invocation times, signal samples) copy them whole.
     private func take(_ trader: String) -> TraderState {
@@ -253,75 +265,105 @@ package actor ManagerStore {
     )
         -> Bool
     {
-        var trader = take(configuration.id)
-        let equity = account.equity
-        var changed = false
-        if trades.count > trader.closedTradesSeen {
-            let cooldown = configuration.riskParams.cooldownAfterClose.milliseconds
-            for trade in trades[trader.closedTradesSeen...] {
-                trader.recordPromptVersion(trade)
-                if remembers {
-                    if trader.memory == nil { trader.memory = TraderMemory() }
-                    trader.memory?.record(trade)
+        observeTick(trader: configuration, account: account, trades: trades, now: now, remembers: remembers).closeAll
+    }
+
+    /// What a tick needs to know of a trader once its account is observed, read without copying its state.
+    package struct TickObservation: Sendable, Equatable {
+        /// The drawdown switch has just fired: the trader's positions must be closed.
+        var closeAll: Bool
+        var isDrawdownLimitHit: Bool
+        var isDailyLossLimitHit: Bool
+        var isPaused: Bool
+        var isFlattenRequested: Bool
+    }
+
+    /// `observe`, returning what the tick reads next (its kill switches, pause and flatten request) in the same
+    /// step: every tick of a backtest (every candle) does this for every trader.
+    package func observeTick(
+        trader configuration: TraderConfiguration,
+        account: TraderAccount,
+        trades: [ClosedTrade],
+        now: Int64,
+        remembers: Bool = false
+    ) -> TickObservation {
+        let (observation, changed) = modify(configuration.id) { trader -> (TickObservation, Bool) in
+            let equity = account.equity
+            var changed = false
+            if trades.count > trader.closedTradesSeen {
+                let cooldown = configuration.riskParams.cooldownAfterClose.milliseconds
+                for trade in trades[trader.closedTradesSeen...] {
+                    trader.recordPromptVersion(trade)
+                    if remembers {
+                        if trader.memory == nil { trader.memory = TraderMemory() }
+                        trader.memory?.record(trade)
+                    }
+                    guard cooldown > 0 else { continue }
+                    trader.cooldownUntil[trade.symbol] = max(
+                        trader.cooldownUntil[trade.symbol] ?? 0,
+                        trade.exitTime + cooldown
+                    )
                 }
-                guard cooldown > 0 else { continue }
-                trader.cooldownUntil[trade.symbol] = max(
-                    trader.cooldownUntil[trade.symbol] ?? 0,
-                    trade.exitTime + cooldown
-                )
+                trader.closedTradesSeen = trades.count
+                changed = true
             }
-            trader.closedTradesSeen = trades.count
-            changed = true
-        }
-        let marker = Int((now - trader.startedAt) / 3_600_000)
-        if marker > (trader.equityHistory.last?.marker ?? -1) {
-            if let previous = trader.equityHistory.last, previous.equity > 0 {
-                trader.recordPromptVersionReturn((equity - (trader.pendingFlow ?? 0)) / previous.equity - 1)
-            }
-            trader.equityHistory.append(
-                .init(
-                    marker: marker,
-                    time: now,
-                    equity: equity,
-                    realizedPnL: account.realizedNetPnL(closedTrades: trades),
-                    unrealizedPnL: account.unrealizedPnL,
-                    llmCostUSD: trader.llmCostUSD,
-                    flow: trader.pendingFlow,
-                    marginUsed: account.marginUsed
+            let marker = Int((now - trader.startedAt) / 3_600_000)
+            if marker > (trader.equityHistory.last?.marker ?? -1) {
+                if let previous = trader.equityHistory.last, previous.equity > 0 {
+                    trader.recordPromptVersionReturn((equity - (trader.pendingFlow ?? 0)) / previous.equity - 1)
+                }
+                trader.equityHistory.append(
+                    .init(
+                        marker: marker,
+                        time: now,
+                        equity: equity,
+                        realizedPnL: account.realizedNetPnL(closedTrades: trades),
+                        unrealizedPnL: account.unrealizedPnL,
+                        llmCostUSD: trader.llmCostUSD,
+                        flow: trader.pendingFlow,
+                        marginUsed: account.marginUsed
+                    )
                 )
+                trader.pendingFlow = nil
+                if trader.equityHistory.count > Self.historyLimit {
+                    trader.equityHistory.removeFirst(trader.equityHistory.count - Self.historyLimit)
+                }
+                changed = true
+            }
+            let day = now / 86_400_000
+            if day != trader.day {
+                trader.day = day
+                trader.dayStartEquity = equity
+                trader.isDailyLossLimitHit = false
+                changed = true
+            }
+            let limits = configuration.riskParams
+            if !trader.isDailyLossLimitHit, equity < trader.dayStartEquity * (1 - limits.maxDailyLossPct / 100) {
+                trader.isDailyLossLimitHit = true
+                changed = true
+            }
+            trader.peakEquity = max(trader.peakEquity, equity)
+            if trader.peakEquity > 0 {
+                let drawdown = (1 - equity / trader.peakEquity) * 100
+                if drawdown > (trader.maxDrawdownPct ?? 0) { trader.maxDrawdownPct = drawdown }
+            }
+            var closeAll = false
+            if !trader.isDrawdownLimitHit, equity < trader.peakEquity * (1 - limits.maxDrawdownPct / 100) {
+                trader.isDrawdownLimitHit = true
+                closeAll = true
+                changed = true
+            }
+            let observation = TickObservation(
+                closeAll: closeAll,
+                isDrawdownLimitHit: trader.isDrawdownLimitHit,
+                isDailyLossLimitHit: trader.isDailyLossLimitHit,
+                isPaused: trader.isPaused(at: now),
+                isFlattenRequested: trader.flattenRequest != nil
             )
-            trader.pendingFlow = nil
-            if trader.equityHistory.count > Self.historyLimit {
-                trader.equityHistory.removeFirst(trader.equityHistory.count - Self.historyLimit)
-            }
-            changed = true
+            return (observation, changed)
         }
-        let day = now / 86_400_000
-        if day != trader.day {
-            trader.day = day
-            trader.dayStartEquity = equity
-            trader.isDailyLossLimitHit = false
-            changed = true
-        }
-        let limits = configuration.riskParams
-        if !trader.isDailyLossLimitHit, equity < trader.dayStartEquity * (1 - limits.maxDailyLossPct / 100) {
-            trader.isDailyLossLimitHit = true
-            changed = true
-        }
-        trader.peakEquity = max(trader.peakEquity, equity)
-        if trader.peakEquity > 0 {
-            let drawdown = (1 - equity / trader.peakEquity) * 100
-            if drawdown > (trader.maxDrawdownPct ?? 0) { trader.maxDrawdownPct = drawdown }
-        }
-        var closeAll = false
-        if !trader.isDrawdownLimitHit, equity < trader.peakEquity * (1 - limits.maxDrawdownPct / 100) {
-            trader.isDrawdownLimitHit = true
-            closeAll = true
-            changed = true
-        }
-        state.traders[configuration.id] = trader
         if changed { dirty = true }
-        return closeAll
+        return observation
     }
 
     // MARK: Rebalancing

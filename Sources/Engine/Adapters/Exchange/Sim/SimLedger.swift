@@ -135,7 +135,7 @@ package struct SimLedger: Sendable, Codable, Equatable {
             // risk approved ± slippage): a mark past the bound fills nothing.
             var price = mark * (1 + (request.isBuy ? 1 : -1) * min(slippageRate, request.slippageBps / 10_000))
             if let bound = request.limitPrice {
-                guard crosses(isBuy: request.isBuy, limit: bound, mark: mark) else {
+                guard Self.crosses(isBuy: request.isBuy, limit: bound, mark: mark) else {
                     return Self.uncrossed(request, orderID: orderID, "the mark is beyond the approved bound \(bound)")
                 }
                 price = request.isBuy ? min(price, bound) : max(price, bound)
@@ -143,13 +143,13 @@ package struct SimLedger: Sendable, Codable, Equatable {
             return fill(sized, orderID: orderID, price: price, feeRate: takerFeeRate)
         case .limitIOC:
             guard let limit = request.limitPrice else { return reject(.exchangeError, "limit order without price") }
-            guard crosses(isBuy: request.isBuy, limit: limit, mark: mark) else {
+            guard Self.crosses(isBuy: request.isBuy, limit: limit, mark: mark) else {
                 return Self.uncrossed(request, orderID: orderID, nil)
             }
             return fill(sized, orderID: orderID, price: mark, feeRate: takerFeeRate)
         case .limitGTC, .limitALO:
             guard let limit = request.limitPrice else { return reject(.exchangeError, "limit order without price") }
-            if crosses(isBuy: request.isBuy, limit: limit, mark: mark) {
+            if Self.crosses(isBuy: request.isBuy, limit: limit, mark: mark) {
                 if request.kind == .limitALO { return reject(.exchangeError, "ALO order would cross") }
                 return fill(sized, orderID: orderID, price: mark, feeRate: takerFeeRate)
             }
@@ -176,7 +176,7 @@ package struct SimLedger: Sendable, Codable, Equatable {
         )
     }
 
-    private func crosses(isBuy: Bool, limit: Double, mark: Double) -> Bool {
+    private static func crosses(isBuy: Bool, limit: Double, mark: Double) -> Bool {
         isBuy ? limit >= mark : limit <= mark
     }
 
@@ -421,11 +421,16 @@ package struct SimLedger: Sendable, Codable, Equatable {
     }
 
     private mutating func refreshMarks(_ trader: String) {
-        guard let positions = accounts[trader]?.trader.positions, !positions.isEmpty else { return }
-        // Changed in place (a copy of the account left in the table would make the change copy its lists).
-        for (symbol, position) in positions {
-            guard let mark = marks[symbol], mark != position.markPrice else { continue }
-            accounts[trader]?.trader.positions[symbol]?.markPrice = mark
+        // Read and changed where they lie, by index: a copy of the account or of its positions held while one is
+        // changed would make the change copy the whole table (every tick of a backtest).
+        guard let account = accounts.index(forKey: trader) else { return }
+        var index = accounts.values[account].trader.positions.values.startIndex
+        while index != accounts.values[account].trader.positions.values.endIndex {
+            let held = accounts.values[account].trader.positions.values[index]
+            if let mark = marks[held.symbol], mark != held.markPrice {
+                accounts.values[account].trader.positions.values[index].markPrice = mark
+            }
+            accounts.values[account].trader.positions.values.formIndex(after: &index)
         }
     }
 
@@ -452,28 +457,18 @@ package struct SimLedger: Sendable, Codable, Equatable {
     }
 
     private mutating func processRestingOrders(_ trader: String) {
-        guard let orders = accounts[trader]?.restingOrders else { return }
+        // Nearly every tick no order triggers: look (reading in place) before sorting and copying anything. When
+        // none triggers on the account as it is, the pass below would change nothing.
+        guard let account = accounts.index(forKey: trader),
+            accounts.values[account].restingOrders.contains(where: { Self.isTriggered($0.request, marks: marks) })
+        else { return }
+        let orders = accounts.values[account].restingOrders
         for order in orders.sorted(by: { $0.orderID < $1.orderID }) {
             guard let mark = marks[order.request.symbol],
                 accounts[trader]?.restingOrders.contains(where: { $0.orderID == order.orderID }) == true
             else { continue }
             let request = order.request
-            let triggered: Bool
-            switch request.kind {
-            case .stopLoss:
-                guard let trigger = request.triggerPrice else { continue }
-                // Closing a long sells: the stop fires when the mark falls to the trigger.
-                triggered = request.isBuy ? mark >= trigger : mark <= trigger
-            case .takeProfit:
-                guard let trigger = request.triggerPrice else { continue }
-                triggered = request.isBuy ? mark <= trigger : mark >= trigger
-            case .limitGTC, .limitALO:
-                guard let limit = request.limitPrice else { continue }
-                triggered = crosses(isBuy: request.isBuy, limit: limit, mark: mark)
-            case .marketIOC, .limitIOC:
-                triggered = false
-            }
-            guard triggered else { continue }
+            guard Self.isTriggered(request, mark: mark) else { continue }
             accounts[trader]?.restingOrders.removeAll { $0.orderID == order.orderID }
             var sized = request
             if request.isReduceOnly {
@@ -501,19 +496,47 @@ package struct SimLedger: Sendable, Codable, Equatable {
         }
     }
 
+    /// Whether a resting order fires at its symbol's mark (never without one).
+    private static func isTriggered(_ request: OrderRequest, marks: [String: Double]) -> Bool {
+        guard let mark = marks[request.symbol] else { return false }
+        return isTriggered(request, mark: mark)
+    }
+
+    private static func isTriggered(_ request: OrderRequest, mark: Double) -> Bool {
+        switch request.kind {
+        case .stopLoss:
+            guard let trigger = request.triggerPrice else { return false }
+            // Closing a long sells: the stop fires when the mark falls to the trigger.
+            return request.isBuy ? mark >= trigger : mark <= trigger
+        case .takeProfit:
+            guard let trigger = request.triggerPrice else { return false }
+            return request.isBuy ? mark <= trigger : mark >= trigger
+        case .limitGTC, .limitALO:
+            guard let limit = request.limitPrice else { return false }
+            return crosses(isBuy: request.isBuy, limit: limit, mark: mark)
+        case .marketIOC, .limitIOC:
+            return false
+        }
+    }
+
     /// Whether the mark has reached the position's liquidation price.
-    private func isPastLiquidation(_ position: Position) -> Bool {
+    private static func isPastLiquidation(_ position: Position, marks: [String: Double]) -> Bool {
         guard let mark = marks[position.symbol] else { return false }
         return position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
     }
 
     private mutating func liquidate(_ trader: String) {
-        // Nearly every tick nothing is liquidated: look before copying the account to change it.
-        guard let positions = accounts[trader]?.trader.positions, positions.values.contains(where: isPastLiquidation),
+        // Nearly every tick nothing is liquidated: look (reading in place) before taking the account to change it.
+        let marks = marks
+        guard let index = accounts.index(forKey: trader),
+            accounts.values[index].trader.positions.values.contains(where: {
+                Self.isPastLiquidation($0, marks: marks)
+            }),
             var account = accounts.removeValue(forKey: trader)
         else { return }
         for symbol in account.trader.positions.keys.sorted() {
-            guard let position = account.trader.positions[symbol], isPastLiquidation(position) else { continue }
+            guard let position = account.trader.positions[symbol], Self.isPastLiquidation(position, marks: marks)
+            else { continue }
             // Closed at the liquidation price; what is left of the isolated margin (the maintenance part) goes to
             // the liquidation as its fee, so the trader loses exactly the margin.
             let orderID = allocateOrderID()
