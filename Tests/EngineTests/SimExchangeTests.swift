@@ -135,6 +135,49 @@ struct SimExchangeTests {
         #expect(Self.near(account.closedTrades.first?.netPnL ?? 0, -2000.4 - 4.5009))
     }
 
+    /// Every tick marks each position of every account, leaves resting orders that do not fire where they are,
+    /// and a venue's account and closed trades read in one call are what the two reads give, for the paper
+    /// exchange and (by the protocol's default) for any other venue; an unknown trader is refused by both.
+    @Test func tick_marksEveryAccount_andOneReadGivesAccountAndTrades() async throws {
+        var l = ledger()
+        l.openAccount(trader: "t2", capital: 5_000)
+        l.updateMarket(prices: ["BTC": 100_000, "ETH": 4_000], funding: [:], now: 1_500)
+        _ = l.submit(order("a", buy: true, size: 0.1))
+        var eth = order("b", buy: false, size: 1, leverage: 2)
+        eth.trader = "t2"
+        eth.symbol = "ETH"
+        eth.plan = .init(stopLoss: 4_400, takeProfit: 3_000, confidence: 0.5, riskUSD: 100, invalidationCondition: "")
+        #expect(l.submit(eth).status == .filled)
+        #expect(
+            l.submit(order("sl", buy: false, size: 0.1, kind: .stopLoss, reduceOnly: true, trigger: 98_000)).status
+                == .resting
+        )
+        _ = l.submit(order("c", buy: true, size: 0.05))
+        let resting = try #require(l.accounts["t1"]?.restingOrders)
+        l.updateMarket(prices: ["BTC": 99_000, "ETH": 3_900], funding: [:], now: 2_000)
+        #expect(l.accounts["t1"]?.trader.positions["BTC"]?.markPrice == 99_000)
+        #expect(l.accounts["t2"]?.trader.positions["ETH"]?.markPrice == 3_900)
+        #expect(l.accounts["t1"]?.restingOrders == resting)
+        l.updateMarket(prices: ["BTC": 97_000], funding: [:], now: 3_000)
+        // The stop fires and closes its 0.1 of the 0.15 held; the rest is marked.
+        #expect(l.results["sl"]?.status == .filled)
+        #expect(Self.near(l.accounts["t1"]?.trader.positions["BTC"]?.quantity ?? 0, 0.05))
+        #expect(l.accounts["t1"]?.trader.positions["BTC"]?.markPrice == 97_000)
+        #expect(l.accounts["t2"]?.trader.positions["ETH"]?.markPrice == 3_900)
+
+        let exchange = SimExchange(id: "sim", ledger: l, statePath: nil)
+        let refusing = RefusingCloses(inner: exchange)
+        for venue in [exchange as any ExchangeProvider, refusing] {
+            for trader in ["t1", "t2"] {
+                let (account, trades) = try await venue.accountAndClosedTrades(trader: trader)
+                #expect(account == (try await exchange.account(trader: trader)))
+                #expect(trades == (await exchange.closedTrades(trader: trader)))
+            }
+            await #expect(throws: ExchangeError.self) { _ = try await venue.accountAndClosedTrades(trader: "t9") }
+        }
+        #expect(try await exchange.accountAndClosedTrades(trader: "t1").trades.count == 1)
+    }
+
     @Test func stopLossTrigger_firesWhenTheMarkCrosses_andCancelsTheTakeProfit() throws {
         var l = ledger()
         _ = l.submit(order("a", buy: true, size: 0.1))

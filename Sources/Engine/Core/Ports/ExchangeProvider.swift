@@ -19,6 +19,9 @@ package protocol ExchangeProvider: Sendable {
     func cancel(trader: String, symbol: String) async throws
     /// Round trips the trader has closed, oldest first.
     func closedTrades(trader: String) async throws -> [ClosedTrade]
+    /// `account` then `closedTrades`, in one call where the venue can (the paper exchange, every tick of a
+    /// backtest).
+    func accountAndClosedTrades(trader: String) async throws -> (account: TraderAccount, trades: [ClosedTrade])
     /// Once per cycle, before deciding: re-arm safety nets (a live venue's dead-man's switch) and check that every
     /// open position has its stop, re-placing a missing one. Returns the symbols still without a stop.
     func maintain(trader: String, account: TraderAccount) async throws -> [String]
@@ -58,6 +61,13 @@ package struct KeepAliveReport: Sendable, Equatable {
 extension ExchangeProvider {
     /// A venue without safety nets of its own (the paper exchange's triggers live in its ledger): nothing to keep.
     package func keepAlive(traders: [String], now: Int64) async throws -> KeepAliveReport { KeepAliveReport() }
+
+    package func accountAndClosedTrades(
+        trader: String
+    ) async throws -> (account: TraderAccount, trades: [ClosedTrade]) {
+        let account = try await account(trader: trader)
+        return (account, try await closedTrades(trader: trader))
+    }
 }
 
 /// A paper venue: the engine opens its accounts, marks it from the market, and moves capital between its accounts

@@ -508,8 +508,7 @@ package final class ArenaManager: Service, Sendable {
                 guard due else { continue }
             }
             do {
-                let account = try await exchange.account(trader: trader.configuration.id)
-                let trades = try await exchange.closedTrades(trader: trader.configuration.id)
+                let (account, trades) = try await exchange.accountAndClosedTrades(trader: trader.configuration.id)
                 if let notifier {
                     let seen = await store.state(trader.configuration.id).closedTradesSeen
                     for trade in trades.dropFirst(seen) {

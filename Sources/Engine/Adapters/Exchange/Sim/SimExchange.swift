@@ -114,6 +114,11 @@ package actor SimExchange: PaperVenue {
         ledger.accounts[trader]?.closedTrades ?? []
     }
 
+    package func accountAndClosedTrades(trader: String) throws -> (account: TraderAccount, trades: [ClosedTrade]) {
+        guard let account = ledger.accounts[trader] else { throw ExchangeError.unknownTrader(trader) }
+        return (account.trader, account.closedTrades)
+    }
+
     package func restingOrders(trader: String) -> [SimLedger.RestingOrder] {
         ledger.accounts[trader]?.restingOrders ?? []
     }
