@@ -278,6 +278,15 @@ struct ManagerTests {
     @Test func observeTick_reportsTheStateItLeaves() async throws {
         let store = try ManagerStore(path: nil)
         let dayStart = (EngineFixtures.start / 86_400_000) * 86_400_000
+        func observe(equity: Double, at now: Int64) async -> ManagerStore.TickObservation {
+            await store.observeTick(trader: Self.trader, account: account(equity: equity), trades: [], now: now)
+        }
+        func request(_ action: OperatorRequest.Action) async {
+            _ = await store.apply(
+                OperatorRequest(action: action, trader: "t", user: "op", requestedAt: dayStart),
+                now: dayStart + 1500
+            )
+        }
         func expectMatches(_ observed: ManagerStore.TickObservation, closeAll: Bool) async {
             let state = await store.state("t")
             #expect(
@@ -292,12 +301,7 @@ struct ManagerTests {
             )
         }
         // Never begun: observing starts the trader's state (equity history and day included).
-        var observed = await store.observeTick(
-            trader: Self.trader,
-            account: account(equity: 1000),
-            trades: [],
-            now: dayStart + 1000
-        )
+        var observed = await observe(equity: 1000, at: dayStart + 1000)
         #expect(
             observed
                 == .init(
@@ -311,37 +315,15 @@ struct ManagerTests {
         #expect(await store.state("t").equityHistory.count == 1)
         #expect(await store.state("t").day == dayStart / 86_400_000)
         await store.begin(trader: "t", capital: 1000, now: dayStart + 1000)
-        _ = await store.apply(
-            OperatorRequest(action: .pause, trader: "t", user: "op", requestedAt: dayStart),
-            now: dayStart + 1500
-        )
-        observed = await store.observeTick(
-            trader: Self.trader,
-            account: account(equity: 940),
-            trades: [],
-            now: dayStart + 5000
-        )
+        await request(.pause)
+        observed = await observe(equity: 940, at: dayStart + 5000)
         #expect(observed.isDailyLossLimitHit && observed.isPaused && !observed.isDrawdownLimitHit)
         await expectMatches(observed, closeAll: false)
-        _ = await store.apply(
-            OperatorRequest(action: .flatten, trader: "t", user: "op", requestedAt: dayStart),
-            now: dayStart + 1500
-        )
-        observed = await store.observeTick(
-            trader: Self.trader,
-            account: account(equity: 790),
-            trades: [],
-            now: dayStart + 5000
-        )
+        await request(.flatten)
+        observed = await observe(equity: 790, at: dayStart + 5000)
         #expect(observed.closeAll && observed.isDrawdownLimitHit && observed.isFlattenRequested)
         await expectMatches(observed, closeAll: true)
-        observed = await store.observeTick(
-            trader: Self.trader,
-            account: account(equity: 780),
-            trades: [],
-            now: dayStart + 5000
-        )
-        await expectMatches(observed, closeAll: false)
+        await expectMatches(await observe(equity: 780, at: dayStart + 5000), closeAll: false)
         #expect(await store.state("t").peakEquity == 1000)
     }
 
