@@ -110,6 +110,29 @@ struct BacktestTests {
         }
     }
 
+    /// A trader whose interval is longer than its candles decides exactly every interval (the clock stops at its
+    /// due time between two closes), and one whose interval is shorter waits for the next close: the runner's
+    /// view of when each last decided follows every cycle.
+    @Test func decisionTimes_followTheInterval_orTheNextClose() async throws {
+        let scratch = try TestPaths.makeScratch("backtest-times")
+        var configuration = try configuration(scratch)
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        for (name, interval, step) in [("seven", 420 as Int64, 420_000 as Int64), ("two", 120, 180_000)] {
+            let index = try #require(configuration.manager.traders.firstIndex { $0.id == "baseline-ema" })
+            configuration.manager.traders[index].decisionInterval = .seconds(interval)
+            var options = options(scratch.appendingPathComponent(name))
+            options.traders = ["baseline-ema"]
+            let report = try await Backtest.run(base: configuration, options: options, logger: logger)
+            let directory = JournalDirectory(root: scratch.appendingPathComponent("\(name)/journal").path)
+            let times = try JournalReplay.records(journal: directory, trader: "baseline-ema").map(\.startedAt)
+            // One day: every 7 minutes (206 decisions), or every 3-minute close (481).
+            #expect(times.count == (interval == 420 ? 206 : 481))
+            #expect(report.traders.first?.cycles == times.count)
+            #expect(zip(times, times.dropFirst()).allSatisfy { $1 - $0 == step }, "\(name)")
+        }
+    }
+
     /// Without `--record-prompts` a baseline's backtest cycle renders no prompt (and says so in the record); with
     /// it, the prompts are there and replay compares them too. Decisions, verdicts and orders are the same either
     /// way, and a changed risk rule shows on the prompt-less records.

@@ -30,14 +30,18 @@ package struct BacktestRunner {
         let ordered = manager.traders.sorted { $0.configuration.id < $1.configuration.id }
             .filter(\.configuration.autoStart)
             .map { ($0, manager.markets[$0.configuration.marketProvider] as? ReplayMarketProvider) }
+        // When each last decided: only its own model cycles change it (a close-out or a rebalance does not), so it
+        // is read from the store once here and after each of its cycles, not every tick.
+        var lastDecisions: [Int64?] = []
+        for (trader, _) in ordered { lastDecisions.append(await manager.store.lastDecisionAt(trader.configuration.id)) }
         var cycles = 0
         while clock.now() <= end, !Task.isCancelled {
             let now = clock.now()
             await manager.tick(now: now)
             await manager.rebalanceIfDue(now: now)
             var nextDue = Int64.max
-            for (trader, market) in ordered {
-                let lastDecisionAt = await manager.store.lastDecisionAt(trader.configuration.id)
+            for (index, (trader, market)) in ordered.enumerated() {
+                let lastDecisionAt = lastDecisions[index]
                 let interval = trader.configuration.decisionInterval.milliseconds
                 if let last = lastDecisionAt, now - last < interval {
                     nextDue = min(nextDue, last + interval)
@@ -52,6 +56,7 @@ package struct BacktestRunner {
                 }
                 guard await manager.store.claim(trader.configuration.id, limit: .max) else { continue }
                 await manager.runCycle(trader, now: now)
+                lastDecisions[index] = await manager.store.lastDecisionAt(trader.configuration.id)
                 cycles += 1
                 nextDue = min(nextDue, now + interval)
             }
