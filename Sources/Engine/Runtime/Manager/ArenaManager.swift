@@ -110,18 +110,20 @@ package final class ArenaManager: Service, Sendable {
         self.maxConcurrentDecisions = maxConcurrentDecisions
         self.exchanges = exchanges
         self.markets = markets
-        self.paperVenueMarkets = exchanges.sorted { $0.key < $1.key }.compactMap { id, exchange in
+        // Each venue's traders, in `traders` order: the paper venues' markets and the live venues' users.
+        let users = Dictionary(grouping: traders.map(\.configuration), by: \.exchangeProvider)
+        let venues = exchanges.sorted { $0.key < $1.key }
+        self.paperVenueMarkets = venues.compactMap { id, exchange in
             guard let venue = exchange as? any PaperVenue else { return nil }
-            let used = Set(traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.marketProvider))
+            let used = Set((users[id] ?? []).map(\.marketProvider))
             return (venue, used.sorted().compactMap { markets[$0] })
+        }
+        self.liveVenues = venues.compactMap { id, exchange in
+            guard !(exchange is any PaperVenue), let users = users[id] else { return nil }
+            return (id, exchange, users.map(\.id))
         }
         self.tickedTraders = traders.compactMap { trader in
             exchanges[trader.configuration.exchangeProvider].map { (trader, $0, $0 is any PaperVenue) }
-        }
-        self.liveVenues = exchanges.sorted { $0.key < $1.key }.compactMap { id, exchange in
-            guard !(exchange is any PaperVenue) else { return nil }
-            let users = traders.map(\.configuration).filter { $0.exchangeProvider == id }.map(\.id)
-            return users.isEmpty ? nil : (id, exchange, users)
         }
         self.store = store
         self.journal = journal

@@ -123,19 +123,14 @@ package actor ManagerStore {
     /// When the trader last decided (without copying its state: the backtest asks for every trader every tick).
     func lastDecisionAt(_ trader: String) -> Int64? { state.traders[trader]?.lastDecisionAt }
 
-    /// Changes the trader's state where it lies in the table (started on first sight): no copy of it is made or
-    /// moved, and its id is looked up once.
+    /// Changes the trader's state where it lies in the table (started on first sight), its id looked up once: a
+    /// copy held while it changes would make every change to its long lists (equity history, invocation times,
+    /// signal samples) copy them whole.
     private func modify<Result>(_ trader: String, _ body: (inout TraderState) -> Result) -> Result {
         if let index = state.traders.index(forKey: trader) { return body(&state.traders.values[index]) }
         var fresh = TraderState()
         defer { state.traders[trader] = fresh }
         return body(&fresh)
-    }
-
-    /// The trader's state taken out of the table to be changed and put back: a copy left in the table would make
-    /// every change to its long lists (equity history, invocation times, signal samples) copy them whole.
-    private func take(_ trader: String) -> TraderState {
-        state.traders.removeValue(forKey: trader) ?? TraderState()
     }
 
     /// Starts a trader's state on first sight; a restored trader keeps what it had.
@@ -182,75 +177,74 @@ package actor ManagerStore {
     /// `remembers`: the trader's templates read its memory, kept up here (`TraderMemory`).
     func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64, remembers: Bool = false) {
         running.remove(record.traderID)
-        var trader = take(record.traderID)
-        trader.cycle = record.cycle
-        if remembers {
-            if trader.memory == nil { trader.memory = TraderMemory() }
-            trader.memory?.record(record)
-        }
-        if record.origin != nil {
-            // The engine's own cycle (a close-out): it takes a cycle number, nothing a model cycle counts.
+        modify(record.traderID) { trader in
+            trader.cycle = record.cycle
+            if remembers {
+                if trader.memory == nil { trader.memory = TraderMemory() }
+                trader.memory?.record(record)
+            }
+            if record.origin != nil {
+                // The engine's own cycle (a close-out): it takes a cycle number, nothing a model cycle counts.
+                trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
+                return
+            }
+            trader.lastDecisionAt = record.startedAt
+            trader.recordInvocation(at: record.startedAt)
             trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
-            state.traders[record.traderID] = trader
-            dirty = true
-            return
-        }
-        trader.lastDecisionAt = record.startedAt
-        trader.recordInvocation(at: record.startedAt)
-        trader.lastOutcome = record.reason?.rawValue ?? record.outcome.rawValue
-        trader.lastModel = record.modelAnswered ?? record.modelAsked
-        if record.outcome == .failedClosed {
-            trader.consecutiveFailures += 1
-            trader.totalFailures += 1
-        } else {
-            trader.consecutiveFailures = 0
-        }
-        for decision in record.decisions { trader.signals.record(decision) }
-        trader.recordPromptVersion(record)
-        for attempt in record.attempts {
-            var usage = trader.llmUsage ?? [:]
-            usage[attempt.model, default: .init()].book(attempt)
-            trader.llmUsage = usage
-        }
-        if let system = record.systemPrompt, let user = record.userPrompt {
-            trader.conversations.append(
-                .init(
-                    cycleID: record.cycleID,
-                    time: record.startedAt,
-                    model: record.modelAnswered ?? record.modelAsked,
-                    system: system,
-                    user: user,
-                    answer: record.rawAnswer ?? (record.error ?? ""),
-                    outcome: record.outcome.rawValue,
-                    reason: record.reason?.rawValue,
-                    verdicts: record.verdicts.map(\.summary),
-                    orders: record.orders.map { order in
-                        let result = record.results.first { $0.cloid == order.cloid }
-                        return .init(
-                            symbol: order.symbol,
-                            side: order.isBuy ? "buy" : "sell",
-                            kind: order.kind.rawValue,
-                            size: order.size,
-                            reduceOnly: order.isReduceOnly,
-                            status: result?.status.rawValue,
-                            filledSize: result?.filledSize,
-                            averagePrice: result.flatMap { $0.filledSize > 0 ? $0.averagePrice : nil },
-                            reason: result?.reason?.rawValue
-                        )
-                    }
+            trader.lastModel = record.modelAnswered ?? record.modelAsked
+            if record.outcome == .failedClosed {
+                trader.consecutiveFailures += 1
+                trader.totalFailures += 1
+            } else {
+                trader.consecutiveFailures = 0
+            }
+            for decision in record.decisions { trader.signals.record(decision) }
+            trader.recordPromptVersion(record)
+            for attempt in record.attempts {
+                var usage = trader.llmUsage ?? [:]
+                usage[attempt.model, default: .init()].book(attempt)
+                trader.llmUsage = usage
+            }
+            if let system = record.systemPrompt, let user = record.userPrompt {
+                trader.conversations.append(
+                    .init(
+                        cycleID: record.cycleID,
+                        time: record.startedAt,
+                        model: record.modelAnswered ?? record.modelAsked,
+                        system: system,
+                        user: user,
+                        answer: record.rawAnswer ?? (record.error ?? ""),
+                        outcome: record.outcome.rawValue,
+                        reason: record.reason?.rawValue,
+                        verdicts: record.verdicts.map(\.summary),
+                        orders: record.orders.map { order in
+                            let result = record.results.first { $0.cloid == order.cloid }
+                            return .init(
+                                symbol: order.symbol,
+                                side: order.isBuy ? "buy" : "sell",
+                                kind: order.kind.rawValue,
+                                size: order.size,
+                                reduceOnly: order.isReduceOnly,
+                                status: result?.status.rawValue,
+                                filledSize: result?.filledSize,
+                                averagePrice: result.flatMap { $0.filledSize > 0 ? $0.averagePrice : nil },
+                                reason: result?.reason?.rawValue
+                            )
+                        }
+                    )
                 )
-            )
-            if trader.conversations.count > Self.conversationLimit {
-                trader.conversations.removeFirst(trader.conversations.count - Self.conversationLimit)
+                if trader.conversations.count > Self.conversationLimit {
+                    trader.conversations.removeFirst(trader.conversations.count - Self.conversationLimit)
+                }
+            }
+            // Sharpe gating: a trader whose recent Sharpe falls below its threshold pauses entries for a while.
+            if let threshold = configuration.riskParams.sharpePauseThreshold, trader.equityHistory.count >= 24,
+                (trader.pausedUntil ?? 0) <= now,
+                Performance.sharpe(Array(trader.equityHistory.suffix(24 * 7))) < threshold
+            {
+                trader.pausedUntil = now + configuration.riskParams.pauseDurationOnBreach.milliseconds
             }
         }
-        // Sharpe gating: a trader whose recent Sharpe falls below its threshold pauses entries for a while.
-        if let threshold = configuration.riskParams.sharpePauseThreshold, trader.equityHistory.count >= 24,
-            (trader.pausedUntil ?? 0) <= now, Performance.sharpe(Array(trader.equityHistory.suffix(24 * 7))) < threshold
-        {
-            trader.pausedUntil = now + configuration.riskParams.pauseDurationOnBreach.milliseconds
-        }
-        state.traders[record.traderID] = trader
         dirty = true
     }
 
