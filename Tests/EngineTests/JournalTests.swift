@@ -16,6 +16,24 @@ import Testing
 struct JournalTests {
     func logger() -> Logger { EngineFixtures.quietLogger() }
 
+    /// The tests' writer settings: files rotated by size (or `rotateInterval`), a 10 ms fsync interval.
+    func settings(
+        _ root: URL,
+        maxFileBytes: Int = 4096,
+        rotateInterval: Duration = .seconds(3600),
+        queueCapacity: Int = 8,
+        compressClosedFiles: Bool = false
+    ) -> JournalWriter.Settings {
+        JournalWriter.Settings(
+            root: root.path,
+            maxFileBytes: maxFileBytes,
+            rotateInterval: rotateInterval,
+            fsyncInterval: .milliseconds(10),
+            queueCapacity: queueCapacity,
+            compressClosedFiles: compressClosedFiles
+        )
+    }
+
     func record(_ trader: String, cycle: Int, padding: Int = 0) -> CycleRecord {
         CycleRecord(
             traderID: trader,
@@ -32,13 +50,7 @@ struct JournalTests {
     @Test func writer_rotatesBySize_andReadingSpansTheFiles() async throws {
         let root = try TestPaths.makeScratch("journal")
         let writer = JournalWriter(
-            settings: .init(
-                root: root.path,
-                maxFileBytes: 4096,
-                rotateInterval: .seconds(3600),
-                fsyncInterval: .milliseconds(10),
-                queueCapacity: 8
-            ),
+            settings: settings(root),
             logger: logger()
         )
         for cycle in 1...40 { try await writer.append(record("a", cycle: cycle, padding: 300)) }
@@ -61,13 +73,7 @@ struct JournalTests {
     /// trader's last) until it is on disk, and `flush` writes everything, the batch being encoded included.
     @Test func backgroundEncoding_writesTheSameBytes_andCountsRecordsPendingUntilWritten() async throws {
         func settings(_ root: URL, background: Bool) -> JournalWriter.Settings {
-            var settings = JournalWriter.Settings(
-                root: root.path,
-                maxFileBytes: 1 << 20,
-                rotateInterval: .seconds(3600),
-                fsyncInterval: .milliseconds(10),
-                queueCapacity: 8
-            )
+            var settings = self.settings(root, maxFileBytes: 1 << 20)
             settings.encodesInBackground = background
             return settings
         }
@@ -105,14 +111,7 @@ struct JournalTests {
 
     @Test func closedFiles_areCompressed_readTransparently_andACrashMidCompressionLosesNothing() async throws {
         let root = try TestPaths.makeScratch("journal-gz")
-        let settings = JournalWriter.Settings(
-            root: root.path,
-            maxFileBytes: 4096,
-            rotateInterval: .seconds(3600),
-            fsyncInterval: .milliseconds(10),
-            queueCapacity: 8,
-            compressClosedFiles: true
-        )
+        let settings = self.settings(root, compressClosedFiles: true)
         let writer = JournalWriter(settings: settings, logger: logger())
         for cycle in 1...40 { try await writer.append(record("a", cycle: cycle, padding: 300)) }
         try await writer.close()
@@ -147,13 +146,7 @@ struct JournalTests {
 
     @Test func withoutAnFsyncPerBatch_everyRecordIsWritten_andACrashedTailIsCut() async throws {
         let root = try TestPaths.makeScratch("journal-nosync")
-        var settings = JournalWriter.Settings(
-            root: root.path,
-            maxFileBytes: 4096,
-            rotateInterval: .seconds(3600),
-            fsyncInterval: .milliseconds(10),
-            queueCapacity: 8
-        )
+        var settings = self.settings(root)
         settings.syncsEveryBatch = false
         settings.encodesInBackground = true
         let writer = JournalWriter(settings: settings, logger: logger())
@@ -189,14 +182,7 @@ struct JournalTests {
         var compressed: [Int: Data] = [:]
         for level in [1, 9] {
             let root = try TestPaths.makeScratch("journal-gz-level")
-            var settings = JournalWriter.Settings(
-                root: root.path,
-                maxFileBytes: 16_384,
-                rotateInterval: .seconds(3600),
-                fsyncInterval: .milliseconds(10),
-                queueCapacity: 8,
-                compressClosedFiles: true
-            )
+            var settings = self.settings(root, maxFileBytes: 16_384, compressClosedFiles: true)
             settings.compressionLevel = level
             random = SeededRandom(seed: 17)
             let writer = JournalWriter(settings: settings, logger: logger())
@@ -267,13 +253,7 @@ struct JournalTests {
     @Test func writer_rotatesByAge() async throws {
         let root = try TestPaths.makeScratch("journal")
         let writer = JournalWriter(
-            settings: .init(
-                root: root.path,
-                maxFileBytes: 1 << 20,
-                rotateInterval: .milliseconds(50),
-                fsyncInterval: .milliseconds(10),
-                queueCapacity: 100
-            ),
+            settings: settings(root, maxFileBytes: 1 << 20, rotateInterval: .milliseconds(50), queueCapacity: 100),
             logger: logger()
         )
         try await writer.append(record("a", cycle: 1))
@@ -286,13 +266,7 @@ struct JournalTests {
 
     @Test func tornLastLine_isCut_andEverythingBeforeItKept() async throws {
         let root = try TestPaths.makeScratch("journal")
-        let settings = JournalWriter.Settings(
-            root: root.path,
-            maxFileBytes: 1 << 20,
-            rotateInterval: .seconds(3600),
-            fsyncInterval: .milliseconds(10),
-            queueCapacity: 100
-        )
+        let settings = self.settings(root, maxFileBytes: 1 << 20, queueCapacity: 100)
         let writer = JournalWriter(settings: settings, logger: logger())
         for cycle in 1...5 { try await writer.append(record("a", cycle: cycle)) }
         try await writer.close()
