@@ -163,16 +163,7 @@ enum JSONNode {
     }
 
     static func writeDigits(_ value: UInt64, into bytes: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var index = 20
-            var rest = value
-            repeat {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            bytes.append(contentsOf: buffer[index..<20])
-        }
+        ASCIIDigits.append(value, to: &bytes)
     }
 
     /// A string in quotes: runs that need no escape are copied whole (prompts are long and rarely escaped).

@@ -43,9 +43,13 @@ extension PromptValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, 
 /// to define.
 package struct CompiledTemplate: Sendable {
     indirect enum Node: Sendable {
-        case text(String)
+        /// Literal text, as its UTF-8 bytes (the render writes bytes and makes one string at the end).
+        case text([UInt8])
         case variable(Name)
         case section(Name, inverted: Bool, body: [Node])
+
+        /// A text node of `text`'s bytes.
+        static func literal(_ text: String) -> Node { .text(Array(text.utf8)) }
     }
 
     struct Name: Sendable {
@@ -86,22 +90,22 @@ package struct CompiledTemplate: Sendable {
 
     /// The rendered text, or nil when a value is outside what the compiled form renders (see the type).
     package func render(_ context: PromptScope) -> String? {
-        var output = ""
+        var output: [UInt8] = []
         output.reserveCapacity(16_384)
         var stack: [PromptValue] = [.scope(context)]
         guard Self.render(nodes, stack: &stack, into: &output) else { return nil }
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
-    private static func render(_ nodes: [Node], stack: inout [PromptValue], into output: inout String) -> Bool {
+    private static func render(_ nodes: [Node], stack: inout [PromptValue], into output: inout [UInt8]) -> Bool {
         for node in nodes {
             switch node {
             case .text(let text):
-                output += text
+                output.append(contentsOf: text)
             case .variable(let name):
                 switch lookup(name, in: stack) {
-                case .text(let text): output += text
-                case .flag(let flag): output += flag ? "true" : "false"
+                case .text(let text): output.append(contentsOf: text.utf8)
+                case .flag(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
                 case .list, .scope: return false
                 case nil: break
                 }
@@ -221,13 +225,13 @@ package struct CompiledTemplate: Sendable {
                 let text = readUntilTagOrNewline()
                 let newline = newlineLength
                 if newline > 0 {
-                    nodes.append(.text(whitespace + text + (newline == 2 ? "\r\n" : "\n")))
+                    nodes.append(.literal(whitespace + text + (newline == 2 ? "\r\n" : "\n")))
                     index += newline
                     newLine = true
                     continue
                 }
                 if !text.isEmpty {
-                    nodes.append(.text(whitespace + text))
+                    nodes.append(.literal(whitespace + text))
                     whitespace = ""
                     newLine = false
                 }
@@ -241,7 +245,7 @@ package struct CompiledTemplate: Sendable {
                     if newLine, lineFinished() {
                         setNewLine = true
                     } else if !whitespace.isEmpty {
-                        nodes.append(.text(whitespace))
+                        nodes.append(.literal(whitespace))
                         whitespace = ""
                     }
                     guard let body = parse(newLine: setNewLine ? newLine : false, inSection: true) else {
@@ -252,7 +256,7 @@ package struct CompiledTemplate: Sendable {
                     index += 1
                     guard parseName() != nil, inSection else { return nil }
                     if !(newLine && lineFinished()), !whitespace.isEmpty {
-                        nodes.append(.text(whitespace))
+                        nodes.append(.literal(whitespace))
                     }
                     return nodes
                 case "!":
@@ -268,7 +272,7 @@ package struct CompiledTemplate: Sendable {
                 case "{", "&":
                     let triple = current == "{"
                     if !whitespace.isEmpty {
-                        nodes.append(.text(whitespace))
+                        nodes.append(.literal(whitespace))
                         whitespace = ""
                     }
                     index += 1
@@ -282,7 +286,7 @@ package struct CompiledTemplate: Sendable {
                     return nil
                 default:
                     if !whitespace.isEmpty {
-                        nodes.append(.text(whitespace))
+                        nodes.append(.literal(whitespace))
                         whitespace = ""
                     }
                     guard let name = parseName() else { return nil }

@@ -73,45 +73,48 @@ package enum PromptContext {
     package static func user(_ inputs: Inputs) -> PromptScope {
         let account = inputs.account
         let equity = account.equity
+        var format = PromptText()
         let markets: [PromptScope] = symbols(inputs).compactMap { symbol in
             guard let s = inputs.market.symbols[symbol] else { return nil }
             return [
                 "symbol": .text(symbol),
-                "price": .text(number(s.price)),
-                "ema20": .text(number(s.ema20)),
-                "macd": .text(number(s.macd)),
-                "rsi7": .text(number(s.rsi7)),
-                "open_interest": .text(s.openInterest.map(number) ?? "n/a"),
-                "funding_rate": .text(s.fundingRate.map { String(format: "%.8g", $0) } ?? "n/a"),
-                "intraday_prices": .text(list(s.intraday.prices)),
-                "intraday_ema20": .text(list(s.intraday.ema20)),
-                "intraday_macd": .text(list(s.intraday.macd)),
-                "intraday_rsi7": .text(list(s.intraday.rsi7)),
-                "intraday_rsi14": .text(list(s.intraday.rsi14)),
-                "context_ema20": .text(number(s.context.ema20)),
-                "context_ema50": .text(number(s.context.ema50)),
-                "context_atr3": .text(number(s.context.atr3)),
-                "context_atr14": .text(number(s.context.atr14)),
-                "context_volume": .text(number(s.context.volume)),
-                "context_volume_avg": .text(number(s.context.averageVolume)),
-                "context_macd": .text(list(s.context.macd)),
-                "context_rsi14": .text(list(s.context.rsi14)),
+                "price": .text(format.number(s.price)),
+                "ema20": .text(format.number(s.ema20)),
+                "macd": .text(format.number(s.macd)),
+                "rsi7": .text(format.number(s.rsi7)),
+                "open_interest": .text(s.openInterest.map { format.number($0) } ?? "n/a"),
+                "funding_rate": .text(
+                    s.fundingRate.map { GeneralNumberFormat.format($0, significantDigits: 8) } ?? "n/a"
+                ),
+                "intraday_prices": .text(format.list(s.intraday.prices)),
+                "intraday_ema20": .text(format.list(s.intraday.ema20)),
+                "intraday_macd": .text(format.list(s.intraday.macd)),
+                "intraday_rsi7": .text(format.list(s.intraday.rsi7)),
+                "intraday_rsi14": .text(format.list(s.intraday.rsi14)),
+                "context_ema20": .text(format.number(s.context.ema20)),
+                "context_ema50": .text(format.number(s.context.ema50)),
+                "context_atr3": .text(format.number(s.context.atr3)),
+                "context_atr14": .text(format.number(s.context.atr14)),
+                "context_volume": .text(format.number(s.context.volume)),
+                "context_volume_avg": .text(format.number(s.context.averageVolume)),
+                "context_macd": .text(format.list(s.context.macd)),
+                "context_rsi14": .text(format.list(s.context.rsi14)),
             ]
         }
         let positions: [PromptScope] = account.positions.keys.sorted().compactMap { symbol in
             guard let p = account.positions[symbol] else { return nil }
             return [
                 "symbol": .text(symbol),
-                "quantity": .text(number(p.quantity)),
-                "entry_price": .text(number(p.entryPrice)),
-                "current_price": .text(number(p.markPrice)),
-                "liquidation_price": .text(number(p.liquidationPrice)),
-                "unrealized_pnl": .text(number(p.unrealizedPnL)),
-                "leverage": .text(number(p.leverage)),
-                "stop_loss": .text(p.stopLoss.map(number) ?? "none"),
-                "profit_target": .text(p.takeProfit.map(number) ?? "none"),
+                "quantity": .text(format.number(p.quantity)),
+                "entry_price": .text(format.number(p.entryPrice)),
+                "current_price": .text(format.number(p.markPrice)),
+                "liquidation_price": .text(format.number(p.liquidationPrice)),
+                "unrealized_pnl": .text(format.number(p.unrealizedPnL)),
+                "leverage": .text(format.number(p.leverage)),
+                "stop_loss": .text(p.stopLoss.map { format.number($0) } ?? "none"),
+                "profit_target": .text(p.takeProfit.map { format.number($0) } ?? "none"),
                 "invalidation_condition": .text(p.invalidationCondition),
-                "confidence": .text(number(p.confidence)),
+                "confidence": .text(format.number(p.confidence)),
                 "age_minutes": .text(String(max(0, (inputs.now - p.openedAt) / 60_000))),
             ]
         }
@@ -122,10 +125,10 @@ package enum PromptContext {
             "intraday_interval": .text(inputs.intradayInterval),
             "context_interval": .text(inputs.contextInterval),
             "markets": .list(markets),
-            "return_pct": .text(number(inputs.capital > 0 ? (equity / inputs.capital - 1) * 100 : 0)),
-            "cash_usd": .text(number(account.cash)),
-            "equity_usd": .text(number(equity)),
-            "sharpe": .text(number(inputs.sharpe)),
+            "return_pct": .text(format.number(inputs.capital > 0 ? (equity / inputs.capital - 1) * 100 : 0)),
+            "cash_usd": .text(format.number(account.cash)),
+            "equity_usd": .text(format.number(equity)),
+            "sharpe": .text(format.number(inputs.sharpe)),
             "positions": .list(positions),
         ]
         if let memory = inputs.memory { remember(memory, now: inputs.now, into: &scope) }
@@ -143,6 +146,7 @@ package enum PromptContext {
     /// Adds the memory variables: each position's entry reasoning, the last closed trades, the last cycles'
     /// decisions and verdicts, and the last day's and week's results.
     static func remember(_ memory: PromptMemory, now: Int64, into scope: inout PromptScope) {
+        var format = PromptText()
         if case .list(var positions) = scope["positions"] {
             for index in positions.indices {
                 guard case .text(let symbol) = positions[index]["symbol"] else { continue }
@@ -155,10 +159,10 @@ package enum PromptContext {
                 [
                     "symbol": .text(trade.symbol),
                     "side": .text(trade.quantity >= 0 ? "long" : "short"),
-                    "quantity": .text(number(abs(trade.quantity))),
-                    "entry_price": .text(number(trade.entryPrice)),
-                    "exit_price": .text(number(trade.exitPrice)),
-                    "net_pnl": .text(number(trade.netPnL)),
+                    "quantity": .text(format.number(abs(trade.quantity))),
+                    "entry_price": .text(format.number(trade.entryPrice)),
+                    "exit_price": .text(format.number(trade.exitPrice)),
+                    "net_pnl": .text(format.number(trade.netPnL)),
                     "held_minutes": .text(String(max(0, (trade.exitTime - trade.entryTime) / 60_000))),
                     "closed_minutes_ago": .text(String(max(0, (now - trade.exitTime) / 60_000))),
                     "entry_reasoning": .text(oneLine(trade.entryReasoning)),
@@ -190,10 +194,10 @@ package enum PromptContext {
         for (prefix, window) in [("day", memory.day), ("week", memory.week)] {
             scope["\(prefix)_trades"] = .text(String(window.trades))
             scope["\(prefix)_win_rate_pct"] = .text(
-                window.trades > 0 ? number(Double(window.wins) / Double(window.trades) * 100) : "n/a"
+                window.trades > 0 ? format.number(Double(window.wins) / Double(window.trades) * 100) : "n/a"
             )
-            scope["\(prefix)_net_pnl"] = .text(number(window.netPnL))
-            scope["\(prefix)_sharpe"] = .text(number(window.sharpe))
+            scope["\(prefix)_net_pnl"] = .text(format.number(window.netPnL))
+            scope["\(prefix)_sharpe"] = .text(format.number(window.sharpe))
         }
     }
 
@@ -213,16 +217,15 @@ package enum PromptContext {
     /// Large values to 2 decimals, unit-sized ones to 4, small ones to 6 significant digits; no trailing zeros.
     /// Rounding to a short decimal and printing the shortest round-trip form gives that decimal exactly.
     package static func number(_ value: Double) -> String {
-        var text = ""
-        appendNumber(value, to: &text)
-        return text
+        var text = PromptText()
+        return text.number(value)
     }
 
-    /// `number(value)` appended to `text`. The rounded value is a whole number of hundredths, ten-thousandths or
-    /// (below 1) millionths-of-its-magnitude, printed here from that integer: the same digits as the shortest
+    /// `number(value)` appended to `bytes`. The rounded value is a whole number of hundredths, ten-thousandths
+    /// or (below 1) millionths-of-its-magnitude, printed here from that integer: the same digits as the shortest
     /// round-trip form of the rounded Double (`numberByDescription`), which a test checks on millions of values,
     /// without formatting a Double. Tiny and huge values, where the two forms could part, take that path.
-    static func appendNumber(_ value: Double, to text: inout String) {
+    static func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
         let magnitude = abs(value)
         let scaled: Double
         let digits: Int
@@ -233,22 +236,21 @@ package enum PromptContext {
             scaled = (value * 10_000).rounded()
             digits = 4
         } else if magnitude >= 1e-4, magnitude < 1 {
-            let exponent = 5 - floor(log10(magnitude))
-            scaled = (value * pow(10, exponent)).rounded()
-            digits = Int(exponent)
+            // 6 to 9 decimals; the scale is exact (`pow(10, n)` for these n gives the same Double).
+            digits = 5 - Int(floor(log10(magnitude)))
+            scaled = (value * decimalScales[digits]).rounded()
         } else {
-            text += numberByDescription(value)
+            bytes.append(contentsOf: numberByDescription(value).utf8)
             return
         }
         guard scaled != 0 else {
-            text += "0"
+            bytes.append(UInt8(ascii: "0"))
             return
         }
-        var unit: Int64 = 1
-        for _ in 0..<digits { unit *= 10 }
-        let whole = Int64(abs(scaled))
-        if scaled < 0 { text += "-" }
-        text += String(whole / unit)
+        let whole = UInt64(abs(scaled))
+        let unit = UInt64(decimalScales[digits])
+        if scaled < 0 { bytes.append(UInt8(ascii: "-")) }
+        ASCIIDigits.append(whole / unit, to: &bytes)
         var fraction = whole % unit
         guard fraction != 0 else { return }
         var width = digits
@@ -256,11 +258,12 @@ package enum PromptContext {
             fraction /= 10
             width -= 1
         }
-        text += "."
-        let written = String(fraction)
-        for _ in written.utf8.count..<width { text += "0" }
-        text += written
+        bytes.append(UInt8(ascii: "."))
+        ASCIIDigits.append(fraction, width: width, to: &bytes)
     }
+
+    /// 10^n for the decimals `appendNumber` keeps (2 to 9).
+    private static let decimalScales: [Double] = (0...9).map { pow(10, Double($0)) }
 
     /// The definition `number` follows: round to the decimal, print the shortest round-trip form.
     static func numberByDescription(_ value: Double) -> String {
@@ -275,7 +278,7 @@ package enum PromptContext {
             let scale = pow(10, 5 - floor(log10(magnitude)))
             rounded = (value * scale).rounded() / scale
         } else {
-            return value == 0 ? "0" : String(format: "%.6g", value)
+            return value == 0 ? "0" : GeneralNumberFormat.format(value, significantDigits: 6)
         }
         if rounded == 0 { return "0" }
         if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
@@ -283,15 +286,38 @@ package enum PromptContext {
     }
 
     package static func list(_ values: [Double]) -> String {
-        var text = "["
-        text.reserveCapacity(2 + values.count * 12)
-        for (index, value) in values.enumerated() {
-            if index > 0 { text += ", " }
-            appendNumber(value, to: &text)
-        }
-        text += "]"
-        return text
+        var text = PromptText()
+        return text.list(values)
     }
 
     package static func iso(_ milliseconds: Int64) -> String { UTCTime.iso8601(milliseconds) }
+}
+
+/// Formats a prompt's numbers into one reused byte buffer, each value handed back as its own `String`.
+struct PromptText {
+    private var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(256) }
+
+    /// `PromptContext.number(value)`.
+    mutating func number(_ value: Double) -> String {
+        PromptContext.appendNumber(value, to: &bytes)
+        return take()
+    }
+
+    /// `[a, b, …]` of `PromptContext.number`s.
+    mutating func list(_ values: [Double]) -> String {
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
+            PromptContext.appendNumber(value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return take()
+    }
+
+    private mutating func take() -> String {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }

@@ -14,6 +14,10 @@ package struct PromptTemplate: Sendable {
     private let compiled: CompiledTemplate?
     /// Every variable the template reads, with the sections it sits in.
     package let references: [Reference]
+    /// The distinct section heads the references sit in, and each reference's index into them: a render
+    /// resolves each path once, not once per variable.
+    private let sectionPaths: [[String]]
+    private let pathOfReference: [Int]
     /// Id, version and sha256 of the body, computed once (every journal record carries it).
     package let stamp: TemplateStamp
 
@@ -66,6 +70,13 @@ package struct PromptTemplate: Sendable {
         }
         compiled = CompiledTemplate(source)
         references = Self.scan(file.body)
+        var paths: [[String]] = []
+        pathOfReference = references.map { reference in
+            if let index = paths.firstIndex(of: reference.sectionHeads) { return index }
+            paths.append(reference.sectionHeads)
+            return paths.count - 1
+        }
+        sectionPaths = paths
         stamp = TemplateStamp(
             id: id,
             version: file.version,
@@ -113,35 +124,35 @@ package struct PromptTemplate: Sendable {
 
     /// Names the template reads that no enclosing scope of `context` provides.
     package func missingVariables(in context: PromptScope) -> [String] {
+        let reached = sectionPaths.map { Self.scopes(along: $0, from: context) }
         var missing: [String] = []
-        for reference in references {
-            var scopes: [PromptScope] = [context]
-            var reachable = true
-            for section in reference.sectionHeads {
-                guard let value = Self.lookup(section, in: scopes) else {
-                    reachable = false
-                    break
-                }
-                switch value {
-                case .list(let list):
-                    // An empty list renders nothing, so nothing inside it can be missing.
-                    guard let first = list.first else {
-                        reachable = false
-                        break
-                    }
-                    scopes.append(first)
-                case .scope(let scope):
-                    scopes.append(scope)
-                case .text, .flag:
-                    break
-                }
-                if !reachable { break }
-            }
-            if reachable, Self.lookup(reference.head, in: scopes) == nil, !missing.contains(reference.name) {
+        for (reference, path) in zip(references, pathOfReference) {
+            guard let scopes = reached[path] else { continue }
+            if Self.lookup(reference.head, in: scopes) == nil, !missing.contains(reference.name) {
                 missing.append(reference.name)
             }
         }
         return missing
+    }
+
+    /// The scopes a variable inside `sections` is looked up in (the context, then each section's value; a
+    /// list's first element), or nil when a section is absent or an empty list: nothing inside it renders, so
+    /// nothing inside it can be missing.
+    private static func scopes(along sections: [String], from context: PromptScope) -> [PromptScope]? {
+        var scopes: [PromptScope] = [context]
+        for section in sections {
+            guard let value = lookup(section, in: scopes) else { return nil }
+            switch value {
+            case .list(let list):
+                guard let first = list.first else { return nil }
+                scopes.append(first)
+            case .scope(let scope):
+                scopes.append(scope)
+            case .text, .flag:
+                break
+            }
+        }
+        return scopes
     }
 
     private static func lookup(_ head: String, in scopes: [PromptScope]) -> PromptValue? {

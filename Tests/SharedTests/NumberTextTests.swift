@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+@testable import Shared
+
+@Suite("Number text without Foundation's formatter")
+struct NumberTextTests {
+    /// `%.Ng` through the C library is the text `String(format:)` gives, for every precision the engine uses,
+    /// on values across the whole range, their signs, the edges and the special values.
+    @Test func generalFormat_isWhatStringFormatGives() {
+        var values: [Double] = [
+            0, -0.0, 1, -1, 0.1, 1e-5, 1.2345e-5, 0.000_012_5, 0.0001, 123_456_789, 1e21, 1e100, -2.5e-8,
+            .infinity, -.infinity, .nan, .ulpOfOne, .leastNonzeroMagnitude, .leastNormalMagnitude,
+            .greatestFiniteMagnitude, 0.000_099_999_995, 99_999_999.5, 9_999_995, 0.125, 2.5, 3.5,
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<50_000 {
+            // xorshift: any bit pattern, so any exponent, subnormals and NaN payloads included.
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            values.append(Double(bitPattern: state))
+            values.append(Double(Int64(bitPattern: state) % 2_000_000_001) * 1e-10)
+        }
+        for digits in [1, 6, 8, 17] {
+            for value in values {
+                let expected = String(format: "%.\(digits)g", value)
+                #expect(GeneralNumberFormat.format(value, significantDigits: digits) == expected, "\(value) \(digits)")
+            }
+        }
+    }
+
+    @Test func digits_arePaddedToTheirWidth() {
+        func text(_ value: UInt64, width: Int = 1) -> String {
+            var bytes: [UInt8] = Array("x".utf8)
+            ASCIIDigits.append(value, width: width, to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        #expect(text(0) == "x0")
+        #expect(text(7, width: 3) == "x007")
+        #expect(text(1234, width: 2) == "x1234")
+        #expect(text(0, width: 4) == "x0000")
+        #expect(text(UInt64.max) == "x18446744073709551615")
+        #expect(text(5, width: 25) == "x00000000000000000005")
+    }
+}
