@@ -118,6 +118,29 @@ struct SortedJSONEncoderTests {
         try Self.same(["key/with\"quote": 1, "é": 2, "\n": 3])
     }
 
+    /// Strings are scanned eight bytes at a time: every character that needs an escape (and some that do not:
+    /// DEL, `/`, `!`, `#`, `]`, multi-byte characters whose bytes sit near the tested values) at every offset
+    /// of a word, in runs long enough to span several words, alone and next to another.
+    @Test func strings_escapedAtEveryOffsetOfAWord() throws {
+        let specials: [String] = [
+            "\"", "\\", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "/", "!", "#", "]", "é", "中", "🚀",
+        ]
+        var texts: [String] = []
+        for length in 0..<26 {
+            let plain = String(repeating: "a", count: length)
+            texts.append(plain)
+            for special in specials {
+                for position in 0...length {
+                    var text = plain
+                    text.insert(contentsOf: special, at: text.index(text.startIndex, offsetBy: position))
+                    texts.append(text)
+                    texts.append(text + special + plain)
+                }
+            }
+        }
+        try Self.same(texts)
+    }
+
     /// `encodeEscapingSlashes` is `JSONEncoder` with `.sortedKeys` alone (what baseline answers were written with).
     @Test func escapingSlashes_isSortedKeysAlone() throws {
         let encoder = JSONEncoder()

@@ -143,9 +143,7 @@ package actor JournalWriter: Service {
             encoding = Task.detached(priority: .userInitiated) { try Self.lines(batch, encoder: encoder) }
             return
         }
-        var line = try encoder.encode(record, numbers: numbers)
-        line.append(UInt8(ascii: "\n"))
-        queue.append((record.traderID, line, ContinuousClock.now))
+        queue.append((record.traderID, try encoder.encodeLine(record, numbers: numbers), ContinuousClock.now))
         if queue.count >= settings.queueCapacity {
             fullQueueWaits += 1
             logger.log(
@@ -232,11 +230,7 @@ package actor JournalWriter: Service {
     private static func lines(_ records: [CycleRecord], encoder: SortedJSONEncoder) throws -> [Data] {
         // Consecutive records repeat most of their series' values: their text is copied, not formatted again.
         let numbers = DoubleTextCache()
-        return try records.map { record in
-            var line = try encoder.encode(record, numbers: numbers)
-            line.append(UInt8(ascii: "\n"))
-            return line
-        }
+        return try records.map { try encoder.encodeLine($0, numbers: numbers) }
     }
 
     /// Waits for the batch being encoded and queues its lines (in order, after what is queued).
