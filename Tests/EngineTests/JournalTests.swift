@@ -68,6 +68,28 @@ struct JournalTests {
         #expect(await writer.fullQueueWaits >= 4)
     }
 
+    /// A long journal is decoded in runs on several cores: the records come back in order, and a bad line is
+    /// reported by its number — the first one when there are several, as a single loop would.
+    @Test func records_decodedInParallel_inOrder_firstBadLineReported() async throws {
+        let root = try TestPaths.makeScratch("journal-parallel")
+        let writer = JournalWriter(settings: settings(root, maxFileBytes: 1 << 20, queueCapacity: 64), logger: logger())
+        for cycle in 1...600 { try await writer.append(record("a", cycle: cycle, padding: cycle % 50)) }
+        try await writer.close()
+        let directory = JournalDirectory(root: root.path)
+        #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...600))
+
+        let file = try #require(directory.files(trader: "a").first).path
+        var lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[449] = "{\"cycle\": 450, torn"
+        lines[199] = "{\"cycle\": \"two hundred\"}"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect {
+            try JournalReplay.records(journal: directory, trader: "a")
+        } throws: { error in
+            "\(error)".contains("record 200 of a does not decode")
+        }
+    }
+
     /// A backtest's writer encodes each full batch beside the trading loop: the files hold the same bytes in the
     /// same order as a writer that encodes in `append`, a record counts as pending (and its cycle as the
     /// trader's last) until it is on disk, and `flush` writes everything, the batch being encoded included.
