@@ -202,6 +202,27 @@ struct PromptFormattingTests {
         #expect(checked > 1_600_000)
     }
 
+    /// The decade of a small number is found by comparisons inside a decade and by `log10` near its edges: the
+    /// same as `floor(log10(x))` everywhere, the values next to each power of ten included.
+    @Test func decadeOfASmallNumber_isFloorOfItsLog() {
+        var values: [Double] = []
+        for edge in [1e-4, 1e-3, 1e-2, 1e-1, 1.0] {
+            var below = edge
+            var above = edge
+            for _ in 0..<64 {
+                below = below.nextDown
+                above = above.nextUp
+                values += [below, above]
+            }
+            for relative in [1e-7, 1e-6, 1e-5, 1e-4] { values += [edge * (1 - relative), edge * (1 + relative)] }
+        }
+        var random = SeededRandom(seed: 77)
+        for _ in 0..<200_000 { values.append(pow(10, -4 * Double(random.next() % 1_000_000) / 1_000_000)) }
+        for value in values where value >= 1e-4 && value < 1 {
+            #expect(PromptContext.decade(value) == Int(floor(log10(value))), "\(value)")
+        }
+    }
+
     @Test func template_refusesAContextMissingAVariable() throws {
         let template = try PromptTemplate(
             id: "t",

@@ -227,31 +227,39 @@ package enum PromptContext {
     /// without formatting a Double. Tiny and huge values, where the two forms could part, take that path.
     static func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
         let magnitude = abs(value)
-        let scaled: Double
+        let product: Double
         let digits: Int
         if magnitude >= 1000, magnitude < 1e12 {
-            scaled = (value * 100).rounded()
+            product = value * 100
             digits = 2
         } else if magnitude >= 1, magnitude < 1000 {
-            scaled = (value * 10_000).rounded()
+            product = value * 10_000
             digits = 4
         } else if magnitude >= 1e-4, magnitude < 1 {
             // 6 to 9 decimals; the scale is exact (`pow(10, n)` for these n gives the same Double).
-            digits = 5 - Int(floor(log10(magnitude)))
-            scaled = (value * decimalScales[digits]).rounded()
+            digits = 5 - decade(magnitude)
+            product = value * decimalScales[digits]
         } else {
             bytes.append(contentsOf: numberByDescription(value).utf8)
             return
         }
-        guard scaled != 0 else {
+        // `product.rounded()` (half away from zero) as an integer: |product| < 1e14, so the truncation and the
+        // remainder are exact.
+        var whole = Int64(product)
+        let remainder = product - Double(whole)
+        if remainder >= 0.5 {
+            whole += 1
+        } else if remainder <= -0.5 {
+            whole -= 1
+        }
+        guard whole != 0 else {
             bytes.append(UInt8(ascii: "0"))
             return
         }
-        let whole = UInt64(abs(scaled))
         let unit = UInt64(decimalScales[digits])
-        if scaled < 0 { bytes.append(UInt8(ascii: "-")) }
-        ASCIIDigits.append(whole / unit, to: &bytes)
-        var fraction = whole % unit
+        if whole < 0 { bytes.append(UInt8(ascii: "-")) }
+        ASCIIDigits.append(whole.magnitude / unit, to: &bytes)
+        var fraction = whole.magnitude % unit
         guard fraction != 0 else { return }
         var width = digits
         while fraction % 10 == 0 {
@@ -260,6 +268,16 @@ package enum PromptContext {
         }
         bytes.append(UInt8(ascii: "."))
         ASCIIDigits.append(fraction, width: width, to: &bytes)
+    }
+
+    /// `floor(log10(magnitude))` for a magnitude in [1e-4, 1): comparisons well inside a decade, the library's
+    /// `log10` near a power of ten (where its rounding decides, as it did when the prompts were first written).
+    static func decade(_ magnitude: Double) -> Int {
+        if magnitude >= 0.100_001 { return -1 }
+        if magnitude >= 0.010_000_1, magnitude < 0.099_999 { return -2 }
+        if magnitude >= 0.001_000_01, magnitude < 0.009_999_9 { return -3 }
+        if magnitude >= 0.000_100_001, magnitude < 0.000_999_99 { return -4 }
+        return Int(floor(log10(magnitude)))
     }
 
     /// 10^n for the decimals `appendNumber` keeps (2 to 9).
