@@ -25,99 +25,8 @@ import Testing
         #expect(previousUser.isCompiled)
         #expect(user.readsAny(of: PromptContext.memoryVariables))
         #expect(!previousUser.readsAny(of: PromptContext.memoryVariables))
-        let market = MarketSnapshot(
-            takenAt: CycleHarness.now,
-            symbols: [
-                "BTC": CycleHarness.symbolSnapshot("BTC", price: 101_234.5, asOf: CycleHarness.now),
-                "ETH": CycleHarness.symbolSnapshot("ETH", price: 3_456.78, asOf: CycleHarness.now),
-            ]
-        )
-        var trader = CycleHarness.trader()
-        trader.symbols = ["BTC", "ETH"]
         for positions in [0, 1, 2] {
-            var account = TraderAccount(cash: 9_000, positions: [:], realizedPnL: 0, feesPaid: 0)
-            for symbol in ["BTC", "ETH"].prefix(positions) {
-                account.positions[symbol] = Position(
-                    symbol: symbol,
-                    quantity: symbol == "BTC" ? 0.02 : -0.5,
-                    entryPrice: symbol == "BTC" ? 100_000 : 3_500,
-                    leverage: 5,
-                    margin: 400,
-                    liquidationPrice: symbol == "BTC" ? 81_000 : 4_150,
-                    markPrice: symbol == "BTC" ? 101_234.5 : 3_456.78,
-                    stopLoss: symbol == "BTC" ? 98_000 : nil,
-                    takeProfit: 104_000,
-                    openedAt: CycleHarness.now - 600_000,
-                    entryOrderID: 7,
-                    confidence: 0.7,
-                    riskUSD: 40,
-                    invalidationCondition: "close below <the 4h EMA> & \"x\"",
-                    entryFee: 0.4,
-                    fundingPaid: 0
-                )
-            }
-            // Memory: none yet without positions; with them, a trade with multi-line reasoning and two cycles.
-            let memory = PromptMemory(
-                entryReasons: positions == 0 ? [:] : ["BTC": "breakout\nabove <range> & \"volume\""],
-                trades: positions == 0
-                    ? []
-                    : [
-                        RememberedTrade(
-                            symbol: "SOL",
-                            quantity: -3,
-                            entryPrice: 150,
-                            exitPrice: 140.5,
-                            netPnL: 27.9,
-                            entryTime: CycleHarness.now - 7_200_000,
-                            exitTime: CycleHarness.now - 600_000,
-                            entryReasoning: nil,
-                            closeReason: "target"
-                        )
-                    ],
-                cycles: positions == 0
-                    ? []
-                    : [
-                        RememberedCycle(
-                            time: CycleHarness.now - 360_000,
-                            outcome: "failed_closed",
-                            reason: "LLM_OUTPUT_INVALID",
-                            verdicts: []
-                        ),
-                        RememberedCycle(
-                            time: CycleHarness.now - 180_000,
-                            outcome: "completed",
-                            reason: nil,
-                            verdicts: [
-                                .init(symbol: "BTC", signal: "buy_to_enter", accepted: true, reasons: []),
-                                .init(
-                                    symbol: "ETH",
-                                    signal: "sell_to_enter",
-                                    accepted: false,
-                                    reasons: ["CONFIDENCE_BELOW_MIN", "LEVERAGE_EXCEEDED"]
-                                ),
-                            ]
-                        ),
-                    ],
-                day: positions == 0
-                    ? PerformanceWindow()
-                    : PerformanceWindow(trades: positions, wins: positions > 1 ? 1 : 0, netPnL: 27.9, sharpe: 1.25),
-                week: PerformanceWindow()
-            )
-            let inputs = PromptContext.Inputs(
-                trader: trader,
-                venue: "paper",
-                capital: 10_000,
-                market: market,
-                account: account,
-                now: CycleHarness.now,
-                startedAt: CycleHarness.now - 7_200_000,
-                invocationCount: 41,
-                sharpe: 0.37,
-                intradayInterval: "3m",
-                contextInterval: "4h",
-                decisionSchema: #"{"type":"object"}"#,
-                memory: memory
-            )
+            let inputs = Self.shippedInputs(positions: positions)
             let (fast, reference) = try Self.both(user, PromptContext.user(inputs))
             #expect(fast == reference)
             #expect(fast.contains("ALL ETH DATA"))
@@ -156,9 +65,188 @@ import Testing
             #expect(fastPrevious == referencePrevious)
             #expect(!fastPrevious.contains("CLOSED TRADES"))
             #expect(throws: PromptTemplate.Failure.self) { try user.render(PromptContext.user(withoutMemory)) }
+            // Written straight from the typed values (what a cycle renders): the same text, the same refusal.
+            #expect(user.isTyped(memory: true) && !user.isTyped(memory: false))
+            #expect(previousUser.isTyped(memory: true) && previousUser.isTyped(memory: false))
+            #expect(try user.renderUser(UserPromptModel(inputs)) == fast)
+            #expect(try previousUser.renderUser(UserPromptModel(withoutMemory)) == fastPrevious)
+            #expect(
+                try previousUser.renderUser(UserPromptModel(inputs))
+                    == previousUser.render(PromptContext.user(inputs))
+            )
+            #expect(throws: PromptTemplate.Failure.self) { try user.renderUser(UserPromptModel(withoutMemory)) }
             let (fastSystem, referenceSystem) = try Self.both(system, PromptContext.system(inputs))
             #expect(fastSystem == referenceSystem)
         }
+    }
+
+    /// The shipped templates' inputs: two markets, `positions` open positions (0 to 2) and, with them, memory
+    /// (a trade with multi-line reasoning, two cycles with verdicts).
+    static func shippedInputs(positions: Int) -> PromptContext.Inputs {
+        let market = MarketSnapshot(
+            takenAt: CycleHarness.now,
+            symbols: [
+                "BTC": CycleHarness.symbolSnapshot("BTC", price: 101_234.5, asOf: CycleHarness.now),
+                "ETH": CycleHarness.symbolSnapshot("ETH", price: 3_456.78, asOf: CycleHarness.now),
+            ]
+        )
+        var trader = CycleHarness.trader()
+        trader.symbols = ["BTC", "ETH"]
+        var account = TraderAccount(cash: 9_000, positions: [:], realizedPnL: 0, feesPaid: 0)
+        for symbol in ["BTC", "ETH"].prefix(positions) {
+            account.positions[symbol] = Position(
+                symbol: symbol,
+                quantity: symbol == "BTC" ? 0.02 : -0.5,
+                entryPrice: symbol == "BTC" ? 100_000 : 3_500,
+                leverage: 5,
+                margin: 400,
+                liquidationPrice: symbol == "BTC" ? 81_000 : 4_150,
+                markPrice: symbol == "BTC" ? 101_234.5 : 3_456.78,
+                stopLoss: symbol == "BTC" ? 98_000 : nil,
+                takeProfit: 104_000,
+                openedAt: CycleHarness.now - 600_000,
+                entryOrderID: 7,
+                confidence: 0.7,
+                riskUSD: 40,
+                invalidationCondition: "close below <the 4h EMA> & \"x\"",
+                entryFee: 0.4,
+                fundingPaid: 0
+            )
+        }
+        // Memory: none yet without positions; with them, a trade with multi-line reasoning and two cycles.
+        let memory = PromptMemory(
+            entryReasons: positions == 0 ? [:] : ["BTC": "breakout\nabove <range> & \"volume\""],
+            trades: positions == 0
+                ? []
+                : [
+                    RememberedTrade(
+                        symbol: "SOL",
+                        quantity: -3,
+                        entryPrice: 150,
+                        exitPrice: 140.5,
+                        netPnL: 27.9,
+                        entryTime: CycleHarness.now - 7_200_000,
+                        exitTime: CycleHarness.now - 600_000,
+                        entryReasoning: nil,
+                        closeReason: "target"
+                    )
+                ],
+            cycles: positions == 0
+                ? []
+                : [
+                    RememberedCycle(
+                        time: CycleHarness.now - 360_000,
+                        outcome: "failed_closed",
+                        reason: "LLM_OUTPUT_INVALID",
+                        verdicts: []
+                    ),
+                    RememberedCycle(
+                        time: CycleHarness.now - 180_000,
+                        outcome: "completed",
+                        reason: nil,
+                        verdicts: [
+                            .init(symbol: "BTC", signal: "buy_to_enter", accepted: true, reasons: []),
+                            .init(
+                                symbol: "ETH",
+                                signal: "sell_to_enter",
+                                accepted: false,
+                                reasons: ["CONFIDENCE_BELOW_MIN", "LEVERAGE_EXCEEDED"]
+                            ),
+                        ]
+                    ),
+                ],
+            day: positions == 0
+                ? PerformanceWindow()
+                : PerformanceWindow(trades: positions, wins: positions > 1 ? 1 : 0, netPnL: 27.9, sharpe: 1.25),
+            week: PerformanceWindow()
+        )
+        return PromptContext.Inputs(
+            trader: trader,
+            venue: "paper",
+            capital: 10_000,
+            market: market,
+            account: account,
+            now: CycleHarness.now,
+            startedAt: CycleHarness.now - 7_200_000,
+            invocationCount: 41,
+            sharpe: 0.37,
+            intradayInterval: "3m",
+            contextInterval: "4h",
+            decisionSchema: #"{"type":"object"}"#,
+            memory: memory
+        )
+    }
+
+    /// Random templates over the user prompt's variables and lists — names shadowed between sections (`symbol`
+    /// of a market, a position, a trade, a decision), names of an outer scope read inside a section, inverted
+    /// sections, memory variables with and without memory, names that are no variable, a section over a text,
+    /// dotted names — written from the typed values and through the scopes: the same text or the same refusal.
+    /// (`{{.}}` of a scope is left out: swift-mustache prints a dictionary, in no fixed order, either way.)
+    @Test func randomUserTemplates_writtenFromTypedValues_matchTheScopes() throws {
+        var random = SeededRandom(seed: 20_261_203)
+        let texts = [
+            "symbol", "price", "intraday_prices", "funding_rate", "quantity", "entry_reasoning", "side", "reason",
+            "verdict", "reasons", "minutes_ago", "now_iso", "cash_usd", "day_win_rate_pct", "invocation_count",
+            "nope", "markets.symbol",
+        ]
+        // Mostly names the innermost section (or the prompt) has, so that most templates bind.
+        let plausible: [String: [String]] = [
+            "": ["now_iso", "cash_usd", "invocation_count", "day_win_rate_pct"],
+            "markets": ["symbol", "price", "intraday_prices", "funding_rate", "cash_usd"],
+            "positions": ["symbol", "quantity", "entry_reasoning", "now_iso"],
+            "recent_trades": ["symbol", "side", "entry_reasoning"],
+            "recent_cycles": ["minutes_ago", "reason", "invocation_count"],
+            "decisions": ["symbol", "verdict", "reasons", "minutes_ago"],
+        ]
+        let lists = ["markets", "positions", "recent_trades", "recent_cycles", "decisions", "price"]
+        var compared = 0
+        var typed = 0
+        for _ in 0..<3_000 {
+            var body = ""
+            var open: [String] = []
+            for _ in 0..<random.int(below: 12) {
+                switch random.int(below: 8) {
+                case 0: body += ["x ", "\n", ": "][random.int(below: 3)]
+                case 1, 2, 3:
+                    let names = random.int(below: 4) == 0 ? texts : plausible[open.last ?? "", default: texts]
+                    body += "{{\(names[random.int(below: names.count)])}}"
+                case 4, 5:
+                    let name =
+                        open.last == "recent_cycles" && random.int(below: 2) == 0
+                        ? "decisions" : lists[random.int(below: lists.count)]
+                    body += "{{\(random.int(below: 4) == 0 ? "^" : "#")\(name)}}"
+                    open.append(name)
+                default:
+                    if let name = open.popLast() { body += "{{/\(name)}}\n" }
+                }
+            }
+            while let name = open.popLast() { body += "{{/\(name)}}" }
+            let template = try Self.template(body)
+            var inputs = Self.shippedInputs(positions: random.int(below: 3))
+            switch random.int(below: 3) {
+            case 0: inputs.memory = nil
+            case 1:
+                if var memory = inputs.memory {
+                    memory.cycles = Array(memory.cycles.prefix(random.int(below: 3)))
+                    memory.trades = []
+                    inputs.memory = memory
+                }
+            default: break
+            }
+            let viaScopes = Result { try template.render(PromptContext.user(inputs)) }
+            let fromTypedValues = Result { try template.renderUser(UserPromptModel(inputs)) }
+            compared += 1
+            if template.isTyped(memory: inputs.memory != nil) { typed += 1 }
+            switch (viaScopes, fromTypedValues) {
+            case (.success(let expected), .success(let written)):
+                #expect(written == expected, "template \(body.debugDescription)")
+            case (.failure(let expected), .failure(let thrown)):
+                #expect("\(thrown)" == "\(expected)", "template \(body.debugDescription)")
+            default:
+                Issue.record("template \(body.debugDescription): \(viaScopes) ≠ \(fromTypedValues)")
+            }
+        }
+        #expect(typed > 1_000 && typed < compared, "\(typed) of \(compared) typed")
     }
 
     /// The mustache spec's whitespace rules and swift-mustache's own behaviour, case by case.

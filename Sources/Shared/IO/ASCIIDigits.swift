@@ -17,4 +17,10 @@ package enum ASCIIDigits {
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<20]))
         }
     }
+
+    /// `String(value)`'s text: a minus sign, then the digits of the magnitude.
+    package static func appendSigned(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        append(value.magnitude, to: &bytes)
+    }
 }

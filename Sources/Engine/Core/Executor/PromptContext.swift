@@ -70,70 +70,8 @@ package enum PromptContext {
         ]
     }
 
-    package static func user(_ inputs: Inputs) -> PromptScope {
-        let account = inputs.account
-        let equity = account.equity
-        var format = PromptText()
-        let markets: [PromptScope] = symbols(inputs).compactMap { symbol in
-            guard let s = inputs.market.symbols[symbol] else { return nil }
-            return [
-                "symbol": .text(symbol),
-                "price": .text(format.number(s.price)),
-                "ema20": .text(format.number(s.ema20)),
-                "macd": .text(format.number(s.macd)),
-                "rsi7": .text(format.number(s.rsi7)),
-                "open_interest": .text(s.openInterest.map { format.number($0) } ?? "n/a"),
-                "funding_rate": .text(
-                    s.fundingRate.map { GeneralNumberFormat.format($0, significantDigits: 8) } ?? "n/a"
-                ),
-                "intraday_prices": .text(format.list(s.intraday.prices)),
-                "intraday_ema20": .text(format.list(s.intraday.ema20)),
-                "intraday_macd": .text(format.list(s.intraday.macd)),
-                "intraday_rsi7": .text(format.list(s.intraday.rsi7)),
-                "intraday_rsi14": .text(format.list(s.intraday.rsi14)),
-                "context_ema20": .text(format.number(s.context.ema20)),
-                "context_ema50": .text(format.number(s.context.ema50)),
-                "context_atr3": .text(format.number(s.context.atr3)),
-                "context_atr14": .text(format.number(s.context.atr14)),
-                "context_volume": .text(format.number(s.context.volume)),
-                "context_volume_avg": .text(format.number(s.context.averageVolume)),
-                "context_macd": .text(format.list(s.context.macd)),
-                "context_rsi14": .text(format.list(s.context.rsi14)),
-            ]
-        }
-        let positions: [PromptScope] = account.positions.keys.sorted().compactMap { symbol in
-            guard let p = account.positions[symbol] else { return nil }
-            return [
-                "symbol": .text(symbol),
-                "quantity": .text(format.number(p.quantity)),
-                "entry_price": .text(format.number(p.entryPrice)),
-                "current_price": .text(format.number(p.markPrice)),
-                "liquidation_price": .text(format.number(p.liquidationPrice)),
-                "unrealized_pnl": .text(format.number(p.unrealizedPnL)),
-                "leverage": .text(format.number(p.leverage)),
-                "stop_loss": .text(p.stopLoss.map { format.number($0) } ?? "none"),
-                "profit_target": .text(p.takeProfit.map { format.number($0) } ?? "none"),
-                "invalidation_condition": .text(p.invalidationCondition),
-                "confidence": .text(format.number(p.confidence)),
-                "age_minutes": .text(String(max(0, (inputs.now - p.openedAt) / 60_000))),
-            ]
-        }
-        var scope: PromptScope = [
-            "minutes_since_start": .text(String(max(0, (inputs.now - inputs.startedAt) / 60_000))),
-            "now_iso": .text(iso(inputs.now)),
-            "invocation_count": .text(String(inputs.invocationCount)),
-            "intraday_interval": .text(inputs.intradayInterval),
-            "context_interval": .text(inputs.contextInterval),
-            "markets": .list(markets),
-            "return_pct": .text(format.number(inputs.capital > 0 ? (equity / inputs.capital - 1) * 100 : 0)),
-            "cash_usd": .text(format.number(account.cash)),
-            "equity_usd": .text(format.number(equity)),
-            "sharpe": .text(format.number(inputs.sharpe)),
-            "positions": .list(positions),
-        ]
-        if let memory = inputs.memory { remember(memory, now: inputs.now, into: &scope) }
-        return scope
-    }
+    /// The user prompt's variables (`UserPromptModel` defines them).
+    package static func user(_ inputs: Inputs) -> PromptScope { UserPromptModel(inputs).scope() }
 
     /// The names of the memory variables (README, "Template variables"): a template that reads any of them gets
     /// the trader's memory computed and journaled with each cycle.
@@ -142,64 +80,6 @@ package enum PromptContext {
         "day_trades", "day_win_rate_pct", "day_net_pnl", "day_sharpe",
         "week_trades", "week_win_rate_pct", "week_net_pnl", "week_sharpe",
     ]
-
-    /// Adds the memory variables: each position's entry reasoning, the last closed trades, the last cycles'
-    /// decisions and verdicts, and the last day's and week's results.
-    static func remember(_ memory: PromptMemory, now: Int64, into scope: inout PromptScope) {
-        var format = PromptText()
-        if case .list(var positions) = scope["positions"] {
-            for index in positions.indices {
-                guard case .text(let symbol) = positions[index]["symbol"] else { continue }
-                positions[index]["entry_reasoning"] = .text(oneLine(memory.entryReasons[symbol]))
-            }
-            scope["positions"] = .list(positions)
-        }
-        scope["recent_trades"] = .list(
-            memory.trades.reversed().map { trade in
-                [
-                    "symbol": .text(trade.symbol),
-                    "side": .text(trade.quantity >= 0 ? "long" : "short"),
-                    "quantity": .text(format.number(abs(trade.quantity))),
-                    "entry_price": .text(format.number(trade.entryPrice)),
-                    "exit_price": .text(format.number(trade.exitPrice)),
-                    "net_pnl": .text(format.number(trade.netPnL)),
-                    "held_minutes": .text(String(max(0, (trade.exitTime - trade.entryTime) / 60_000))),
-                    "closed_minutes_ago": .text(String(max(0, (now - trade.exitTime) / 60_000))),
-                    "entry_reasoning": .text(oneLine(trade.entryReasoning)),
-                    "close_reason": .text(trade.closeReason),
-                ]
-            }
-        )
-        scope["recent_cycles"] = .list(
-            memory.cycles.reversed().map { cycle in
-                [
-                    "minutes_ago": .text(String(max(0, (now - cycle.time) / 60_000))),
-                    "outcome": .text(cycle.outcome),
-                    "reason": .text(cycle.reason ?? "none"),
-                    "decisions": .list(
-                        cycle.verdicts.map { verdict in
-                            [
-                                "symbol": .text(verdict.symbol),
-                                "signal": .text(verdict.signal),
-                                "verdict": .text(verdict.accepted ? "accepted" : "refused"),
-                                "reasons": .text(
-                                    verdict.reasons.isEmpty ? "none" : verdict.reasons.joined(separator: ", ")
-                                ),
-                            ]
-                        }
-                    ),
-                ]
-            }
-        )
-        for (prefix, window) in [("day", memory.day), ("week", memory.week)] {
-            scope["\(prefix)_trades"] = .text(String(window.trades))
-            scope["\(prefix)_win_rate_pct"] = .text(
-                window.trades > 0 ? format.number(Double(window.wins) / Double(window.trades) * 100) : "n/a"
-            )
-            scope["\(prefix)_net_pnl"] = .text(format.number(window.netPnL))
-            scope["\(prefix)_sharpe"] = .text(format.number(window.sharpe))
-        }
-    }
 
     /// Reasoning on one line (a prompt's list item), or `not recorded`.
     static func oneLine(_ text: String?) -> String {
@@ -256,18 +136,36 @@ package enum PromptContext {
             bytes.append(UInt8(ascii: "0"))
             return
         }
-        let unit = UInt64(decimalScales[digits])
-        if whole < 0 { bytes.append(UInt8(ascii: "-")) }
-        ASCIIDigits.append(whole.magnitude / unit, to: &bytes)
-        var fraction = whole.magnitude % unit
-        guard fraction != 0 else { return }
-        var width = digits
-        while fraction % 10 == 0 {
-            fraction /= 10
-            width -= 1
+        // The digits of the integer, right to left, the decimal point `digits` from the right; the fraction's
+        // trailing zeros (all of them: no point) dropped first.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var index = 32
+            var rest = whole.magnitude
+            var fraction = digits
+            while fraction > 0, rest % 10 == 0 {
+                rest /= 10
+                fraction -= 1
+            }
+            if fraction > 0 {
+                for _ in 0..<fraction {
+                    index -= 1
+                    buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                    rest /= 10
+                }
+                index -= 1
+                buffer[index] = UInt8(ascii: ".")
+            }
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            if whole < 0 {
+                index -= 1
+                buffer[index] = UInt8(ascii: "-")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<32]))
         }
-        bytes.append(UInt8(ascii: "."))
-        ASCIIDigits.append(fraction, width: width, to: &bytes)
     }
 
     /// `floor(log10(magnitude))` for a magnitude in [1e-4, 1): comparisons well inside a decade, the library's
@@ -325,13 +223,21 @@ struct PromptText {
 
     /// `[a, b, …]` of `PromptContext.number`s.
     mutating func list(_ values: [Double]) -> String {
+        Self.appendList(values, to: &bytes)
+        return take()
+    }
+
+    /// `list(values)` appended to `bytes`.
+    static func appendList(_ values: [Double], to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
+            if index > 0 {
+                bytes.append(UInt8(ascii: ","))
+                bytes.append(UInt8(ascii: " "))
+            }
             PromptContext.appendNumber(value, to: &bytes)
         }
         bytes.append(UInt8(ascii: "]"))
-        return take()
     }
 
     private mutating func take() -> String {

@@ -50,7 +50,7 @@ package struct PromptRenderer: Sendable {
         }
         return [
             ChatMessage(role: "system", content: system),
-            ChatMessage(role: "user", content: try userTemplate.render(PromptContext.user(context))),
+            ChatMessage(role: "user", content: try userTemplate.renderUser(UserPromptModel(context))),
         ]
     }
 

@@ -12,6 +12,10 @@ package struct PromptTemplate: Sendable {
     private let template: MustacheTemplate
     /// The same template compiled for fast rendering; nil when it uses more than the compiled subset.
     private let compiled: CompiledTemplate?
+    /// The compiled template bound to the user prompt's typed values, with and without the trader's memory;
+    /// nil when it does not bind (a system template, a name outside the variables).
+    private let typedWithMemory: TypedTemplate?
+    private let typedWithoutMemory: TypedTemplate?
     /// Every variable the template reads, with the sections it sits in.
     package let references: [Reference]
     /// The distinct section heads the references sit in, and each reference's index into them: a render
@@ -69,6 +73,8 @@ package struct PromptTemplate: Sendable {
             throw .syntax("\(id): \(error)")
         }
         compiled = CompiledTemplate(source)
+        typedWithMemory = compiled.flatMap { TypedTemplate($0, memory: true) }
+        typedWithoutMemory = compiled.flatMap { TypedTemplate($0, memory: false) }
         references = Self.scan(file.body)
         var paths: [[String]] = []
         pathOfReference = references.map { reference in
@@ -105,6 +111,16 @@ package struct PromptTemplate: Sendable {
         if let text = compiled?.render(context) { return text }
         return template.render(PromptValue.mustacheScope(context))
     }
+
+    /// The user prompt of `model`: written straight from its typed values when the template binds to them,
+    /// else through the variable scopes (`render`, which also refuses a missing variable). The same text.
+    package func renderUser(_ model: UserPromptModel) throws(Failure) -> String {
+        if let typed = model.memory == nil ? typedWithoutMemory : typedWithMemory { return typed.render(model) }
+        return try render(model.scope())
+    }
+
+    /// Whether the user prompt is written from typed values (with or without memory).
+    package func isTyped(memory: Bool) -> Bool { (memory ? typedWithMemory : typedWithoutMemory) != nil }
 
     /// The prompt rendered by swift-mustache alone (the reference the compiled form is tested against).
     package func renderWithMustache(_ context: PromptScope) -> String {
