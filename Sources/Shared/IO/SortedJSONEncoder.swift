@@ -128,7 +128,8 @@ enum JSONNode {
                 .init(codingPath: [], debugDescription: "Unable to encode Double.\(value) directly in JSON.")
             )
         }
-        let integral = value == value.rounded()
+        // Whole: at or beyond 2^52 every Double is; below, exactly when truncation keeps it (no libm call).
+        let integral = abs(value) >= 0x1p52 || Double(Int64(value)) == value
         if integral, abs(value) < 1e15 {
             // An integral value prints as its digits (`description` would add `.0`, which is dropped anyway);
             // `-0.0` stays `-0`.
@@ -186,21 +187,28 @@ enum JSONNode {
             var start = 0
             var index = 0
             while index < count {
-                if index + 8 <= count,
-                    !needsEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                {
-                    index += 8
-                    continue
-                }
-                let byte = base[index]
-                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                    if start < index {
-                        bytes.append(contentsOf: UnsafeBufferPointer(start: base + start, count: index - start))
+                if index + 8 <= count {
+                    let found = escapeMask(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                    if found == 0 {
+                        index += 8
+                        continue
                     }
-                    escape(byte, into: &bytes)
-                    start = index + 1
+                    // The lowest flagged byte is exactly the first that needs an escape (a false flag can only
+                    // sit above a true one); bytes in memory order are the word's from its low end.
+                    index += found.trailingZeroBitCount / 8
+                } else {
+                    let byte = base[index]
+                    guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+                        index += 1
+                        continue
+                    }
                 }
+                if start < index {
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: base + start, count: index - start))
+                }
+                escape(base[index], into: &bytes)
                 index += 1
+                start = index
             }
             if start < count {
                 bytes.append(contentsOf: UnsafeBufferPointer(start: base + start, count: count - start))
@@ -209,16 +217,17 @@ enum JSONNode {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    /// Whether any of the eight bytes of `word` is a control character, `"` or `\` (exact: the classic
-    /// zero-byte and less-than tests, which report a byte only when one is there).
+    /// The high bit of each of the eight bytes of `word` (in memory order from the low end) that is a control
+    /// character, `"` or `\\` — and possibly of bytes above such a one (the classic zero-byte and less-than
+    /// tests borrow upwards): zero exactly when none needs an escape, and its lowest bit marks the first one.
     @inline(__always)
-    static func needsEscape(_ word: UInt64) -> Bool {
+    static func escapeMask(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
         let control = (word &- ones &* 0x20) & ~word
         let quote = word ^ (ones &* 0x22)
         let backslash = word ^ (ones &* 0x5C)
-        return (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & high != 0
+        return (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & high
     }
 
     private static func escape(_ byte: UInt8, into bytes: inout [UInt8]) {
