@@ -30,17 +30,14 @@ struct NumberTextTests {
         }
     }
 
-    @Test func digits_arePaddedToTheirWidth() {
-        func text(_ value: UInt64, width: Int = 1) -> String {
+    @Test func digits_areStringsText() {
+        func text(_ value: Int64) -> String {
             var bytes: [UInt8] = Array("x".utf8)
-            ASCIIDigits.append(value, width: width, to: &bytes)
+            ASCIIDigits.appendSigned(value, to: &bytes)
             return String(decoding: bytes, as: UTF8.self)
         }
-        #expect(text(0) == "x0")
-        #expect(text(7, width: 3) == "x007")
-        #expect(text(1234, width: 2) == "x1234")
-        #expect(text(0, width: 4) == "x0000")
-        #expect(text(UInt64.max) == "x18446744073709551615")
-        #expect(text(5, width: 25) == "x00000000000000000005")
+        for value: Int64 in [0, 7, -7, 1234, 10, -100_000, .max, .min, .max - 1, .min + 1] {
+            #expect(text(value) == "x" + String(value))
+        }
     }
 }

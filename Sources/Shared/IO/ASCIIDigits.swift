@@ -1,7 +1,7 @@
 /// Decimal digits written straight into a byte buffer (JSON numbers, prompt numbers): no `String` per number.
 package enum ASCIIDigits {
-    /// The digits of `value`, zero-padded on the left to at least `width` digits (at most 20).
-    package static func append(_ value: UInt64, width: Int = 1, to bytes: inout [UInt8]) {
+    /// The digits of `value`.
+    package static func append(_ value: UInt64, to bytes: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
             var index = 20
             var rest = value
@@ -10,10 +10,6 @@ package enum ASCIIDigits {
                 buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
             } while rest > 0
-            while 20 - index < min(width, 20) {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0")
-            }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<20]))
         }
     }

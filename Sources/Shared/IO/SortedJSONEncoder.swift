@@ -22,18 +22,19 @@ package struct SortedJSONEncoder: Sendable {
     /// With `numbers`, the text of doubles it has seen is copied instead of formatted again (same bytes): for
     /// a run of records whose market series repeat most of their values, on one thread.
     package func encode<T: Encodable>(_ value: T, numbers: DoubleTextCache?) throws -> Data {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(4096)
-        try encode(value, into: &bytes, numbers: numbers)
-        return Data(bytes)
+        try data(value, numbers: numbers, newline: false)
     }
 
     /// The encoding and a newline: a journal line, made without copying the record's bytes twice.
     package func encodeLine<T: Encodable>(_ value: T, numbers: DoubleTextCache?) throws -> Data {
+        try data(value, numbers: numbers, newline: true)
+    }
+
+    private func data<T: Encodable>(_ value: T, numbers: DoubleTextCache?, newline: Bool) throws -> Data {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(4096)
         try encode(value, into: &bytes, numbers: numbers)
-        bytes.append(UInt8(ascii: "\n"))
+        if newline { bytes.append(UInt8(ascii: "\n")) }
         return Data(bytes)
     }
 

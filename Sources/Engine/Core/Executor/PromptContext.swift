@@ -96,10 +96,7 @@ package enum PromptContext {
 
     /// Large values to 2 decimals, unit-sized ones to 4, small ones to 6 significant digits; no trailing zeros.
     /// Rounding to a short decimal and printing the shortest round-trip form gives that decimal exactly.
-    package static func number(_ value: Double) -> String {
-        var text = PromptText()
-        return text.number(value)
-    }
+    package static func number(_ value: Double) -> String { text { appendNumber(value, to: &$0) } }
 
     /// `number(value)` appended to `bytes`. The rounded value is a whole number of hundredths, ten-thousandths
     /// or (below 1) millionths-of-its-magnitude, printed here from that integer: the same digits as the shortest
@@ -201,31 +198,8 @@ package enum PromptContext {
         return String(rounded)
     }
 
-    package static func list(_ values: [Double]) -> String {
-        var text = PromptText()
-        return text.list(values)
-    }
-
-    package static func iso(_ milliseconds: Int64) -> String { UTCTime.iso8601(milliseconds) }
-}
-
-/// Formats a prompt's numbers into one reused byte buffer, each value handed back as its own `String`.
-struct PromptText {
-    private var bytes: [UInt8] = []
-
-    init() { bytes.reserveCapacity(256) }
-
-    /// `PromptContext.number(value)`.
-    mutating func number(_ value: Double) -> String {
-        PromptContext.appendNumber(value, to: &bytes)
-        return take()
-    }
-
-    /// `[a, b, …]` of `PromptContext.number`s.
-    mutating func list(_ values: [Double]) -> String {
-        Self.appendList(values, to: &bytes)
-        return take()
-    }
+    /// `[a, b, …]` of `number`s.
+    package static func list(_ values: [Double]) -> String { text { appendList(values, to: &$0) } }
 
     /// `list(values)` appended to `bytes`.
     static func appendList(_ values: [Double], to bytes: inout [UInt8]) {
@@ -235,13 +209,16 @@ struct PromptText {
                 bytes.append(UInt8(ascii: ","))
                 bytes.append(UInt8(ascii: " "))
             }
-            PromptContext.appendNumber(value, to: &bytes)
+            appendNumber(value, to: &bytes)
         }
         bytes.append(UInt8(ascii: "]"))
     }
 
-    private mutating func take() -> String {
-        defer { bytes.removeAll(keepingCapacity: true) }
+    private static func text(_ write: (inout [UInt8]) -> Void) -> String {
+        var bytes: [UInt8] = []
+        write(&bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    package static func iso(_ milliseconds: Int64) -> String { UTCTime.iso8601(milliseconds) }
 }

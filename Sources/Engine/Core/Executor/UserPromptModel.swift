@@ -142,7 +142,7 @@ extension UserPromptModel {
     }
 
     private static func list(_ values: [Double], into bytes: inout [UInt8]) {
-        PromptText.appendList(values, to: &bytes)
+        PromptContext.appendList(values, to: &bytes)
     }
 
     fileprivate static let rootTexts: [Kind.Text] =
