@@ -23,6 +23,14 @@ import Testing
         #expect(system.isCompiled)
         #expect(user.isCompiled)
         #expect(previousUser.isCompiled)
+        // The README's list of memory variables.
+        #expect(
+            PromptContext.memoryVariables == [
+                "entry_reasoning", "recent_trades", "recent_cycles",
+                "day_trades", "day_win_rate_pct", "day_net_pnl", "day_sharpe",
+                "week_trades", "week_win_rate_pct", "week_net_pnl", "week_sharpe",
+            ]
+        )
         #expect(user.readsAny(of: PromptContext.memoryVariables))
         #expect(!previousUser.readsAny(of: PromptContext.memoryVariables))
         for positions in [0, 1, 2] {

@@ -74,12 +74,14 @@ package enum PromptContext {
     package static func user(_ inputs: Inputs) -> PromptScope { UserPromptModel(inputs).scope() }
 
     /// The names of the memory variables (README, "Template variables"): a template that reads any of them gets
-    /// the trader's memory computed and journaled with each cycle.
-    package static let memoryVariables: Set<String> = [
-        "entry_reasoning", "recent_trades", "recent_cycles",
-        "day_trades", "day_win_rate_pct", "day_net_pnl", "day_sharpe",
-        "week_trades", "week_win_rate_pct", "week_net_pnl", "week_sharpe",
-    ]
+    /// the trader's memory computed and journaled with each cycle. They are the variables `UserPromptModel`
+    /// marks as memory's in the scopes a template reaches without memory (the prompt, a market, a position);
+    /// what sits inside the memory's own lists is reached through them.
+    package static let memoryVariables: Set<String> = Set(
+        [UserPromptModel.Kind.root, .market, .position].flatMap { kind in
+            kind.texts.filter(\.needsMemory).map(\.name) + kind.lists.filter(\.needsMemory).map(\.name)
+        }
+    )
 
     /// Reasoning on one line (a prompt's list item), or `not recorded`.
     static func oneLine(_ text: String?) -> String {
