@@ -409,6 +409,75 @@ struct PersistenceTests {
         #expect(missing.stderr.hasSuffix("\nengine import: /nonexistent: no such directory\n"))
     }
 
+    /// `engine import` decodes a long journal a run at a time on every core: every cycle lands once, in order
+    /// across the runs, and a line that does not decode stops the import naming its line — the first one when
+    /// there are several, as one loop over the lines would.
+    @Test(.enabled(if: postgresDSN != nil, "needs ARENA_TEST_POSTGRES_DSN (scripts/test starts PostgreSQL)"))
+    func import_ofALongJournal_decodedInParallel_writesEveryCycle_andNamesTheFirstBadLine() throws {
+        let root = try BinaryTests.scratchConfig()
+        let backtest = try ProcessRunner.run(
+            "engine",
+            [
+                "backtest", "--from", "2025-07-16T00:00:00Z", "--to", "2025-07-16T01:00:00Z", "--trader",
+                "baseline-hold", "--out", "bt", "--quiet",
+            ],
+            directory: root
+        )
+        #expect(backtest.status == 0, "\(backtest.stderr)")
+        let source = root.appendingPathComponent("bt/journal/baseline-hold")
+        let file = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: source.path).first { $0.hasSuffix(".jsonl") }
+        )
+        let sample = String(
+            try #require(
+                try String(contentsOf: source.appendingPathComponent(file), encoding: .utf8).split(separator: "\n")
+                    .first
+            )
+        )
+        // 4,500 cycles (three runs of lines) made from one record: its cycle number and id changed per line.
+        let cycle = try #require(sample.firstRange(of: #/"cycle":\d+/#))
+        let id = try #require(sample.firstRange(of: #/"cycle_id":"[^"]*"/#))
+        func line(_ number: Int) -> String {
+            var text = sample
+            text.replaceSubrange(id, with: "\"cycle_id\":\"long-\(number)\"")
+            text.replaceSubrange(cycle, with: "\"cycle\":\(number)")
+            return text
+        }
+        #expect(cycle.upperBound <= id.lowerBound, "the test edits the cycle id first, then the cycle before it")
+        let journal = root.appendingPathComponent("long")
+        let folder = journal.appendingPathComponent("baseline-hold")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var lines = (1...4_500).map(line)
+        try (lines.joined(separator: "\n") + "\n").write(
+            to: folder.appendingPathComponent("00000001.jsonl"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let dsn = try SQL.freshDatabase()
+        let environment = ["ARENA_POSTGRES_DSN": dsn]
+        let arguments = ["import", "--config", "etc/arena.yaml", "--journal", journal.path]
+        let imported = try ProcessRunner.run("engine", arguments, environment: environment, directory: root)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(SQL.count(dsn, "decision_cycles", where: "trader_id = 'baseline-hold'") == 4_500)
+        #expect(try SQL.run(dsn, "SELECT min(cycle) || '-' || max(cycle) FROM decision_cycles") == "1-4500")
+
+        lines[3_999] = "{\"cycle\": 4000, torn"
+        lines[2_099] = "{\"cycle\": \"two thousand one hundred\"}"
+        try (lines.joined(separator: "\n") + "\n").write(
+            to: folder.appendingPathComponent("00000001.jsonl"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let broken = try ProcessRunner.run(
+            "engine",
+            arguments,
+            environment: ["ARENA_POSTGRES_DSN": try SQL.freshDatabase()],
+            directory: root
+        )
+        #expect(broken.status != 0)
+        #expect(broken.stderr.contains("journal baseline-hold record 2100 does not decode"), "\(broken.stderr)")
+    }
+
     @Test(.enabled(if: postgresDSN != nil, "needs ARENA_TEST_POSTGRES_DSN (scripts/test starts PostgreSQL)"))
     func postgresKilledMidRun_tradingGoesOn_andAfterCatchUpNoCycleIsMissingOrDoubled() async throws {
         let server = try OwnPostgres()

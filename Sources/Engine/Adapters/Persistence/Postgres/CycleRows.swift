@@ -214,42 +214,56 @@ extension CycleRows {
     /// Writes one trader's journal cycles numbered above `after` to `database`, `batchSize` cycles per transaction,
     /// and returns how many it wrote. `written` hears of each batch once it is committed, with its last cycle (so a
     /// caller can keep a cursor that never runs ahead of the database). An undecodable line goes to `undecodable`,
-    /// which throws to stop or returns to skip it.
+    /// which throws to stop or returns to skip it. With `decodesInParallel` (`engine import`, which has the machine
+    /// to itself) each run of lines is decoded on every core; the engine's own catch-up decodes on its one thread,
+    /// beside the trading loop.
     package static func writeJournal(
         _ journal: JournalDirectory,
         trader: String,
         after: Int,
         batchSize: Int,
         to database: PostgresDatabase,
+        decodesInParallel: Bool = false,
         undecodable: (UndecodableLine) throws -> Void,
         written: (_ lastCycle: Int) -> Void = { _ in },
         isolation: isolated (any Actor)? = #isolation
     ) async throws -> Int {
-        let decoder = JSONDecoder()
         var total = 0
         var rows = CycleRows()
         var last = after
-        for (index, line) in try journal.lines(trader: trader).enumerated() {
-            // The cycle number alone first: most lines are skipped when catching up a short gap.
-            if after > 0, let probe = try? decoder.decode(CycleProbe.self, from: line), probe.cycle <= after {
-                continue
+        let lines = try journal.lines(trader: trader)
+        // Decoding is most of an import's own time: lines are decoded a run at a time (in order), then written
+        // batch by batch.
+        var start = 0
+        while start < lines.count {
+            let end = min(lines.count, start + Self.decodeRun)
+            let first = start
+            let decode: @Sendable (Range<Int>) -> [DecodedLine] = { range in
+                let decoder = JSONDecoder()
+                return range.map { offset in Self.decode(lines[first + offset], after: after, decoder: decoder) }
             }
-            let record: CycleRecord
-            do {
-                record = try decoder.decode(CycleRecord.self, from: line)
-            } catch {
-                try undecodable(UndecodableLine(trader: trader, line: index + 1, error: error))
-                continue
+            let decoded =
+                decodesInParallel ? try ParallelRuns.map(count: end - start, decode) : decode(0..<(end - start))
+            for (offset, line) in decoded.enumerated() {
+                let record: CycleRecord
+                switch line {
+                case .skipped: continue
+                case .undecodable(let reason):
+                    try undecodable(UndecodableLine(trader: trader, line: start + offset + 1, error: reason))
+                    continue
+                case .record(let decodedRecord): record = decodedRecord
+                }
+                guard record.cycle > after else { continue }
+                rows.add(record)
+                last = max(last, record.cycle)
+                if rows.recordCount >= batchSize {
+                    try await rows.write(to: database)
+                    total += rows.recordCount
+                    written(last)
+                    rows = CycleRows()
+                }
             }
-            guard record.cycle > after else { continue }
-            rows.add(record)
-            last = max(last, record.cycle)
-            if rows.recordCount >= batchSize {
-                try await rows.write(to: database)
-                total += rows.recordCount
-                written(last)
-                rows = CycleRows()
-            }
+            start = end
         }
         if !rows.isEmpty {
             try await rows.write(to: database)
@@ -261,5 +275,32 @@ extension CycleRows {
 
     private struct CycleProbe: Decodable {
         let cycle: Int
+    }
+
+    /// Lines decoded together, on every core.
+    private static let decodeRun = 2048
+
+    /// A journal line as the import sees it.
+    private enum DecodedLine: Sendable {
+        /// At or before the cursor (found from the cycle number alone: most lines when catching up a short gap).
+        case skipped
+        case record(CycleRecord)
+        case undecodable(DecodingFailure)
+    }
+
+    /// Why a line did not decode, as the decoder said it.
+    package struct DecodingFailure: Error, Sendable, CustomStringConvertible {
+        package let description: String
+    }
+
+    private static func decode(_ line: Data, after: Int, decoder: JSONDecoder) -> DecodedLine {
+        if after > 0, let probe = try? decoder.decode(CycleProbe.self, from: line), probe.cycle <= after {
+            return .skipped
+        }
+        do {
+            return .record(try decoder.decode(CycleRecord.self, from: line))
+        } catch {
+            return .undecodable(DecodingFailure(description: "\(error)"))
+        }
     }
 }

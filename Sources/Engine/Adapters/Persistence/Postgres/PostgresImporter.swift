@@ -44,6 +44,7 @@ package enum PostgresImporter {
                 after: 0,
                 batchSize: batchSize,
                 to: database,
+                decodesInParallel: true,
                 undecodable: { throw ImportError(description: "\($0)") }
             )
         }
