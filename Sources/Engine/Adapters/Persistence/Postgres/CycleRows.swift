@@ -232,11 +232,12 @@ extension CycleRows {
         var rows = CycleRows()
         var last = after
         let lines = try journal.lines(trader: trader)
-        // Decoding is most of an import's own time: lines are decoded a run at a time (in order), then written
-        // batch by batch.
+        // Decoding is most of an import's own time: in parallel, lines are decoded a run at a time (in order), then
+        // written batch by batch; on one thread, a line at a time, so no more than one decoded record is held.
+        let run = decodesInParallel ? Self.decodeRun : 1
         var start = 0
         while start < lines.count {
-            let end = min(lines.count, start + Self.decodeRun)
+            let end = min(lines.count, start + run)
             let first = start
             let decode: @Sendable (Range<Int>) -> [DecodedLine] = { range in
                 let decoder = JSONDecoder()
