@@ -88,7 +88,7 @@ enum JSONNode {
         case .null: bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
         case .bool(let value): bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
         case .integer(let value): Self.writeInteger(value, into: &bytes)
-        case .unsigned(let value): Self.writeDigits(value, into: &bytes)
+        case .unsigned(let value): ASCIIDigits.append(value, to: &bytes)
         case .double(let value):
             try Self.writeDouble(value, into: &bytes)
         case .raw(let raw):
@@ -137,7 +137,7 @@ enum JSONNode {
             if value < 0 || (value == 0 && value.sign == .minus) {
                 bytes.append(UInt8(ascii: "-"))
             }
-            writeDigits(UInt64(abs(value)), into: &bytes)
+            ASCIIDigits.append(UInt64(abs(value)), to: &bytes)
             return
         }
         if let numbers {
@@ -165,16 +165,7 @@ enum JSONNode {
     }
 
     static func writeInteger(_ value: Int64, into bytes: inout [UInt8]) {
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            writeDigits(value.magnitude, into: &bytes)
-        } else {
-            writeDigits(UInt64(value), into: &bytes)
-        }
-    }
-
-    static func writeDigits(_ value: UInt64, into bytes: inout [UInt8]) {
-        ASCIIDigits.append(value, to: &bytes)
+        ASCIIDigits.appendSigned(value, to: &bytes)
     }
 
     /// A string in quotes: runs that need no escape are copied whole (prompts are long and rarely escaped),

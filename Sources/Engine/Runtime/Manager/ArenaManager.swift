@@ -673,7 +673,7 @@ extension ArenaManager {
 enum TradeNotice {
     static func money(_ value: Double) -> String { String(format: value < 0 ? "-$%.2f" : "$%.2f", abs(value)) }
 
-    static func price(_ value: Double) -> String { String(format: "%.6g", value) }
+    static func price(_ value: Double) -> String { GeneralNumberFormat.format(value, significantDigits: 6) }
 
     /// One line per entry the venue filled in the cycle: side, size, price and the model's reason in one line.
     static func opened(_ record: CycleRecord, trader: TraderConfiguration) -> [String] {
