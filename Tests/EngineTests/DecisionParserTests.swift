@@ -148,6 +148,72 @@ struct DecisionParserTests {
         #expect(Set(then) == Set(DecisionParser.entryKeys))
         #expect(Set(items["required"] as? [String] ?? []) == ["symbol", "signal", "confidence"])
     }
+
+    /// The direct reading of the common answer (no dictionaries) gives what the general reading gives — the same
+    /// decisions, or the same refusal — on random answers (valid and not: keys missing, repeated or unknown, values
+    /// out of range or of the wrong type, escapes, whitespace, prose around) and on each with one byte changed.
+    @Test func directReading_agreesWithTheGeneralReading() {
+        var random = SeededRandom(seed: 41)
+        func pick(_ values: [String]) -> String { values[random.int(below: values.count)] }
+        func space() -> String { pick(["", "", "", " ", "\n", "\t ", "\r\n"]) }
+        // Each key's valid values, then values the parser refuses.
+        let values: [String: (valid: [String], invalid: [String])] = [
+            "symbol": ([#""BTC""#, #""ETH""#, #""SOL""#], [#""btc""#, #""""#, "7", #""B\/TC""#, "null"]),
+            "signal": ([#""buy_to_enter""#, #""sell_to_enter""#, #""hold""#, #""close_position""#], [#""buy""#, "1"]),
+            "confidence": (["0.7", "1", "0", "1e-1"], ["1.5", "-0.1", #""0.5""#, "null"]),
+            "leverage": (["5", "1", "3e0", "null"], ["0", "2.5", "1001"]),
+            "position_size_usd": (["1000", "250.5", "null"], ["0", "-5", "true"]),
+            "stop_loss": (["95", "82408.25", "null"], ["0", "[]"]),
+            "take_profit": (["120", "0.0001", "null"], ["-1", "{}"]),
+            "risk_usd": (["50", "0", "5.4", "null"], ["-1"]),
+            "invalidation_condition": (
+                [#""4h EMA20\/EMA50 cross""#, #""a \"q\" \\ b\n""#, "null"], [#""\u00e9""#, "1"]
+            ),
+            "reasoning": ([#""trend""#, #""ü → 中文""#, #""brace } in text""#, "null"], ["false"]),
+        ]
+        let keys = values.keys.sorted() + ["extra", "symbol"]
+        func item() -> String {
+            var chosen = ["symbol", "signal", "confidence"].filter { _ in random.int(below: 30) > 0 }
+            for key in keys where random.int(below: key == "extra" || key == "symbol" ? 30 : 2) == 0 {
+                chosen.append(key)
+            }
+            if random.int(below: 3) == 0 { chosen.shuffle(using: &random) }
+            return "{"
+                + chosen.map { key in
+                    let value = values[key].map { random.int(below: 8) > 0 ? pick($0.valid) : pick($0.invalid) } ?? "1"
+                    return "\(space())\"\(key)\"\(space()):\(space())\(value)\(space())"
+                }.joined(separator: ",") + "}"
+        }
+        var direct = 0
+        var accepted = 0
+        for round in 0..<4000 {
+            let items = (0..<random.int(below: 4)).map { _ in item() }
+            var text =
+                "\(space()){\(space())\"decisions\"\(space()):\(space())[\(items.joined(separator: ",\(space())"))]}\(space())"
+            if random.int(below: 10) == 0 { text = pick(["Here: ", "```json\n", "{}"]) + text }
+            if random.int(below: 10) == 0 { text += pick([" ok", "\n```", "{\"decisions\":[]}"]) }
+            var variants = [text]
+            var bytes = Array(text.utf8)
+            let position = random.int(below: bytes.count)
+            let noise = Array(#"{}[],:"\ 0123456789eE.+-tfnu"#.utf8)
+            switch round % 3 {
+            case 0: bytes.remove(at: position)
+            case 1: bytes.insert(noise[random.int(below: noise.count)], at: position)
+            default: bytes[position] = noise[random.int(below: noise.count)]
+            }
+            if let mutated = String(validating: bytes, as: UTF8.self) { variants.append(mutated) }
+            for variant in variants {
+                let general = Result { () throws(DecisionParser.Failure) in try DecisionParser.parseGeneral(variant) }
+                let both = Result { () throws(DecisionParser.Failure) in try DecisionParser.parse(variant) }
+                #expect(both == general, "\(variant)")
+                var copy = variant
+                if copy.withUTF8(DecisionParser.parseDirect) != nil { direct += 1 }
+                if case .success = general { accepted += 1 }
+            }
+        }
+        // Both readings were exercised: most accepted answers are read directly, and many answers are refused.
+        #expect(direct > 600 && accepted > direct && accepted < 6000, "direct \(direct), accepted \(accepted)")
+    }
 }
 
 @Suite("Prompt numbers and templates")

@@ -44,13 +44,18 @@ package struct SortedJSONEncoder: Sendable {
         var plain: [UInt8] = []
         plain.reserveCapacity(1024)
         try encode(value, into: &plain)
+        return Data(Self.escapingSlashes(plain))
+    }
+
+    /// `plain` with each `/` written `\/`, as `JSONEncoder` writes it without `.withoutEscapingSlashes`.
+    package static func escapingSlashes(_ plain: [UInt8]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(plain.count + 16)
         for byte in plain {
             if byte == UInt8(ascii: "/") { bytes.append(UInt8(ascii: "\\")) }
             bytes.append(byte)
         }
-        return Data(bytes)
+        return bytes
     }
 
     /// Appends the encoding of `value` to `bytes`.
@@ -467,9 +472,10 @@ package struct SortedJSONWriter {
     /// `[…]` of values that write themselves.
     package mutating func array<T: SortedJSONWritable>(_ values: [T]) throws {
         bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
+        // By index: an enumerated sequence of a generic element looks up its tuple's metadata at every step.
+        for index in values.indices {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            try value.writeSortedJSON(to: &self)
+            try values[index].writeSortedJSON(to: &self)
         }
         bytes.append(UInt8(ascii: "]"))
     }

@@ -38,18 +38,12 @@ package struct BaselinePolicy: LLMClient {
     /// The answer's text: JSONEncoder's `.sortedKeys` bytes of `{"decisions": […]}`, as earlier journals
     /// recorded them, each decision writing its own bytes.
     package static func answer(_ decisions: [Decision]) throws -> String {
-        String(decoding: try SortedJSONEncoder().encodeEscapingSlashes(Answer(decisions: decisions)), as: UTF8.self)
-    }
-
-    private struct Answer: Encodable, SortedJSONWritable {
-        let decisions: [Decision]
-
-        func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
-            writer.beginObject()
-            writer.key("decisions", first: true)
-            try writer.array(decisions)
-            writer.endObject()
-        }
+        var writer = SortedJSONWriter()
+        writer.beginObject()
+        writer.key("decisions", first: true)
+        try writer.array(decisions)
+        writer.endObject()
+        return String(decoding: SortedJSONEncoder.escapingSlashes(writer.bytes), as: UTF8.self)
     }
 
     package func decide(_ input: DecisionInput) -> [Decision] {

@@ -13,14 +13,22 @@ package struct ReplayMarketProvider: MarketProvider {
     /// Points of each intraday series in a prompt (the Alpha Arena prompt showed 10).
     package static let seriesLength = 10
 
-    package struct SymbolSeries: Sendable {
+    /// Classes, not structs: a snapshot reads them every cycle, and a struct of arrays is copied (every array
+    /// retained) at each read.
+    package final class SymbolSeries: Sendable {
         package let intraday: IndicatorTable
         package let context: IndicatorTable
         package let funding: [(time: Int64, rate: Double)]
+
+        package init(intraday: IndicatorTable, context: IndicatorTable, funding: [(time: Int64, rate: Double)]) {
+            self.intraday = intraday
+            self.context = context
+            self.funding = funding
+        }
     }
 
     /// A candle file with every indicator precomputed per row.
-    package struct IndicatorTable: Sendable {
+    package final class IndicatorTable: Sendable {
         package let interval: Int64
         package let candles: [Candle]
         package let ema20: [Double?]
@@ -140,19 +148,18 @@ package struct ReplayMarketProvider: MarketProvider {
     /// The snapshot of one symbol's series at `now` (shared with the live Hyperliquid market, which builds the
     /// same series from the candles it fetches).
     package static func snapshot(symbol: String, series: SymbolSeries, now: Int64) -> SymbolSnapshot? {
-        guard let index = series.intraday.lastClosedIndex(at: now),
-            let contextIndex = series.context.lastClosedIndex(at: now)
-        else { return nil }
         let table = series.intraday
         let contextTable = series.context
+        guard let index = table.lastClosedIndex(at: now), let contextIndex = contextTable.lastClosedIndex(at: now)
+        else { return nil }
         let window = max(0, index - Self.seriesLength + 1)...index
         let contextWindow = max(0, contextIndex - Self.seriesLength + 1)...contextIndex
-        guard let ema20 = Self.complete(window.map { table.ema20[$0] }),
-            let rsi7 = Self.complete(window.map { table.rsi7[$0] }),
-            let rsi14 = Self.complete(window.map { table.rsi14[$0] }),
-            let macd = Self.complete(window.map { table.macd[$0]?.macd }),
-            let contextMACD = complete(contextWindow.map { contextTable.macd[$0]?.macd }),
-            let contextRSI = Self.complete(contextWindow.map { contextTable.rsi14[$0] }),
+        guard let ema20 = Self.complete(table.ema20, window),
+            let rsi7 = Self.complete(table.rsi7, window),
+            let rsi14 = Self.complete(table.rsi14, window),
+            let macd = Self.complete(table.macd, window, \.macd),
+            let contextMACD = Self.complete(contextTable.macd, contextWindow, \.macd),
+            let contextRSI = Self.complete(contextTable.rsi14, contextWindow),
             let contextEMA20 = contextTable.ema20[contextIndex], let contextEMA50 = contextTable.ema50[contextIndex],
             let atr3 = contextTable.atr3[contextIndex], let atr14 = contextTable.atr14[contextIndex],
             let averageVolume = contextTable.volumeAverage[contextIndex],
@@ -249,10 +256,23 @@ package struct ReplayMarketProvider: MarketProvider {
         }
     }
 
-    /// The values of a window, or nil while any of them is still warming up.
-    private static func complete(_ values: [Double?]) -> [Double]? {
-        let present = values.compactMap { $0 }
-        return present.count == values.count ? present : nil
+    /// The values of a column's window, or nil while any of them is still warming up.
+    private static func complete(_ column: [Double?], _ window: ClosedRange<Int>) -> [Double]? {
+        complete(column, window) { $0 }
+    }
+
+    private static func complete<Value>(
+        _ column: [Value?],
+        _ window: ClosedRange<Int>,
+        _ number: (Value) -> Double
+    ) -> [Double]? {
+        var values: [Double] = []
+        values.reserveCapacity(window.count)
+        for index in window {
+            guard let value = column[index] else { return nil }
+            values.append(number(value))
+        }
+        return values
     }
 
     /// The first time at which every symbol has a full snapshot (the earliest useful replay start).

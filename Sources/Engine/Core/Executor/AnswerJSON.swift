@@ -61,7 +61,8 @@ package indirect enum AnswerJSON: Equatable, Sendable {
         }
     }
 
-    private struct Reader {
+    /// Reads values from bytes; the decision parser reads an answer's common shape with it directly.
+    struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
@@ -278,5 +279,27 @@ package indirect enum AnswerJSON: Equatable, Sendable {
 
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
+        /// After any whitespace: whether the next byte is `byte`; consumes it when it is.
+        mutating func take(_ byte: UInt8) -> Bool {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
+        /// After any whitespace, a key and its colon: the bytes between the quotes, when they hold no escape (an
+        /// escaped key is left to `value(depth:)`'s reading).
+        mutating func plainKey() -> UnsafeBufferPointer<UInt8>? {
+            guard take(UInt8(ascii: "\"")) else { return nil }
+            let start = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                guard bytes[index] >= 0x20, bytes[index] != UInt8(ascii: "\\") else { return nil }
+                index += 1
+            }
+            guard index < bytes.count else { return nil }
+            let key = UnsafeBufferPointer(rebasing: bytes[start..<index])
+            index += 1
+            return take(UInt8(ascii: ":")) ? key : nil
+        }
     }
 }

@@ -12,14 +12,105 @@ package enum DecisionParser {
         }
     }
 
-    package static let itemKeys: Set<String> = [
-        "symbol", "signal", "leverage", "position_size_usd", "stop_loss", "take_profit", "confidence", "risk_usd",
-        "invalidation_condition", "reasoning",
-    ]
-    package static let entryKeys = ["leverage", "position_size_usd", "stop_loss", "take_profit", "risk_usd"]
+    package static let itemKeys = Set(ItemFields.Key.allCases.map(\.name))
+    static let entryFields: [ItemFields.Key] = [.leverage, .positionSizeUSD, .stopLoss, .takeProfit, .riskUSD]
+    package static let entryKeys = entryFields.map(\.name)
     package static let maxDecisions = 32
 
+    /// An item's fields by key, read from a parsed object or straight from the answer's bytes.
+    struct ItemFields {
+        enum Key: Int, CaseIterable {
+            case symbol, signal, leverage, positionSizeUSD, stopLoss, takeProfit, confidence, riskUSD
+            case invalidationCondition, reasoning
+
+            var name: String {
+                switch self {
+                case .symbol: "symbol"
+                case .signal: "signal"
+                case .leverage: "leverage"
+                case .positionSizeUSD: "position_size_usd"
+                case .stopLoss: "stop_loss"
+                case .takeProfit: "take_profit"
+                case .confidence: "confidence"
+                case .riskUSD: "risk_usd"
+                case .invalidationCondition: "invalidation_condition"
+                case .reasoning: "reasoning"
+                }
+            }
+
+            private static let names = allCases.map { Array($0.name.utf8) }
+
+            /// The key whose name is `bytes`, if any.
+            init?(bytes: UnsafeBufferPointer<UInt8>) {
+                for (index, name) in Self.names.enumerated() where name.count == bytes.count {
+                    if name.elementsEqual(bytes) {
+                        self.init(rawValue: index)
+                        return
+                    }
+                }
+                return nil
+            }
+        }
+
+        private var values = InlineArray<10, AnswerJSON?>(repeating: nil)
+
+        init() {}
+
+        /// The fields of a parsed object whose keys are all item keys.
+        init(_ object: [String: AnswerJSON]) {
+            for key in Key.allCases { values[key.rawValue] = object[key.name] }
+        }
+
+        subscript(key: Key) -> AnswerJSON? {
+            get { values[key.rawValue] }
+            set { values[key.rawValue] = newValue }
+        }
+    }
+
     package static func parse(_ text: String) throws(Failure) -> [Decision] {
+        var text = text
+        if let decisions = text.withUTF8(parseDirect) { return decisions }
+        return try parseGeneral(text)
+    }
+
+    /// The common answer read straight into decisions, without dictionaries: the whole text (whitespace aside) one
+    /// object `{"decisions":[…]}` whose items are objects of item keys, each once, with values `AnswerJSON` reads
+    /// itself. Nil for anything else and for any answer that fails; `parseGeneral` then decides, so results and
+    /// messages are always the general reading's (`DecisionParserTests` compares both on random and mutated
+    /// answers).
+    static func parseDirect(_ bytes: UnsafeBufferPointer<UInt8>) -> [Decision]? {
+        var reader = AnswerJSON.Reader(bytes: bytes)
+        guard reader.take(UInt8(ascii: "{")), let rootKey = reader.plainKey(),
+            "decisions".utf8.elementsEqual(rootKey), reader.take(UInt8(ascii: "["))
+        else { return nil }
+        var decisions: [Decision] = []
+        if !reader.take(UInt8(ascii: "]")) {
+            repeat {
+                guard decisions.count < maxDecisions, reader.take(UInt8(ascii: "{")) else { return nil }
+                var fields = ItemFields()
+                if !reader.take(UInt8(ascii: "}")) {
+                    repeat {
+                        guard let name = reader.plainKey(), let key = ItemFields.Key(bytes: name), fields[key] == nil,
+                            let value = reader.value(depth: 3)
+                        else { return nil }
+                        fields[key] = value
+                    } while reader.take(UInt8(ascii: ","))
+                    guard reader.take(UInt8(ascii: "}")) else { return nil }
+                }
+                guard let decision = try? parseItem(fields, at: decisions.count),
+                    !decisions.contains(where: { $0.symbol == decision.symbol })
+                else { return nil }
+                decisions.append(decision)
+            } while reader.take(UInt8(ascii: ","))
+            guard reader.take(UInt8(ascii: "]")) else { return nil }
+        }
+        guard reader.take(UInt8(ascii: "}")) else { return nil }
+        reader.skipSpace()
+        return reader.index == bytes.count ? decisions : nil
+    }
+
+    /// Any answer: its one JSON object found wherever it is, parsed, then read item by item.
+    static func parseGeneral(_ text: String) throws(Failure) -> [Decision] {
         guard let root = try extractObject(text) else {
             throw Failure(message: "no JSON object found in the answer")
         }
@@ -32,7 +123,14 @@ package enum DecisionParser {
         var decisions: [Decision] = []
         var symbols: Set<String> = []
         for (index, item) in items.enumerated() {
-            let decision = try parseItem(item, at: index)
+            guard case .object(let object) = item else { throw Failure(message: "decisions[\(index)]: not an object") }
+            if object.keys.contains(where: { !itemKeys.contains($0) }) {
+                let extra = Set(object.keys).subtracting(itemKeys)
+                throw Failure(
+                    message: "decisions[\(index)]: unexpected keys: \(extra.sorted().joined(separator: ", "))"
+                )
+            }
+            let decision = try parseItem(ItemFields(object), at: index)
             guard symbols.insert(decision.symbol).inserted else {
                 throw Failure(message: "decisions[\(index)]: a second decision for \(decision.symbol)")
             }
@@ -41,47 +139,40 @@ package enum DecisionParser {
         return decisions
     }
 
-    private static func parseItem(_ item: AnswerJSON, at index: Int) throws(Failure) -> Decision {
+    private static func parseItem(_ fields: ItemFields, at index: Int) throws(Failure) -> Decision {
         // Messages are made only when an item fails: a valid answer builds no text.
-        func path(_ key: String? = nil) -> String {
-            key.map { "decisions[\(index)].\($0)" } ?? "decisions[\(index)]"
+        func path(_ key: ItemFields.Key) -> String { "decisions[\(index)].\(key.name)" }
+        guard case .string(let symbol) = fields[.symbol], isValidSymbol(symbol) else {
+            throw Failure(message: "\(path(.symbol)): must be an upper-case symbol such as BTC")
         }
-        guard case .object(let fields) = item else { throw Failure(message: "\(path()): not an object") }
-        if fields.keys.contains(where: { !itemKeys.contains($0) }) {
-            let extra = Set(fields.keys).subtracting(itemKeys)
-            throw Failure(message: "\(path()): unexpected keys: \(extra.sorted().joined(separator: ", "))")
-        }
-        guard case .string(let symbol) = fields["symbol"], isValidSymbol(symbol) else {
-            throw Failure(message: "\(path("symbol")): must be an upper-case symbol such as BTC")
-        }
-        guard case .string(let rawSignal) = fields["signal"], let signal = Decision.Signal(rawValue: rawSignal) else {
+        guard case .string(let rawSignal) = fields[.signal], let signal = Decision.Signal(rawValue: rawSignal) else {
             throw Failure(
-                message: "\(path("signal")): must be one of buy_to_enter, sell_to_enter, hold, close_position"
+                message: "\(path(.signal)): must be one of buy_to_enter, sell_to_enter, hold, close_position"
             )
         }
-        guard let confidence = number(fields["confidence"]), (0...1).contains(confidence) else {
-            throw Failure(message: "\(path("confidence")): must be a number from 0 to 1")
+        guard let confidence = number(fields[.confidence]), (0...1).contains(confidence) else {
+            throw Failure(message: "\(path(.confidence)): must be a number from 0 to 1")
         }
         var decision = Decision(symbol: symbol, signal: signal, confidence: confidence)
         if signal.isEntry {
-            for key in entryKeys where fields[key] == nil || fields[key] == .null {
+            for key in entryFields where fields[key] == nil || fields[key] == .null {
                 throw Failure(message: "\(path(key)): required for \(rawSignal)")
             }
         }
-        if let raw = fields["leverage"], raw != .null {
+        if let raw = fields[.leverage], raw != .null {
             guard let value = number(raw), value >= 1, value == value.rounded(), value <= 1000 else {
-                throw Failure(message: "\(path("leverage")): must be an integer of at least 1")
+                throw Failure(message: "\(path(.leverage)): must be an integer of at least 1")
             }
             decision.leverage = Int(value)
         }
-        func positive(_ key: String) throws(Failure) -> Double? {
+        func positive(_ key: ItemFields.Key) throws(Failure) -> Double? {
             guard let raw = fields[key], raw != .null else { return nil }
             guard let value = number(raw), value > 0 else {
                 throw Failure(message: "\(path(key)): must be a number above 0")
             }
             return value
         }
-        func text(_ key: String) throws(Failure) -> String? {
+        func text(_ key: ItemFields.Key) throws(Failure) -> String? {
             guard let raw = fields[key], raw != .null else { return nil }
             // At most 4,000 UTF-8 bytes is at most 4,000 characters; only a longer text is counted.
             guard case .string(let value) = raw, value.utf8.count <= 4000 || value.count <= 4000 else {
@@ -89,17 +180,17 @@ package enum DecisionParser {
             }
             return value
         }
-        decision.positionSizeUSD = try positive("position_size_usd")
-        decision.stopLoss = try positive("stop_loss")
-        decision.takeProfit = try positive("take_profit")
-        if let raw = fields["risk_usd"], raw != .null {
+        decision.positionSizeUSD = try positive(.positionSizeUSD)
+        decision.stopLoss = try positive(.stopLoss)
+        decision.takeProfit = try positive(.takeProfit)
+        if let raw = fields[.riskUSD], raw != .null {
             guard let value = number(raw), value >= 0 else {
-                throw Failure(message: "\(path("risk_usd")): must be ≥ 0")
+                throw Failure(message: "\(path(.riskUSD)): must be ≥ 0")
             }
             decision.riskUSD = value
         }
-        decision.invalidationCondition = try text("invalidation_condition")
-        decision.reasoning = try text("reasoning")
+        decision.invalidationCondition = try text(.invalidationCondition)
+        decision.reasoning = try text(.reasoning)
         return decision
     }
 
