@@ -111,6 +111,29 @@ struct MarketHistoryTests {
         #expect(read.map(\.time) == [1, 2, 3] && read.map(\.rate) == [-0.0000125, 0.0001, 0])
     }
 
+    /// Funding files are read from their bytes like candle files: CRLF and blank lines pass, a bad row is named by
+    /// its line, a non-finite rate is refused.
+    @Test func fundingFile_badRowsAreNamedByLine() throws {
+        let scratch = try TestPaths.makeScratch("funding")
+        let path = scratch.appendingPathComponent("hyperliquid_BTC_funding_1h.csv").path
+        try "funding_time_ms,funding_rate\r\n1,0.0001\r\n\n2,-1.25e-05,extra\n".write(
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
+        let read = try FundingCSV.load(path: path)
+        #expect(read.map(\.time) == [1, 2] && read.map(\.rate) == [0.0001, -1.25e-05])
+        for (text, line) in [
+            ("funding_time_ms,funding_rate\n1,0.0001\n2,x\n", 3), ("funding_time_ms,funding_rate\n1,inf\n", 2),
+            ("funding_time_ms,funding_rate\n1\n", 2), ("funding_time_ms,funding_rate\n1.5,0.1\n", 2),
+        ] {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: CandleCSV.Failure(path: path, line: line, reason: "malformed row"), "\(text)") {
+                try FundingCSV.load(path: path)
+            }
+        }
+    }
+
     @Test func funding_isPaged500AtATime() async throws {
         try await withFake { fake, history, _ in
             let end = Self.start + 30 * 86_400_000

@@ -43,7 +43,7 @@ package struct CandleInterval: Sendable, Hashable, CustomStringConvertible {
 
 /// Reads `open_time_ms,open,high,low,close,volume` files.
 package enum CandleCSV {
-    package struct Failure: Error, CustomStringConvertible {
+    package struct Failure: Error, Equatable, CustomStringConvertible {
         package let path: String
         package let line: Int
         package let reason: String
@@ -76,11 +76,39 @@ package enum CandleCSV {
         }
         var candles: [Candle] = []
         candles.reserveCapacity(bytes.count / 40)
-        var position = header.count
+        try rows(bytes, afterLineAt: header.count, path: path, fields: 6) { time, fields, lineNumber in
+            if let last = candles.last, time <= last.openTime {
+                throw Failure(path: path, line: lineNumber, reason: "rows are not in increasing time order")
+            }
+            candles.append(
+                Candle(
+                    openTime: time,
+                    open: fields[1],
+                    high: fields[2],
+                    low: fields[3],
+                    close: fields[4],
+                    volume: fields[5]
+                )
+            )
+        }
+        return candles
+    }
+
+    /// Reads each non-empty line after the one holding `position` (the header's) as an integer time and
+    /// `count - 1` numbers (fields past `count` ignored) and hands them to `row` with the line's number; a row
+    /// with fewer fields, a malformed or non-finite value fails with its line number.
+    static func rows(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        afterLineAt position: Int,
+        path: String,
+        fields count: Int,
+        _ row: (Int64, [Double], Int) throws -> Void
+    ) throws {
+        var position = position
         // Skip the rest of the header line.
         while position < bytes.count, bytes[position] != UInt8(ascii: "\n") { position += 1 }
         var lineNumber = 1
-        var fields = [Double](repeating: 0, count: 6)
+        var fields = [Double](repeating: 0, count: count)
         var time: Int64 = 0
         while position < bytes.count {
             // Start of a line (skip the newline and any carriage return).
@@ -100,7 +128,7 @@ package enum CandleCSV {
                 {
                     position += 1
                 }
-                if field < 6 {
+                if field < count {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
                     if field == 0 {
                         if let value = Self.integer(slice) { time = value } else { valid = false }
@@ -114,22 +142,9 @@ package enum CandleCSV {
                 if position < bytes.count, bytes[position] == UInt8(ascii: ",") { position += 1 }
                 while position < bytes.count, bytes[position] == UInt8(ascii: "\r") { position += 1 }
             }
-            guard valid, field >= 6 else { throw Failure(path: path, line: lineNumber, reason: "malformed row") }
-            if let last = candles.last, time <= last.openTime {
-                throw Failure(path: path, line: lineNumber, reason: "rows are not in increasing time order")
-            }
-            candles.append(
-                Candle(
-                    openTime: time,
-                    open: fields[1],
-                    high: fields[2],
-                    low: fields[3],
-                    close: fields[4],
-                    volume: fields[5]
-                )
-            )
+            guard valid, field >= count else { throw Failure(path: path, line: lineNumber, reason: "malformed row") }
+            try row(time, fields, lineNumber)
         }
-        return candles
     }
 
     private static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
@@ -194,18 +209,19 @@ package enum FundingCSV {
         ([header] + rows.map { "\($0.time),\(CandleCSV.number($0.rate))" }).joined(separator: "\n") + "\n"
     }
 
+    /// The rows after the header line, read from the bytes as candles are (a non-finite rate is malformed).
     package static func load(path: String) throws -> [(time: Int64, rate: Double)] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CandleCSV.Failure(path: path, line: 0, reason: "cannot read the file")
         }
-        var rows: [(Int64, Double)] = []
-        for (index, line) in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).enumerated()
-        where index > 0 {
-            let fields = line.split(separator: ",")
-            guard fields.count >= 2, let time = Int64(fields[0]), let rate = Double(fields[1]) else {
-                throw CandleCSV.Failure(path: path, line: index + 1, reason: "malformed row")
+        var rows: [(time: Int64, rate: Double)] = []
+        try data.withUnsafeBytes { raw in
+            try CandleCSV.rows(raw.bindMemory(to: UInt8.self), afterLineAt: 0, path: path, fields: 2) {
+                time,
+                fields,
+                _ in
+                rows.append((time, fields[1]))
             }
-            rows.append((time, rate))
         }
         return rows
     }
