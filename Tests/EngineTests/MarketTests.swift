@@ -10,6 +10,36 @@ import Testing
 
 @Suite("Market data: candles, indicators, replay")
 struct MarketTests {
+    /// Candle and funding numbers read without strtod when the digits allow one exact division give strtod's
+    /// Double, bit for bit: random decimals of every length and point position (signs, leading and trailing
+    /// zeros, more than 15 significant digits, which strtod then reads), and the edges.
+    @Test func csvNumbers_readExactlyAsStrtodReadsThem() {
+        var random = SeededRandom(seed: 7)
+        func read(_ text: String) -> Double? {
+            var text = text
+            return text.withUTF8 { CandleCSV.double($0) }
+        }
+        var direct = 0
+        var texts = ["0", "-0", "0.0", "-0.000", ".5", "5.", "-", ".", "", "1e5", "+1", "1.2.3", "0x1p3", "9" + "0.1"]
+        for _ in 0..<60000 {
+            let length = 1 + random.int(below: 20)
+            var text = random.int(below: 4) == 0 ? "-" : ""
+            text += String((0..<length).map { _ in Character(String(random.int(below: 10))) })
+            if random.int(below: 5) > 0 {
+                let point = random.int(below: text.count + 1)
+                text.insert(".", at: text.index(text.startIndex, offsetBy: point))
+            }
+            texts.append(text)
+        }
+        for text in texts {
+            var copy = text
+            if copy.withUTF8({ CandleCSV.exactDecimal($0) }) != nil { direct += 1 }
+            let expected = Double(text).flatMap { $0.isFinite ? $0 : nil }
+            #expect(read(text)?.bitPattern == expected?.bitPattern, "\(text)")
+        }
+        #expect(direct > 20000 && direct < texts.count - 10000, "\(direct) of \(texts.count) read directly")
+    }
+
     static let dataDirectory = TestPaths.packageRoot.appendingPathComponent("data/market").path
     static let referenceDirectory = TestPaths.fixtures.appendingPathComponent("indicators").path
 

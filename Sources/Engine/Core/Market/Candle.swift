@@ -147,6 +147,41 @@ package enum CandleCSV {
         }
     }
 
+    /// Powers of ten a Double holds exactly.
+    private static let exactPowersOfTen: [Double] = (0...22).map { exponent in
+        (0..<exponent).reduce(1.0) { value, _ in value * 10 }
+    }
+
+    /// `-?digits(.digits)?` with at most 15 significant digits and at most 22 after the point: the digits as an
+    /// integer and the power of ten are both exact Doubles, so one division is correctly rounded — the value
+    /// strtod gives. Nil for anything else (strtod reads it).
+    static func exactDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        var position = 0
+        let negative = !bytes.isEmpty && bytes[0] == UInt8(ascii: "-")
+        if negative { position = 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var significant = 0
+        var fraction = -1
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "."), fraction < 0 {
+                fraction = 0
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                mantissa = mantissa &* 10 &+ UInt64(byte &- UInt8(ascii: "0"))
+                digits += 1
+                if mantissa > 0 { significant += 1 }
+                if fraction >= 0 { fraction += 1 }
+            } else {
+                return nil
+            }
+            position += 1
+        }
+        guard digits > 0, fraction != 0, significant <= 15, fraction <= 22 else { return nil }
+        let value = Double(mantissa) / exactPowersOfTen[max(fraction, 0)]
+        return negative ? -value : value
+    }
+
     private static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !bytes.isEmpty else { return nil }
         var value: Int64 = 0
@@ -165,7 +200,8 @@ package enum CandleCSV {
     }
 
     /// A decimal number, exactly as `Double(String)` reads it (strtod), without making a String.
-    private static func double(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+    static func double(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        if let value = exactDecimal(bytes) { return value }
         guard !bytes.isEmpty, bytes.count < 64 else { return nil }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Double? in
             for index in 0..<bytes.count { buffer[index] = CChar(bitPattern: bytes[index]) }
