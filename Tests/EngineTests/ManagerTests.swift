@@ -279,7 +279,13 @@ struct ManagerTests {
         let store = try ManagerStore(path: nil)
         let dayStart = (EngineFixtures.start / 86_400_000) * 86_400_000
         func observe(equity: Double, at now: Int64) async -> ManagerStore.TickObservation {
-            await store.observeTick(trader: Self.trader, account: account(equity: equity), trades: [], now: now)
+            await store.observeTick(
+                trader: Self.trader.id,
+                risk: Self.trader.riskParams,
+                account: account(equity: equity),
+                trades: [],
+                now: now
+            )
         }
         func request(_ action: OperatorRequest.Action) async {
             _ = await store.apply(

@@ -518,7 +518,8 @@ package final class ArenaManager: Service, Sendable {
                     }
                 }
                 let observed = await store.observeTick(
-                    trader: trader.configuration,
+                    trader: trader.configuration.id,
+                    risk: trader.configuration.riskParams,
                     account: account,
                     trades: trades,
                     now: now,

@@ -259,7 +259,14 @@ package actor ManagerStore {
     )
         -> Bool
     {
-        observeTick(trader: configuration, account: account, trades: trades, now: now, remembers: remembers).closeAll
+        observeTick(
+            trader: configuration.id,
+            risk: configuration.riskParams,
+            account: account,
+            trades: trades,
+            now: now,
+            remembers: remembers
+        ).closeAll
     }
 
     /// What a tick needs to know of a trader once its account is observed, read without copying its state.
@@ -274,18 +281,21 @@ package actor ManagerStore {
 
     /// `observe`, returning what the tick reads next (its kill switches, pause and flatten request) in the same
     /// step: every tick of a backtest (every candle) does this for every trader.
+    /// (The trader's id and risk limits, not its whole configuration: every tick of a backtest calls this, and a
+    /// configuration is copied, every field retained, when handed across.)
     package func observeTick(
-        trader configuration: TraderConfiguration,
+        trader id: String,
+        risk limits: RiskParameters,
         account: TraderAccount,
         trades: [ClosedTrade],
         now: Int64,
         remembers: Bool = false
     ) -> TickObservation {
-        let (observation, changed) = modify(configuration.id) { trader -> (TickObservation, Bool) in
+        let (observation, changed) = modify(id) { trader -> (TickObservation, Bool) in
             let equity = account.equity
             var changed = false
             if trades.count > trader.closedTradesSeen {
-                let cooldown = configuration.riskParams.cooldownAfterClose.milliseconds
+                let cooldown = limits.cooldownAfterClose.milliseconds
                 for trade in trades[trader.closedTradesSeen...] {
                     trader.recordPromptVersion(trade)
                     if remembers {
@@ -331,7 +341,6 @@ package actor ManagerStore {
                 trader.isDailyLossLimitHit = false
                 changed = true
             }
-            let limits = configuration.riskParams
             if !trader.isDailyLossLimitHit, equity < trader.dayStartEquity * (1 - limits.maxDailyLossPct / 100) {
                 trader.isDailyLossLimitHit = true
                 changed = true

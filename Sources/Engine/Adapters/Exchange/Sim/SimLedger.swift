@@ -437,6 +437,8 @@ package struct SimLedger: Sendable, Codable, Equatable {
     /// Hourly funding: a long pays `notional × rate` when the rate is positive, a short receives it.
     private mutating func applyFunding(_ funding: [String: Double], now: Int64) {
         let hour = now / 3_600_000
+        // Within the hour every rate was last seen in (nearly every tick) nothing is due and nothing changes.
+        guard funding.keys.contains(where: { fundingHour[$0] != hour }) else { return }
         for (symbol, rate) in funding.sorted(by: { $0.key < $1.key }) {
             let last = fundingHour[symbol]
             fundingHour[symbol] = hour
