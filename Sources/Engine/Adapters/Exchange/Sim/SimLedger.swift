@@ -410,6 +410,13 @@ package struct SimLedger: Sendable, Codable, Equatable {
         for (symbol, price) in prices where price > 0 && price.isFinite { marks[symbol] = price }
         applyFunding(funding, now: now)
         for trader in accounts.keys.sorted() {
+            // Nothing held and nothing resting (most ticks of most traders): nothing below would change anything.
+            guard let index = accounts.index(forKey: trader),
+                Self.inPlace(
+                    &accounts.values[index],
+                    { !$0.trader.positions.isEmpty || !$0.restingOrders.isEmpty }
+                )
+            else { continue }
             refreshMarks(trader)
             // Liquidation first: a mark that gaps through both the stop and the liquidation price liquidates the
             // position (the loss is its isolated margin; cash never goes negative) instead of filling the stop
@@ -421,17 +428,27 @@ package struct SimLedger: Sendable, Codable, Equatable {
     }
 
     private mutating func refreshMarks(_ trader: String) {
-        // Read and changed where they lie, by index: a copy of the account or of its positions held while one is
-        // changed would make the change copy the whole table (every tick of a backtest).
+        // Read and changed where they lie: a copy of the account or of its positions held while one is changed
+        // would make the change copy the whole table (every tick of a backtest).
         guard let account = accounts.index(forKey: trader) else { return }
-        var index = accounts.values[account].trader.positions.values.startIndex
-        while index != accounts.values[account].trader.positions.values.endIndex {
-            let held = accounts.values[account].trader.positions.values[index]
-            if let mark = marks[held.symbol], mark != held.markPrice {
-                accounts.values[account].trader.positions.values[index].markPrice = mark
+        let marks = marks
+        Self.inPlace(&accounts.values[account]) { account in
+            var index = account.trader.positions.values.startIndex
+            while index != account.trader.positions.values.endIndex {
+                let held = account.trader.positions.values[index]
+                if let mark = marks[held.symbol], mark != held.markPrice {
+                    account.trader.positions.values[index].markPrice = mark
+                }
+                account.trader.positions.values.formIndex(after: &index)
             }
-            accounts.values[account].trader.positions.values.formIndex(after: &index)
         }
+    }
+
+    /// `body` on a value where it lies. Reading a field of `accounts.values[index]` directly goes through the
+    /// getter, which copies the whole account (each of its tables retained, then released) — on every tick of a
+    /// backtest, for every check.
+    private static func inPlace<Value, Result>(_ value: inout Value, _ body: (inout Value) -> Result) -> Result {
+        body(&value)
     }
 
     /// Hourly funding: a long pays `notional × rate` when the rate is positive, a short receives it.
@@ -461,8 +478,12 @@ package struct SimLedger: Sendable, Codable, Equatable {
     private mutating func processRestingOrders(_ trader: String) {
         // Nearly every tick no order triggers: look (reading in place) before sorting and copying anything. When
         // none triggers on the account as it is, the pass below would change nothing.
+        let marks = marks
         guard let account = accounts.index(forKey: trader),
-            accounts.values[account].restingOrders.contains(where: { Self.isTriggered($0.request, marks: marks) })
+            Self.inPlace(
+                &accounts.values[account],
+                { $0.restingOrders.contains { Self.isTriggered($0.request, marks: marks) } }
+            )
         else { return }
         let orders = accounts.values[account].restingOrders
         for order in orders.sorted(by: { $0.orderID < $1.orderID }) {
@@ -531,9 +552,10 @@ package struct SimLedger: Sendable, Codable, Equatable {
         // Nearly every tick nothing is liquidated: look (reading in place) before taking the account to change it.
         let marks = marks
         guard let index = accounts.index(forKey: trader),
-            accounts.values[index].trader.positions.values.contains(where: {
-                Self.isPastLiquidation($0, marks: marks)
-            }),
+            Self.inPlace(
+                &accounts.values[index],
+                { $0.trader.positions.values.contains { Self.isPastLiquidation($0, marks: marks) } }
+            ),
             var account = accounts.removeValue(forKey: trader)
         else { return }
         for symbol in account.trader.positions.keys.sorted() {
