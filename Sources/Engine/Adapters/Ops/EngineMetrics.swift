@@ -15,6 +15,26 @@ package final class EngineMetrics: Sendable {
     /// typed key: building `handle`'s text key for them was 7 % of a backtest's trading loop.
     private let cycleHandles = Mutex(CycleHandles())
 
+    /// The handle under `key` in `table`, made and kept on first use.
+    private static func memo<Key: Hashable, Metric>(
+        _ table: inout [Key: Metric],
+        _ key: Key,
+        _ make: () -> Metric
+    ) -> Metric {
+        if let hit = table[key] { return hit }
+        let made = make()
+        table[key] = made
+        return made
+    }
+
+    /// The handle in `slot`, made and kept on first use.
+    private static func memo<Metric>(_ slot: inout Metric?, _ make: () -> Metric) -> Metric {
+        if let hit = slot { return hit }
+        let made = make()
+        slot = made
+        return made
+    }
+
     private struct CycleHandles: Sendable {
         struct Outcome: Hashable {
             let outcome: CycleRecord.Outcome
@@ -102,24 +122,22 @@ package final class EngineMetrics: Sendable {
     ) {
         cycleHandles.withLock { cached in
             let key = CycleHandles.Request(model: model, outcome: outcome)
-            let requests =
-                cached.requests[key]
-                ?? counter(
+            let requests = Self.memo(&cached.requests, key) {
+                counter(
                     descriptor: Self.descriptor("llm_requests", "total", "Model requests by model and outcome"),
                     labels: [("model", model), ("outcome", outcome)]
                 )
-            cached.requests[key] = requests
+            }
             requests.increment()
             guard let latency else { return }
-            let histogram =
-                cached.latency[model]
-                ?? histogram(
+            let latencies = Self.memo(&cached.latency, model) {
+                histogram(
                     descriptor: Self.descriptor("llm_request", "seconds", "Model request latency"),
                     labels: [("model", model)],
                     buckets: Self.latencyBuckets
                 )
-            cached.latency[model] = histogram
-            histogram.record(latency)
+            }
+            latencies.record(latency)
         }
         for (kind, tokens) in [("prompt", promptTokens), ("completion", completionTokens)] where tokens > 0 {
             counter(
@@ -138,29 +156,26 @@ package final class EngineMetrics: Sendable {
     /// One decision cycle: its wall time, outcome, risk rejections by reason, orders and venue errors.
     package func recordCycle(_ record: CycleRecord, duration: Duration, venue: String) {
         cycleHandles.withLock { cached in
-            let decision =
-                cached.decision
-                ?? histogram(
+            let decision = Self.memo(&cached.decision) {
+                histogram(
                     descriptor: Self.descriptor("decision", "seconds", "Decision cycle wall time"),
                     labels: [],
                     buckets: Self.latencyBuckets
                 )
-            cached.decision = decision
+            }
             decision.record(duration)
             let key = CycleHandles.Outcome(outcome: record.outcome, reason: record.reason)
-            let cycles =
-                cached.cycles[key]
-                ?? counter(
+            let cycles = Self.memo(&cached.cycles, key) {
+                counter(
                     descriptor: Self.descriptor("cycles", "total", "Decision cycles by outcome and reason"),
                     labels: [("outcome", record.outcome.rawValue), ("reason", record.reason?.rawValue ?? "none")]
                 )
-            cached.cycles[key] = cycles
+            }
             cycles.increment()
             for verdict in record.verdicts where !verdict.isAccepted {
                 for reason in verdict.reasons {
-                    let rejections =
-                        cached.rejections[reason]
-                        ?? counter(
+                    let rejections = Self.memo(&cached.rejections, reason) {
+                        counter(
                             descriptor: Self.descriptor(
                                 "risk_rejections",
                                 "total",
@@ -168,7 +183,7 @@ package final class EngineMetrics: Sendable {
                             ),
                             labels: [("reason", reason.rawValue)]
                         )
-                    cached.rejections[reason] = rejections
+                    }
                     rejections.increment()
                 }
             }
@@ -237,9 +252,8 @@ package final class EngineMetrics: Sendable {
     /// Age of the market data a cycle used, by market provider.
     package func recordMarketAge(provider: String, seconds: Double) {
         cycleHandles.withLock { cached in
-            let age =
-                cached.marketAge[provider]
-                ?? gauge(
+            let age = Self.memo(&cached.marketAge, provider) {
+                gauge(
                     descriptor: Self.descriptor(
                         "market_data_age",
                         "seconds",
@@ -247,31 +261,27 @@ package final class EngineMetrics: Sendable {
                     ),
                     labels: [("provider", provider)]
                 )
-            cached.marketAge[provider] = age
+            }
             age.set(seconds)
         }
     }
 
     package func recordJournal(queueDepth: Int, fullQueueWaits: Int) {
         cycleHandles.withLock { cached in
-            let depth =
-                cached.journalDepth
-                ?? gauge(
+            Self.memo(&cached.journalDepth) {
+                gauge(
                     descriptor: Self.descriptor("journal_queue_depth", "records", "Cycle records waiting for the disk")
                 )
-            let waits =
-                cached.journalWaits
-                ?? gauge(
+            }.set(Double(queueDepth))
+            Self.memo(&cached.journalWaits) {
+                gauge(
                     descriptor: Self.descriptor(
                         "journal_full_queue_waits",
                         "total",
                         "Times the loop waited for a full queue"
                     )
                 )
-            cached.journalDepth = depth
-            cached.journalWaits = waits
-            depth.set(Double(queueDepth))
-            waits.set(Double(fullQueueWaits))
+            }.set(Double(fullQueueWaits))
         }
     }
 
