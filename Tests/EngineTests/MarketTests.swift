@@ -10,6 +10,33 @@ import Testing
 
 @Suite("Market data: candles, indicators, replay")
 struct MarketTests {
+    /// The funding rate in force at each candle's close, found once in one walk, is the last row at or before the
+    /// close — rows before the first candle, between candles, on a close exactly, repeated times, none at all.
+    @Test func fundingAtEachClose_isTheLastRowAtOrBeforeIt() {
+        var random = SeededRandom(seed: 3)
+        for round in 0..<200 {
+            let interval: Int64 = 60_000
+            var time: Int64 = 1_000_000
+            let candles = (0..<random.int(below: 40)).map { _ in
+                time += interval * Int64(1 + random.int(below: 3))
+                return Candle(openTime: time, open: 1, high: 1, low: 1, close: 1, volume: 1)
+            }
+            // On the candles' half-minute grid: rows exactly on a close, repeated, between closes.
+            var at: Int64 = 1_000_000 + Int64(random.int(below: 7)) * interval / 2
+            let funding: [(time: Int64, rate: Double)] = (0..<(round % 7 == 0 ? 0 : random.int(below: 30))).map {
+                index in
+                at += Int64(random.int(below: 3)) * interval / 2
+                return (at, Double(index))
+            }
+            let table = ReplayMarketProvider.IndicatorTable(candles: candles, interval: interval)
+            let series = ReplayMarketProvider.SymbolSeries(intraday: table, context: table, funding: funding)
+            for (index, candle) in candles.enumerated() {
+                let expected = funding.last { $0.time <= candle.openTime + interval }?.rate
+                #expect(series.funding(atCloseOf: index) == expected, "round \(round), candle \(index)")
+            }
+        }
+    }
+
     /// Candle and funding numbers read without strtod when the digits allow one exact division give strtod's
     /// Double, bit for bit: random decimals of every length and point position (signs, leading and trailing
     /// zeros, more than 15 significant digits, which strtod then reads), and the edges.

@@ -9,6 +9,8 @@ package struct ReplayMarketProvider: MarketProvider {
     package let id: String
     package let symbols: [String]
     private let series: [String: SymbolSeries]
+    /// `series` in the order of `symbols`: each tick of a backtest reads every one (no lookup by name).
+    private let ordered: [SymbolSeries?]
 
     /// Points of each intraday series in a prompt (the Alpha Arena prompt showed 10).
     package static let seriesLength = 10
@@ -19,11 +21,28 @@ package struct ReplayMarketProvider: MarketProvider {
         package let intraday: IndicatorTable
         package let context: IndicatorTable
         package let funding: [(time: Int64, rate: Double)]
+        /// For each intraday candle, the row of `funding` in force at its close (the last at or before it; -1 for
+        /// none), found once in one walk instead of searched on every tick.
+        private let fundingRows: [Int32]
 
         package init(intraday: IndicatorTable, context: IndicatorTable, funding: [(time: Int64, rate: Double)]) {
             self.intraday = intraday
             self.context = context
             self.funding = funding
+            var rows: [Int32] = []
+            rows.reserveCapacity(intraday.candles.count)
+            var row = -1
+            for candle in intraday.candles {
+                while row + 1 < funding.count, funding[row + 1].time <= candle.openTime + intraday.interval { row += 1 }
+                rows.append(Int32(row))
+            }
+            fundingRows = rows
+        }
+
+        /// The funding rate in force at the close of intraday candle `index`.
+        func funding(atCloseOf index: Int) -> Double? {
+            let row = Int(fundingRows[index])
+            return row >= 0 ? funding[row].rate : nil
         }
     }
 
@@ -101,6 +120,7 @@ package struct ReplayMarketProvider: MarketProvider {
         self.id = id
         self.symbols = symbols
         self.series = series
+        ordered = symbols.map { series[$0] }
     }
 
     /// Loads `hyperliquid_<SYMBOL>_<interval>.csv` (and `_funding_1h.csv` when present) from `directory`.
@@ -167,7 +187,7 @@ package struct ReplayMarketProvider: MarketProvider {
         else { return nil }
         let candle = table.candles[index]
         let asOf = candle.openTime + table.interval
-        let funding = lastFunding(series.funding, at: asOf)
+        let funding = series.funding(atCloseOf: index)
         return SymbolSnapshot(
             symbol: symbol,
             asOf: asOf,
@@ -201,38 +221,26 @@ package struct ReplayMarketProvider: MarketProvider {
     /// The last closed candle's close and the funding rate in force, without building a snapshot: the cheap
     /// per-tick path. A symbol has a mark from its first closed candle; nothing after `now` is ever read.
     package func marks(now: Int64) async throws -> MarketMarks {
-        var marks = MarketMarks()
-        for symbol in symbols {
-            guard let series = series[symbol], let index = series.intraday.lastClosedIndex(at: now) else { continue }
+        var marks = MarketMarks(
+            prices: .init(minimumCapacity: symbols.count),
+            funding: .init(minimumCapacity: symbols.count),
+            asOf: .init(minimumCapacity: symbols.count)
+        )
+        for (symbol, series) in zip(symbols, ordered) {
+            guard let series, let index = series.intraday.lastClosedIndex(at: now) else { continue }
             marks.prices[symbol] = series.intraday.candles[index].close
             let asOf = series.intraday.candles[index].openTime + series.intraday.interval
             marks.asOf[symbol] = asOf
-            if let rate = Self.lastFunding(series.funding, at: asOf) { marks.funding[symbol] = rate }
+            if let rate = series.funding(atCloseOf: index) { marks.funding[symbol] = rate }
         }
         return marks
-    }
-
-    private static func lastFunding(_ rows: [(time: Int64, rate: Double)], at time: Int64) -> Double? {
-        var low = 0
-        var high = rows.count - 1
-        var found: Double?
-        while low <= high {
-            let middle = (low + high) / 2
-            if rows[middle].time <= time {
-                found = rows[middle].rate
-                low = middle + 1
-            } else {
-                high = middle - 1
-            }
-        }
-        return found
     }
 
     /// The first intraday candle close strictly after `now`, across symbols (the backtest's next market event).
     package func nextClose(after now: Int64) -> Int64? {
         var earliest: Int64?
-        for symbol in symbols {
-            guard let table = series[symbol]?.intraday else { continue }
+        for series in ordered {
+            guard let table = series?.intraday else { continue }
             let next = (table.lastClosedIndex(at: now) ?? -1) + 1
             guard next < table.candles.count else { continue }
             let close = table.candles[next].openTime + table.interval
