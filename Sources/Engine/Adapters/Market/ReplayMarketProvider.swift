@@ -22,7 +22,8 @@ package struct ReplayMarketProvider: MarketProvider {
         package let context: IndicatorTable
         package let funding: [(time: Int64, rate: Double)]
         /// For each intraday candle, the row of `funding` in force at its close (the last at or before it; -1 for
-        /// none), found once in one walk instead of searched on every tick.
+        /// none), found once in one walk instead of searched on every tick; empty without funding rows (the live
+        /// market builds a series per snapshot, without them).
         private let fundingRows: [Int32]
 
         package init(intraday: IndicatorTable, context: IndicatorTable, funding: [(time: Int64, rate: Double)]) {
@@ -30,9 +31,9 @@ package struct ReplayMarketProvider: MarketProvider {
             self.context = context
             self.funding = funding
             var rows: [Int32] = []
-            rows.reserveCapacity(intraday.candles.count)
+            rows.reserveCapacity(funding.isEmpty ? 0 : intraday.candles.count)
             var row = -1
-            for candle in intraday.candles {
+            for candle in intraday.candles where !funding.isEmpty {
                 while row + 1 < funding.count, funding[row + 1].time <= candle.openTime + intraday.interval { row += 1 }
                 rows.append(Int32(row))
             }
@@ -41,6 +42,7 @@ package struct ReplayMarketProvider: MarketProvider {
 
         /// The funding rate in force at the close of intraday candle `index`.
         func funding(atCloseOf index: Int) -> Double? {
+            guard !fundingRows.isEmpty else { return nil }
             let row = Int(fundingRows[index])
             return row >= 0 ? funding[row].rate : nil
         }
