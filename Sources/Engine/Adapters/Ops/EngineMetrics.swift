@@ -10,9 +10,9 @@ package final class EngineMetrics: Sendable {
     /// Metric handles by name and label values: the registry builds a name and takes its lock on every
     /// `make…` call, which cost several percent of a backtest when done per cycle.
     private let handles = Mutex<[String: AnyObject]>([:])
-    private let traders = Mutex<[String: TraderGauges]>([:])
-    /// The handles every cycle records (its outcome, rejections, model request, market age, journal queue), by
-    /// typed key: building `handle`'s text key for them was 7 % of a backtest's trading loop.
+    /// The handles every cycle or tick records (its outcome, rejections, model request, market age, journal
+    /// queue, the trader's gauges), by typed key: building `handle`'s text key for them was 7 % of a backtest's
+    /// trading loop.
     private let cycleHandles = Mutex(CycleHandles())
 
     /// The handle under `key` in `table`, made and kept on first use.
@@ -54,6 +54,7 @@ package final class EngineMetrics: Sendable {
         var marketAge: [String: Gauge] = [:]
         var journalDepth: Gauge?
         var journalWaits: Gauge?
+        var traders: [String: TraderGauges] = [:]
     }
 
     private struct TraderGauges: Sendable {
@@ -214,31 +215,40 @@ package final class EngineMetrics: Sendable {
     /// A trader's three gauges, looked up once per tick by its id alone (every tick records every trader: in a
     /// backtest, every candle).
     private func traderGauges(_ id: String) -> TraderGauges {
-        if let hit = traders.withLock({ $0[id] }) { return hit }
-        let made = TraderGauges(
-            equity: gauge(
-                descriptor: Self.descriptor("trader_equity", "usd", "Trader equity"),
-                labels: [("trader", id)]
-            ),
-            exposure: gauge(
-                descriptor: Self.descriptor("trader_exposure", "usd", "Notional of the trader's open positions"),
-                labels: [("trader", id)]
-            ),
-            halted: gauge(
-                descriptor: Self.descriptor("trader_halted", "", "1 while a kill switch stops the trader's entries"),
-                labels: [("trader", id)]
-            ),
-            paused: gauge(
-                descriptor: Self.descriptor(
-                    "trader_paused",
-                    "",
-                    "1 while the trader's entries are paused (Sharpe breach, engine pause, engine halt-entries)"
-                ),
-                labels: [("trader", id)]
-            )
-        )
-        traders.withLock { $0[id] = made }
-        return made
+        cycleHandles.withLock { cached in
+            Self.memo(&cached.traders, id) {
+                TraderGauges(
+                    equity: gauge(
+                        descriptor: Self.descriptor("trader_equity", "usd", "Trader equity"),
+                        labels: [("trader", id)]
+                    ),
+                    exposure: gauge(
+                        descriptor: Self.descriptor(
+                            "trader_exposure",
+                            "usd",
+                            "Notional of the trader's open positions"
+                        ),
+                        labels: [("trader", id)]
+                    ),
+                    halted: gauge(
+                        descriptor: Self.descriptor(
+                            "trader_halted",
+                            "",
+                            "1 while a kill switch stops the trader's entries"
+                        ),
+                        labels: [("trader", id)]
+                    ),
+                    paused: gauge(
+                        descriptor: Self.descriptor(
+                            "trader_paused",
+                            "",
+                            "1 while the trader's entries are paused (Sharpe breach, engine pause, engine halt-entries)"
+                        ),
+                        labels: [("trader", id)]
+                    )
+                )
+            }
+        }
     }
 
     /// A notification's fate, by channel (`delivered`, `failed`, `dropped`).
