@@ -40,4 +40,28 @@ struct NumberTextTests {
             #expect(text(value) == "x" + String(value))
         }
     }
+
+    /// The digit count is found before the digits are written: every power of ten and its neighbours, the top
+    /// of the range and random values give `String`'s text.
+    @Test func unsignedDigits_countEveryLength() {
+        var values: [UInt64] = [0, .max, .max - 1]
+        var power: UInt64 = 1
+        for _ in 0...19 {
+            values += [power - 1, power, power + 1]
+            if power > UInt64.max / 10 { break }
+            power *= 10
+        }
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        for _ in 0..<10_000 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            values += [state, state >> (state % 64)]
+        }
+        for value in values {
+            var bytes: [UInt8] = []
+            ASCIIDigits.append(value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+        }
+    }
 }

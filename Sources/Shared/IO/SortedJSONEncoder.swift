@@ -126,47 +126,81 @@ enum JSONNode {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
+    /// The most bytes a finite Double's text takes (`-2.2250738585072014e-308` is 24).
+    static let maxDoubleBytes = 32
+
     /// Foundation's form: the shortest round-trip `description`, without a trailing `.0`.
     static func writeDouble(_ value: Double, into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
+        try requireFinite(value)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxDoubleBytes) { buffer in
+            let start = buffer.baseAddress!
+            bytes.append(
+                contentsOf: UnsafeBufferPointer(start: start, count: format(value, to: start, numbers: numbers))
+            )
+        }
+    }
+
+    /// `[…]` of doubles, formatted into one scratch buffer and appended at once (an append per value and per
+    /// comma was a large part of writing a record's series).
+    static func writeDoubles(_ values: [Double], into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
+        for value in values { try requireFinite(value) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: values.count * (maxDoubleBytes + 1) + 2) { buffer in
+            let start = buffer.baseAddress!
+            start[0] = UInt8(ascii: "[")
+            var count = 1
+            for index in values.indices {
+                if index > 0 {
+                    start[count] = UInt8(ascii: ",")
+                    count += 1
+                }
+                count += format(values[index], to: start + count, numbers: numbers)
+            }
+            start[count] = UInt8(ascii: "]")
+            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: count + 1))
+        }
+    }
+
+    private static func requireFinite(_ value: Double) throws {
         guard value.isFinite else {
             throw EncodingError.invalidValue(
                 value,
                 .init(codingPath: [], debugDescription: "Unable to encode Double.\(value) directly in JSON.")
             )
         }
+    }
+
+    /// Writes the finite `value`'s text at `start` (room for `maxDoubleBytes`); returns its length.
+    @inline(__always)
+    private static func format(_ value: Double, to start: UnsafeMutablePointer<UInt8>, numbers: DoubleTextCache?) -> Int
+    {
         // Whole: at or beyond 2^52 every Double is; below, exactly when truncation keeps it (no libm call).
         let integral = abs(value) >= 0x1p52 || Double(Int64(value)) == value
         if integral, abs(value) < 1e15 {
             // An integral value prints as its digits (`description` would add `.0`, which is dropped anyway);
             // `-0.0` stays `-0`.
+            var count = 0
             if value < 0 || (value == 0 && value.sign == .minus) {
-                bytes.append(UInt8(ascii: "-"))
+                start[0] = UInt8(ascii: "-")
+                count = 1
             }
-            ASCIIDigits.append(UInt64(abs(value)), to: &bytes)
-            return
+            return count + ASCIIDigits.write(UInt64(abs(value)), to: start + count)
         }
-        if let numbers {
-            numbers.append(value, integral: integral, into: &bytes)
-        } else {
-            writeDescription(value, integral: integral, into: &bytes)
-        }
+        if let numbers { return numbers.write(value, integral: integral, to: start) }
+        return describe(value, integral: integral, to: start)
     }
 
-    /// A finite value by its `description`.
-    static func writeDescription(_ value: Double, integral: Bool, into bytes: inout [UInt8]) {
-        // Only an integral value can print with a `.0` to drop.
+    /// A finite value by its `description`, written at `start`; returns its length.
+    static func describe(_ value: Double, integral: Bool, to start: UnsafeMutablePointer<UInt8>) -> Int {
         var text = value.description
-        if integral, text.hasSuffix(".0") { text.removeLast(2) }
-        bytes.append(contentsOf: text.utf8)
-    }
-
-    static func writeDoubles(_ values: [Double], into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            try writeDouble(value, into: &bytes, numbers: numbers)
+        return text.withUTF8 { utf8 in
+            var count = utf8.count
+            // Only an integral value can print with a `.0` to drop.
+            if integral, count >= 2, utf8[count - 2] == UInt8(ascii: "."), utf8[count - 1] == UInt8(ascii: "0") {
+                count -= 2
+            }
+            start.update(from: utf8.baseAddress!, count: count)
+            return count
         }
-        bytes.append(UInt8(ascii: "]"))
     }
 
     static func writeInteger(_ value: Int64, into bytes: inout [UInt8]) {
@@ -412,11 +446,22 @@ package struct SortedJSONWriter {
 
     /// `"key":`, after a comma unless it is the object's first.
     package mutating func key(_ key: StaticString, first: Bool = false) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        // In one append: each append checks the array's uniqueness and capacity.
+        let length = key.utf8CodeUnitCount
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length + 4) { buffer in
+            let start = buffer.baseAddress!
+            var count = 0
+            if !first {
+                start[0] = UInt8(ascii: ",")
+                count = 1
+            }
+            start[count] = UInt8(ascii: "\"")
+            (start + count + 1).update(from: key.utf8Start, count: length)
+            count += length + 1
+            start[count] = UInt8(ascii: "\"")
+            start[count + 1] = UInt8(ascii: ":")
+            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: count + 2))
+        }
     }
 
     /// A dynamic key (a dictionary's), escaped as a string.
@@ -450,12 +495,17 @@ package struct SortedJSONWriter {
     /// A `[String: V]` as `JSONEncoder` writes it with sorted keys: an object, keys by their UTF-8 bytes.
     package mutating func object<V>(_ dictionary: [String: V], _ write: (inout Self, V) throws -> Void) rethrows {
         beginObject()
-        let keys = dictionary.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for (index, key) in keys.enumerated() {
+        for (index, key) in Self.sortedKeys(Array(dictionary.keys)).enumerated() {
             self.key(key, first: index == 0)
             if let value = dictionary[key] { try write(&self, value) }
         }
         endObject()
+    }
+
+    /// An object's keys in the order `JSONEncoder`'s `.sortedKeys` writes them: by their UTF-8 bytes. For a
+    /// writer that walks a dictionary itself (a generic `object` copies each value through its type's witnesses).
+    package static func sortedKeys(_ keys: [String]) -> [String] {
+        keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     package mutating func doubles(_ values: [Double]) throws {
@@ -635,24 +685,31 @@ package final class DoubleTextCache {
         texts.deallocate()
     }
 
-    /// Appends the text of the finite `value`, as `JSONNode.writeDescription` writes it.
-    func append(_ value: Double, integral: Bool, into bytes: inout [UInt8]) {
+    /// Writes the text of the finite `value` at `start`, as `JSONNode.describe` does; returns its length. The hit
+    /// path is inlined into the writer's loop: as a call, each value paid a retain and a release of the cache.
+    @inline(__always)
+    func write(_ value: Double, integral: Bool, to start: UnsafeMutablePointer<UInt8>) -> Int {
         let bits = value.bitPattern
         let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - Self.slotBits))
         let text = texts + slot * Self.slotBytes
         if keys[slot] == bits {
             hits &+= 1
-            bytes.append(contentsOf: UnsafeBufferPointer(start: text + 1, count: Int(text[0])))
-            return
+            let count = Int(text[0])
+            start.update(from: text + 1, count: count)
+            return count
         }
-        let start = bytes.count
-        JSONNode.writeDescription(value, integral: integral, into: &bytes)
-        let count = bytes.count - start
-        guard count < Self.slotBytes else { return }
-        keys[slot] = bits
+        return format(value, integral: integral, slot: slot, to: start)
+    }
+
+    /// A value not in its slot: formatted, then kept there when its text fits.
+    @inline(never)
+    private func format(_ value: Double, integral: Bool, slot: Int, to start: UnsafeMutablePointer<UInt8>) -> Int {
+        let count = JSONNode.describe(value, integral: integral, to: start)
+        guard count < Self.slotBytes else { return count }
+        keys[slot] = value.bitPattern
+        let text = texts + slot * Self.slotBytes
         text[0] = UInt8(count)
-        bytes.withUnsafeBufferPointer { written in
-            (text + 1).update(from: written.baseAddress! + start, count: count)
-        }
+        (text + 1).update(from: start, count: count)
+        return count
     }
 }

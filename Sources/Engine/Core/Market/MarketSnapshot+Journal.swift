@@ -8,7 +8,13 @@ extension MarketSnapshot: SortedJSONWritable {
     package func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
         writer.beginObject()
         writer.key("symbols", first: true)
-        try writer.object(symbols) { writer, symbol in try writer.value(symbol) }
+        // Walked here rather than through the generic `object`, which copied each symbol's snapshot.
+        writer.beginObject()
+        for (index, key) in SortedJSONWriter.sortedKeys(Array(symbols.keys)).enumerated() {
+            writer.key(key, first: index == 0)
+            try symbols[key]?.writeSortedJSON(to: &writer)
+        }
+        writer.endObject()
         writer.key("takenAt")
         writer.integer(takenAt)
         writer.endObject()
