@@ -183,6 +183,38 @@ struct BacktestTests {
             .replay(trader: "baseline-ema", records: without)
         #expect(!changed.mismatchedCycles.isEmpty)
         #expect(changed.differences.contains { $0.field == "verdicts" })
+
+        // A long journal is replayed in runs on every core: the summary is the one a record-by-record loop
+        // gives, differences in record order (records tampered with across the runs).
+        var long = (0..<4).flatMap { round in
+            with.map { record in
+                var copy = record
+                copy.cycleID += "-\(round)"
+                return copy
+            }
+        }
+        for index in [3, 130, 260, 481] {
+            long[index].userPrompt = (long[index].userPrompt ?? "") + "\ntampered"
+        }
+        long[200].systemPrompt = nil
+        long[200].promptsSkipped = nil
+        let joined = try replayed.replay(trader: "baseline-ema", records: long)
+        var oneByOne = JournalReplay.TraderSummary(trader: "baseline-ema")
+        for record in long {
+            let one = try replayed.replay(trader: "baseline-ema", records: [record])
+            oneByOne.cycles += one.cycles
+            oneByOne.matched += one.matched
+            oneByOne.skipped += one.skipped
+            oneByOne.mismatchedCycles += one.mismatchedCycles
+            oneByOne.differences += one.differences
+        }
+        #expect(joined.cycles == 483 && joined.skipped == 1 && joined.matched == 479)
+        #expect(joined.mismatchedCycles == [3, 130, 260, 481].map { long[$0].cycleID })
+        #expect(joined.mismatchedCycles == oneByOne.mismatchedCycles)
+        #expect(joined.differences.map(\.description) == oneByOne.differences.map(\.description))
+        #expect(
+            (joined.cycles, joined.matched, joined.skipped) == (oneByOne.cycles, oneByOne.matched, oneByOne.skipped)
+        )
     }
 
     @Test func configuration_movesEveryVenueToPaper_andNarrowsSymbols() throws {

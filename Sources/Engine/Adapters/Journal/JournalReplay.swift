@@ -4,7 +4,7 @@ import Shared
 
 /// Re-runs steps 3–7 of recorded cycles with the current configuration and templates, and compares prompts,
 /// decisions, risk verdicts and order intents with what was recorded.
-package struct JournalReplay {
+package struct JournalReplay: Sendable {
     package struct Difference: Sendable, CustomStringConvertible {
         package var cycleID: String
         package var field: String
@@ -72,19 +72,36 @@ package struct JournalReplay {
         return try replay(trader: trader, records: records)
     }
 
-    package func replay(
-        trader: TraderConfiguration,
-        records: [CycleRecord],
-        symbolsOverride: [String]? = nil
-    ) throws
-        -> TraderSummary
-    {
-        let id = trader.id
+    /// Each record is replayed on its own (its market, account and inputs are recorded), so runs of records are
+    /// replayed on every core at once and their summaries joined in order: the same summary as one loop.
+    package func replay(trader: TraderConfiguration, records: [CycleRecord]) throws -> TraderSummary {
         let pipeline = try pipeline(for: trader)
-        let renderer = pipeline.renderer
         let symbols = symbols(of: trader)
+        let runs = try ParallelRuns.map(count: records.count, minimumPerRun: 128) { range in
+            [replay(records[range], trader: trader, pipeline: pipeline, symbols: symbols)]
+        }
+        var summary = TraderSummary(trader: trader.id)
+        for run in runs {
+            summary.cycles += run.cycles
+            summary.matched += run.matched
+            summary.skipped += run.skipped
+            summary.withoutPrompts += run.withoutPrompts
+            summary.differences += run.differences
+            summary.mismatchedCycles += run.mismatchedCycles
+        }
+        return summary
+    }
+
+    /// One run of consecutive records.
+    private func replay(
+        _ records: ArraySlice<CycleRecord>,
+        trader: TraderConfiguration,
+        pipeline: TraderPipeline,
+        symbols: [String]
+    ) -> TraderSummary {
+        let renderer = pipeline.renderer
         let view = pipeline.view
-        var summary = TraderSummary(trader: id)
+        var summary = TraderSummary(trader: trader.id)
         for record in records {
             guard let market = record.market, let account = record.account, let inputs = record.inputs else {
                 summary.skipped += 1

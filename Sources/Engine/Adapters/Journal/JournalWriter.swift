@@ -133,14 +133,17 @@ package actor JournalWriter: Service {
         if settings.encodesInBackground {
             unencoded.append(record)
             guard unencoded.count >= settings.queueCapacity else { return }
-            // The previous batch must be on disk before this one starts: at most two batches are in memory.
+            // The previous batch's lines are queued, then written while this one is encoded: at most two batches
+            // are in memory, and the disk and the encoding overlap.
             try await drainEncoding()
-            try writeQueue()
             let batch = unencoded
             unencoded = []
             inFlight = batch
             let encoder = encoder
-            encoding = Task.detached(priority: .userInitiated) { try Self.lines(batch, encoder: encoder) }
+            encoding = Task.detached(priority: .userInitiated) {
+                try await Self.lines(batch, encoder: encoder, parts: Self.encodingParts)
+            }
+            try writeQueue()
             return
         }
         queue.append((record.traderID, try encoder.encodeLine(record, numbers: numbers), ContinuousClock.now))
@@ -231,6 +234,26 @@ package actor JournalWriter: Service {
         // Consecutive records repeat most of their series' values: their text is copied, not formatted again.
         let numbers = DoubleTextCache()
         return try records.map { try encoder.encodeLine($0, numbers: numbers) }
+    }
+
+    /// A background batch is encoded in this many consecutive parts at once: one per core.
+    static let encodingParts = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Each record's line, in order, the batch cut into up to `parts` consecutive runs encoded at once (each with
+    /// its own text cache: the bytes do not depend on it). The first failure is thrown.
+    static func lines(_ records: [CycleRecord], encoder: SortedJSONEncoder, parts: Int) async throws -> [Data] {
+        let size = (records.count + parts - 1) / max(parts, 1)
+        // A run shorter than this is not worth a task of its own.
+        guard parts > 1, size >= 16 else { return try lines(records, encoder: encoder) }
+        return try await withThrowingTaskGroup(of: (Int, [Data]).self) { group in
+            for (part, start) in stride(from: 0, to: records.count, by: size).enumerated() {
+                let run = Array(records[start..<min(start + size, records.count)])
+                group.addTask { (part, try lines(run, encoder: encoder)) }
+            }
+            var runs = [[Data]](repeating: [], count: (records.count + size - 1) / size)
+            for try await (part, lines) in group { runs[part] = lines }
+            return runs.flatMap { $0 }
+        }
     }
 
     /// Waits for the batch being encoded and queues its lines (in order, after what is queued).

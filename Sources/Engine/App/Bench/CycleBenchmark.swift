@@ -21,6 +21,9 @@ struct CycleBenchmark {
         var journalRecordBytes: Int
         var unsyncedJournalRecordsPerSecond: Double
         var unsyncedJournalMegabytesPerSecond: Double
+        /// Encoded beside the loop on every core, as a backtest writes it; fsync per batch.
+        var backgroundJournalRecordsPerSecond: Double
+        var backgroundJournalMegabytesPerSecond: Double
         var replayCyclesPerSecond: Double
         /// One journal record encoded by Foundation's `JSONEncoder` and by `SortedJSONEncoder` (same bytes).
         var foundationEncodeMicroseconds: Double
@@ -215,19 +218,24 @@ struct CycleBenchmark {
 
         // Journal: realistic records (full prompts, snapshots, decisions, orders), batched, with and without the
         // fsync of each batch.
+        // `inBackground`: as a backtest writes it — batches of `Backtest.journalBatch` encoded beside the loop on
+        // every core, the previous batch written meanwhile.
         func journalThroughput(
-            syncing: Bool
+            syncing: Bool,
+            inBackground: Bool = false
         ) async throws -> (recordsPerSecond: Double, bytesPerSecond: Double, bytes: Int) {
-            let journalDirectory = directory + "-journal-\(syncing)"
+            let journalDirectory = directory + "-journal-\(syncing)-\(inBackground)"
             defer { try? FileManager.default.removeItem(atPath: journalDirectory) }
             var settings = JournalWriter.Settings(
                 root: journalDirectory,
                 maxFileBytes: 256 << 20,
                 rotateInterval: .seconds(86_400),
                 fsyncInterval: .milliseconds(200),
-                queueCapacity: 4096
+                queueCapacity: inBackground ? Backtest.journalBatch : 4096
             )
             settings.syncsEveryBatch = syncing
+            settings.encodesInBackground = inBackground
+            settings.fillsQueueByDesign = inBackground
             let writer = JournalWriter(settings: settings, logger: logger)
             let count = 20_000
             let started = ContinuousClock.now
@@ -241,6 +249,7 @@ struct CycleBenchmark {
         }
         let synced = try await journalThroughput(syncing: true)
         let unsynced = try await journalThroughput(syncing: false)
+        let background = try await journalThroughput(syncing: true, inBackground: true)
 
         // Encoding alone: the journal's encoder against Foundation's, on the same records (the bytes are equal).
         let foundation = JSONEncoder()
@@ -257,12 +266,14 @@ struct CycleBenchmark {
         let foundationEncode = try timeEncoding { try foundation.encode($0) }
         let sortedEncode = try timeEncoding { try sorted.encode($0) }
 
-        // Replay: prompts, parse, risk and intents of the recorded cycles.
+        // Replay: prompts, parse, risk and intents of the recorded cycles, ten times over (a long journal: runs of
+        // it on every core; long enough that starting them is not the measure).
         let journalReplay = JournalReplay(configuration: configuration, templatesDirectory: nil)
+        let replayed = Array(repeatElement(records, count: 10).joined())
         let replayStarted = ContinuousClock.now
-        let summary = try journalReplay.replay(trader: trader, records: records, symbolsOverride: market.symbols)
+        let summary = try journalReplay.replay(trader: trader, records: replayed)
         let replaySeconds = (ContinuousClock.now - replayStarted).microseconds / 1_000_000
-        guard summary.mismatchedCycles.isEmpty else {
+        guard summary.mismatchedCycles.isEmpty, summary.matched == replayed.count else {
             throw EngineAssembly.Failure(
                 message: "bench replay differs: \(summary.differences.first.map { "\($0)" } ?? "")"
             )
@@ -277,10 +288,12 @@ struct CycleBenchmark {
             exportTraders: views.count,
             tickMicrosecondsPerTrader: tickMicroseconds,
             journalRecordsPerSecond: synced.recordsPerSecond,
-            journalMegabytesPerSecond: synced.bytesPerSecond / 1_048_576,
+            journalMegabytesPerSecond: synced.bytesPerSecond / 1_000_000,
             journalRecordBytes: synced.bytes,
             unsyncedJournalRecordsPerSecond: unsynced.recordsPerSecond,
-            unsyncedJournalMegabytesPerSecond: unsynced.bytesPerSecond / 1_048_576,
+            unsyncedJournalMegabytesPerSecond: unsynced.bytesPerSecond / 1_000_000,
+            backgroundJournalRecordsPerSecond: background.recordsPerSecond,
+            backgroundJournalMegabytesPerSecond: background.bytesPerSecond / 1_000_000,
             replayCyclesPerSecond: Double(summary.cycles) / replaySeconds,
             foundationEncodeMicroseconds: foundationEncode,
             sortedEncodeMicroseconds: sortedEncode
