@@ -21,14 +21,29 @@ struct NumberTextTests {
             state ^= state << 17
             values.append(Double(bitPattern: state))
             values.append(Double(Int64(bitPattern: state) % 2_000_000_001) * 1e-10)
+            // Few digits at every decade (the shortest-digits path): ±1 to 7 digits over 10^±22.
+            let few = Double(Int64(bitPattern: state >> 8) % 10_000_000)
+            let tens = Self.exactTens[Int(state >> 58) % Self.exactTens.count]
+            values += [few / tens, few * tens, few]
         }
-        for digits in [1, 6, 8, 17] {
+        values += [100_000_000, 12_345_678, 123_456_789, 999_999.5, 9_999_999, 1e-4, 9.99999e-5, 1e15, 1e16]
+        var shortest = 0
+        for digits in [1, 6, 8, 15, 17] {
             for value in values {
                 let expected = String(format: "%.\(digits)g", value)
                 #expect(GeneralNumberFormat.format(value, significantDigits: digits) == expected, "\(value) \(digits)")
+                if let text = GeneralNumberFormat.fromShortestDigits(value, significantDigits: digits) {
+                    shortest += 1
+                    #expect(text == expected, "\(value) \(digits)")
+                }
             }
         }
+        // Both paths were taken many times.
+        #expect(shortest > 100_000 && shortest < values.count * 5 - 100_000)
     }
+
+    /// Powers of ten that are exact Doubles.
+    static let exactTens: [Double] = (0...22).map { exponent in (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
 
     @Test func digits_areStringsText() {
         func text(_ value: Int64) -> String {
