@@ -48,6 +48,9 @@ package final class ArenaManager: Service, Sendable {
     let logger: Logger
     /// Save state after every cycle (live); a backtest saves once at the end.
     let persistsEveryCycle: Bool
+    /// Each trader's equity, exposure and halt gauges set on every tick (live). A backtest serves no metrics and
+    /// ticks on every candle: nothing reads them there, and setting them was 5 % of a 1-hour backtest.
+    let recordsTraderGauges: Bool
     /// Where operator alerts go (kill switches, traders failing closed, positions without a stop).
     let alerts: (any AlertSink)?
     /// Telegram and Discord: positions opened and closed, and a daily summary at `dailySummaryMinute` (UTC).
@@ -128,6 +131,7 @@ package final class ArenaManager: Service, Sendable {
         self.store = store
         self.journal = journal
         self.persistsEveryCycle = persistsEveryCycle
+        self.recordsTraderGauges = persistsEveryCycle
         self.alerts = alerts
         self.metrics = metrics
         self.sinks = sinks
@@ -525,12 +529,14 @@ package final class ArenaManager: Service, Sendable {
                     now: now,
                     remembers: trader.remembers
                 )
-                metrics?.recordTrader(
-                    trader.configuration.id,
-                    account: account,
-                    isHalted: observed.isDrawdownLimitHit || observed.isDailyLossLimitHit,
-                    isPaused: observed.isPaused
-                )
+                if recordsTraderGauges {
+                    metrics?.recordTrader(
+                        trader.configuration.id,
+                        account: account,
+                        isHalted: observed.isDrawdownLimitHit || observed.isDailyLossLimitHit,
+                        isPaused: observed.isPaused
+                    )
+                }
                 if observed.closeAll {
                     logger.warning(
                         "drawdown limit hit: closing positions, entries stopped",

@@ -27,6 +27,10 @@ package struct DecisionCycle: Sendable {
     /// False for an in-process baseline model in a backtest that does not record prompts: the policy decides
     /// from the market and account alone, so no prompt is rendered (`CycleRecord.promptsSkipped`).
     let rendersPrompts: Bool
+    /// The pipeline's trader and planning view, kept here: read through the pipeline's computed properties, every
+    /// `trader.id` copied the whole configuration.
+    let trader: TraderConfiguration
+    let view: TraderConfigurationView
 
     package init(
         pipeline: TraderPipeline,
@@ -42,6 +46,8 @@ package struct DecisionCycle: Sendable {
     ) {
         self.rendersPrompts = rendersPrompts
         self.pipeline = pipeline
+        self.trader = pipeline.trader
+        self.view = pipeline.view
         self.market = market
         self.maxStaleness = maxStaleness
         self.exchange = exchange
@@ -53,8 +59,6 @@ package struct DecisionCycle: Sendable {
     }
 
     var symbols: [String] { trader.symbols.isEmpty ? market.symbols : trader.symbols }
-    var trader: TraderConfiguration { pipeline.trader }
-    var view: TraderConfigurationView { pipeline.view }
     var renderer: PromptRenderer { pipeline.renderer }
 
     /// Makes the record as it stands, its `orders` the intents about to go out, durable before any is sent
