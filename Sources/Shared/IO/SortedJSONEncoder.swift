@@ -31,6 +31,16 @@ package struct SortedJSONEncoder: Sendable {
     }
 
     private func data<T: Encodable>(_ value: T, numbers: DoubleTextCache?, newline: Bool) throws -> Data {
+        // A value that writes itself (a journal record) goes straight into one buffer the size of the last one
+        // (the same bytes as through `valueNode`: its writer's bytes are the node written raw). Each grown or
+        // copied buffer was a copy of the whole record.
+        if primitive(value) == nil, let writable = value as? any SortedJSONWritable {
+            var writer = SortedJSONWriter(numbers: numbers, capacity: numbers?.lineCapacity ?? 4096)
+            try writable.writeSortedJSON(to: &writer)
+            if newline { writer.newline() }
+            numbers?.lineCapacity = max(4096, writer.bytes.count + writer.bytes.count / 8)
+            return writer.bytes.withUnsafeBufferPointer { Data(buffer: $0) }
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(4096)
         try encode(value, into: &bytes, numbers: numbers)
@@ -210,42 +220,48 @@ enum JSONNode {
     /// A string in quotes: runs that need no escape are copied whole (prompts are long and rarely escaped),
     /// found eight bytes at a time.
     static func writeString(_ value: String, into bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
         var text = value
         text.withUTF8 { utf8 in
-            guard let base = utf8.baseAddress else { return }
             let count = utf8.count
-            var start = 0
-            var index = 0
-            while index < count {
-                if index + 8 <= count {
-                    let found = escapeMask(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                    if found == 0 {
-                        index += 8
-                        continue
-                    }
-                    // The lowest flagged byte is exactly the first that needs an escape (a false flag can only
-                    // sit above a true one); bytes in memory order are the word's from its low end.
-                    index += found.trailingZeroBitCount / 8
-                } else {
-                    let byte = base[index]
-                    guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+            // Written into scratch room for the worst case (every byte a `\u00XX`) and appended at once: an append
+            // per run and per escape (a prompt has one at every line break) was most of writing a prompt.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count * 6 + 2) { scratch in
+                let out = scratch.baseAddress!
+                out[0] = UInt8(ascii: "\"")
+                var written = 1
+                if let base = utf8.baseAddress {
+                    var start = 0
+                    var index = 0
+                    while index < count {
+                        if index + 8 <= count {
+                            let found = escapeMask(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                            if found == 0 {
+                                index += 8
+                                continue
+                            }
+                            // The lowest flagged byte is exactly the first that needs an escape (a false flag can
+                            // only sit above a true one); bytes in memory order are the word's from its low end.
+                            index += found.trailingZeroBitCount / 8
+                        } else {
+                            let byte = base[index]
+                            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+                                index += 1
+                                continue
+                            }
+                        }
+                        (out + written).update(from: base + start, count: index - start)
+                        written += index - start
+                        written += escape(base[index], to: out + written)
                         index += 1
-                        continue
+                        start = index
                     }
+                    (out + written).update(from: base + start, count: count - start)
+                    written += count - start
                 }
-                if start < index {
-                    bytes.append(contentsOf: UnsafeBufferPointer(start: base + start, count: index - start))
-                }
-                escape(base[index], into: &bytes)
-                index += 1
-                start = index
-            }
-            if start < count {
-                bytes.append(contentsOf: UnsafeBufferPointer(start: base + start, count: count - start))
+                out[written] = UInt8(ascii: "\"")
+                bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: written + 1))
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     /// The high bit of each of the eight bytes of `word` (in memory order from the low end) that is a control
@@ -261,22 +277,25 @@ enum JSONNode {
         return (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & high
     }
 
-    private static func escape(_ byte: UInt8, into bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\\"))
+    /// Writes the escape of `byte` at `out`; returns its length.
+    private static func escape(_ byte: UInt8, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        out[0] = UInt8(ascii: "\\")
         switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-        case 0x08: bytes.append(UInt8(ascii: "b"))
-        case 0x0C: bytes.append(UInt8(ascii: "f"))
-        case 0x0A: bytes.append(UInt8(ascii: "n"))
-        case 0x0D: bytes.append(UInt8(ascii: "r"))
-        case 0x09: bytes.append(UInt8(ascii: "t"))
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out[1] = byte
+        case 0x08: out[1] = UInt8(ascii: "b")
+        case 0x0C: out[1] = UInt8(ascii: "f")
+        case 0x0A: out[1] = UInt8(ascii: "n")
+        case 0x0D: out[1] = UInt8(ascii: "r")
+        case 0x09: out[1] = UInt8(ascii: "t")
         default:
-            bytes.append(UInt8(ascii: "u"))
-            bytes.append(UInt8(ascii: "0"))
-            bytes.append(UInt8(ascii: "0"))
-            bytes.append(hex[Int(byte >> 4)])
-            bytes.append(hex[Int(byte & 0xF)])
+            out[1] = UInt8(ascii: "u")
+            out[2] = UInt8(ascii: "0")
+            out[3] = UInt8(ascii: "0")
+            out[4] = hex[Int(byte >> 4)]
+            out[5] = hex[Int(byte & 0xF)]
+            return 6
         }
+        return 2
     }
 }
 
@@ -435,10 +454,13 @@ package struct SortedJSONWriter {
     /// Doubles' text seen before, when the encoder was given one.
     let numbers: DoubleTextCache?
 
-    package init(numbers: DoubleTextCache? = nil) {
+    package init(numbers: DoubleTextCache? = nil, capacity: Int = 2048) {
         self.numbers = numbers
-        bytes.reserveCapacity(2048)
+        bytes.reserveCapacity(capacity)
     }
+
+    /// A line's end.
+    mutating func newline() { bytes.append(UInt8(ascii: "\n")) }
 
     /// `{` — then `key(_:first: true)` for the first key.
     package mutating func beginObject() { bytes.append(UInt8(ascii: "{")) }
@@ -671,6 +693,8 @@ package final class DoubleTextCache {
     private let texts: UnsafeMutablePointer<UInt8>
     /// Values copied rather than formatted.
     package private(set) var hits = 0
+    /// The room reserved for the next line written with this cache: a little more than the last one took.
+    var lineCapacity = 4096
 
     package init() {
         keys = .allocate(capacity: Self.slotCount)
