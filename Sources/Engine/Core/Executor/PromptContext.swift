@@ -105,6 +105,17 @@ package enum PromptContext {
     /// round-trip form of the rounded Double (`numberByDescription`), which a test checks on millions of values,
     /// without formatting a Double. Tiny and huge values, where the two forms could part, take that path.
     static func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxNumberBytes) { buffer in
+            let start = buffer.baseAddress!
+            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: writeNumber(value, to: start)))
+        }
+    }
+
+    /// The most bytes `number` writes (`-1.2345678901234567e+300` is 24).
+    static let maxNumberBytes = 32
+
+    /// Writes `number(value)` at `start` (room for `maxNumberBytes`); returns its length.
+    static func writeNumber(_ value: Double, to start: UnsafeMutablePointer<UInt8>) -> Int {
         let magnitude = abs(value)
         let product: Double
         let digits: Int
@@ -119,8 +130,12 @@ package enum PromptContext {
             digits = 5 - decade(magnitude)
             product = value * decimalScales[digits]
         } else {
-            bytes.append(contentsOf: numberByDescription(value).utf8)
-            return
+            var text = numberByDescription(value)
+            return text.withUTF8 { utf8 in
+                let count = min(utf8.count, maxNumberBytes)
+                start.update(from: utf8.baseAddress!, count: count)
+                return count
+            }
         }
         // `product.rounded()` (half away from zero) as an integer: |product| < 1e14, so the truncation and the
         // remainder are exact.
@@ -132,12 +147,12 @@ package enum PromptContext {
             whole -= 1
         }
         guard whole != 0 else {
-            bytes.append(UInt8(ascii: "0"))
-            return
+            start[0] = UInt8(ascii: "0")
+            return 1
         }
         // The digits of the integer, right to left, the decimal point `digits` from the right; the fraction's
         // trailing zeros (all of them: no point) dropped first.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
             var index = 32
             var rest = whole.magnitude
             var fraction = digits
@@ -163,7 +178,8 @@ package enum PromptContext {
                 index -= 1
                 buffer[index] = UInt8(ascii: "-")
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<32]))
+            start.update(from: buffer.baseAddress! + index, count: 32 - index)
+            return 32 - index
         }
     }
 
@@ -205,15 +221,22 @@ package enum PromptContext {
 
     /// `list(values)` appended to `bytes`.
     static func appendList(_ values: [Double], to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 {
-                bytes.append(UInt8(ascii: ","))
-                bytes.append(UInt8(ascii: " "))
+        // Into scratch room, appended once (an append per number and separator was much of a prompt's series).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: values.count * (maxNumberBytes + 2) + 2) { buffer in
+            let start = buffer.baseAddress!
+            start[0] = UInt8(ascii: "[")
+            var count = 1
+            for index in values.indices {
+                if index > 0 {
+                    start[count] = UInt8(ascii: ",")
+                    start[count + 1] = UInt8(ascii: " ")
+                    count += 2
+                }
+                count += writeNumber(values[index], to: start + count)
             }
-            appendNumber(value, to: &bytes)
+            start[count] = UInt8(ascii: "]")
+            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: count + 1))
         }
-        bytes.append(UInt8(ascii: "]"))
     }
 
     private static func text(_ write: (inout [UInt8]) -> Void) -> String {

@@ -597,11 +597,15 @@ package struct DecisionCycle: Sendable {
     /// sha256 of the rendered messages, hex.
     static func digest(_ messages: [ChatMessage]) -> String {
         var hasher = SHA256()
+        // Each text's own bytes, not a copy of them in a `Data` (a prompt is many kilobytes, hashed every cycle).
+        func update(_ text: String) {
+            var text = text
+            text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            withUnsafeBytes(of: UInt8(0)) { hasher.update(bufferPointer: $0) }
+        }
         for message in messages {
-            hasher.update(data: Data(message.role.utf8))
-            hasher.update(data: Data([0]))
-            hasher.update(data: Data(message.content.utf8))
-            hasher.update(data: Data([0]))
+            update(message.role)
+            update(message.content)
         }
         return Hex.encode(hasher.finalize())
     }
