@@ -150,23 +150,11 @@ enum JSONNode {
         }
     }
 
-    /// `[…]` of doubles, formatted into one scratch buffer and appended at once (an append per value and per
-    /// comma was a large part of writing a record's series).
+    /// `[…]` of doubles, formatted into one scratch buffer and appended at once (`BracketedList`).
     static func writeDoubles(_ values: [Double], into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
         for value in values { try requireFinite(value) }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: values.count * (maxDoubleBytes + 1) + 2) { buffer in
-            let start = buffer.baseAddress!
-            start[0] = UInt8(ascii: "[")
-            var count = 1
-            for index in values.indices {
-                if index > 0 {
-                    start[count] = UInt8(ascii: ",")
-                    count += 1
-                }
-                count += format(values[index], to: start + count, numbers: numbers)
-            }
-            start[count] = UInt8(ascii: "]")
-            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: count + 1))
+        BracketedList.append(values.count, itemBytes: maxDoubleBytes, separator: ",", to: &bytes) { index, at in
+            format(values[index], to: at, numbers: numbers)
         }
     }
 

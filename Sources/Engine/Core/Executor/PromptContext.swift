@@ -221,21 +221,8 @@ package enum PromptContext {
 
     /// `list(values)` appended to `bytes`.
     static func appendList(_ values: [Double], to bytes: inout [UInt8]) {
-        // Into scratch room, appended once (an append per number and separator was much of a prompt's series).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: values.count * (maxNumberBytes + 2) + 2) { buffer in
-            let start = buffer.baseAddress!
-            start[0] = UInt8(ascii: "[")
-            var count = 1
-            for index in values.indices {
-                if index > 0 {
-                    start[count] = UInt8(ascii: ",")
-                    start[count + 1] = UInt8(ascii: " ")
-                    count += 2
-                }
-                count += writeNumber(values[index], to: start + count)
-            }
-            start[count] = UInt8(ascii: "]")
-            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: count + 1))
+        BracketedList.append(values.count, itemBytes: maxNumberBytes, separator: ", ", to: &bytes) { index, at in
+            writeNumber(values[index], to: at)
         }
     }
 
