@@ -60,7 +60,8 @@ package enum CandleCSV {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(path: path, line: 0, reason: "cannot read the file")
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: path)
+        // The file's own bytes: a `String` of them first was a validated copy of the whole file.
+        return try data.withUnsafeBytes { try parse(bytes: $0.bindMemory(to: UInt8.self), path: path) }
     }
 
     package static func parse(_ text: String, path: String) throws -> [Candle] {
