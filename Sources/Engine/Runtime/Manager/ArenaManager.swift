@@ -48,9 +48,10 @@ package final class ArenaManager: Service, Sendable {
     let logger: Logger
     /// Save state after every cycle (live); a backtest saves once at the end.
     let persistsEveryCycle: Bool
-    /// Each trader's equity, exposure and halt gauges set on every tick (live). A backtest serves no metrics and
-    /// ticks on every candle: nothing reads them there, and setting them was 5 % of a 1-hour backtest.
-    let recordsTraderGauges: Bool
+    /// Each trader's equity, exposure and halt gauges set on every tick (live). A backtest (which saves once at
+    /// the end) serves no metrics and ticks on every candle: nothing reads them there, and setting them was 5 % of
+    /// a 1-hour backtest.
+    var recordsTraderGauges: Bool { persistsEveryCycle }
     /// Where operator alerts go (kill switches, traders failing closed, positions without a stop).
     let alerts: (any AlertSink)?
     /// Telegram and Discord: positions opened and closed, and a daily summary at `dailySummaryMinute` (UTC).
@@ -131,7 +132,6 @@ package final class ArenaManager: Service, Sendable {
         self.store = store
         self.journal = journal
         self.persistsEveryCycle = persistsEveryCycle
-        self.recordsTraderGauges = persistsEveryCycle
         self.alerts = alerts
         self.metrics = metrics
         self.sinks = sinks
