@@ -671,7 +671,8 @@ final class DeferredEncoder: Encoder {
 /// again: a backtest's records repeat most of their market series from one record to the next (each window moves
 /// by one candle), and Swift's shortest round-trip formatting was the largest part of writing them. Direct-mapped
 /// (4,096 slots, a newer value takes an older one's slot); a hit copies the bytes the formatting gave. Not
-/// thread-safe: made for one run of records on one thread (`JournalWriter` makes one per batch).
+/// thread-safe: made for one run of records on one thread (`JournalWriter` makes one per run of a batch; it
+/// also keeps the size of the last line, to reserve for the next).
 package final class DoubleTextCache {
     private static let slotBits = 12
     private static let slotCount = 1 << slotBits
