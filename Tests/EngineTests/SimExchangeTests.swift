@@ -294,6 +294,39 @@ struct SimExchangeTests {
         #expect(abs(l.accounts["t1"]!.trader.positions["BTC"]!.quantity - 0.1) < 1e-12)
     }
 
+    @Test func rememberedCloids_areBoundedToTheNewest_andSurviveASaveOldAndNew() throws {
+        var l = ledger(cash: 1e12)
+        let capacity = SimLedger.resultCapacity
+        let total = capacity * 2 + 7
+        for index in 0..<total { _ = l.submit(order("c\(index)", buy: index % 2 == 0, size: 0.001)) }
+        #expect(l.results.count >= capacity)
+        #expect(l.results.count <= capacity + capacity / 4)
+        #expect(l.results["c0"] == nil)
+        for index in (total - capacity)..<total { #expect(l.results["c\(index)"] != nil) }
+        // A recent cloid resent is answered from memory, not filled again.
+        let fills = l.accounts["t1"]!.fills
+        let last = "c\(total - 1)"
+        #expect(l.submit(order(last, buy: true, size: 0.001)) == l.results[last])
+        #expect(l.accounts["t1"]!.fills == fills)
+
+        // The order of the cloids survives a save: the next trims forget the oldest, not arbitrary ones.
+        var reopened = try JSONDecoder().decode(SimLedger.self, from: JSONEncoder().encode(l))
+        #expect(reopened == l)
+        for index in total..<(total + capacity / 2) { _ = reopened.submit(order("c\(index)", buy: true, size: 0.001)) }
+        for index in (total + capacity / 2 - capacity)..<(total + capacity / 2) {
+            #expect(reopened.results["c\(index)"] != nil)
+        }
+
+        // A state saved before the bound (no order of its cloids) is read, and bounded from its next order on.
+        var object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(l)) as? [String: Any])
+        object["resultOrder"] = nil
+        var old = try JSONDecoder().decode(SimLedger.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(old.results == l.results)
+        for index in 0..<capacity { _ = old.submit(order("n\(index)", buy: true, size: 0.001)) }
+        #expect(old.results.count <= capacity + capacity / 4)
+        #expect(old.results["n\(capacity - 1)"] != nil)
+    }
+
     @Test func marginAndReduceOnlyAndLeverageChecks() {
         var l = ledger()
         let tooBig = l.submit(order("big", buy: true, size: 1, leverage: 1))

@@ -28,7 +28,16 @@ package struct SimLedger: Sendable, Codable, Equatable {
     package var accounts: [String: Account] = [:]
     package var marks: [String: Double] = [:]
     package var assets: [String: AssetInfo]
+    /// The latest answer per cloid, for a resent cloid (answered, not acted on again) and for `lookup` after a
+    /// restart (`CycleRecovery`, which asks about the last cycle's orders only). Only the newest
+    /// `resultCapacity` cloids are kept, so the state saved after every fill stays small however long the account
+    /// trades.
     package var results: [String: OrderResult] = [:]
+    /// The cloids of `results`, oldest first. Absent in a state saved before the bound: its cloids then count as
+    /// the oldest, in sorted order.
+    private var resultOrder: [String]?
+    /// At least this many of the newest cloids are remembered (up to a quarter more between trims).
+    package static let resultCapacity = 4_096
     package var nextOrderID: Int64 = 1
     package var nextTradeID: Int64 = 1
     /// The last funding hour applied per symbol.
@@ -87,7 +96,7 @@ package struct SimLedger: Sendable, Codable, Equatable {
     package mutating func submit(_ request: OrderRequest) -> OrderResult {
         if let first = results[request.cloid] { return first }
         let result = execute(request)
-        results[request.cloid] = result
+        remember(result, for: request.cloid)
         return result
     }
 
@@ -515,8 +524,22 @@ package struct SimLedger: Sendable, Codable, Equatable {
                 price: price,
                 feeRate: isTrigger ? takerFeeRate : makerFeeRate
             )
-            results[request.cloid] = result
+            remember(result, for: request.cloid)
         }
+    }
+
+    /// Records `result` as the answer to `cloid`; past `resultCapacity` plus a quarter, the oldest cloids are
+    /// forgotten down to `resultCapacity` (trimming in steps keeps the cost per order constant).
+    private mutating func remember(_ result: OrderResult, for cloid: String) {
+        guard results.updateValue(result, forKey: cloid) == nil else { return }
+        var order = resultOrder.take() ?? results.keys.filter { $0 != cloid }.sorted()
+        order.append(cloid)
+        if order.count > Self.resultCapacity + Self.resultCapacity / 4 {
+            let forgotten = order.count - Self.resultCapacity
+            for old in order[..<forgotten] { results[old] = nil }
+            order.removeFirst(forgotten)
+        }
+        resultOrder = order
     }
 
     /// Whether a resting order fires at its symbol's mark (never without one).
