@@ -42,6 +42,7 @@ import Testing
             }
             let account = TraderAccount(cash: number(), positions: positions, realizedPnL: number(), feesPaid: number())
             #expect(try encoder.encode(account) == (try Self.foundation(account)))
+            #expect(try TraderAccount.read(from: encoder.encode(account)) == account)
             var cooldown: [String: Int64] = [:]
             for symbol in ["BTC", "ETH", "DOGE"].prefix(random.int(below: 4)) {
                 cooldown[symbol] = Int64(random.next() % 2_000_000_000_000) - 1_000
@@ -60,6 +61,7 @@ import Testing
             )
             if random.int(below: 2) == 0 { inputs.memory = random.promptMemory(texts) }
             #expect(try encoder.encode(inputs) == (try Self.foundation(inputs)))
+            #expect(try CycleInputs.read(from: encoder.encode(inputs)) == inputs)
             #expect(try encoder.encode(["account": account]) == (try Self.foundation(["account": account])))
             #expect(try encoder.encode(["inputs": inputs]) == (try Self.foundation(["inputs": inputs])))
             let signals: [Decision.Signal] = [.buyToEnter, .sellToEnter, .hold, .closePosition]
@@ -85,6 +87,24 @@ import Testing
             let answer = try BaselinePolicy.answer(decisions)
             #expect(answer == String(decoding: try sortedKeys.encode(["decisions": decisions]), as: UTF8.self))
             if let first = decisions.first { #expect(try encoder.encode(first) == (try Self.foundation(first))) }
+            for decision in decisions { #expect(try Decision.read(from: encoder.encode(decision)) == decision) }
+            // A whole record around them reads back too.
+            var record = CycleRecord(
+                traderID: "t",
+                cycle: 1,
+                cycleID: "t-1",
+                startedAt: 1,
+                endedAt: 2,
+                outcome: .completed,
+                modelAsked: "m",
+                account: account,
+                decisions: decisions,
+                inputs: inputs
+            )
+            record.recheckAccount = maybe(account)
+            let line = try encoder.encode(record)
+            #expect(try CycleRecord.read(from: line) == record)
+            #expect(try CycleRecord.read(from: line) == JSONDecoder().decode(CycleRecord.self, from: line))
         }
     }
 
@@ -215,6 +235,10 @@ import Testing
             if record.inputs != nil, random.int(below: 2) == 0 { record.inputs?.memory = random.promptMemory(texts) }
             #expect(try encoder.encode(record) == (try Self.foundation(record)))
             #expect(try encoder.encode([record]) == (try Self.foundation([record])))
+            // Read back without JSONDecoder: the same record, as JSONDecoder reads it.
+            let line = try encoder.encode(record)
+            #expect(try CycleRecord.read(from: line) == record)
+            #expect(try CycleRecord.read(from: line) == JSONDecoder().decode(CycleRecord.self, from: line))
         }
     }
 }

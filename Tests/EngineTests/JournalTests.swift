@@ -327,6 +327,8 @@ struct JournalTests {
             for line in try directory.lines(trader: trader) {
                 let record = try JSONDecoder().decode(CycleRecord.self, from: line)
                 let expected = try foundation.encode(record)
+                // The journal's own reader gives the same record.
+                #expect(try CycleRecord.read(from: line) == record)
                 #expect(line == expected, "\(trader): \(String(decoding: line.prefix(200), as: UTF8.self))")
                 compared += 1
             }

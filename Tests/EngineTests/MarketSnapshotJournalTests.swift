@@ -60,6 +60,8 @@ import Testing
             let snapshot = MarketSnapshot(takenAt: Int64(random.next() % 1_000_000_000_000), symbols: symbols)
             let expected = try Self.foundation(snapshot)
             #expect(try encoder.encode(snapshot) == expected)
+            // And reads back as it was, as `JSONDecoder` reads it.
+            #expect(try MarketSnapshot.read(from: expected) == snapshot)
             // Inside a record-like container too (the path the journal takes).
             #expect(try encoder.encode(["market": snapshot]) == (try Self.foundation(["market": snapshot])))
         }

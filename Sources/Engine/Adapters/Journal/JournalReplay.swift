@@ -258,10 +258,9 @@ package struct JournalReplay: Sendable {
     package static func records(journal: JournalDirectory, trader: String) throws -> [CycleRecord] {
         let lines = try journal.lines(trader: trader)
         return try ParallelRuns.map(count: lines.count) { range in
-            let decoder = JSONDecoder()
-            return try range.map { index in
+            try range.map { index in
                 do {
-                    let record = try decoder.decode(CycleRecord.self, from: lines[index])
+                    let record = try CycleRecord.read(from: lines[index])
                     guard CycleRecord.readableSchemaVersions.contains(record.schemaVersion) else {
                         throw Failure.record(
                             "record \(index + 1) of \(trader) has schema_version \(record.schemaVersion)"

@@ -188,7 +188,7 @@ package actor JournalWriter: Service {
         let path = intentPath(directory, trader: trader)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         do {
-            return try JSONDecoder().decode(CycleRecord.self, from: data)
+            return try CycleRecord.read(from: data)
         } catch {
             throw JournalError.unreadableIntent(path: path, reason: "\(error)")
         }

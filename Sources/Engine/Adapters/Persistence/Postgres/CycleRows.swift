@@ -299,7 +299,7 @@ extension CycleRows {
             return .skipped
         }
         do {
-            return .record(try decoder.decode(CycleRecord.self, from: line))
+            return .record(try CycleRecord.read(from: line))
         } catch {
             return .undecodable(DecodingFailure(description: "\(error)"))
         }
