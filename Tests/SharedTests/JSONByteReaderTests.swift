@@ -56,6 +56,12 @@ struct JSONByteReaderTests {
         }
     }
 
+    @Test func malformedNumbers_areRefused() {
+        for bad in [".5", "-.5", "1.2.3", "--1", "1e", "-", "+1", "0x10", "1e999", "NaN"] {
+            #expect(throws: JSONByteReader.Failure.self, "\(bad)") { try Self.read(bad) { try $0.double() } }
+        }
+    }
+
     /// Keys match the literals of a `switch` by their bytes, and by their decoded text when escaped.
     @Test func keys_matchLiterals_escapedOrNot_andUnknownValuesAreSkipped() throws {
         let text = #"{"skip":{"a":[1,{"b":"\"}"}],"c":null},"sym\u0062ol":"BTC" , "n" : -2.5e-3,"t":true}"#

@@ -73,16 +73,19 @@ package struct JSONByteReader {
         guard peek() == UInt8(ascii: "\"") else { throw failure("expected a key") }
         let start = index + 1
         var end = start
+        var high: UInt8 = 0
         while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20
         {
+            high |= bytes[end]
             end += 1
         }
         let key: Key
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-            guard String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) != nil else {
+            let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            guard high < 0x80 || String(validating: raw, as: UTF8.self) != nil else {
                 throw Failure(message: "invalid UTF-8 in a key", offset: start)
             }
-            key = Key(raw: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), unescaped: nil)
+            key = Key(raw: raw, unescaped: nil)
             index = end + 1
         } else {
             key = Key(raw: UnsafeRawBufferPointer(start: nil, count: 0), unescaped: try string())
@@ -174,14 +177,20 @@ package struct JSONByteReader {
         guard peek() == UInt8(ascii: "\"") else { throw failure("expected a string") }
         let start = index + 1
         var end = start
+        var high: UInt8 = 0
         while end < bytes.count {
             let byte = bytes[end]
             if byte == UInt8(ascii: "\"") {
-                guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-                else { throw Failure(message: "invalid UTF-8 in a string", offset: start) }
                 index = end + 1
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+                // ASCII is valid UTF-8 as it is (and makes its String without the generic validation).
+                if high < 0x80 { return String(decoding: raw, as: UTF8.self) }
+                guard let text = String(validating: raw, as: UTF8.self) else {
+                    throw Failure(message: "invalid UTF-8 in a string", offset: start)
+                }
                 return text
             }
+            high |= byte
             if byte == UInt8(ascii: "\\") { return try escapedString(from: start, plainUntil: end) }
             if byte < 0x20 { throw Failure(message: "control character in a string", offset: end) }
             end += 1
@@ -190,17 +199,51 @@ package struct JSONByteReader {
     }
 
     package mutating func double() throws -> Double {
-        let (start, end) = try numberBounds()
-        if let exact = exactDouble(start, end) { return exact }
-        let count = end - start
+        skipWhitespace()
+        // One pass for the common case, exact with one division (Clinger's fast path): a plain decimal (`-`,
+        // digits, `.`, digits; no exponent) whose digits make an integer below 2^53, with at most 22 of them after
+        // the point. The integer and the power of ten are then exact doubles and the division rounds correctly,
+        // as `strtod` does. Anything else goes to `strtod`.
+        let start = index
+        var position = start
+        let negative = position < bytes.count && bytes[position] == UInt8(ascii: "-")
+        if negative { position += 1 }
+        let leadsWithDigit = position < bytes.count && bytes[position] &- UInt8(ascii: "0") < 10
+        var significand: UInt64 = 0
+        var digits = 0
+        var fraction = -1
+        while position < bytes.count {
+            let byte = bytes[position]
+            let digit = byte &- UInt8(ascii: "0")
+            if digit < 10 {
+                significand = significand &* 10 &+ UInt64(digit)
+                digits += 1
+                if fraction >= 0 { fraction += 1 }
+            } else if byte == UInt8(ascii: "."), fraction < 0 {
+                fraction = 0
+            } else {
+                break
+            }
+            position += 1
+        }
+        if leadsWithDigit, digits <= 16, fraction != 0, fraction <= 22, significand < 1 << 53,
+            position == bytes.count || !Self.isNumberByte(bytes[position])
+        {
+            index = position
+            var value = Double(significand)
+            if fraction > 0 { value /= Self.exactPowers[fraction] }
+            return negative ? -value : value
+        }
+        let (from, end) = try numberBounds()
+        let count = end - from
         return try withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { text in
             let base = text.baseAddress!
-            UnsafeMutableRawPointer(base).copyMemory(from: bytes.baseAddress! + start, byteCount: count)
+            UnsafeMutableRawPointer(base).copyMemory(from: bytes.baseAddress! + from, byteCount: count)
             base[count] = 0
             var stop: UnsafeMutablePointer<CChar>?
             let value = strtod(base, &stop)
             guard stop == base + count, value.isFinite else {
-                throw Failure(message: "invalid number", offset: start)
+                throw Failure(message: "invalid number", offset: from)
             }
             return value
         }
@@ -252,6 +295,7 @@ package struct JSONByteReader {
 
     package mutating func doubles() throws -> [Double] {
         var values: [Double] = []
+        values.reserveCapacity(16)
         try beginArray()
         while try nextElement() { values.append(try double()) }
         return values
@@ -356,20 +400,22 @@ package struct JSONByteReader {
     private mutating func numberBounds() throws -> (Int, Int) {
         skipWhitespace()
         let start = index
-        guard let first = peek(), first == UInt8(ascii: "-") || (first &- UInt8(ascii: "0")) < 10 else {
-            throw failure("expected a number")
-        }
+        let digit = start < bytes.count && bytes[start] == UInt8(ascii: "-") ? start + 1 : start
+        guard digit < bytes.count, bytes[digit] &- UInt8(ascii: "0") < 10 else { throw failure("expected a number") }
         var end = start
-        scan: while end < bytes.count {
-            switch bytes[end] {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
-                UInt8(ascii: "e"), UInt8(ascii: "E"):
-                end += 1
-            default: break scan
-            }
-        }
+        while end < bytes.count, Self.isNumberByte(bytes[end]) { end += 1 }
         index = end
         return (start, end)
+    }
+
+    /// A byte a JSON number may hold.
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+            UInt8(ascii: "e"), UInt8(ascii: "E"):
+            true
+        default: false
+        }
     }
 
     /// Powers of ten a double holds exactly.
@@ -377,40 +423,6 @@ package struct JSONByteReader {
         var value = 1.0
         for _ in 0..<power { value *= 10 }
         return value
-    }
-
-    /// The number in `start..<end` without `strtod` when it is exact in one operation (Clinger's fast path): a
-    /// plain decimal (`-`, digits, `.`, digits; no exponent) whose digits make an integer below 2^53 and with at most
-    /// 22 of them after the point. The integer and the power of ten are then both exact doubles, and one division
-    /// rounds correctly, as `strtod` does. Nil otherwise (strtod decides).
-    private func exactDouble(_ start: Int, _ end: Int) -> Double? {
-        var position = start
-        let negative = bytes[position] == UInt8(ascii: "-")
-        if negative { position += 1 }
-        var significand: UInt64 = 0
-        var digits = 0
-        var fraction = -1
-        while position < end {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: ".") {
-                guard fraction < 0 else { return nil }
-                fraction = 0
-            } else {
-                let digit = byte &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                significand = significand &* 10 &+ UInt64(digit)
-                digits += 1
-                if fraction >= 0 { fraction += 1 }
-            }
-            position += 1
-        }
-        guard digits > 0, digits <= 16, fraction != 0, significand < 1 << 53 else { return nil }
-        var value = Double(significand)
-        if fraction > 0 {
-            guard fraction <= 22 else { return nil }
-            value /= Self.exactPowers[fraction]
-        }
-        return negative ? -value : value
     }
 
     /// A string with escapes, from its first byte `start`; the bytes before `plainUntil` have none.
