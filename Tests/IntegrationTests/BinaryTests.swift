@@ -310,6 +310,8 @@ struct BinaryTests {
             badTime.stderr
                 == "engine backtest: --from: \"yesterday\" is neither an ISO 8601 time (2025-07-20T06:00:00Z) nor a date (2025-07-20)\n"
         )
+        try replayReadsAFileAtATime(root: root, journal: "bt/journal", trader: "baseline-ema")
+
         // The report's files, and a plain date with a relative span.
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("bt/equity.csv").path))
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("bt/equity.svg").path))
@@ -336,6 +338,48 @@ struct BinaryTests {
         #expect(outside.status == 1)
         #expect(outside.stderr.contains("\nengine backtest: empty range: the data covers"))
         assertNoCrashOutput(outside.stderr)
+    }
+
+    /// `engine replay` on a journal split over two files (it reads one at a time): every cycle, `--last` across the
+    /// files' boundary, `--since`, and both.
+    func replayReadsAFileAtATime(root: URL, journal: String, trader: String) throws {
+        let directory = root.appendingPathComponent("\(journal)/\(trader)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(files == ["00000001.jsonl"])
+        let first = directory.appendingPathComponent("00000001.jsonl")
+        let lines = try String(contentsOf: first, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count > 40)
+        let split = lines.count - 20
+        try (lines[..<split].joined(separator: "\n") + "\n").write(to: first, atomically: true, encoding: .utf8)
+        try (lines[split...].joined(separator: "\n") + "\n").write(
+            to: directory.appendingPathComponent("00000002.jsonl"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let starts = try lines.map { line in
+            try #require(
+                (JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["started_at"] as? Int64
+            )
+        }
+        let since = starts[lines.count / 2]
+        let sinceText = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(since) / 1000))
+        let newer = starts.filter { $0 >= since }.count
+        let cases: [([String], Int)] = [
+            ([], lines.count), (["--last", "30"], 30), (["--since", sinceText], newer),
+            (["--since", sinceText, "--last", "7"], 7),
+        ]
+        for (options, expected) in cases {
+            let run = try ProcessRunner.run(
+                "engine",
+                ["replay", "--journal", journal, "--trader", trader] + options,
+                directory: root
+            )
+            #expect(run.status == 0, "\(options): \(run.stdout) \(run.stderr)")
+            #expect(
+                run.stdout.contains("\(trader): OK: \(expected) cycles replayed, \(expected) identical"),
+                "\(options): \(run.stdout)"
+            )
+        }
     }
 
     @Test func hyperliquidSign_printsWhatTheSDKWouldSend_andRefusesForeignActions() throws {

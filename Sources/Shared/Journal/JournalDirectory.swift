@@ -57,12 +57,17 @@ package struct JournalDirectory: Sendable {
     /// without its newline (a torn write) is not returned.
     package func lines(trader: String) throws -> [Data] {
         var result: [Data] = []
+        try forEachFile(trader: trader) { result += $0 }
+        return result
+    }
+
+    /// The same lines a file at a time, oldest first: one file's lines are held at once, not the whole journal's.
+    package func forEachFile(trader: String, _ body: ([Data]) throws -> Void) throws {
         for file in files(trader: trader) {
             guard var data = FileManager.default.contents(atPath: file.path) else { continue }
             if file.path.hasSuffix(".gz") { data = try Gzip.decompress(data) }
-            result += Self.completeLines(data)
+            try body(Self.completeLines(data))
         }
-        return result
     }
 
     /// The newest complete line of a trader's journal, reading only as many files (newest first) as it takes.

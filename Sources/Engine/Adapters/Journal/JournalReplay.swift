@@ -26,6 +26,18 @@ package struct JournalReplay: Sendable {
         package var withoutPrompts = 0
         package var differences: [Difference] = []
         package var mismatchedCycles: [String] = []
+
+        package init(trader: String) { self.trader = trader }
+
+        /// Adds the summary of the records that follow this one's.
+        package mutating func add(_ next: TraderSummary) {
+            cycles += next.cycles
+            matched += next.matched
+            skipped += next.skipped
+            withoutPrompts += next.withoutPrompts
+            differences += next.differences
+            mismatchedCycles += next.mismatchedCycles
+        }
     }
 
     package let configuration: ArenaConfiguration
@@ -81,14 +93,7 @@ package struct JournalReplay: Sendable {
             [replay(records[range], trader: trader, pipeline: pipeline, symbols: symbols)]
         }
         var summary = TraderSummary(trader: trader.id)
-        for run in runs {
-            summary.cycles += run.cycles
-            summary.matched += run.matched
-            summary.skipped += run.skipped
-            summary.withoutPrompts += run.withoutPrompts
-            summary.differences += run.differences
-            summary.mismatchedCycles += run.mismatchedCycles
-        }
+        for run in runs { summary.add(run) }
         return summary
     }
 
@@ -256,21 +261,40 @@ package struct JournalReplay: Sendable {
     /// Records of a trader from the journal, oldest first. Decoding is most of a replay's time: the lines are
     /// decoded in runs over the machine's cores (the same records, in order; the first bad line is reported).
     package static func records(journal: JournalDirectory, trader: String) throws -> [CycleRecord] {
-        let lines = try journal.lines(trader: trader)
-        return try ParallelRuns.map(count: lines.count) { range in
+        var records: [CycleRecord] = []
+        try forEachFile(journal: journal, trader: trader) { records += $0 }
+        return records
+    }
+
+    /// The same records a journal file at a time (`engine replay` holds one file's records at once).
+    package static func forEachFile(
+        journal: JournalDirectory,
+        trader: String,
+        _ body: ([CycleRecord]) throws -> Void
+    ) throws {
+        var before = 0
+        try journal.forEachFile(trader: trader) { lines in
+            try body(records(lines, trader: trader, numberedFrom: before + 1))
+            before += lines.count
+        }
+    }
+
+    /// `lines` decoded, the first being record `first` of the trader's journal (for the error message).
+    private static func records(_ lines: [Data], trader: String, numberedFrom first: Int) throws -> [CycleRecord] {
+        try ParallelRuns.map(count: lines.count) { range in
             try range.map { index in
                 do {
                     let record = try CycleRecord.read(from: lines[index])
                     guard CycleRecord.readableSchemaVersions.contains(record.schemaVersion) else {
                         throw Failure.record(
-                            "record \(index + 1) of \(trader) has schema_version \(record.schemaVersion)"
+                            "record \(first + index) of \(trader) has schema_version \(record.schemaVersion)"
                         )
                     }
                     return record
                 } catch let failure as Failure {
                     throw failure
                 } catch {
-                    throw Failure.record("record \(index + 1) of \(trader) does not decode: \(error)")
+                    throw Failure.record("record \(first + index) of \(trader) does not decode: \(error)")
                 }
             }
         }
