@@ -106,12 +106,14 @@ package struct JSONByteReader {
     }
 
     /// The error for a required key that was absent.
+    @usableFromInline
     package func missing(_ key: String, in type: String) -> Failure {
         Failure(message: "\(type): key '\(key)' is missing", offset: index)
     }
 
     /// `value` when the key was read; the missing-key error otherwise. (Overloads for the common types: the generic
     /// one is not specialized across modules.)
+    @inlinable
     package func required<T>(_ value: T?, _ key: String, in type: String) throws -> T {
         guard let value else { throw missing(key, in: type) }
         return value
@@ -425,32 +427,49 @@ package struct JSONByteReader {
         return value
     }
 
-    /// A string with escapes, from its first byte `start`; the bytes before `plainUntil` have none.
+    /// A string with escapes, from its first byte `start`; the bytes before `plainUntil` have none. Its end is
+    /// found first, then it is unescaped into scratch room of that size (an escape never grows its text) with plain
+    /// runs copied whole, and made a String once.
     private mutating func escapedString(from start: Int, plainUntil: Int) throws -> String {
-        var text = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<plainUntil]))
-        var position = plainUntil
-        while position < bytes.count {
-            let byte = bytes[position]
-            switch byte {
-            case UInt8(ascii: "\""):
-                guard let string = String(validating: text, as: UTF8.self) else {
-                    throw Failure(message: "invalid UTF-8 in a string", offset: start)
+        var end = plainUntil
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+            end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        guard end < bytes.count else { throw Failure(message: "unterminated string", offset: start - 1) }
+        let string = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: end - start) { scratch in
+            let base = scratch.baseAddress!
+            var length = 0
+            var high: UInt8 = 0
+            var position = start
+            while position < end {
+                var run = position
+                while run < end, bytes[run] != UInt8(ascii: "\\") {
+                    guard bytes[run] >= 0x20 else {
+                        throw Failure(message: "control character in a string", offset: run)
+                    }
+                    high |= bytes[run]
+                    run += 1
                 }
-                index = position + 1
-                return string
-            case UInt8(ascii: "\\"):
-                guard position + 1 < bytes.count else {
-                    throw Failure(message: "unterminated string", offset: start - 1)
-                }
+                UnsafeMutableRawPointer(base + length).copyMemory(
+                    from: bytes.baseAddress! + position,
+                    byteCount: run - position
+                )
+                length += run - position
+                position = run
+                guard position < end else { break }
                 let escape = bytes[position + 1]
                 position += 2
+                func put(_ byte: UInt8) {
+                    base[length] = byte
+                    length += 1
+                }
                 switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.append(escape)
-                case UInt8(ascii: "b"): text.append(0x08)
-                case UInt8(ascii: "f"): text.append(0x0C)
-                case UInt8(ascii: "n"): text.append(0x0A)
-                case UInt8(ascii: "r"): text.append(0x0D)
-                case UInt8(ascii: "t"): text.append(0x09)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): put(escape)
+                case UInt8(ascii: "b"): put(0x08)
+                case UInt8(ascii: "f"): put(0x0C)
+                case UInt8(ascii: "n"): put(0x0A)
+                case UInt8(ascii: "r"): put(0x0D)
+                case UInt8(ascii: "t"): put(0x09)
                 case UInt8(ascii: "u"):
                     var scalar = try hex4(at: position)
                     position += 4
@@ -469,16 +488,19 @@ package struct JSONByteReader {
                     guard let unicode = Unicode.Scalar(scalar) else {
                         throw Failure(message: "unpaired surrogate in a string", offset: position)
                     }
-                    UTF8.encode(unicode) { text.append($0) }
-                default: throw Failure(message: "invalid escape in a string", offset: position - 1)
+                    UTF8.encode(unicode) { put($0) }
+                default: throw Failure(message: "invalid escape in a string", offset: position - 2)
                 }
-            default:
-                if byte < 0x20 { throw Failure(message: "control character in a string", offset: position) }
-                text.append(byte)
-                position += 1
             }
+            let text = UnsafeBufferPointer(start: base, count: length)
+            // With no raw byte above 0x7F the text is valid as it is (escapes make valid UTF-8) and is made without
+            // the generic validation; raw bytes above it are validated.
+            if high < 0x80 { return String(decoding: text, as: UTF8.self) as String? }
+            return String(validating: text, as: UTF8.self)
         }
-        throw Failure(message: "unterminated string", offset: start - 1)
+        guard let string else { throw Failure(message: "invalid UTF-8 in a string", offset: start) }
+        index = end + 1
+        return string
     }
 
     private func hex4(at position: Int) throws -> UInt32 {

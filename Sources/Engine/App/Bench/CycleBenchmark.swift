@@ -25,6 +25,12 @@ struct CycleBenchmark {
         var backgroundJournalRecordsPerSecond: Double
         var backgroundJournalMegabytesPerSecond: Double
         var replayCyclesPerSecond: Double
+        /// As `engine replay` runs: the same records read back from journal files (a file at a time), decoded and
+        /// replayed.
+        var replayFromFilesCyclesPerSecond: Double
+        /// One journal record decoded by Foundation's `JSONDecoder` and by the journal's reader (same record).
+        var foundationDecodeMicroseconds: Double
+        var readerDecodeMicroseconds: Double
         /// One journal record encoded by Foundation's `JSONEncoder` and by `SortedJSONEncoder` (same bytes).
         var foundationEncodeMicroseconds: Double
         var sortedEncodeMicroseconds: Double
@@ -279,6 +285,44 @@ struct CycleBenchmark {
             )
         }
 
+        // Decoding alone: JSONDecoder against the journal's reader, on the same lines (the records are equal).
+        let lines = try records.map { try sorted.encode($0) }
+        func timeDecoding(rounds: Int, _ decode: (Data) throws -> CycleRecord) throws -> Double {
+            let started = ContinuousClock.now
+            var total = 0
+            for index in 0..<rounds { total &+= try decode(lines[index % lines.count]).cycle }
+            precondition(total > 0)
+            return (ContinuousClock.now - started).microseconds / Double(rounds)
+        }
+        let foundationDecode = try timeDecoding(rounds: 500) { try JSONDecoder().decode(CycleRecord.self, from: $0) }
+        let readerDecode = try timeDecoding(rounds: 2_000) { try CycleRecord.read(from: $0) }
+
+        // As `engine replay` runs: the ten-fold records written as a journal (plain files of 64 MiB), then read,
+        // decoded and replayed a file at a time.
+        let replayDirectory = directory + "-replay"
+        defer { try? FileManager.default.removeItem(atPath: replayDirectory) }
+        let replayWriter = JournalWriter(
+            settings: JournalWriter.Settings(
+                root: replayDirectory,
+                maxFileBytes: 64 << 20,
+                rotateInterval: .seconds(86_400),
+                fsyncInterval: .milliseconds(200),
+                queueCapacity: 4096
+            ),
+            logger: logger
+        )
+        for record in replayed { try await replayWriter.append(record) }
+        try await replayWriter.close()
+        let fromFilesStarted = ContinuousClock.now
+        var fromFiles = JournalReplay.TraderSummary(trader: trader.id)
+        try JournalReplay.forEachFile(journal: JournalDirectory(root: replayDirectory), trader: trader.id) { file in
+            fromFiles.add(try journalReplay.replay(trader: trader, records: file))
+        }
+        let fromFilesSeconds = (ContinuousClock.now - fromFilesStarted).microseconds / 1_000_000
+        guard fromFiles.mismatchedCycles.isEmpty, fromFiles.matched == replayed.count else {
+            throw EngineAssembly.Failure(message: "bench replay from files differs or misses records")
+        }
+
         return Result(
             cycles: cycles,
             symbols: market.symbols.count,
@@ -295,6 +339,9 @@ struct CycleBenchmark {
             backgroundJournalRecordsPerSecond: background.recordsPerSecond,
             backgroundJournalMegabytesPerSecond: background.bytesPerSecond / 1_000_000,
             replayCyclesPerSecond: Double(summary.cycles) / replaySeconds,
+            replayFromFilesCyclesPerSecond: Double(fromFiles.cycles) / fromFilesSeconds,
+            foundationDecodeMicroseconds: foundationDecode,
+            readerDecodeMicroseconds: readerDecode,
             foundationEncodeMicroseconds: foundationEncode,
             sortedEncodeMicroseconds: sortedEncode
         )

@@ -78,6 +78,16 @@ struct BenchCommand: AsyncParsableCommand {
         print(
             "| replay (prompts, parse, risk, intents) | \(String(format: "%.0f", result.replayCyclesPerSecond)) cycles/s |"
         )
+        print(
+            "| journal record decoding, JSONDecoder → the journal's reader (same record) | "
+                + "\(String(format: "%.0f", result.foundationDecodeMicroseconds)) µs → "
+                + "\(String(format: "%.0f", result.readerDecodeMicroseconds)) µs "
+                + "(\(String(format: "%.1f", result.foundationDecodeMicroseconds / max(result.readerDecodeMicroseconds, 0.001))) ×) |"
+        )
+        print(
+            "| replay as `engine replay` runs it: journal files read, decoded, replayed | "
+                + "\(String(format: "%.0f", result.replayFromFilesCyclesPerSecond)) cycles/s |"
+        )
         do {
             let gateway = try await GatewayBenchmark(configuration: configuration, calls: 2000).run()
             print(

@@ -2,8 +2,8 @@ import Shared
 
 // A journal line read back without `JSONDecoder`: each type reads the keys its `Decodable` conformance reads, with
 // the same keys required and the same defaults for absent ones (`CycleRecord.init(from:)`), and skips keys it does
-// not know, as the decoder does. The rare parts (a consensus, the prompts' memory) go through `JSONDecoder` on their
-// bytes. `JournalReadingTests` reads every line of real runs both ways and compares.
+// not know, as the decoder does. The rare part, a consensus, goes through `JSONDecoder` on its bytes.
+// `JournalReadingTests` and the journal tests read random and real records both ways and compare.
 
 extension CycleRecord: JSONByteReadable {
     package init(reading reader: inout JSONByteReader) throws {
@@ -560,7 +560,7 @@ extension CycleInputs: JSONByteReadable {
             case "isDrawdownLimitHit": isDrawdownLimitHit = try reader.bool()
             case "takerFeeRate": takerFeeRate = try reader.double()
             case "unprotectedSymbols": unprotectedSymbols = try reader.null() ? nil : reader.strings()
-            case "memory": memory = try reader.null() ? nil : reader.decoded(PromptMemory.self)
+            case "memory": memory = try reader.null() ? nil : PromptMemory(reading: &reader)
             default: try reader.skipValue()
             }
         }
@@ -627,6 +627,160 @@ extension TemplateStamp: JSONByteReadable {
             id: try reader.required(id, "id", in: type),
             version: try reader.required(version, "version", in: type),
             digest: try reader.required(digest, "digest", in: type)
+        )
+    }
+}
+
+extension PromptMemory: JSONByteReadable {
+    package init(reading reader: inout JSONByteReader) throws {
+        var entryReasons: [String: String]?
+        var trades: [RememberedTrade]?
+        var cycles: [RememberedCycle]?
+        var day: PerformanceWindow?
+        var week: PerformanceWindow?
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "entryReasons":
+                var table: [String: String] = [:]
+                try reader.beginObject()
+                while let symbol = try reader.nextKey() { table[symbol.string] = try reader.string() }
+                entryReasons = table
+            case "trades": trades = try reader.array(of: RememberedTrade.self)
+            case "cycles": cycles = try reader.array(of: RememberedCycle.self)
+            case "day": day = try PerformanceWindow(reading: &reader)
+            case "week": week = try PerformanceWindow(reading: &reader)
+            default: try reader.skipValue()
+            }
+        }
+        let type = "PromptMemory"
+        self.init(
+            entryReasons: try reader.required(entryReasons, "entryReasons", in: type),
+            trades: try reader.required(trades, "trades", in: type),
+            cycles: try reader.required(cycles, "cycles", in: type),
+            day: try reader.required(day, "day", in: type),
+            week: try reader.required(week, "week", in: type)
+        )
+    }
+}
+
+extension RememberedTrade: JSONByteReadable {
+    package init(reading reader: inout JSONByteReader) throws {
+        var symbol: String?
+        var quantity: Double?
+        var entryPrice: Double?
+        var exitPrice: Double?
+        var netPnL: Double?
+        var entryTime: Int64?
+        var exitTime: Int64?
+        var entryReasoning: String?
+        var closeReason: String?
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "symbol": symbol = try reader.string()
+            case "quantity": quantity = try reader.double()
+            case "entryPrice": entryPrice = try reader.double()
+            case "exitPrice": exitPrice = try reader.double()
+            case "netPnL": netPnL = try reader.double()
+            case "entryTime": entryTime = try reader.integer()
+            case "exitTime": exitTime = try reader.integer()
+            case "entryReasoning": entryReasoning = try reader.optionalString()
+            case "closeReason": closeReason = try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        let type = "RememberedTrade"
+        self.init(
+            symbol: try reader.required(symbol, "symbol", in: type),
+            quantity: try reader.required(quantity, "quantity", in: type),
+            entryPrice: try reader.required(entryPrice, "entryPrice", in: type),
+            exitPrice: try reader.required(exitPrice, "exitPrice", in: type),
+            netPnL: try reader.required(netPnL, "netPnL", in: type),
+            entryTime: try reader.required(entryTime, "entryTime", in: type),
+            exitTime: try reader.required(exitTime, "exitTime", in: type),
+            entryReasoning: entryReasoning,
+            closeReason: try reader.required(closeReason, "closeReason", in: type)
+        )
+    }
+}
+
+extension RememberedCycle: JSONByteReadable {
+    package init(reading reader: inout JSONByteReader) throws {
+        var time: Int64?
+        var outcome: String?
+        var reason: String?
+        var verdicts: [ConversationsDocument.Verdict]?
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "time": time = try reader.integer()
+            case "outcome": outcome = try reader.string()
+            case "reason": reason = try reader.optionalString()
+            case "verdicts":
+                var list: [ConversationsDocument.Verdict] = []
+                try reader.beginArray()
+                while try reader.nextElement() { list.append(try Self.verdict(&reader)) }
+                verdicts = list
+            default: try reader.skipValue()
+            }
+        }
+        let type = "RememberedCycle"
+        self.init(
+            time: try reader.required(time, "time", in: type),
+            outcome: try reader.required(outcome, "outcome", in: type),
+            reason: reason,
+            verdicts: try reader.required(verdicts, "verdicts", in: type)
+        )
+    }
+
+    private static func verdict(_ reader: inout JSONByteReader) throws -> ConversationsDocument.Verdict {
+        var symbol: String?
+        var signal: String?
+        var accepted: Bool?
+        var reasons: [String]?
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "symbol": symbol = try reader.string()
+            case "signal": signal = try reader.string()
+            case "accepted": accepted = try reader.bool()
+            case "reasons": reasons = try reader.strings()
+            default: try reader.skipValue()
+            }
+        }
+        let type = "Verdict"
+        return ConversationsDocument.Verdict(
+            symbol: try reader.required(symbol, "symbol", in: type),
+            signal: try reader.required(signal, "signal", in: type),
+            accepted: try reader.required(accepted, "accepted", in: type),
+            reasons: try reader.required(reasons, "reasons", in: type)
+        )
+    }
+}
+
+extension PerformanceWindow: JSONByteReadable {
+    package init(reading reader: inout JSONByteReader) throws {
+        var trades: Int?
+        var wins: Int?
+        var netPnL: Double?
+        var sharpe: Double?
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            switch key {
+            case "trades": trades = try reader.int()
+            case "wins": wins = try reader.int()
+            case "netPnL": netPnL = try reader.double()
+            case "sharpe": sharpe = try reader.double()
+            default: try reader.skipValue()
+            }
+        }
+        let type = "PerformanceWindow"
+        self.init(
+            trades: try reader.required(trades, "trades", in: type),
+            wins: try reader.required(wins, "wins", in: type),
+            netPnL: try reader.required(netPnL, "netPnL", in: type),
+            sharpe: try reader.required(sharpe, "sharpe", in: type)
         )
     }
 }
