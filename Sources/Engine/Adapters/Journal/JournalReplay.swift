@@ -84,6 +84,40 @@ package struct JournalReplay: Sendable {
         return try replay(trader: trader, records: records)
     }
 
+    /// A trader's journal replayed a file at a time, as `engine replay` runs it: memory holds one file's records
+    /// (plus the last `last` ones when given), not the whole journal's. `since` keeps the cycles that started at or
+    /// after it; `last` then the newest `last` of those.
+    package func replay(
+        journal: JournalDirectory,
+        trader id: String,
+        since: Int64? = nil,
+        last: Int? = nil
+    ) throws -> TraderSummary {
+        guard let trader = configuration.traders.first(where: { $0.id == id }) else { throw Failure.unknownTrader(id) }
+        return try replay(journal: journal, trader: trader, since: since, last: last)
+    }
+
+    package func replay(
+        journal: JournalDirectory,
+        trader: TraderConfiguration,
+        since: Int64? = nil,
+        last: Int? = nil
+    ) throws -> TraderSummary {
+        var summary = TraderSummary(trader: trader.id)
+        var lastRecords: [CycleRecord] = []
+        try Self.forEachFile(journal: journal, trader: trader.id) { file in
+            var records = file
+            if let since { records = records.filter { $0.startedAt >= since } }
+            if let last {
+                lastRecords = Array((lastRecords + records).suffix(max(0, last)))
+            } else {
+                summary.add(try replay(trader: trader, records: records))
+            }
+        }
+        if last != nil { summary.add(try replay(trader: trader, records: lastRecords)) }
+        return summary
+    }
+
     /// Each record is replayed on its own (its market, account and inputs are recorded), so runs of records are
     /// replayed on every core at once and their summaries joined in order: the same summary as one loop.
     package func replay(trader: TraderConfiguration, records: [CycleRecord]) throws -> TraderSummary {
@@ -267,7 +301,7 @@ package struct JournalReplay: Sendable {
     }
 
     /// The same records a journal file at a time (`engine replay` holds one file's records at once).
-    package static func forEachFile(
+    private static func forEachFile(
         journal: JournalDirectory,
         trader: String,
         _ body: ([CycleRecord]) throws -> Void

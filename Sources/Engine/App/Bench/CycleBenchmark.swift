@@ -314,10 +314,7 @@ struct CycleBenchmark {
         for record in replayed { try await replayWriter.append(record) }
         try await replayWriter.close()
         let fromFilesStarted = ContinuousClock.now
-        var fromFiles = JournalReplay.TraderSummary(trader: trader.id)
-        try JournalReplay.forEachFile(journal: JournalDirectory(root: replayDirectory), trader: trader.id) { file in
-            fromFiles.add(try journalReplay.replay(trader: trader, records: file))
-        }
+        let fromFiles = try journalReplay.replay(journal: JournalDirectory(root: replayDirectory), trader: trader)
         let fromFilesSeconds = (ContinuousClock.now - fromFilesStarted).microseconds / 1_000_000
         guard fromFiles.mismatchedCycles.isEmpty, fromFiles.matched == replayed.count else {
             throw EngineAssembly.Failure(message: "bench replay from files differs or misses records")

@@ -75,7 +75,7 @@ struct ReplayCommand: AsyncParsableCommand {
         var mismatched = false
         for id in traders {
             do {
-                let summary = try replayed(directory, trader: id, since: sinceMilliseconds, replay: replay)
+                let summary = try replay.replay(journal: directory, trader: id, since: sinceMilliseconds, last: last)
                 let status = summary.mismatchedCycles.isEmpty ? "OK" : "DIFFERS"
                 print(
                     "\(id): \(status): \(summary.cycles) cycles replayed, \(summary.matched) identical, "
@@ -99,29 +99,6 @@ struct ReplayCommand: AsyncParsableCommand {
             }
         }
         if mismatched { throw ExitCode(1) }
-    }
-
-    /// The selected records replayed a journal file at a time, so that memory holds one file's records (plus the
-    /// last `--last` ones), not the whole journal's.
-    func replayed(
-        _ directory: JournalDirectory,
-        trader id: String,
-        since: Int64?,
-        replay: JournalReplay
-    ) throws -> JournalReplay.TraderSummary {
-        var summary = JournalReplay.TraderSummary(trader: id)
-        var lastRecords: [CycleRecord] = []
-        try JournalReplay.forEachFile(journal: directory, trader: id) { file in
-            var records = file
-            if let since { records = records.filter { $0.startedAt >= since } }
-            if let last {
-                lastRecords = Array((lastRecords + records).suffix(max(0, last)))
-            } else {
-                summary.add(try replay.replay(trader: id, records: records))
-            }
-        }
-        if last != nil { summary.add(try replay.replay(trader: id, records: lastRecords)) }
-        return summary
     }
 
     func selected(_ directory: JournalDirectory, trader id: String, since: Int64?) throws -> [CycleRecord] {
