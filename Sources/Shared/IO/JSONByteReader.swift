@@ -154,9 +154,7 @@ package struct JSONByteReader {
     /// Consumes a `null` if one comes next.
     package mutating func null() -> Bool {
         skipWhitespace()
-        guard index + 4 <= bytes.count, bytes[index] == UInt8(ascii: "n"), bytes[index + 1] == UInt8(ascii: "u"),
-            bytes[index + 2] == UInt8(ascii: "l"), bytes[index + 3] == UInt8(ascii: "l")
-        else { return false }
+        guard matches("null") else { return false }
         index += 4
         return true
     }

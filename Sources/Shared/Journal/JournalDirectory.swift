@@ -64,17 +64,21 @@ package struct JournalDirectory: Sendable {
     /// The same lines a file at a time, oldest first: one file's lines are held at once, not the whole journal's.
     package func forEachFile(trader: String, _ body: ([Data]) throws -> Void) throws {
         for file in files(trader: trader) {
-            guard var data = FileManager.default.contents(atPath: file.path) else { continue }
-            if file.path.hasSuffix(".gz") { data = try Gzip.decompress(data) }
+            guard let data = try Self.contents(file.path) else { continue }
             try body(Self.completeLines(data))
         }
+    }
+
+    /// A journal file's bytes, decompressed when it is gzipped; nil when it cannot be read.
+    private static func contents(_ path: String) throws -> Data? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return path.hasSuffix(".gz") ? try Gzip.decompress(data) : data
     }
 
     /// The newest complete line of a trader's journal, reading only as many files (newest first) as it takes.
     package func lastLine(trader: String) throws -> Data? {
         for file in files(trader: trader).reversed() {
-            guard var data = FileManager.default.contents(atPath: file.path) else { continue }
-            if file.path.hasSuffix(".gz") { data = try Gzip.decompress(data) }
+            guard let data = try Self.contents(file.path) else { continue }
             if let last = Self.completeLines(data).last { return last }
         }
         return nil

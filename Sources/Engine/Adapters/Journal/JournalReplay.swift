@@ -104,17 +104,9 @@ package struct JournalReplay: Sendable {
         last: Int? = nil
     ) throws -> TraderSummary {
         var summary = TraderSummary(trader: trader.id)
-        var lastRecords: [CycleRecord] = []
-        try Self.forEachFile(journal: journal, trader: trader.id) { file in
-            var records = file
-            if let since { records = records.filter { $0.startedAt >= since } }
-            if let last {
-                lastRecords = Array((lastRecords + records).suffix(max(0, last)))
-            } else {
-                summary.add(try replay(trader: trader, records: records))
-            }
+        try Self.forEachSelected(journal: journal, trader: trader.id, since: since, last: last) { records in
+            summary.add(try replay(trader: trader, records: records))
         }
-        if last != nil { summary.add(try replay(trader: trader, records: lastRecords)) }
         return summary
     }
 
@@ -292,12 +284,39 @@ package struct JournalReplay: Sendable {
         return (verdicts, orders)
     }
 
-    /// Records of a trader from the journal, oldest first. Decoding is most of a replay's time: the lines are
-    /// decoded in runs over the machine's cores (the same records, in order; the first bad line is reported).
-    package static func records(journal: JournalDirectory, trader: String) throws -> [CycleRecord] {
+    /// Records of a trader from the journal, oldest first: those that started at or after `since`, then the newest
+    /// `last` of those. Decoding is most of a replay's time: the lines are decoded in runs over the machine's cores
+    /// (the same records, in order; the first bad line is reported).
+    package static func records(
+        journal: JournalDirectory,
+        trader: String,
+        since: Int64? = nil,
+        last: Int? = nil
+    ) throws -> [CycleRecord] {
         var records: [CycleRecord] = []
-        try forEachFile(journal: journal, trader: trader) { records += $0 }
+        try forEachSelected(journal: journal, trader: trader, since: since, last: last) { records += $0 }
         return records
+    }
+
+    /// The same records in order, handed over a journal file at a time — or, with `last`, once at the end (only
+    /// the newest `last` are kept across files): memory holds one file's records, not the whole journal's.
+    private static func forEachSelected(
+        journal: JournalDirectory,
+        trader: String,
+        since: Int64?,
+        last: Int?,
+        _ body: ([CycleRecord]) throws -> Void
+    ) throws {
+        var lastRecords: [CycleRecord] = []
+        try forEachFile(journal: journal, trader: trader) { file in
+            let records = since.map { since in file.filter { $0.startedAt >= since } } ?? file
+            if let last {
+                lastRecords = Array((lastRecords + records).suffix(max(0, last)))
+            } else {
+                try body(records)
+            }
+        }
+        if last != nil { try body(lastRecords) }
     }
 
     /// The same records a journal file at a time (`engine replay` holds one file's records at once).

@@ -101,13 +101,6 @@ struct ReplayCommand: AsyncParsableCommand {
         if mismatched { throw ExitCode(1) }
     }
 
-    func selected(_ directory: JournalDirectory, trader id: String, since: Int64?) throws -> [CycleRecord] {
-        var records = try JournalReplay.records(journal: directory, trader: id)
-        if let since { records = records.filter { $0.startedAt >= since } }
-        if let last { records = Array(records.suffix(max(0, last))) }
-        return records
-    }
-
     /// `--model ALIAS`: differences from another model are findings, not failures; the exit status is 1 only
     /// when the model could not be asked at all.
     func counterfactual(
@@ -181,7 +174,7 @@ struct ReplayCommand: AsyncParsableCommand {
             do {
                 let summary = try await runner.run(
                     trader: id,
-                    records: try selected(directory, trader: id, since: since)
+                    records: try JournalReplay.records(journal: directory, trader: id, since: since, last: last)
                 )
                 let asked = summary.cycles.count
                 if summary.failed < asked { failedAll = false }
