@@ -258,6 +258,37 @@ struct MarketTests {
         #expect(before.symbols.isEmpty)
     }
 
+    /// The marks the replay market answers, tick after tick (its previous answer changed in place), are each time
+    /// the last closed candle's close and close time and the funding rate in force at that close — forward, back
+    /// before the first close (no marks), and forward again.
+    @Test func replay_marksAreTheLastClosedCandlesAtEveryTick() async throws {
+        let market = try provider(symbols: ["BTC", "ETH"])
+        let interval: Int64 = 180_000
+        var candles: [String: [Candle]] = [:]
+        var funding: [String: [(time: Int64, rate: Double)]] = [:]
+        for symbol in ["BTC", "ETH"] {
+            candles[symbol] = try CandleCSV.load(path: "\(Self.dataDirectory)/hyperliquid_\(symbol)_3m.csv")
+            funding[symbol] = try FundingCSV.load(path: "\(Self.dataDirectory)/hyperliquid_\(symbol)_funding_1h.csv")
+        }
+        let start = try #require(candles["BTC"]?.first).openTime
+        let forward = (0..<400).map { start + Int64($0) * 61_000 }
+        var checked = 0
+        for now in forward + [start - 1, start + interval - 1] + forward {
+            var expected = MarketMarks()
+            for symbol in ["BTC", "ETH"] {
+                guard let last = candles[symbol]?.last(where: { $0.openTime + interval <= now }) else { continue }
+                expected.prices[symbol] = last.close
+                expected.asOf[symbol] = last.openTime + interval
+                expected.funding[symbol] = funding[symbol]?.last { $0.time <= last.openTime + interval }?.rate
+            }
+            let marks = try await market.marks(now: now)
+            #expect(marks == expected, "at \(now)")
+            if !expected.prices.isEmpty { checked += 1 }
+            if now < start + interval { #expect(marks.prices.isEmpty) }
+        }
+        #expect(checked > 700)
+    }
+
     @Test func csv_rejectsMalformedAndUnorderedRows() {
         #expect(throws: CandleCSV.Failure.self) { try CandleCSV.parse("time,o\n1,2\n", path: "x") }
         #expect(throws: CandleCSV.Failure.self) {

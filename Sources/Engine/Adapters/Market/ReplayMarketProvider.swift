@@ -1,6 +1,7 @@
 import ArenaCore
 import Foundation
 import Shared
+import Synchronization
 
 /// Plays bundled or user CSV candles against the clock. At time `now` it shows only candles whose close time
 /// (`open + interval`) is not after `now`. Indicators are computed once over each whole file; each value depends
@@ -11,6 +12,12 @@ package struct ReplayMarketProvider: MarketProvider {
     private let series: [String: SymbolSeries]
     /// `series` in the order of `symbols`: each tick of a backtest reads every one (no lookup by name).
     private let ordered: [SymbolSeries?]
+    /// The last marks answered (`marks(now:)`).
+    private let lastMarks = MarksMemo()
+
+    private final class MarksMemo: Sendable {
+        let value = Mutex(MarketMarks())
+    }
 
     /// Points of each intraday series in a prompt (the Alpha Arena prompt showed 10).
     package static let seriesLength = 10
@@ -223,19 +230,24 @@ package struct ReplayMarketProvider: MarketProvider {
     /// The last closed candle's close and the funding rate in force, without building a snapshot: the cheap
     /// per-tick path. A symbol has a mark from its first closed candle; nothing after `now` is ever read.
     package func marks(now: Int64) async throws -> MarketMarks {
-        var marks = MarketMarks(
-            prices: .init(minimumCapacity: symbols.count),
-            funding: .init(minimumCapacity: symbols.count),
-            asOf: .init(minimumCapacity: symbols.count)
-        )
-        for (symbol, series) in zip(symbols, ordered) {
-            guard let series, let index = series.intraday.lastClosedIndex(at: now) else { continue }
-            marks.prices[symbol] = series.intraday.candles[index].close
-            let asOf = series.intraday.candles[index].openTime + series.intraday.interval
-            marks.asOf[symbol] = asOf
-            if let rate = series.funding(atCloseOf: index) { marks.funding[symbol] = rate }
+        // Every tick of a backtest asks this: the previous answer's tables are changed where they lie (the same
+        // symbols, new values; the tick that used them has let them go) instead of three new tables per tick.
+        lastMarks.value.withLock { marks in
+            for (symbol, series) in zip(symbols, ordered) {
+                guard let series, let index = series.intraday.lastClosedIndex(at: now) else {
+                    if marks.prices[symbol] != nil {
+                        marks.prices[symbol] = nil
+                        marks.asOf[symbol] = nil
+                        marks.funding[symbol] = nil
+                    }
+                    continue
+                }
+                marks.prices[symbol] = series.intraday.candles[index].close
+                marks.asOf[symbol] = series.intraday.candles[index].openTime + series.intraday.interval
+                marks.funding[symbol] = series.funding(atCloseOf: index)
+            }
+            return marks
         }
-        return marks
     }
 
     /// The first intraday candle close strictly after `now`, across symbols (the backtest's next market event).
