@@ -6,7 +6,8 @@ import Synchronization
 /// Plays bundled or user CSV candles against the clock. At time `now` it shows only candles whose close time
 /// (`open + interval`) is not after `now`. Indicators are computed once over each whole file; each value depends
 /// only on candles up to its own, so nothing from the future leaks into the past.
-package struct ReplayMarketProvider: MarketProvider {
+/// A class: every tick of a backtest hands it around (a struct of its tables was retained field by field each time).
+package final class ReplayMarketProvider: MarketProvider {
     package let id: String
     package let symbols: [String]
     private let series: [String: SymbolSeries]
@@ -229,7 +230,10 @@ package struct ReplayMarketProvider: MarketProvider {
 
     /// The last closed candle's close and the funding rate in force, without building a snapshot: the cheap
     /// per-tick path. A symbol has a mark from its first closed candle; nothing after `now` is ever read.
-    package func marks(now: Int64) async throws -> MarketMarks {
+    package func marks(now: Int64) async throws -> MarketMarks { marks(at: now) }
+
+    /// `marks(now:)` without suspending.
+    package func marks(at now: Int64) -> MarketMarks {
         // Every tick of a backtest asks this: the previous answer's tables are changed where they lie (the same
         // symbols, new values; the tick that used them has let them go) instead of three new tables per tick.
         lastMarks.value.withLock { marks in

@@ -99,6 +99,8 @@ extension Duration {
 
     /// Whole milliseconds.
     package var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        // The components once: each reading splits the 128-bit count again (every tick of a backtest reads several).
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -34,15 +34,17 @@ package struct BacktestRunner {
         // is read from the store once here and after each of its cycles, not every tick.
         var lastDecisions: [Int64?] = []
         for (trader, _) in ordered { lastDecisions.append(await manager.store.lastDecisionAt(trader.configuration.id)) }
+        let intervals = ordered.map { $0.0.configuration.decisionInterval.milliseconds }
         var cycles = 0
-        while clock.now() <= end, !Task.isCancelled {
+        while true {
             let now = clock.now()
+            guard now <= end, !Task.isCancelled else { break }
             await manager.tick(now: now)
-            await manager.rebalanceIfDue(now: now)
+            if manager.rebalancing != nil { await manager.rebalanceIfDue(now: now) }
             var nextDue = Int64.max
             for (index, (trader, market)) in ordered.enumerated() {
                 let lastDecisionAt = lastDecisions[index]
-                let interval = trader.configuration.decisionInterval.milliseconds
+                let interval = intervals[index]
                 if let last = lastDecisionAt, now - last < interval {
                     nextDue = min(nextDue, last + interval)
                     continue

@@ -69,7 +69,7 @@ package final class ArenaManager: Service, Sendable {
     }
 
     /// Capital moves between paper traders, when `performance_based` rebalancing is configured.
-    let rebalancing: CapitalRebalancing?
+    nonisolated let rebalancing: CapitalRebalancing?
     /// Pauses and alerts from finished cycles; resume requests.
     let health: TraderHealth
     /// The drawdown switch closing a trader's positions.
@@ -587,11 +587,22 @@ package final class ArenaManager: Service, Sendable {
         var failure: (any Error)?
         for (venue, used) in paperVenueMarkets {
             var marks = MarketMarks()
-            for market in used {
-                do {
-                    marks.fill(from: try await market.marks(now: now))
-                } catch {
-                    failure = failure ?? error
+            // One replay market (every tick of a backtest): its marks as they are (its funding and times are of
+            // symbols it prices, so filling an empty set would take them whole).
+            if used.count == 1, let replay = used[0] as? ReplayMarketProvider {
+                marks = replay.marks(at: now)
+            } else {
+                for market in used {
+                    do {
+                        // A replay market answers at once, here (awaiting it would leave this actor and come back).
+                        if let replay = market as? ReplayMarketProvider {
+                            marks.fill(from: replay.marks(at: now))
+                        } else {
+                            marks.fill(from: try await market.marks(now: now))
+                        }
+                    } catch {
+                        failure = failure ?? error
+                    }
                 }
             }
             guard !marks.prices.isEmpty else { continue }
