@@ -502,12 +502,14 @@ package struct SortedJSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    /// A `[String: V]` as `JSONEncoder` writes it with sorted keys: an object, keys by their UTF-8 bytes.
-    package mutating func object<V>(_ dictionary: [String: V], _ write: (inout Self, V) throws -> Void) rethrows {
+    /// A `[String: V]` as `JSONEncoder` writes it with sorted keys: an object of `keys` (the dictionary's, in any
+    /// order) by their UTF-8 bytes, each key's value written by `value`. Not generic over the dictionary: a generic
+    /// writer, unspecialized across modules, looked up its types' metadata on every call (every journal record).
+    package mutating func object(keys: [String], _ value: (inout Self, String) throws -> Void) rethrows {
         beginObject()
-        for (index, key) in Self.sortedKeys(Array(dictionary.keys)).enumerated() {
+        for (index, key) in (keys.count > 1 ? Self.sortedKeys(keys) : keys).enumerated() {
             self.key(key, first: index == 0)
-            if let value = dictionary[key] { try write(&self, value) }
+            try value(&self, key)
         }
         endObject()
     }
@@ -532,10 +534,14 @@ package struct SortedJSONWriter {
     /// `[…]` of values that write themselves.
     package mutating func array<T: SortedJSONWritable>(_ values: [T]) throws {
         bytes.append(UInt8(ascii: "["))
-        // By index: an enumerated sequence of a generic element looks up its tuple's metadata at every step.
-        for index in values.indices {
+        // By a counted index: unspecialized (the element's type is another module's), an enumerated sequence looks
+        // up its tuple's metadata at every step and `indices` its collection's on every call.
+        var index = 0
+        let count = values.count
+        while index < count {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             try values[index].writeSortedJSON(to: &self)
+            index += 1
         }
         bytes.append(UInt8(ascii: "]"))
     }
