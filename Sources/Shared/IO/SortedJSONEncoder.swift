@@ -34,9 +34,7 @@ package struct SortedJSONEncoder: Sendable {
         // A value that writes itself (a journal record) goes straight into one buffer the size of the last one
         // (the same bytes as through `valueNode`: its writer's bytes are the node written raw). Each grown or
         // copied buffer was a copy of the whole record.
-        if primitive(value) == nil, let writable = value as? any SortedJSONWritable {
-            var writer = SortedJSONWriter(numbers: numbers, capacity: numbers?.lineCapacity ?? 4096)
-            try writable.writeSortedJSON(to: &writer)
+        if var writer = try writtenBySelf(value, numbers: numbers, capacity: numbers?.lineCapacity ?? 4096) {
             if newline { writer.newline() }
             numbers?.lineCapacity = max(4096, writer.bytes.count + writer.bytes.count / 8)
             return writer.bytes.withUnsafeBufferPointer { Data(buffer: $0) }
@@ -421,12 +419,21 @@ private func valueNode<T: Encodable>(
     numbers: DoubleTextCache? = nil
 ) throws -> JSONNode {
     if let simple = primitive(value) { return simple }
-    if let writable = value as? any SortedJSONWritable {
-        var writer = SortedJSONWriter(numbers: numbers)
-        try writable.writeSortedJSON(to: &writer)
-        return .raw(writer.bytes)
-    }
+    if let writer = try writtenBySelf(value, numbers: numbers) { return .raw(writer.bytes) }
     return try SortedJSONEncoder.node(for: value, codingPath: codingPath)
+}
+
+/// The bytes a value that writes itself (`SortedJSONWritable`, not a primitive) wrote, in a writer that started
+/// with room for `capacity`; nil for any other value.
+private func writtenBySelf<T: Encodable>(
+    _ value: T,
+    numbers: DoubleTextCache?,
+    capacity: Int = 2048
+) throws -> SortedJSONWriter? {
+    guard primitive(value) == nil, let writable = value as? any SortedJSONWritable else { return nil }
+    var writer = SortedJSONWriter(numbers: numbers, capacity: capacity)
+    try writable.writeSortedJSON(to: &writer)
+    return writer
 }
 
 /// A type that writes its own journal bytes — byte for byte what its `Encodable` conformance gives through
