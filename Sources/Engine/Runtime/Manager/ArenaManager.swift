@@ -69,7 +69,7 @@ package final class ArenaManager: Service, Sendable {
     }
 
     /// Capital moves between paper traders, when `performance_based` rebalancing is configured.
-    nonisolated let rebalancing: CapitalRebalancing?
+    let rebalancing: CapitalRebalancing?
     /// Pauses and alerts from finished cycles; resume requests.
     let health: TraderHealth
     /// The drawdown switch closing a trader's positions.
@@ -594,7 +594,7 @@ package final class ArenaManager: Service, Sendable {
             } else {
                 for market in used {
                     do {
-                        // A replay market answers at once, here (awaiting it would leave this actor and come back).
+                        // A replay market answers at once (no asynchronous call: its frame made and freed every tick).
                         if let replay = market as? ReplayMarketProvider {
                             marks.fill(from: replay.marks(at: now))
                         } else {

@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import PostgresNIO
 import Shared
+import Synchronization
 
 /// The engine's PostgreSQL connection: a postgres-nio pool built from `postgres.dsn`, with every operation under a
 /// timeout (a database that does not answer must never hold a caller) and round trips timed for `/metrics`.
@@ -222,19 +223,78 @@ package struct TimedOut: Error, CustomStringConvertible {
     package var description: String { "no answer within \(limit)" }
 }
 
+/// `body`'s answer, or `TimedOut` once `limit` has passed, or `CancellationError` when the caller is cancelled —
+/// whichever comes first. The body is then cancelled but not waited for: a body that does not answer its
+/// cancellation (a pool's wait for a connection after its server was killed) is left to end on its own instead of
+/// holding its caller — the database writer's loop, and with it the engine's shutdown — for ever.
 package func withDeadline<T: Sendable>(
     _ limit: Duration,
     _ body: @Sendable @escaping () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimedOut(limit: limit)
+    let race = DeadlineRace<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            race.start(continuation, limit: limit, body: body)
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw CancellationError() }
-        return first
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// The first of the body's answer, the deadline and the caller's cancellation; the others are ignored.
+private final class DeadlineRace<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var outcome: Result<T, any Error>?
+        var tasks: [Task<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func start(
+        _ continuation: CheckedContinuation<T, any Error>,
+        limit: Duration,
+        body: @Sendable @escaping () async throws -> T
+    ) {
+        // Cancelled before it started: the outcome is already there.
+        if let outcome = state.withLock({ state -> Result<T, any Error>? in
+            if state.outcome == nil { state.continuation = continuation }
+            return state.outcome
+        }) {
+            continuation.resume(with: outcome)
+            return
+        }
+        let work = Task {
+            do {
+                finish(.success(try await body()))
+            } catch {
+                finish(.failure(error))
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            if !Task.isCancelled { finish(.failure(TimedOut(limit: limit))) }
+        }
+        let finished = state.withLock { state in
+            state.tasks = [work, timer]
+            return state.outcome != nil
+        }
+        if finished {
+            work.cancel()
+            timer.cancel()
+        }
+    }
+
+    func finish(_ outcome: Result<T, any Error>) {
+        let (continuation, tasks) = state.withLock {
+            state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            guard state.outcome == nil else { return (nil, []) }
+            state.outcome = outcome
+            defer { state.continuation = nil }
+            return (state.continuation, state.tasks)
+        }
+        for task in tasks { task.cancel() }
+        continuation?.resume(with: outcome)
     }
 }
 
