@@ -521,9 +521,8 @@ package struct SortedJSONWriter {
         endObject()
     }
 
-    /// An object's keys in the order `JSONEncoder`'s `.sortedKeys` writes them: by their UTF-8 bytes. For a
-    /// writer that walks a dictionary itself (a generic `object` copies each value through its type's witnesses).
-    package static func sortedKeys(_ keys: [String]) -> [String] {
+    /// An object's keys in the order `JSONEncoder`'s `.sortedKeys` writes them: by their UTF-8 bytes.
+    private static func sortedKeys(_ keys: [String]) -> [String] {
         keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 

@@ -277,9 +277,7 @@ extension EntryRecheck: SortedJSONWritable {
         writer.key("inputs")
         try writer.value(inputs)
         writer.key("prices")
-        try writer.object(keys: Array(prices.keys)) { writer, symbol in
-            if let price = prices[symbol] { try writer.double(price) }
-        }
+        try writer.object(prices) { writer, price in try writer.double(price) }
         writer.endObject()
     }
 }

@@ -13,9 +13,7 @@ extension TraderAccount: SortedJSONWritable {
         writer.key("feesPaid")
         try writer.double(feesPaid)
         writer.key("positions")
-        try writer.object(keys: Array(positions.keys)) { writer, symbol in
-            if let position = positions[symbol] { try writer.value(position) }
-        }
+        try writer.object(positions) { writer, position in try writer.value(position) }
         writer.key("realizedPnL")
         try writer.double(realizedPnL)
         writer.endObject()
@@ -77,9 +75,7 @@ extension CycleInputs: SortedJSONWritable {
     package func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
         writer.beginObject()
         writer.key("cooldownUntil", first: true)
-        writer.object(keys: Array(cooldownUntil.keys)) { writer, symbol in
-            if let until = cooldownUntil[symbol] { writer.integer(until) }
-        }
+        writer.object(cooldownUntil) { writer, until in writer.integer(until) }
         writer.key("inceptionCapital")
         try writer.double(inceptionCapital)
         writer.key("invocationCount")

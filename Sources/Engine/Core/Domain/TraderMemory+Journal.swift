@@ -12,9 +12,7 @@ extension PromptMemory: SortedJSONWritable {
         writer.key("day")
         try writer.value(day)
         writer.key("entryReasons")
-        writer.object(keys: Array(entryReasons.keys)) { writer, key in
-            if let reason = entryReasons[key] { writer.string(reason) }
-        }
+        writer.object(entryReasons) { writer, reason in writer.string(reason) }
         writer.key("trades")
         try writer.array(trades)
         writer.key("week")

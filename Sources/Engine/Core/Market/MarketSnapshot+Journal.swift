@@ -8,13 +8,7 @@ extension MarketSnapshot: SortedJSONWritable {
     package func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
         writer.beginObject()
         writer.key("symbols", first: true)
-        // Walked here rather than through the generic `object`, which copied each symbol's snapshot.
-        writer.beginObject()
-        for (index, key) in SortedJSONWriter.sortedKeys(Array(symbols.keys)).enumerated() {
-            writer.key(key, first: index == 0)
-            try symbols[key]?.writeSortedJSON(to: &writer)
-        }
-        writer.endObject()
+        try writer.object(symbols) { writer, symbol in try symbol.writeSortedJSON(to: &writer) }
         writer.key("takenAt")
         writer.integer(takenAt)
         writer.endObject()

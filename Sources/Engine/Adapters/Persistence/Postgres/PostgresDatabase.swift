@@ -290,8 +290,9 @@ private final class DeadlineRace<T: Sendable>: Sendable {
             state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
             guard state.outcome == nil else { return (nil, []) }
             state.outcome = outcome
-            defer { state.continuation = nil }
-            return (state.continuation, state.tasks)
+            let continuation = state.continuation
+            state.continuation = nil
+            return (continuation, state.tasks)
         }
         for task in tasks { task.cancel() }
         continuation?.resume(with: outcome)
