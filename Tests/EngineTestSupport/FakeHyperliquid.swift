@@ -24,8 +24,9 @@ package final class FakeHyperliquid: Sendable {
         case json(String)
         /// Take this long (longer than the client's timeout: an unknown outcome); the action is processed.
         case slowButProcessed(Duration, String)
-        /// Answer 502 at once; the order reaches the book (its cloid becomes known, filled) only after this long.
-        case processedLate(Duration)
+        /// Answer 502 at once; the order reaches the book (its cloid becomes known, filled) only after the first
+        /// `orderStatus` look-up of it was answered "unknown" — late, without a clock to race.
+        case processedAfterFirstLookup
         case status(Int, String)
     }
 
@@ -59,6 +60,8 @@ package final class FakeHyperliquid: Sendable {
         package var usedNonces: Set<UInt64> = []
         /// cloid → orderStatus answer (JSON) once an order was processed.
         package var knownCloids: [String: String] = [:]
+        /// cloid → orderStatus answer of an order that becomes known after its first look-up.
+        package var lateCloids: [String: String] = [:]
         /// Overrides the account computed from the book.
         package var clearinghouse: String?
         package var openOrders: String?
@@ -177,7 +180,12 @@ package final class FakeHyperliquid: Sendable {
         case "userFunding": return state.withLock { $0.funding }
         case "orderStatus":
             let cloid = request["oid"] as? String ?? ""
-            return state.withLock { $0.knownCloids[cloid] } ?? #"{"status":"unknownOid"}"#
+            return state.withLock { state in
+                if let known = state.knownCloids[cloid] { return known }
+                // Unknown this time; an order processed late is in the book from the next look-up on.
+                state.knownCloids[cloid] = state.lateCloids.removeValue(forKey: cloid)
+                return #"{"status":"unknownOid"}"#
+            }
         default: return "null"
         }
     }
@@ -252,15 +260,16 @@ package final class FakeHyperliquid: Sendable {
         }
         let answer = state.withLock { $0.exchangeScript.isEmpty ? nil : $0.exchangeScript.removeFirst() }
         // The order's cloid becomes known once the action is processed (even when the answer is late).
-        func remember() {
+        func remember(late: Bool = false) {
             guard case .object(let pairs) = action,
                 case .array(let orders)? = pairs.first(where: { $0.0 == "orders" })?.1
             else { return }
             for case .object(let order) in orders {
                 guard case .string(let cloid)? = order.first(where: { $0.0 == "c" })?.1 else { continue }
+                let status =
+                    #"{"status":"order","order":{"order":{"coin":"BTC","side":"B","limitPx":"100500.0","sz":"0.0","oid":991,"origSz":"0.01","cloid":"\#(cloid)"},"status":"filled","statusTimestamp":1}}"#
                 state.withLock {
-                    $0.knownCloids[cloid] =
-                        #"{"status":"order","order":{"order":{"coin":"BTC","side":"B","limitPx":"100500.0","sz":"0.0","oid":991,"origSz":"0.01","cloid":"\#(cloid)"},"status":"filled","statusTimestamp":1}}"#
+                    if late { $0.lateCloids[cloid] = status } else { $0.knownCloids[cloid] = status }
                 }
             }
         }
@@ -274,11 +283,8 @@ package final class FakeHyperliquid: Sendable {
             return Self.json(text)
         case .status(let code, let text)?:
             return Self.json(text, status: .init(code: code))
-        case .processedLate(let delay)?:
-            Task {
-                try? await Task.sleep(for: delay)
-                remember()
-            }
+        case .processedAfterFirstLookup?:
+            remember(late: true)
             return Self.json("bad gateway", status: .badGateway)
         case nil:
             remember()
