@@ -173,8 +173,8 @@ package enum CycleHarness {
             ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
             statePath: nil
         )
-        try await exchange.openAccount(trader: "llm-1", capital: 10_000)
-        try await exchange.updateMarket(prices: ["BTC": 100_000, "ETH": 4_000], funding: [:], now: now)
+        try exchange.openAccount(trader: "llm-1", capital: 10_000)
+        try exchange.updateMarket(prices: ["BTC": 100_000, "ETH": 4_000], funding: [:], now: now)
         let root = TestPaths.packageRoot.path
         let cycle = DecisionCycle(
             pipeline: TraderPipeline(

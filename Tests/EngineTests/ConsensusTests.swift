@@ -176,7 +176,7 @@ struct ConsensusTests {
             #expect(decision.reasoning?.hasPrefix("consensus (majority): buy_to_enter by m1, m2, m3 of 3") == true)
             #expect(first.rawAnswer.flatMap { try? DecisionParser.parse($0) } == first.decisions)
             #expect(first.verdicts.first?.isAccepted == true)
-            #expect(try await exchange.account(trader: "llm-1").positions["BTC"] != nil)
+            #expect(try exchange.account(trader: "llm-1").positions["BTC"] != nil)
         }
     }
 
@@ -208,7 +208,7 @@ struct ConsensusTests {
             #expect(second.rawAnswer == record.rawAnswer)
             #expect(behaviours.map(\.receivedBodies.count) == [1, 1, 1])
             #expect(await gateway.budget?.ledger.total.calls == 3)
-            let positions = try await exchange.account(trader: "llm-1").positions
+            let positions = try exchange.account(trader: "llm-1").positions
             #expect(positions.isEmpty)
         }
     }
@@ -235,7 +235,7 @@ struct ConsensusTests {
             #expect(record.consensus?.members.map { $0.error == nil } == [true, false, true])
             #expect(record.consensus?.members[2].answer == hostile)
             #expect(record.attempts.map(\.model).sorted() == ["m1", "m2", "m3"])
-            let positions = try await exchange.account(trader: "llm-1").positions
+            let positions = try exchange.account(trader: "llm-1").positions
             #expect(positions.isEmpty)
         }
         // One valid answer is enough when min_members says so: the valid member's entry goes through risk.
@@ -244,7 +244,7 @@ struct ConsensusTests {
             #expect(record.outcome == .completed)
             #expect(record.decisions.first?.signal == .buyToEnter)
             #expect(record.decisions.first?.reasoning?.contains("buy_to_enter by m1 of 1") == true)
-            let positions = try await exchange.account(trader: "llm-1").positions
+            let positions = try exchange.account(trader: "llm-1").positions
             #expect(positions["BTC"] != nil)
         }
     }

@@ -40,7 +40,7 @@ struct CycleFailureTests {
                     decisionTimeout: decisionTimeout
                 )
                 try await prepare(harness.exchange)
-                let before = try await harness.exchange.account(trader: "llm-1")
+                let before = try harness.exchange.account(trader: "llm-1")
                 let clock = ManualClock(now: CycleHarness.now)
                 let record = await harness.cycle.run(
                     cycle: 1,
@@ -51,9 +51,9 @@ struct CycleFailureTests {
                 )
                 #expect(record.orders.isEmpty, "orders: \(record.orders)")
                 #expect(record.results.isEmpty)
-                let after = try await harness.exchange.account(trader: "llm-1")
+                let after = try harness.exchange.account(trader: "llm-1")
                 #expect(after == before)
-                #expect(await harness.exchange.state.results.keys.allSatisfy { $0.hasPrefix("setup-") })
+                #expect(harness.exchange.state.results.keys.allSatisfy { $0.hasPrefix("setup-") })
                 if inVerdicts {
                     #expect(record.outcome == .completed)
                     #expect(record.verdicts.allSatisfy { !$0.isAccepted })
@@ -187,7 +187,7 @@ struct CycleFailureTests {
                 leverage: 1,
                 plan: nil
             )
-            _ = try await exchange.submit([order])
+            _ = try exchange.submit([order])
         }
     }
 
@@ -230,7 +230,7 @@ struct CycleFailureTests {
                     record.orders.first?.cloid
                         == OrderPlanner.cloid(trader: "llm-1", cycle: 7, symbol: "BTC", leg: "entry")
                 )
-                let account = try await harness.exchange.account(trader: "llm-1")
+                let account = try harness.exchange.account(trader: "llm-1")
                 #expect(abs((account.positions["BTC"]?.quantity ?? 0) - 0.02) < 1e-12)
                 let sent = try #require(behaviour.receivedBodies.first)
                 #expect(sent.contains("\"response_format\""))

@@ -75,7 +75,7 @@ struct CycleModelTests {
             let correction = try #require(behaviour.receivedBodies.last)
             #expect(correction.contains("was rejected"))
             #expect(correction.contains("\"assistant\""))
-            #expect(try await exchange.account(trader: "llm-1").positions["BTC"] != nil)
+            #expect(try exchange.account(trader: "llm-1").positions["BTC"] != nil)
         }
     }
 
@@ -87,7 +87,7 @@ struct CycleModelTests {
             #expect(record.reason == .llmOutputInvalid)
             #expect(record.orders.isEmpty)
             #expect(behaviour.receivedBodies.count == 2)
-            #expect(try await exchange.account(trader: "llm-1").positions.isEmpty)
+            #expect(try exchange.account(trader: "llm-1").positions.isEmpty)
         }
     }
 
@@ -99,7 +99,7 @@ struct CycleModelTests {
             #expect(record.reason == .budgetExhausted)
             #expect(record.orders.isEmpty)
             #expect(behaviour.receivedBodies.isEmpty)
-            #expect(try await exchange.account(trader: "llm-1").positions.isEmpty)
+            #expect(try exchange.account(trader: "llm-1").positions.isEmpty)
         }
     }
 
@@ -148,7 +148,7 @@ struct CycleModelTests {
             let trader = C.trader()
             await store.begin(trader: trader.id, capital: 10_000, now: C.now)
             for record in records { await store.apply(record, configuration: trader, now: C.now) }
-            let account = try await exchange.account(trader: trader.id)
+            let account = try exchange.account(trader: trader.id)
             _ = await store.observe(trader: trader, account: account, trades: [], now: C.now + 3_600_000)
             let state = await store.state(trader.id)
             #expect(abs(state.llmCostUSD - 0.6) < 1e-9)
@@ -185,7 +185,7 @@ struct CycleModelTests {
             let trader = C.trader()
             await store.begin(trader: trader.id, capital: 10_000, now: C.now)
             await store.apply(record, configuration: trader, now: C.now)
-            let account = try await exchange.account(trader: trader.id)
+            let account = try exchange.account(trader: trader.id)
             var view = ArenaSnapshotBuilder.TraderView(
                 configuration: trader,
                 state: await store.state(trader.id),

@@ -29,7 +29,7 @@ struct EntryRecheckTests {
             try await FakeModelServer.makeApplication(behaviour).test(.live) { client in
                 let harness = try await CycleHarness.make(port: try #require(client.port), httpClient: httpClient)
                 // The market the prompt saw stays at 100,000; the venue has moved on.
-                try await harness.exchange.updateMarket(
+                try harness.exchange.updateMarket(
                     prices: ["BTC": venueMark, "ETH": 4_000],
                     funding: [:],
                     now: CycleHarness.now
@@ -81,7 +81,7 @@ struct EntryRecheckTests {
             #expect(verdict.reasons.contains(check), "\(verdict.reasons)")
             #expect(record.orders.isEmpty, "\(record.orders)")
             #expect(record.results.isEmpty)
-            #expect(try await exchange.account(trader: "llm-1").positions.isEmpty)
+            #expect(try exchange.account(trader: "llm-1").positions.isEmpty)
             // Both prices are journaled: the approved one in the snapshot, the fresh one in the re-check.
             #expect(record.market?.symbols["BTC"]?.markPrice == 100_000)
             #expect(record.entryRecheck?.prices["BTC"] == mark)
@@ -107,7 +107,7 @@ struct EntryRecheckTests {
             #expect(record.results.map(\.status) == [.filled, .resting, .resting])
             let fill = try #require(record.results.first)
             #expect(fill.averagePrice <= 100_200 * 1.005)
-            #expect(try await exchange.account(trader: "llm-1").positions["BTC"]?.quantity == 0.01996)
+            #expect(try exchange.account(trader: "llm-1").positions["BTC"]?.quantity == 0.01996)
             let replay = replayed(record)
             #expect(replay.verdicts == record.verdicts)
             #expect(replay.orders == record.orders)
@@ -135,7 +135,7 @@ struct EntryRecheckTests {
             #expect(verdict.reasons.contains(flag), "\(verdict.reasons)")
             #expect(!verdict.reasons.contains(.priceMoved))
             #expect(record.orders.isEmpty)
-            #expect(try await exchange.account(trader: "llm-1").positions.isEmpty)
+            #expect(try exchange.account(trader: "llm-1").positions.isEmpty)
             #expect(replayed(record).verdicts == record.verdicts)
         }
     }

@@ -48,9 +48,9 @@ struct PromptMemoryTests {
             await store.begin(trader: trader.id, capital: 10_000, now: C.now - 3_600_000)
 
             func cycle(_ number: Int, at now: Int64) async throws -> CycleRecord {
-                try await harness.exchange.updateMarket(prices: ["BTC": 100_000, "ETH": 4_000], funding: [:], now: now)
-                let account = try await harness.exchange.account(trader: trader.id)
-                let trades = await harness.exchange.closedTrades(trader: trader.id)
+                try harness.exchange.updateMarket(prices: ["BTC": 100_000, "ETH": 4_000], funding: [:], now: now)
+                let account = try harness.exchange.account(trader: trader.id)
+                let trades = harness.exchange.closedTrades(trader: trader.id)
                 _ = await store.observe(trader: trader, account: account, trades: trades, now: now, remembers: true)
                 let record = await harness.cycle.run(
                     cycle: number,
@@ -85,7 +85,7 @@ struct PromptMemoryTests {
                     "- 3 minutes ago: completed (reason: none); BTC buy_to_enter accepted (reasons: none); ETH buy_to_enter refused (reasons: CONFIDENCE_BELOW_MIN"
                 )
             )
-            #expect(try await harness.exchange.account(trader: trader.id).positions["BTC"] == nil)
+            #expect(try harness.exchange.account(trader: trader.id).positions["BTC"] == nil)
 
             // 3: the closed trade, closed by the model, with the reasoning it was entered for; the day's summary.
             let third = try await cycle(3, at: C.now + 360_000)

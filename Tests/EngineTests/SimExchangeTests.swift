@@ -170,8 +170,8 @@ struct SimExchangeTests {
         for venue in [exchange as any ExchangeProvider, refusing] {
             for trader in ["t1", "t2"] {
                 let (account, trades) = try await venue.accountAndClosedTrades(trader: trader)
-                #expect(account == (try await exchange.account(trader: trader)))
-                #expect(trades == (await exchange.closedTrades(trader: trader)))
+                #expect(account == (try exchange.account(trader: trader)))
+                #expect(trades == (exchange.closedTrades(trader: trader)))
             }
             await #expect(throws: ExchangeError.self) { _ = try await venue.accountAndClosedTrades(trader: "t9") }
         }
@@ -381,21 +381,21 @@ struct SimExchangeTests {
             vaultAddress: nil
         )
         let exchange = try SimExchange.open(configuration: configuration)
-        try await exchange.openAccount(trader: "t1", capital: 10_000)
-        try await exchange.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
-        _ = try await exchange.submit([order("a", buy: true, size: 0.1)])
-        let before = try await exchange.account(trader: "t1")
+        try exchange.openAccount(trader: "t1", capital: 10_000)
+        try exchange.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
+        _ = try exchange.submit([order("a", buy: true, size: 0.1)])
+        let before = try exchange.account(trader: "t1")
 
         let reopened = try SimExchange.open(configuration: configuration)
-        let after = try await reopened.account(trader: "t1")
+        let after = try reopened.account(trader: "t1")
         #expect(after == before)
         // The cloid is remembered across the restart too.
-        let again = try await reopened.submit([order("a", buy: true, size: 0.1)])
+        let again = try reopened.submit([order("a", buy: true, size: 0.1)])
         #expect(again.first?.status == .filled)
-        #expect(try await reopened.account(trader: "t1") == before)
+        #expect(try reopened.account(trader: "t1") == before)
         // Opening the account again does not refund it.
-        try await reopened.openAccount(trader: "t1", capital: 10_000)
-        #expect(try await reopened.account(trader: "t1").cash == before.cash)
+        try reopened.openAccount(trader: "t1", capital: 10_000)
+        #expect(try reopened.account(trader: "t1").cash == before.cash)
     }
 }
 
@@ -409,8 +409,8 @@ struct SimPersistenceTests {
             ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
             statePath: path
         )
-        try await exchange.openAccount(trader: "t1", capital: 10_000)
-        try await exchange.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
+        try exchange.openAccount(trader: "t1", capital: 10_000)
+        try exchange.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
         let order = SimExchangeTests().order("a", buy: true, size: 0.1)
         let stop = SimExchangeTests().order(
             "sl",
@@ -420,11 +420,11 @@ struct SimPersistenceTests {
             reduceOnly: true,
             trigger: 98_000
         )
-        _ = try await exchange.submit([order, stop])
+        _ = try exchange.submit([order, stop])
         let written = try Data(contentsOf: URL(fileURLWithPath: path))
-        try await exchange.updateMarket(prices: ["BTC": 99_000], funding: [:], now: 2_000)
+        try exchange.updateMarket(prices: ["BTC": 99_000], funding: [:], now: 2_000)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == written)
-        try await exchange.updateMarket(prices: ["BTC": 97_000], funding: [:], now: 3_000)
+        try exchange.updateMarket(prices: ["BTC": 97_000], funding: [:], now: 3_000)
         let after = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(after.accounts["t1"]?.trader.positions.isEmpty == true)
         #expect(after.accounts["t1"]?.closedTrades.count == 1)
@@ -437,19 +437,19 @@ struct RefusingCloses: ExchangeProvider {
     let inner: SimExchange
     var id: String { inner.id }
     var takerFeeRate: Double { inner.takerFeeRate }
-    func account(trader: String) async throws -> TraderAccount { try await inner.account(trader: trader) }
+    func account(trader: String) async throws -> TraderAccount { try inner.account(trader: trader) }
     func submit(_ orders: [OrderRequest]) async throws -> [OrderResult] {
         if orders.contains(where: \.isReduceOnly) { throw ExchangeError.unavailable("closes refused") }
-        return try await inner.submit(orders)
+        return try inner.submit(orders)
     }
-    func cancel(trader: String, symbol: String) async throws { try await inner.cancel(trader: trader, symbol: symbol) }
-    func closedTrades(trader: String) async throws -> [ClosedTrade] { await inner.closedTrades(trader: trader) }
+    func cancel(trader: String, symbol: String) async throws { try inner.cancel(trader: trader, symbol: symbol) }
+    func closedTrades(trader: String) async throws -> [ClosedTrade] { inner.closedTrades(trader: trader) }
     func maintain(trader: String, account: TraderAccount) async throws -> [String] {
-        try await inner.maintain(trader: trader, account: account)
+        try inner.maintain(trader: trader, account: account)
     }
-    func lookup(_ order: OrderRequest) async throws -> OrderResult? { await inner.lookup(order) }
+    func lookup(_ order: OrderRequest) async throws -> OrderResult? { inner.lookup(order) }
     func currentMarks(symbols: [String]) async throws -> [String: Double] {
-        await inner.currentMarks(symbols: symbols)
+        inner.currentMarks(symbols: symbols)
     }
 }
 
@@ -463,17 +463,17 @@ struct FailedCloseTests {
             ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
             statePath: nil
         )
-        try await sim.openAccount(trader: "t1", capital: 10_000)
-        try await sim.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
+        try sim.openAccount(trader: "t1", capital: 10_000)
+        try sim.updateMarket(prices: ["BTC": 100_000], funding: [:], now: 1_000)
         let tests = SimExchangeTests()
         let legs = [
             tests.order("entry", buy: true, size: 0.1),
             tests.order("sl", buy: false, size: 0.1, kind: .stopLoss, reduceOnly: true, trigger: 98_000),
             tests.order("tp", buy: false, size: 0.1, kind: .takeProfit, reduceOnly: true, trigger: 103_000),
         ]
-        _ = try await sim.submit(legs)
-        #expect(await sim.restingOrders(trader: "t1").count == 2)
-        let position = try #require(try await sim.account(trader: "t1").positions["BTC"])
+        _ = try sim.submit(legs)
+        #expect(sim.restingOrders(trader: "t1").count == 2)
+        let position = try #require(try sim.account(trader: "t1").positions["BTC"])
         let close = OrderPlanner.close(
             position,
             trader: TraderConfigurationView(id: "t1", slippageBps: 50, usesLimitIOC: false),
@@ -495,8 +495,8 @@ struct FailedCloseTests {
         )
         #expect(failures.count == 1, "\(failures)")
         #expect(record.error?.contains("closes refused") == true)
-        #expect(try await sim.account(trader: "t1").positions["BTC"] != nil)
-        let resting = await sim.restingOrders(trader: "t1")
+        #expect(try sim.account(trader: "t1").positions["BTC"] != nil)
+        let resting = sim.restingOrders(trader: "t1")
         #expect(resting.map(\.request.kind).sorted { $0.rawValue < $1.rawValue } == [.stopLoss, .takeProfit])
         #expect(Set(resting.map(\.request.triggerPrice)) == [98_000, 103_000])
     }
@@ -514,15 +514,15 @@ struct SimDurabilityTests {
         let statePath = blocker.appendingPathComponent("paper-exchange.json").path
         let sim = SimExchange(id: "paper", ledger: SimExchangeTests().ledger(), statePath: statePath)
         let order = SimExchangeTests().order("a", buy: true, size: 0.1)
-        await #expect(throws: (any Error).self) { try await sim.submit([order]) }
-        let account = try await sim.account(trader: "t1")
+        #expect(throws: (any Error).self) { try sim.submit([order]) }
+        let account = try sim.account(trader: "t1")
         #expect(account.positions.isEmpty)
         #expect(account.cash == 10_000)
-        #expect(await sim.lookup(order) == nil)
+        #expect(sim.lookup(order) == nil)
 
         try FileManager.default.removeItem(at: blocker)
         try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
-        let results = try await sim.submit([order])
+        let results = try sim.submit([order])
         #expect(results.first?.status == .filled)
         let saved = try JSONDecoder().decode(SimLedger.self, from: Data(contentsOf: URL(fileURLWithPath: statePath)))
         #expect(saved.results["a"]?.status == .filled)

@@ -142,9 +142,9 @@ struct CycleBenchmark {
             ledger: SimLedger(takerFeeBps: 4.5, makerFeeBps: 1.5, slippageBps: 2),
             statePath: nil
         )
-        try await exchange.openAccount(trader: "bench", capital: 100_000)
+        try exchange.openAccount(trader: "bench", capital: 100_000)
         let initial = try await market.snapshot(symbols: market.symbols, now: now)
-        try await exchange.updateMarket(prices: initial.symbols.mapValues(\.markPrice), funding: [:], now: now)
+        try exchange.updateMarket(prices: initial.symbols.mapValues(\.markPrice), funding: [:], now: now)
         let pipeline = try TraderPipeline.make(
             trader: trader,
             configuration: configuration,
@@ -188,8 +188,8 @@ struct CycleBenchmark {
         durations.sort()
 
         // Export: a snapshot of 100 traders like the bench trader, built and published.
-        let account = try await exchange.account(trader: "bench")
-        let trades = await exchange.closedTrades(trader: "bench")
+        let account = try exchange.account(trader: "bench")
+        let trades = exchange.closedTrades(trader: "bench")
         let views = (0..<100).map { _ in
             ArenaSnapshotBuilder.TraderView(
                 configuration: trader,
@@ -204,7 +204,7 @@ struct CycleBenchmark {
         var exportDurations: [Double] = []
         for _ in 0..<20 {
             let started = ContinuousClock.now
-            let files = try ArenaSnapshotBuilder(traders: views, prices: await exchange.marks, now: now).encodedFiles()
+            let files = try ArenaSnapshotBuilder(traders: views, prices: exchange.marks, now: now).encodedFiles()
             try publisher.publish(files)
             exportDurations.append((ContinuousClock.now - started).microseconds / 1000)
         }
@@ -216,8 +216,8 @@ struct CycleBenchmark {
         let tickStarted = ContinuousClock.now
         let ticks = 2000
         for tick in 0..<ticks {
-            let fresh = try await exchange.account(trader: "bench")
-            let closed = await exchange.closedTrades(trader: "bench")
+            let fresh = try exchange.account(trader: "bench")
+            let closed = exchange.closedTrades(trader: "bench")
             _ = await store.observe(trader: trader, account: fresh, trades: closed, now: now + Int64(tick) * 1000)
         }
         let tickMicroseconds = (ContinuousClock.now - tickStarted).microseconds / Double(ticks)
