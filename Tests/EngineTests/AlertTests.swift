@@ -138,27 +138,27 @@ struct AlertTests {
         let store = try ManagerStore(path: statePath)
         let manager = Self.manager(store: store, alerts: sink)
         let trader = CycleHarness.trader()
-        await store.begin(trader: trader.id, capital: 1000, now: 0)
+        store.begin(trader: trader.id, capital: 1000, now: 0)
         for cycle in 1...3 {
             var record = Self.record(trader.id, cycle: cycle, id: "\(trader.id)-\(cycle)", outcome: .failedClosed)
             record.reason = .staleMarketData
-            await store.apply(record, configuration: trader, now: Int64(cycle))
+            store.apply(record, configuration: trader, now: Int64(cycle))
             await manager.health.review(record, trader: trader.id)
         }
         #expect(await sink.raised == ["trader_failing:llm-1"])
         // The trader is paused: no cycle is due for it until it is resumed.
-        #expect(await store.suspended["llm-1"]?.contains("failed closed 3 cycles in a row") == true)
+        #expect(store.suspended["llm-1"]?.contains("failed closed 3 cycles in a row") == true)
         // `engine resume llm-1` leaves a request the running manager picks up.
         let requests = TraderHealth.resumeDirectory(statePath: statePath)
         try FileManager.default.createDirectory(atPath: requests, withIntermediateDirectories: true)
         #expect(FileManager.default.createFile(atPath: requests + "/llm-1", contents: Data()))
         await manager.health.handleResumeRequests()
-        #expect(await store.suspended["llm-1"] == nil)
+        #expect(store.suspended["llm-1"] == nil)
         #expect((try? FileManager.default.contentsOfDirectory(atPath: requests))?.isEmpty == true)
         var protectedless = Self.record(trader.id, cycle: 4, id: "x", outcome: .completed)
         protectedless.inputs = DecisionCycle.inputs(state: TraderState(), now: 4, takerFeeRate: 0, sharpe: 0)
         protectedless.inputs?.unprotectedSymbols = ["BTC"]
-        await store.apply(protectedless, configuration: trader, now: 4)
+        store.apply(protectedless, configuration: trader, now: 4)
         await manager.health.review(protectedless, trader: trader.id)
         #expect(await sink.raised == ["trader_failing:llm-1", "stop_missing:llm-1"])
     }
@@ -167,7 +167,7 @@ struct AlertTests {
         let store = try ManagerStore(path: nil)
         let manager = Self.manager(store: store, alerts: nil)
         let trader = CycleHarness.trader()
-        await store.begin(trader: trader.id, capital: 1000, now: 0)
+        store.begin(trader: trader.id, capital: 1000, now: 0)
         // 3 failures in 20 cycles, never two in a row: 15 %.
         for cycle in 1...20 {
             let record = Self.record(
@@ -176,11 +176,11 @@ struct AlertTests {
                 id: "c\(cycle)",
                 outcome: [5, 11, 20].contains(cycle) ? .failedClosed : .completed
             )
-            await store.apply(record, configuration: trader, now: Int64(cycle))
+            store.apply(record, configuration: trader, now: Int64(cycle))
             await manager.health.review(record, trader: trader.id)
-            if cycle < 20 { #expect(await store.suspended[trader.id] == nil, "cycle \(cycle)") }
+            if cycle < 20 { #expect(store.suspended[trader.id] == nil, "cycle \(cycle)") }
         }
-        #expect(await store.suspended[trader.id]?.contains("15 % of its last 20 cycles") == true)
+        #expect(store.suspended[trader.id]?.contains("15 % of its last 20 cycles") == true)
     }
 
     @Test func staleMarketData_andAVenueFailingOrders_raiseAlerts() async throws {

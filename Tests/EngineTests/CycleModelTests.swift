@@ -146,11 +146,11 @@ struct CycleModelTests {
             #expect(records.allSatisfy { abs($0.costUSD - 0.3) < 1e-9 })
             let store = try ManagerStore(path: nil)
             let trader = C.trader()
-            await store.begin(trader: trader.id, capital: 10_000, now: C.now)
-            for record in records { await store.apply(record, configuration: trader, now: C.now) }
+            store.begin(trader: trader.id, capital: 10_000, now: C.now)
+            for record in records { store.apply(record, configuration: trader, now: C.now) }
             let account = try exchange.account(trader: trader.id)
-            _ = await store.observe(trader: trader, account: account, trades: [], now: C.now + 3_600_000)
-            let state = await store.state(trader.id)
+            _ = store.observe(trader: trader, account: account, trades: [], now: C.now + 3_600_000)
+            let state = store.state(trader.id)
             #expect(abs(state.llmCostUSD - 0.6) < 1e-9)
             let builder = ArenaSnapshotBuilder(
                 traders: [.init(configuration: trader, state: state, account: account, trades: [])],
@@ -183,12 +183,12 @@ struct CycleModelTests {
             let record = try #require(records.first)
             let store = try ManagerStore(path: nil)
             let trader = C.trader()
-            await store.begin(trader: trader.id, capital: 10_000, now: C.now)
-            await store.apply(record, configuration: trader, now: C.now)
+            store.begin(trader: trader.id, capital: 10_000, now: C.now)
+            store.apply(record, configuration: trader, now: C.now)
             let account = try exchange.account(trader: trader.id)
             var view = ArenaSnapshotBuilder.TraderView(
                 configuration: trader,
-                state: await store.state(trader.id),
+                state: store.state(trader.id),
                 account: account,
                 trades: []
             )

@@ -78,16 +78,16 @@ struct ManagerConcurrencyTests {
         let running = Task { try await manager.run() }
         // Five decision intervals pass while the slow trader's first cycle is still waiting on its model.
         for _ in 0..<5 {
-            for _ in 0..<200 where await store.state("fast").lastDecisionAt != clock.now() {
+            for _ in 0..<200 where store.state("fast").lastDecisionAt != clock.now() {
                 try await Task.sleep(for: .milliseconds(5))
             }
             clock.advance(byMilliseconds: 180_000)
         }
-        for _ in 0..<200 where await store.state("fast").cycle < 5 {
+        for _ in 0..<200 where store.state("fast").cycle < 5 {
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(await store.state("fast").cycle >= 5)
-        #expect(await store.state("slow").cycle == 0)
+        #expect(store.state("fast").cycle >= 5)
+        #expect(store.state("slow").cycle == 0)
         running.cancel()
         _ = try? await running.value
     }

@@ -174,7 +174,7 @@ struct ManagerTests {
         #expect(try await exchange.account(trader: "baseline-hold").positions.isEmpty)
         clock.advance(byMilliseconds: 180_000)
         try await assembly.manager.runOnce()
-        #expect(await assembly.manager.store.state("baseline-hold").flattenRequest == nil)
+        #expect(assembly.manager.store.state("baseline-hold").flattenRequest == nil)
         #expect(try await exchange.account(trader: "baseline-hold").positions.isEmpty)
         #expect(try journal().map(\.outcome).suffix(2) == ["paused", "flatten requested"])
         try await assembly.httpClient.shutdown()
@@ -206,7 +206,7 @@ struct ManagerTests {
 
     @Test func closedTrade_startsTheSymbolsCooldown() async throws {
         let store = try ManagerStore(path: nil)
-        await store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)
+        store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)
         let trade = ClosedTrade(
             tradeID: 1,
             trader: "t",
@@ -226,13 +226,13 @@ struct ManagerTests {
             wasLiquidated: false,
             exitPlan: nil
         )
-        _ = await store.observe(
+        _ = store.observe(
             trader: Self.trader,
             account: account(equity: 990),
             trades: [trade],
             now: EngineFixtures.start + 61_000
         )
-        let state = await store.state("t")
+        let state = store.state("t")
         #expect(state.cooldownUntil["BTC"] == EngineFixtures.start + 60_000 + 600_000)
         #expect(state.closedTradesSeen == 1)
     }
@@ -240,37 +240,37 @@ struct ManagerTests {
     @Test func dailyLossAndDrawdownSwitches_fireOnce_andDailyResetsNextDay() async throws {
         let store = try ManagerStore(path: nil)
         let dayStart = (EngineFixtures.start / 86_400_000) * 86_400_000
-        await store.begin(trader: "t", capital: 1000, now: dayStart + 1000)
+        store.begin(trader: "t", capital: 1000, now: dayStart + 1000)
         // −4 %: under both limits (5 % daily, 20 % drawdown).
         #expect(
-            await store.observe(trader: Self.trader, account: account(equity: 960), trades: [], now: dayStart + 2000)
+            store.observe(trader: Self.trader, account: account(equity: 960), trades: [], now: dayStart + 2000)
                 == false
         )
-        #expect(await store.state("t").isDailyLossLimitHit == false)
+        #expect(store.state("t").isDailyLossLimitHit == false)
         // −6 %: the daily switch fires, the drawdown one does not.
         #expect(
-            await store.observe(trader: Self.trader, account: account(equity: 940), trades: [], now: dayStart + 3000)
+            store.observe(trader: Self.trader, account: account(equity: 940), trades: [], now: dayStart + 3000)
                 == false
         )
-        #expect(await store.state("t").isDailyLossLimitHit)
+        #expect(store.state("t").isDailyLossLimitHit)
         // −21 % from the peak: the drawdown switch fires once and asks for every position to be closed.
         #expect(
-            await store.observe(trader: Self.trader, account: account(equity: 790), trades: [], now: dayStart + 4000)
+            store.observe(trader: Self.trader, account: account(equity: 790), trades: [], now: dayStart + 4000)
         )
         #expect(
-            await store.observe(trader: Self.trader, account: account(equity: 780), trades: [], now: dayStart + 5000)
+            store.observe(trader: Self.trader, account: account(equity: 780), trades: [], now: dayStart + 5000)
                 == false
         )
-        #expect(await store.state("t").isDrawdownLimitHit)
+        #expect(store.state("t").isDrawdownLimitHit)
         // Next UTC day: the daily switch resets, the drawdown switch stays.
-        _ = await store.observe(
+        _ = store.observe(
             trader: Self.trader,
             account: account(equity: 780),
             trades: [],
             now: dayStart + 86_400_000 + 1
         )
-        #expect(await store.state("t").isDailyLossLimitHit == false)
-        #expect(await store.state("t").isDrawdownLimitHit)
+        #expect(store.state("t").isDailyLossLimitHit == false)
+        #expect(store.state("t").isDrawdownLimitHit)
     }
 
     /// What a tick reads back from observing an account is the trader's state after it: its switches, pause and
@@ -279,7 +279,7 @@ struct ManagerTests {
         let store = try ManagerStore(path: nil)
         let dayStart = (EngineFixtures.start / 86_400_000) * 86_400_000
         func observe(equity: Double, at now: Int64) async -> ManagerStore.TickObservation {
-            await store.observeTick(
+            store.observeTick(
                 trader: Self.trader.id,
                 risk: Self.trader.riskParams,
                 account: account(equity: equity),
@@ -288,13 +288,13 @@ struct ManagerTests {
             )
         }
         func request(_ action: OperatorRequest.Action) async {
-            _ = await store.apply(
+            _ = store.apply(
                 OperatorRequest(action: action, trader: "t", user: "op", requestedAt: dayStart),
                 now: dayStart + 1500
             )
         }
         func expectMatches(_ observed: ManagerStore.TickObservation, closeAll: Bool) async {
-            let state = await store.state("t")
+            let state = store.state("t")
             #expect(
                 observed
                     == .init(
@@ -318,9 +318,9 @@ struct ManagerTests {
                     isFlattenRequested: false
                 )
         )
-        #expect(await store.state("t").equityHistory.count == 1)
-        #expect(await store.state("t").day == dayStart / 86_400_000)
-        await store.begin(trader: "t", capital: 1000, now: dayStart + 1000)
+        #expect(store.state("t").equityHistory.count == 1)
+        #expect(store.state("t").day == dayStart / 86_400_000)
+        store.begin(trader: "t", capital: 1000, now: dayStart + 1000)
         await request(.pause)
         observed = await observe(equity: 940, at: dayStart + 5000)
         #expect(observed.isDailyLossLimitHit && observed.isPaused && !observed.isDrawdownLimitHit)
@@ -330,31 +330,31 @@ struct ManagerTests {
         #expect(observed.closeAll && observed.isDrawdownLimitHit && observed.isFlattenRequested)
         await expectMatches(observed, closeAll: true)
         await expectMatches(await observe(equity: 780, at: dayStart + 5000), closeAll: false)
-        #expect(await store.state("t").peakEquity == 1000)
+        #expect(store.state("t").peakEquity == 1000)
     }
 
     @Test func equityHistory_getsOnePointPerHour() async throws {
         let store = try ManagerStore(path: nil)
-        await store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)
+        store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)
         for minute in stride(from: 1, through: 150, by: 1) {
-            _ = await store.observe(
+            _ = store.observe(
                 trader: Self.trader,
                 account: account(equity: 1000 + Double(minute)),
                 trades: [],
                 now: EngineFixtures.start + Int64(minute) * 60_000
             )
         }
-        let history = await store.state("t").equityHistory
+        let history = store.state("t").equityHistory
         #expect(history.map(\.marker) == [0, 1, 2])
         #expect(history[1].equity == 1060)
     }
 
     @Test func claim_respectsTheConcurrencyLimit_andOneCyclePerTrader() async throws {
         let store = try ManagerStore(path: nil)
-        #expect(await store.claim("a", limit: 2))
-        #expect(await store.claim("a", limit: 2) == false)
-        #expect(await store.claim("b", limit: 2))
-        #expect(await store.claim("c", limit: 2) == false)
+        #expect(store.claim("a", limit: 2))
+        #expect(store.claim("a", limit: 2) == false)
+        #expect(store.claim("b", limit: 2))
+        #expect(store.claim("c", limit: 2) == false)
     }
 
     /// `engine run`'s services: the exporter publishes once the manager has prepared, and once more after the manager
@@ -376,8 +376,8 @@ struct ManagerTests {
         // Both traders decide on the first tick; wait (at most a minute) for a generation that counts their cycles.
         var seen = 0
         for _ in 0..<3000 {
-            let hold = await manager.store.state("baseline-hold").cycle
-            let ema = await manager.store.state("baseline-ema").cycle
+            let hold = manager.store.state("baseline-hold").cycle
+            let ema = manager.store.state("baseline-ema").cycle
             let cycled = hold >= 1 && ema >= 1
             if cycled, number(reader.resolve()) >= 2 {
                 seen = number(reader.resolve())

@@ -45,20 +45,20 @@ struct PromptMemoryTests {
             )
             let store = try ManagerStore(path: nil)
             let trader = C.trader()
-            await store.begin(trader: trader.id, capital: 10_000, now: C.now - 3_600_000)
+            store.begin(trader: trader.id, capital: 10_000, now: C.now - 3_600_000)
 
             func cycle(_ number: Int, at now: Int64) async throws -> CycleRecord {
                 try harness.exchange.updateMarket(prices: ["BTC": 100_000, "ETH": 4_000], funding: [:], now: now)
                 let account = try harness.exchange.account(trader: trader.id)
                 let trades = harness.exchange.closedTrades(trader: trader.id)
-                _ = await store.observe(trader: trader, account: account, trades: trades, now: now, remembers: true)
+                _ = store.observe(trader: trader, account: account, trades: trades, now: now, remembers: true)
                 let record = await harness.cycle.run(
                     cycle: number,
                     now: now,
-                    state: await store.state(trader.id),
+                    state: store.state(trader.id),
                     clock: ManualClock(now: now)
                 )
-                await store.apply(record, configuration: trader, now: now, remembers: true)
+                store.apply(record, configuration: trader, now: now, remembers: true)
                 return record
             }
 
@@ -69,7 +69,7 @@ struct PromptMemoryTests {
             let firstPrompt = try #require(first.userPrompt)
             #expect(firstPrompt.components(separatedBy: "- none yet").count == 3)
             #expect(first.verdicts.map(\.isAccepted) == [true, false])
-            var state = await store.state(trader.id)
+            var state = store.state(trader.id)
             #expect(state.memory?.entryReasons == ["BTC": "breakout above the range\nwith volume"])
 
             // 2: the open position shows why it was entered; the last cycle shows what risk refused. It closes BTC.
@@ -89,7 +89,7 @@ struct PromptMemoryTests {
 
             // 3: the closed trade, closed by the model, with the reasoning it was entered for; the day's summary.
             let third = try await cycle(3, at: C.now + 360_000)
-            state = await store.state(trader.id)
+            state = store.state(trader.id)
             let remembered = try #require(state.memory?.trades.last)
             #expect(remembered.closeReason == "model")
             #expect(remembered.entryReasoning == "breakout above the range\nwith volume")

@@ -276,9 +276,9 @@ struct RebalanceTests {
             await manager.persist()
             #expect(try sim.account(trader: "a").cash == 3250)
             #expect(try sim.account(trader: "b").cash == 2750)
-            #expect(await manager.store.state("a").inceptionCapital == 3250)
-            #expect(await manager.store.state("b").inceptionCapital == 2750)
-            #expect(await manager.store.nextRebalanceID == 2)
+            #expect(manager.store.state("a").inceptionCapital == 3250)
+            #expect(manager.store.state("b").inceptionCapital == 2750)
+            #expect(manager.store.nextRebalanceID == 2)
         }
     }
 

@@ -212,13 +212,13 @@ struct CycleBenchmark {
 
         // Tick bookkeeping per trader: account sync and state observation.
         let store = try ManagerStore(path: nil)
-        await store.begin(trader: "bench", capital: 100_000, now: now)
+        store.begin(trader: "bench", capital: 100_000, now: now)
         let tickStarted = ContinuousClock.now
         let ticks = 2000
         for tick in 0..<ticks {
             let fresh = try exchange.account(trader: "bench")
             let closed = exchange.closedTrades(trader: "bench")
-            _ = await store.observe(trader: trader, account: fresh, trades: closed, now: now + Int64(tick) * 1000)
+            _ = store.observe(trader: trader, account: fresh, trades: closed, now: now + Int64(tick) * 1000)
         }
         let tickMicroseconds = (ContinuousClock.now - tickStarted).microseconds / Double(ticks)
 

@@ -123,7 +123,7 @@ package struct EngineAssembly {
                 tickInterval = 1000
             case .replay:
                 let start = try replayStart(configuration: configuration, markets: markets)
-                let resume = await store.state.clockTime
+                let resume = store.state.clockTime
                 clock = ReplayClock(start: max(start, resume), speed: configuration.clock.speed)
                 tickInterval = Int64(1000 * configuration.clock.speed)
                 logger.info(

@@ -309,7 +309,7 @@ package struct Backtest {
         for trader in manager.traders.sorted(by: { $0.configuration.id < $1.configuration.id }) {
             let id = trader.configuration.id
             guard let exchange = manager.exchanges[trader.configuration.exchangeProvider] else { continue }
-            let state = await manager.store.state(id)
+            let state = manager.store.state(id)
             let account = try await exchange.account(trader: id)
             let trades = try await exchange.closedTrades(trader: id)
             let usage = state.llmUsage.map { table in table.keys.sorted().compactMap { table[$0] } }

@@ -33,7 +33,7 @@ package struct BacktestRunner {
         // When each last decided: only its own model cycles change it (a close-out or a rebalance does not), so it
         // is read from the store once here and after each of its cycles, not every tick.
         var lastDecisions: [Int64?] = []
-        for (trader, _) in ordered { lastDecisions.append(await manager.store.lastDecisionAt(trader.configuration.id)) }
+        for (trader, _) in ordered { lastDecisions.append(manager.store.lastDecisionAt(trader.configuration.id)) }
         let intervals = ordered.map { $0.0.configuration.decisionInterval.milliseconds }
         var cycles = 0
         while true {
@@ -56,9 +56,9 @@ package struct BacktestRunner {
                     nextDue = min(nextDue, close)
                     continue
                 }
-                guard await manager.store.claim(trader.configuration.id, limit: .max) else { continue }
+                guard manager.store.claim(trader.configuration.id, limit: .max) else { continue }
                 await manager.runCycle(trader, now: now)
-                lastDecisions[index] = await manager.store.lastDecisionAt(trader.configuration.id)
+                lastDecisions[index] = manager.store.lastDecisionAt(trader.configuration.id)
                 cycles += 1
                 nextDue = min(nextDue, now + interval)
             }

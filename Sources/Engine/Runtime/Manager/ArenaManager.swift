@@ -187,11 +187,11 @@ package final class ArenaManager: Service, Sendable {
                     )
                 }
             }
-            await store.begin(trader: trader.configuration.id, capital: capital, now: now)
+            store.begin(trader: trader.configuration.id, capital: capital, now: now)
             // A crash between the journal's fsync and the state's save leaves the journal one cycle ahead: count
             // from the journal, so no cycle number is used twice.
             if let journal, let last = try await journal.lastCycle(trader: trader.configuration.id),
-                await store.advanceCycle(trader.configuration.id, to: last)
+                store.advanceCycle(trader.configuration.id, to: last)
             {
                 logger.notice(
                     "cycle count taken from the journal: the saved state was behind it (a crash before the save)",
@@ -225,7 +225,7 @@ package final class ArenaManager: Service, Sendable {
                 await rebalanceIfDue(now: now)
                 heartbeat.beat()
                 for trader in await dueTraders(now: now) {
-                    guard await store.claim(trader.configuration.id, limit: maxConcurrentDecisions) else { continue }
+                    guard store.claim(trader.configuration.id, limit: maxConcurrentDecisions) else { continue }
                     group.addTask { await self.runCycle(trader, now: now) }
                 }
                 try? await clock.sleep(until: now + tickInterval)
@@ -234,19 +234,19 @@ package final class ArenaManager: Service, Sendable {
             // cancelled model call fails its cycle closed, and its record is journaled). A second signal cancels
             // at once.
             let deadline = ContinuousClock.now + shutdownGrace
-            let running = await store.runningCount
+            let running = store.runningCount
             if running > 0 {
                 logger.notice(
                     "shutdown: waiting for cycles in flight (a second signal cancels them)",
                     metadata: ["count": "\(running)", "grace": "\(shutdownGrace)"]
                 )
             }
-            while await store.runningCount > 0, ContinuousClock.now < deadline, !Task.isCancelled,
+            while store.runningCount > 0, ContinuousClock.now < deadline, !Task.isCancelled,
                 shutdownSignals?.isUrgent != true
             {
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            let unfinished = await store.runningCount
+            let unfinished = store.runningCount
             if unfinished > 0 {
                 let why = shutdownSignals?.isUrgent == true ? "a second signal" : "the grace period is over"
                 logger.warning(
@@ -267,7 +267,7 @@ package final class ArenaManager: Service, Sendable {
 
     /// A one-line status for systemd.
     package func statusLine() async -> String {
-        let running = await store.runningCount
+        let running = store.runningCount
         let age = heartbeat.age.map { "\($0.components.seconds) s" } ?? "never"
         return "\(traders.count) traders, \(running) cycles running, last tick \(age) ago"
     }
@@ -280,7 +280,7 @@ package final class ArenaManager: Service, Sendable {
         await tick(now: now)
         await withDiscardingTaskGroup { group in
             for trader in await dueTraders(now: now) {
-                guard await store.claim(trader.configuration.id, limit: .max) else { continue }
+                guard store.claim(trader.configuration.id, limit: .max) else { continue }
                 group.addTask { await self.runCycle(trader, now: now) }
             }
         }
@@ -292,9 +292,9 @@ package final class ArenaManager: Service, Sendable {
     /// Traders whose decision interval has elapsed and that are not running.
     func dueTraders(now: Int64) async -> [Trader] {
         var due: [Trader] = []
-        let suspended = await store.suspended
+        let suspended = store.suspended
         for trader in traders where trader.configuration.autoStart && suspended[trader.configuration.id] == nil {
-            let state = await store.state(trader.configuration.id)
+            let state = store.state(trader.configuration.id)
             let interval = trader.configuration.decisionInterval.milliseconds
             if let last = state.lastDecisionAt, now - last < interval { continue }
             due.append(trader)
@@ -304,10 +304,10 @@ package final class ArenaManager: Service, Sendable {
 
     func runCycle(_ trader: Trader, now: Int64) async {
         guard await journalCaughtUp(trader.configuration.id) else {
-            await store.release(trader.configuration.id)
+            store.release(trader.configuration.id)
             return
         }
-        let state = await store.state(trader.configuration.id)
+        let state = store.state(trader.configuration.id)
         let started = ContinuousClock.now
         let record = await trader.cycle.run(
             cycle: state.cycle + 1,
@@ -315,7 +315,7 @@ package final class ArenaManager: Service, Sendable {
             state: state,
             clock: clock,
             intentLog: intentLog,
-            currentState: { [store] in await store.state(trader.configuration.id) }
+            currentState: { [store] in store.state(trader.configuration.id) }
         )
         if let metrics {
             metrics.recordCycle(
@@ -391,7 +391,7 @@ package final class ArenaManager: Service, Sendable {
     func commit(_ record: CycleRecord, trader: Trader, now: Int64) async {
         let id = trader.configuration.id
         await commitGate.lock()
-        await store.apply(record, configuration: trader.configuration, now: now, remembers: trader.remembers)
+        store.apply(record, configuration: trader.configuration, now: now, remembers: trader.remembers)
         var failure: (any Error)?
         do {
             try await journal?.append(record)
@@ -516,12 +516,12 @@ package final class ArenaManager: Service, Sendable {
             do {
                 let (account, trades) = try await exchange.accountAndClosedTrades(trader: trader.configuration.id)
                 if let notifier {
-                    let seen = await store.state(trader.configuration.id).closedTradesSeen
+                    let seen = store.state(trader.configuration.id).closedTradesSeen
                     for trade in trades.dropFirst(seen) {
                         await notifier.send(.trades, TradeNotice.closed(trade, trader: trader.configuration))
                     }
                 }
-                let observed = await store.observeTick(
+                let observed = store.observeTick(
                     trader: trader.configuration.id,
                     risk: trader.configuration.riskParams,
                     account: account,
@@ -552,7 +552,7 @@ package final class ArenaManager: Service, Sendable {
                 // close refused, a position opened by a cycle that was in flight, a restart), the close-out runs
                 // again; a flatten is done once nothing is held.
                 if observed.isFlattenRequested, account.positions.isEmpty {
-                    await store.flattenDone(trader.configuration.id)
+                    store.flattenDone(trader.configuration.id)
                 }
                 let closeOut: (origin: CycleRecord.Origin, reason: ReasonCode)? =
                     observed.isDrawdownLimitHit
@@ -619,7 +619,7 @@ package final class ArenaManager: Service, Sendable {
 
     func persist() async {
         do {
-            try await store.save(clockTime: clock.now())
+            try store.save(clockTime: clock.now())
         } catch {
             logger.error("cannot persist manager state", metadata: ["error": "\(error)"])
         }
@@ -663,7 +663,7 @@ extension ArenaManager {
     func sendDailySummaryIfDue(now: Int64) async {
         guard let notifier else { return }
         let day = now / 86_400_000
-        guard (now % 86_400_000) / 60_000 >= Int64(dailySummaryMinute), await store.claimSummary(day: day) else {
+        guard (now % 86_400_000) / 60_000 >= Int64(dailySummaryMinute), store.claimSummary(day: day) else {
             return
         }
         var lines = ["Arena daily summary, \(UTCTime.iso8601(day * 86_400_000).prefix(10))"]
@@ -672,7 +672,7 @@ extension ArenaManager {
             guard let exchange = exchanges[trader.configuration.exchangeProvider],
                 let account = try? await exchange.account(trader: id)
             else { continue }
-            let state = await store.state(id)
+            let state = store.state(id)
             let trades = (try? await exchange.closedTrades(trader: id)) ?? []
             let today = trades.filter { $0.exitTime / 86_400_000 == day }
             let change = account.equity - state.dayStartEquity

@@ -17,13 +17,13 @@ package struct CapitalRebalancing: Sendable {
     /// Every `rebalance_interval`, between cycles: gathers each paper trader's KPIs, plans the moves, journals
     /// them (fsynced) and only then moves the capital. Nothing moves when the journal cannot be written.
     func runIfDue(now: Int64, persist: () async -> Void) async {
-        guard let last = await store.lastRebalanceAt else {
+        guard let last = store.lastRebalanceAt else {
             // The first interval starts now: a plan needs some history to judge by.
-            await store.armRebalancing(at: now)
+            store.armRebalancing(at: now)
             return
         }
-        guard now - last >= settings.interval, await store.runningCount == 0 else { return }
-        await store.armRebalancing(at: now)
+        guard now - last >= settings.interval, store.runningCount == 0 else { return }
+        store.armRebalancing(at: now)
         let (candidates, skipped) = await candidates()
         let moves = settings.rebalancer.plan(candidates)
         guard !moves.isEmpty else {
@@ -33,7 +33,7 @@ package struct CapitalRebalancing: Sendable {
         let byID = Dictionary(uniqueKeysWithValues: moves.map { ($0.id, $0) })
         let bounds = settings.rebalancer
         let rebalance = RebalancesDocument.Rebalance(
-            id: await store.nextRebalanceID,
+            id: store.nextRebalanceID,
             timestamp: now,
             poolUSD: candidates.reduce(0) { $0 + $1.equity },
             moves: candidates.map { candidate in
@@ -77,7 +77,7 @@ package struct CapitalRebalancing: Sendable {
     func candidates() async -> ([Rebalancer.Candidate], [RebalancesDocument.Skipped]) {
         var candidates: [Rebalancer.Candidate] = []
         var skipped: [RebalancesDocument.Skipped] = []
-        let suspended = await store.suspended
+        let suspended = store.suspended
         for trader in traders.sorted(by: { $0.configuration.id < $1.configuration.id }) {
             let id = trader.configuration.id
             guard trader.configuration.autoStart else {
@@ -92,7 +92,7 @@ package struct CapitalRebalancing: Sendable {
                 skipped.append(.init(modelID: id, reason: "no paper account"))
                 continue
             }
-            let state = await store.state(id)
+            let state = store.state(id)
             let week = state.equityHistory.suffix(24 * 7)
             let shares = week.compactMap { point in point.marginUsed.map { point.equity > 0 ? $0 / point.equity : 0 } }
             let current = account.equity > 0 ? account.marginUsed / account.equity : 0
@@ -135,9 +135,9 @@ package struct CapitalRebalancing: Sendable {
                     metadata: ["trader": "\(move.modelID)", "error": "\(error)"]
                 )
             }
-            await store.applyTransfer(trader: move.modelID, amount: move.amountUSD, rebalance: rebalance.id)
+            store.applyTransfer(trader: move.modelID, amount: move.amountUSD, rebalance: rebalance.id)
         }
-        await store.recordRebalance(rebalance)
+        store.recordRebalance(rebalance)
     }
 
     /// Re-applies the rebalance journal at start (a crash between journaling and applying loses nothing).

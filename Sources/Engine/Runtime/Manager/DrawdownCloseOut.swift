@@ -42,10 +42,10 @@ package final class DrawdownCloseOut: Sendable {
     ) async {
         let id = trader.configuration.id
         guard lastRun.withLock({ $0[id].map { now - $0 >= retry } ?? true }),
-            await store.claim(id, limit: .max)
+            store.claim(id, limit: .max)
         else { return }
         lastRun.withLock { $0[id] = now }
-        let cycle = await store.state(id).cycle + 1
+        let cycle = store.state(id).cycle + 1
         var record = CycleRecord(
             traderID: id,
             cycle: cycle,

@@ -2,48 +2,162 @@ import ArenaAdapters
 import ArenaCore
 import Foundation
 import Shared
+import Synchronization
 
-/// The manager's mutable state, behind an actor, persisted atomically to `state_path`.
-package actor ManagerStore {
-    private(set) var state: ManagerState
-    nonisolated let path: String?
-    private var running: Set<String> = []
-    private var dirty = false
+/// The manager's mutable state (a `ManagerBook`) behind a lock, persisted atomically to `state_path`. Each method
+/// is the book's method of the same name, taken under the lock.
+///
+/// A lock, not an actor: every call is a few microseconds on the book, and a backtest makes one every tick and
+/// several every cycle — as an actor, each switched executors twice. The state file is written outside the lock
+/// (the state is copied under it), so a save never holds up a tick.
+package final class ManagerStore: Sendable {
+    package let path: String?
+    private let book: Mutex<ManagerBook>
+    /// The newest save written to `path`: a save that finds a newer one written does not write its older state.
+    private let written = Mutex<Int>(0)
     /// Conversations kept per trader in state (the API shows the newest few).
     static let conversationLimit = 5
     /// Hourly equity points kept per trader (90 days).
     static let historyLimit = 24 * 90
+    static let outcomeWindow = 50
+    static let venueWindow = 100
+    /// Keeps the newest rebalances for the export (once each).
+    static let rebalanceLimit = 50
+
+    /// What a tick needs to know of a trader once its account is observed, read without copying its state.
+    package struct TickObservation: Sendable, Equatable {
+        /// The drawdown switch has just fired: the trader's positions must be closed.
+        var closeAll: Bool
+        var isDrawdownLimitHit: Bool
+        var isDailyLossLimitHit: Bool
+        var isPaused: Bool
+        var isFlattenRequested: Bool
+    }
 
     package init(path: String?) throws {
         self.path = path
+        var state = ManagerState()
         if let path, let data = FileManager.default.contents(atPath: path) {
             do {
                 state = try JSONDecoder().decode(ManagerState.self, from: data)
             } catch {
                 throw ManagerStateError(path: path, reason: "\(error)")
             }
-        } else {
-            state = ManagerState()
         }
+        book = Mutex(ManagerBook(state: state))
     }
 
-    var runningCount: Int { running.count }
+    var state: ManagerState { book.withLock { $0.state } }
+    var runningCount: Int { book.withLock { $0.running.count } }
+    var suspended: [String: String] { book.withLock { $0.suspended } }
+    var lastRebalanceAt: Int64? { book.withLock { $0.state.lastRebalanceAt } }
+    var nextRebalanceID: Int { book.withLock { $0.nextRebalanceID } }
+
+    func suspend(_ trader: String, reason: String) -> Bool {
+        book.withLock { $0.suspend(trader, reason: reason) }
+    }
+    func apply(_ request: OperatorRequest, now: Int64) -> String { book.withLock { $0.apply(request, now: now) } }
+    func flattenDone(_ trader: String) { book.withLock { $0.flattenDone(trader) } }
+    func resume(_ trader: String) -> Bool { book.withLock { $0.resume(trader) } }
+    func recordOrders(venue: String, failures: [Bool]) -> (rate: Double, count: Int) {
+        book.withLock { $0.recordOrders(venue: venue, failures: failures) }
+    }
+    func recordOutcome(_ trader: String, failed: Bool) -> (rate: Double, count: Int) {
+        book.withLock { $0.recordOutcome(trader, failed: failed) }
+    }
+    func state(_ trader: String) -> TraderState { book.withLock { $0.state.traders[trader] ?? TraderState() } }
+    /// When the trader last decided (without copying its state: the backtest asks after every cycle).
+    func lastDecisionAt(_ trader: String) -> Int64? { book.withLock { $0.state.traders[trader]?.lastDecisionAt } }
+    package func begin(trader: String, capital: Double, now: Int64) {
+        book.withLock { $0.begin(trader: trader, capital: capital, now: now) }
+    }
+    func advanceCycle(_ trader: String, to cycle: Int) -> Bool { book.withLock { $0.advanceCycle(trader, to: cycle) } }
+    func claim(_ trader: String, limit: Int) -> Bool { book.withLock { $0.claim(trader, limit: limit) } }
+    func release(_ trader: String) { book.withLock { $0.release(trader) } }
+    func takeDirty() -> Bool { book.withLock { $0.takeDirty() } }
+    func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64, remembers: Bool = false) {
+        book.withLock { $0.apply(record, configuration: configuration, now: now, remembers: remembers) }
+    }
+    /// Updates equity history, cooldowns (from trades closed since last seen) and kill switches. Returns true
+    /// when the drawdown switch has just fired and the trader's positions must be closed.
+    package func observe(
+        trader configuration: TraderConfiguration,
+        account: TraderAccount,
+        trades: [ClosedTrade],
+        now: Int64,
+        remembers: Bool = false
+    ) -> Bool {
+        book.withLock {
+            $0.observeTick(
+                trader: configuration.id,
+                risk: configuration.riskParams,
+                account: account,
+                trades: trades,
+                now: now,
+                remembers: remembers
+            ).closeAll
+        }
+    }
+    package func observeTick(
+        trader id: String,
+        risk limits: RiskParameters,
+        account: TraderAccount,
+        trades: [ClosedTrade],
+        now: Int64,
+        remembers: Bool = false
+    ) -> TickObservation {
+        book.withLock {
+            $0.observeTick(trader: id, risk: limits, account: account, trades: trades, now: now, remembers: remembers)
+        }
+    }
+    func claimSummary(day: Int64) -> Bool { book.withLock { $0.claimSummary(day: day) } }
+    func armRebalancing(at time: Int64) { book.withLock { $0.armRebalancing(at: time) } }
+    func applyTransfer(trader id: String, amount: Double, rebalance: Int) {
+        book.withLock { $0.applyTransfer(trader: id, amount: amount, rebalance: rebalance) }
+    }
+    func recordRebalance(_ rebalance: RebalancesDocument.Rebalance) { book.withLock { $0.recordRebalance(rebalance) } }
+
+    /// Writes the state as it is now (its clock time raised to `clockTime`) to `path`. The state is copied under the
+    /// lock and written outside it; of two saves racing, the older state is never written over the newer.
+    func save(clockTime: Int64) throws {
+        let (state, generation) = book.withLock { book in
+            book.state.clockTime = max(book.state.clockTime, clockTime)
+            book.saves += 1
+            return (book.state, book.saves)
+        }
+        guard let path else { return }
+        try written.withLock { written in
+            guard generation > written else { return }
+            try AtomicFile.replaceJSON(path, with: state)
+            written = generation
+        }
+    }
+}
+
+/// The manager's mutable state and what it books in memory only; `ManagerStore` holds it behind its lock.
+package struct ManagerBook: Sendable {
+    var state: ManagerState
+    var running: Set<String> = []
+    var dirty = false
+    /// Saves asked for so far (`ManagerStore.save` orders them).
+    var saves = 0
 
     /// Traders paused for failing too often, with why. In memory only: a restart resumes them, as does
     /// `engine resume`.
-    private(set) var suspended: [String: String] = [:]
+    var suspended: [String: String] = [:]
     /// The last outcomes per trader (true = failed closed), for the failure rate.
     private var recentOutcomes: [String: [Bool]] = [:]
-    static let outcomeWindow = 50
 
-    func suspend(_ trader: String, reason: String) -> Bool {
+    init(state: ManagerState) { self.state = state }
+
+    mutating func suspend(_ trader: String, reason: String) -> Bool {
         guard suspended[trader] == nil else { return false }
         suspended[trader] = reason
         return true
     }
 
     /// Applies an operator's request; returns what became of it, for the operator journal.
-    func apply(_ request: OperatorRequest, now: Int64) -> String {
+    mutating func apply(_ request: OperatorRequest, now: Int64) -> String {
         let label = "\(request.user) at \(UTCTime.iso8601(request.requestedAt))"
         switch request.action {
         case .flatten:
@@ -84,49 +198,45 @@ package actor ManagerStore {
     }
 
     /// The trader holds no position any more: its flatten request is done.
-    func flattenDone(_ trader: String) {
+    mutating func flattenDone(_ trader: String) {
         guard state.traders[trader]?.flattenRequest != nil else { return }
         state.traders[trader]?.flattenRequest = nil
         dirty = true
     }
 
-    func resume(_ trader: String) -> Bool {
+    mutating func resume(_ trader: String) -> Bool {
         recentOutcomes[trader] = nil
         return suspended.removeValue(forKey: trader) != nil
     }
 
     /// The last order outcomes per venue (true = the venue failed it), for the venue error rate.
     private var venueOutcomes: [String: [Bool]] = [:]
-    static let venueWindow = 100
 
     /// Books a cycle's orders at a venue and returns its error rate over the window and the window's size.
-    func recordOrders(venue: String, failures: [Bool]) -> (rate: Double, count: Int) {
+    mutating func recordOrders(venue: String, failures: [Bool]) -> (rate: Double, count: Int) {
         var outcomes = venueOutcomes[venue] ?? []
         outcomes += failures
-        if outcomes.count > Self.venueWindow { outcomes.removeFirst(outcomes.count - Self.venueWindow) }
+        if outcomes.count > ManagerStore.venueWindow { outcomes.removeFirst(outcomes.count - ManagerStore.venueWindow) }
         venueOutcomes[venue] = outcomes
         guard !outcomes.isEmpty else { return (0, 0) }
         return (Double(outcomes.filter { $0 }.count) / Double(outcomes.count), outcomes.count)
     }
 
     /// Books an outcome and returns the failure rate over the window and how many outcomes it holds.
-    func recordOutcome(_ trader: String, failed: Bool) -> (rate: Double, count: Int) {
+    mutating func recordOutcome(_ trader: String, failed: Bool) -> (rate: Double, count: Int) {
         var outcomes = recentOutcomes[trader] ?? []
         outcomes.append(failed)
-        if outcomes.count > Self.outcomeWindow { outcomes.removeFirst(outcomes.count - Self.outcomeWindow) }
+        if outcomes.count > ManagerStore.outcomeWindow {
+            outcomes.removeFirst(outcomes.count - ManagerStore.outcomeWindow)
+        }
         recentOutcomes[trader] = outcomes
         return (Double(outcomes.filter { $0 }.count) / Double(outcomes.count), outcomes.count)
     }
 
-    func state(_ trader: String) -> TraderState { state.traders[trader] ?? TraderState() }
-
-    /// When the trader last decided (without copying its state: the backtest asks for every trader every tick).
-    func lastDecisionAt(_ trader: String) -> Int64? { state.traders[trader]?.lastDecisionAt }
-
     /// Changes the trader's state where it lies in the table (started on first sight), its id looked up once: a
     /// copy held while it changes would make every change to its long lists (equity history, invocation times,
     /// signal samples) copy them whole.
-    private func modify<Result>(_ trader: String, _ body: (inout TraderState) -> Result) -> Result {
+    private mutating func modify<Result>(_ trader: String, _ body: (inout TraderState) -> Result) -> Result {
         if let index = state.traders.index(forKey: trader) { return body(&state.traders.values[index]) }
         var fresh = TraderState()
         defer { state.traders[trader] = fresh }
@@ -134,7 +244,7 @@ package actor ManagerStore {
     }
 
     /// Starts a trader's state on first sight; a restored trader keeps what it had.
-    package func begin(trader: String, capital: Double, now: Int64) {
+    package mutating func begin(trader: String, capital: Double, now: Int64) {
         guard state.traders[trader] == nil else { return }
         var fresh = TraderState()
         fresh.startedAt = now
@@ -151,7 +261,7 @@ package actor ManagerStore {
     }
 
     /// Raises a trader's cycle count to `cycle` when it is behind; true when it was.
-    func advanceCycle(_ trader: String, to cycle: Int) -> Bool {
+    mutating func advanceCycle(_ trader: String, to cycle: Int) -> Bool {
         guard var state = state.traders[trader], state.cycle < cycle else { return false }
         state.cycle = cycle
         self.state.traders[trader] = state
@@ -160,22 +270,23 @@ package actor ManagerStore {
     }
 
     /// Marks a trader as running; false when it already is, or when `limit` cycles are already running.
-    func claim(_ trader: String, limit: Int) -> Bool {
+    mutating func claim(_ trader: String, limit: Int) -> Bool {
         guard running.count < limit else { return false }
         return running.insert(trader).inserted
     }
 
     /// Marks a claimed trader as not running again (its cycle did not start).
-    func release(_ trader: String) { running.remove(trader) }
+    mutating func release(_ trader: String) { running.remove(trader) }
 
-    func takeDirty() -> Bool {
+    mutating func takeDirty() -> Bool {
         defer { dirty = false }
         return dirty
     }
 
     /// Records a finished cycle.
     /// `remembers`: the trader's templates read its memory, kept up here (`TraderMemory`).
-    func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64, remembers: Bool = false) {
+    mutating func apply(_ record: CycleRecord, configuration: TraderConfiguration, now: Int64, remembers: Bool = false)
+    {
         running.remove(record.traderID)
         modify(record.traderID) { trader in
             trader.cycle = record.cycle
@@ -233,8 +344,8 @@ package actor ManagerStore {
                         }
                     )
                 )
-                if trader.conversations.count > Self.conversationLimit {
-                    trader.conversations.removeFirst(trader.conversations.count - Self.conversationLimit)
+                if trader.conversations.count > ManagerStore.conversationLimit {
+                    trader.conversations.removeFirst(trader.conversations.count - ManagerStore.conversationLimit)
                 }
             }
             // Sharpe gating: a trader whose recent Sharpe falls below its threshold pauses entries for a while.
@@ -248,50 +359,19 @@ package actor ManagerStore {
         dirty = true
     }
 
-    /// Updates equity history, cooldowns (from trades closed since last seen) and kill switches. Returns true
-    /// when the drawdown switch has just fired and the trader's positions must be closed.
-    package func observe(
-        trader configuration: TraderConfiguration,
-        account: TraderAccount,
-        trades: [ClosedTrade],
-        now: Int64,
-        remembers: Bool = false
-    )
-        -> Bool
-    {
-        observeTick(
-            trader: configuration.id,
-            risk: configuration.riskParams,
-            account: account,
-            trades: trades,
-            now: now,
-            remembers: remembers
-        ).closeAll
-    }
-
-    /// What a tick needs to know of a trader once its account is observed, read without copying its state.
-    package struct TickObservation: Sendable, Equatable {
-        /// The drawdown switch has just fired: the trader's positions must be closed.
-        var closeAll: Bool
-        var isDrawdownLimitHit: Bool
-        var isDailyLossLimitHit: Bool
-        var isPaused: Bool
-        var isFlattenRequested: Bool
-    }
-
     /// `observe`, returning what the tick reads next (its kill switches, pause and flatten request) in the same
     /// step: every tick of a backtest (every candle) does this for every trader.
     /// (The trader's id and risk limits, not its whole configuration: every tick of a backtest calls this, and a
     /// configuration is copied, every field retained, when handed across.)
-    package func observeTick(
+    package mutating func observeTick(
         trader id: String,
         risk limits: RiskParameters,
         account: TraderAccount,
         trades: [ClosedTrade],
         now: Int64,
         remembers: Bool = false
-    ) -> TickObservation {
-        let (observation, changed) = modify(id) { trader -> (TickObservation, Bool) in
+    ) -> ManagerStore.TickObservation {
+        let (observation, changed) = modify(id) { trader -> (ManagerStore.TickObservation, Bool) in
             let equity = account.equity
             var changed = false
             if trades.count > trader.closedTradesSeen {
@@ -329,8 +409,8 @@ package actor ManagerStore {
                     )
                 )
                 trader.pendingFlow = nil
-                if trader.equityHistory.count > Self.historyLimit {
-                    trader.equityHistory.removeFirst(trader.equityHistory.count - Self.historyLimit)
+                if trader.equityHistory.count > ManagerStore.historyLimit {
+                    trader.equityHistory.removeFirst(trader.equityHistory.count - ManagerStore.historyLimit)
                 }
                 changed = true
             }
@@ -356,7 +436,7 @@ package actor ManagerStore {
                 closeAll = true
                 changed = true
             }
-            let observation = TickObservation(
+            let observation = ManagerStore.TickObservation(
                 closeAll: closeAll,
                 isDrawdownLimitHit: trader.isDrawdownLimitHit,
                 isDailyLossLimitHit: trader.isDailyLossLimitHit,
@@ -371,17 +451,15 @@ package actor ManagerStore {
 
     // MARK: Rebalancing
 
-    var lastRebalanceAt: Int64? { state.lastRebalanceAt }
-
     /// Marks `day`'s summary as sent; false when it already was.
-    func claimSummary(day: Int64) -> Bool {
+    mutating func claimSummary(day: Int64) -> Bool {
         guard state.lastSummaryDay != day else { return false }
         state.lastSummaryDay = day
         dirty = true
         return true
     }
 
-    func armRebalancing(at time: Int64) {
+    mutating func armRebalancing(at time: Int64) {
         state.lastRebalanceAt = time
         dirty = true
     }
@@ -392,7 +470,7 @@ package actor ManagerStore {
     /// Books a rebalance transfer in the trader's measures, once per rebalance: what came in raises (and what
     /// left lowers) the inception capital, the peak and the day's starting equity alike, so returns, drawdown
     /// and daily loss see no gain or loss in it.
-    func applyTransfer(trader id: String, amount: Double, rebalance: Int) {
+    mutating func applyTransfer(trader id: String, amount: Double, rebalance: Int) {
         guard var trader = state.traders[id], (trader.lastRebalance ?? 0) < rebalance else { return }
         trader.inceptionCapital += amount
         trader.peakEquity += amount
@@ -403,24 +481,15 @@ package actor ManagerStore {
         dirty = true
     }
 
-    /// Keeps the newest rebalances for the export (once each).
-    static let rebalanceLimit = 50
-
-    func recordRebalance(_ rebalance: RebalancesDocument.Rebalance) {
+    mutating func recordRebalance(_ rebalance: RebalancesDocument.Rebalance) {
         var kept = state.rebalances ?? []
         guard !kept.contains(where: { $0.id == rebalance.id }) else { return }
         kept.append(rebalance)
         kept.sort { $0.id < $1.id }
-        if kept.count > Self.rebalanceLimit { kept.removeFirst(kept.count - Self.rebalanceLimit) }
+        if kept.count > ManagerStore.rebalanceLimit { kept.removeFirst(kept.count - ManagerStore.rebalanceLimit) }
         state.rebalances = kept
         state.lastRebalanceAt = max(state.lastRebalanceAt ?? rebalance.timestamp, rebalance.timestamp)
         dirty = true
-    }
-
-    func save(clockTime: Int64) throws {
-        state.clockTime = max(state.clockTime, clockTime)
-        guard let path else { return }
-        try AtomicFile.replaceJSON(path, with: state)
     }
 }
 

@@ -85,7 +85,7 @@ package enum OperatorControls {
                 let request = try? JSONDecoder().decode(OperatorRequest.self, from: data)
             {
                 entry.request = request
-                entry.outcome = await store.apply(request, now: now)
+                entry.outcome = store.apply(request, now: now)
             }
             if let journalRoot {
                 do {

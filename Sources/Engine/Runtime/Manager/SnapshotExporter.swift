@@ -39,7 +39,7 @@ package struct SnapshotExporter: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let now = clock.now()
             let isDue = lastExport.map { now - $0 >= exportInterval } ?? true
-            if await store.takeDirty() || isDue {
+            if store.takeDirty() || isDue {
                 await export(now: now)
                 lastExport = now
             }
@@ -60,10 +60,10 @@ package struct SnapshotExporter: Service {
                 views.append(
                     .init(
                         configuration: trader.configuration,
-                        state: await store.state(trader.configuration.id),
+                        state: store.state(trader.configuration.id),
                         account: account,
                         trades: try await exchange.closedTrades(trader: trader.configuration.id),
-                        suspension: await store.suspended[trader.configuration.id]
+                        suspension: store.suspended[trader.configuration.id]
                     )
                 )
                 live.append(
@@ -81,7 +81,7 @@ package struct SnapshotExporter: Service {
                 traders: views,
                 prices: prices,
                 now: now,
-                rebalances: includesRebalances ? await store.state.rebalances ?? [] : nil,
+                rebalances: includesRebalances ? store.state.rebalances ?? [] : nil,
                 reserveUSD: reserveUSD
             ).encodedFiles()
             let generation = try publisher.publish(files)

@@ -32,7 +32,7 @@ package struct TraderHealth: Sendable {
         }
         for name in names {
             try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
-            if await store.resume(name) {
+            if store.resume(name) {
                 logger.notice("trader resumed by an operator", metadata: ["trader": "\(name)"])
             }
         }
@@ -42,9 +42,9 @@ package struct TraderHealth: Sendable {
     /// 10 % of its last cycles (at least 20), is paused until `engine resume` or a restart, and an alert says
     /// so; a position left without a stop raises an alert too.
     func review(_ record: CycleRecord, trader: String) async {
-        let state = await store.state(trader)
+        let state = store.state(trader)
         let failed = record.outcome == .failedClosed
-        let (rate, count) = await store.recordOutcome(trader, failed: failed)
+        let (rate, count) = store.recordOutcome(trader, failed: failed)
         var why: String?
         if failed, state.consecutiveFailures >= Self.failureAlertAfter {
             why = "failed closed \(state.consecutiveFailures) cycles in a row"
@@ -53,7 +53,7 @@ package struct TraderHealth: Sendable {
         }
         if let why {
             let detail = "\(why) (last: \(record.reason?.rawValue ?? "?"): \(record.error ?? ""))"
-            if await store.suspend(trader, reason: detail) {
+            if store.suspend(trader, reason: detail) {
                 logger.error("trader paused", metadata: ["trader": "\(trader)", "why": "\(detail)"])
                 await alerts?.raise(
                     key: "trader_failing:\(trader)",
@@ -67,7 +67,7 @@ package struct TraderHealth: Sendable {
         if let venue = configuration?.exchangeProvider, !record.orders.isEmpty {
             var failures = record.results.map { $0.status == .rejected && $0.reason == .exchangeError }
             if record.error != nil, record.outcome == .completed { failures.append(true) }
-            let (rate, count) = await store.recordOrders(venue: venue, failures: failures)
+            let (rate, count) = store.recordOrders(venue: venue, failures: failures)
             if count >= 20, rate > 0.05 {
                 await alerts?.raise(
                     key: "exchange_errors:\(venue)",
