@@ -167,8 +167,8 @@ struct ConsensusTests {
             // Every member's tokens and cost: (1000 + 2000 + 3000) × $1 + (100 + 200 + 300) × $2, per million.
             #expect(first.promptTokens == 6000)
             #expect(abs(first.costUSD - (6000 + 1200) / 1_000_000) < 1e-12)
-            #expect(await gateway.budget?.ledger.total.calls == 3)
-            #expect(abs((await gateway.budget?.ledger.total.usd ?? 0) - first.costUSD) < 1e-12)
+            #expect(gateway.budget?.ledger.total.calls == 3)
+            #expect(abs((gateway.budget?.ledger.total.usd ?? 0) - first.costUSD) < 1e-12)
             // The combined decision is the most confident member's, through the same parser and risk.
             let decision = try #require(first.decisions.first)
             #expect(decision.signal == .buyToEnter)
@@ -207,7 +207,7 @@ struct ConsensusTests {
             #expect(second.isCacheHit)
             #expect(second.rawAnswer == record.rawAnswer)
             #expect(behaviours.map(\.receivedBodies.count) == [1, 1, 1])
-            #expect(await gateway.budget?.ledger.total.calls == 3)
+            #expect(gateway.budget?.ledger.total.calls == 3)
             let positions = try exchange.account(trader: "llm-1").positions
             #expect(positions.isEmpty)
         }

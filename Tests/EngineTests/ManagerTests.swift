@@ -275,6 +275,26 @@ struct ManagerTests {
 
     /// What a tick reads back from observing an account is the trader's state after it: its switches, pause and
     /// flatten request, step by step; a trader never begun starts a state, and history is kept in place.
+    /// The state file is written outside the store's lock, so two saves can reach the file in either order: the
+    /// older state is never written over the newer.
+    @Test func anOlderSave_neverOverwritesANewerOne() async throws {
+        let path = NSTemporaryDirectory() + "arena-store-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try ManagerStore(path: path)
+        let older = store.stage(clockTime: EngineFixtures.start)
+        store.begin(trader: "t", capital: 100, now: EngineFixtures.start)
+        let newer = store.stage(clockTime: EngineFixtures.start + 1)
+        try store.write(newer)
+        try store.write(older)
+        let reloaded = try ManagerStore(path: path)
+        #expect(reloaded.state.traders.keys.sorted() == ["t"])
+        #expect(reloaded.state.clockTime == EngineFixtures.start + 1)
+        // A later save is written again.
+        store.begin(trader: "u", capital: 100, now: EngineFixtures.start)
+        try store.save(clockTime: EngineFixtures.start + 2)
+        #expect(try ManagerStore(path: path).state.traders.keys.sorted() == ["t", "u"])
+    }
+
     @Test func observeTick_reportsTheStateItLeaves() async throws {
         let store = try ManagerStore(path: nil)
         let dayStart = (EngineFixtures.start / 86_400_000) * 86_400_000

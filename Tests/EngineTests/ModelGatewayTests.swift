@@ -129,7 +129,7 @@ enum GatewayFixture {
         }
         let modelTable = Dictionary(uniqueKeysWithValues: models.map { ($0.0.alias, $0.0) })
         let router = ModelRouter(routing: routing, models: modelTable)
-        for (trader, chain) in chains { await router.register(trader: trader, chain: chain) }
+        for (trader, chain) in chains { router.register(trader: trader, chain: chain) }
         return ModelGateway(
             models: modelTable,
             providers: Dictionary(models.map { ($0.1.id, $0.1) }, uniquingKeysWith: { first, _ in first }),
@@ -209,7 +209,7 @@ struct ModelGatewayTests {
         let budget = try BudgetGuard(limits: F.budget(usd: 1), path: nil, clock: clock)
         func spend(_ usd: Double) async throws {
             guard
-                case .success(let reservation) = await budget.admit(
+                case .success(let reservation) = budget.admit(
                     trader: "t",
                     traderUSDLimit: nil,
                     tokens: 10,
@@ -219,23 +219,23 @@ struct ModelGatewayTests {
                 Issue.record("refused at \(clock.now())")
                 return
             }
-            try await budget.settle(reservation, tokens: 10, usd: usd, traderUSDLimit: nil)
+            try budget.settle(reservation, tokens: 10, usd: usd, traderUSDLimit: nil)
         }
         try await spend(0.5)
         clock.set(midnight - 1)
         try await spend(0.25)
-        #expect(await budget.ledger.day == "2025-07-15")
-        #expect(abs(await budget.ledger.total.usd - 0.75) < 1e-9)
+        #expect(budget.ledger.day == "2025-07-15")
+        #expect(abs(budget.ledger.total.usd - 0.75) < 1e-9)
         clock.set(midnight)
-        #expect(await budget.usedPct(trader: "t", traderUSDLimit: nil) == 0)
-        #expect(await budget.ledger.day == "2025-07-16")
+        #expect(budget.usedPct(trader: "t", traderUSDLimit: nil) == 0)
+        #expect(budget.ledger.day == "2025-07-16")
         try await spend(0.9)
         clock.set(midnight + 86_400_000 - 1)
-        #expect(await budget.usedPct(trader: "t", traderUSDLimit: nil) > 89)
+        #expect(budget.usedPct(trader: "t", traderUSDLimit: nil) > 89)
         // Back before midnight (a replay clock set again): the day follows the clock, as it did before.
         clock.set(midnight - 1)
-        #expect(await budget.usedPct(trader: "t", traderUSDLimit: nil) == 0)
-        #expect(await budget.ledger.day == "2025-07-15")
+        #expect(budget.usedPct(trader: "t", traderUSDLimit: nil) == 0)
+        #expect(budget.ledger.day == "2025-07-15")
     }
 
     @Test func retries_waitTheBackoff_honourRetryAfter_andStopAtTheLimit() async throws {
@@ -370,12 +370,12 @@ struct ModelGatewayTests {
             let probe = await cycle()
             #expect(probe.answer?.alias == "a")
             #expect(probe.answer?.route == .probe)
-            #expect(await gateway.router.current(trader: "t1") == "b")
+            #expect(gateway.router.current(trader: "t1") == "b")
             // Once the failures have left the hour window, the next probe succeeds at 100 % and moves back.
             clock.advance(byMilliseconds: 3_600_000)
             let recovered = await cycle()
             #expect(recovered.answer?.route == .probe)
-            #expect(await gateway.router.current(trader: "t1") == "a")
+            #expect(gateway.router.current(trader: "t1") == "a")
             let after = await cycle()
             #expect(after.answer?.route == .primary)
             let text = String(buffer: metrics.exposition())
@@ -413,13 +413,13 @@ struct ModelGatewayTests {
 
             // A restart reads the day's spending back: still refused.
             let restarted = try BudgetGuard(limits: limits, path: path, clock: clock)
-            #expect(abs(await restarted.ledger.total.usd - 0.12) < 1e-9)
-            if case .success = await restarted.admit(trader: "t1", traderUSDLimit: nil, tokens: 1030, usd: 0.00203) {
+            #expect(abs(restarted.ledger.total.usd - 0.12) < 1e-9)
+            if case .success = restarted.admit(trader: "t1", traderUSDLimit: nil, tokens: 1030, usd: 0.00203) {
                 Issue.record("the restarted budget admitted a call over the limit")
             }
             // The next UTC day starts from zero.
             clock.advance(byMilliseconds: 86_400_000)
-            if case .failure(let refusal) = await restarted.admit(
+            if case .failure(let refusal) = restarted.admit(
                 trader: "t1",
                 traderUSDLimit: nil,
                 tokens: 1030,
@@ -466,9 +466,9 @@ struct ModelGatewayTests {
             #expect(first.answer?.response.promptTokens == 22)
             #expect(first.answer?.response.completionTokens == 1000)
             #expect(first.attempts.last?.error?.contains("booked at the estimate") == true)
-            #expect(await budget.ledger.total.tokens == 1022)
+            #expect(budget.ledger.total.tokens == 1022)
             #expect(
-                abs(await budget.ledger.total.usd - model.costUSD(promptTokens: 22, completionTokens: 1000)) < 1e-12
+                abs(budget.ledger.total.usd - model.costUSD(promptTokens: 22, completionTokens: 1000)) < 1e-12
             )
             let second = await gateway.call(lane, request: F.request(model), deadline: F.start + 30_000)
             #expect(second.failure?.reason == .budgetExhausted)
@@ -525,7 +525,7 @@ struct ModelGatewayTests {
             let call = await gateway.call(lane, request: F.request(model), deadline: F.start + 30_000)
             #expect(call.answer?.response.text == #"{"decisions":[]}"#)
             #expect(call.failure == nil)
-            #expect(await budget.ledger.total.usd > 0.01)
+            #expect(budget.ledger.total.usd > 0.01)
         }
     }
 
@@ -556,12 +556,12 @@ struct ModelGatewayTests {
             let first = try await gateway(try DigestCache(configuration: settings, clock: clock))
             let paid = await first.call(lane, request: F.request(model), deadline: F.start + 30_000)
             #expect(paid.answer?.isCacheHit == false)
-            let spent = await budget.ledger.total
+            let spent = budget.ledger.total
             let hit = await first.call(lane, request: F.request(model), deadline: F.start + 30_000)
             #expect(hit.answer?.isCacheHit == true)
             #expect(hit.answer?.costUSD == 0)
             #expect(hit.attempts.map(\.outcome) == ["cache_hit"])
-            #expect(await budget.ledger.total == spent)
+            #expect(budget.ledger.total == spent)
             #expect(behaviour.receivedBodies.count == 1)
 
             // A new process reads the file back.
@@ -637,19 +637,19 @@ struct ModelGatewayTests {
     @Test func primarySuccessRate_followsTheWindow_andTheNewestOutcomes() async {
         let models = ["a": GatewayFixture.model("a", provider: "p"), "b": GatewayFixture.model("b", provider: "p")]
         let router = ModelRouter(routing: GatewayFixture.routing, models: models)
-        await router.register(trader: "t", chain: ["a", "b"])
-        for _ in 0..<10 { _ = await router.recordFailure(trader: "t", alias: "a", now: 0) }
-        _ = await router.recordSuccess(trader: "t", alias: "a", now: 1_000, underBudgetPressure: false)
-        #expect(await router.primarySuccessRatePct(trader: "t", now: 2_000) < 10)
+        router.register(trader: "t", chain: ["a", "b"])
+        for _ in 0..<10 { _ = router.recordFailure(trader: "t", alias: "a", now: 0) }
+        _ = router.recordSuccess(trader: "t", alias: "a", now: 1_000, underBudgetPressure: false)
+        #expect(router.primarySuccessRatePct(trader: "t", now: 2_000) < 10)
         // An hour later the failures have left the window.
-        #expect(await router.primarySuccessRatePct(trader: "t", now: 3_600_500) == 100)
+        #expect(router.primarySuccessRatePct(trader: "t", now: 3_600_500) == 100)
         for _ in 0..<ModelRouter.outcomeLimit {
-            _ = await router.recordFailure(trader: "t", alias: "a", now: 4_000_000)
+            _ = router.recordFailure(trader: "t", alias: "a", now: 4_000_000)
         }
         for _ in 0..<ModelRouter.outcomeLimit {
-            _ = await router.recordSuccess(trader: "t", alias: "a", now: 4_000_000, underBudgetPressure: false)
+            _ = router.recordSuccess(trader: "t", alias: "a", now: 4_000_000, underBudgetPressure: false)
         }
-        #expect(await router.primarySuccessRatePct(trader: "t", now: 4_000_001) == 100)
+        #expect(router.primarySuccessRatePct(trader: "t", now: 4_000_001) == 100)
     }
 
     @Test func retryAfter_parsesSecondsAndHTTPDates() {

@@ -98,8 +98,8 @@ package final class ModelGateway: Sendable {
             selection = .init(alias: pinned, reason: pinnedReason)
         } else {
             let pressure =
-                await budget?.isUnderPressure(trader: lane.trader, traderUSDLimit: lane.traderUSDLimit) ?? false
-            let (chosen, change) = await router.select(
+                budget?.isUnderPressure(trader: lane.trader, traderUSDLimit: lane.traderUSDLimit) ?? false
+            let (chosen, change) = router.select(
                 trader: lane.trader,
                 now: timer.now(),
                 underBudgetPressure: pressure
@@ -124,7 +124,7 @@ package final class ModelGateway: Sendable {
             case .failed(let message):
                 let change =
                     pinned == nil
-                    ? await router.recordFailure(trader: lane.trader, alias: selection.alias, now: timer.now()) : nil
+                    ? router.recordFailure(trader: lane.trader, alias: selection.alias, now: timer.now()) : nil
                 if let change {
                     await announce(change, kind: "failover")
                     if timer.now() < deadline {
@@ -206,7 +206,7 @@ package final class ModelGateway: Sendable {
         if remote, let budget {
             let tokens = promptEstimate + model.maxCompletionTokens
             let usd = model.costUSD(promptTokens: promptEstimate, completionTokens: model.maxCompletionTokens)
-            switch await budget.admit(
+            switch budget.admit(
                 trader: lane.trader,
                 traderUSDLimit: lane.traderUSDLimit,
                 tokens: tokens,
@@ -231,7 +231,7 @@ package final class ModelGateway: Sendable {
                     completionTokens: 0,
                     costUSD: 0
                 )
-                for alert in (try? await budget.refused(trader: lane.trader)) ?? [] {
+                for alert in (try? budget.refused(trader: lane.trader)) ?? [] {
                     await alerts.raise(key: alert.key, message: alert.message)
                 }
                 call.failure = (.budgetExhausted, refusal.description)
@@ -271,7 +271,7 @@ package final class ModelGateway: Sendable {
             let cost = model.costUSD(promptTokens: response.promptTokens, completionTokens: response.completionTokens)
             if let budget, let reservation {
                 do {
-                    let raised = try await budget.settle(
+                    let raised = try budget.settle(
                         reservation,
                         tokens: response.promptTokens + response.completionTokens,
                         usd: cost,
@@ -291,9 +291,9 @@ package final class ModelGateway: Sendable {
             }
             call.attempts[call.attempts.count - 1].costUSD = cost
             let pressure =
-                await budget?.isUnderPressure(trader: lane.trader, traderUSDLimit: lane.traderUSDLimit) ?? false
+                budget?.isUnderPressure(trader: lane.trader, traderUSDLimit: lane.traderUSDLimit) ?? false
             if isRouted,
-                let change = await router.recordSuccess(
+                let change = router.recordSuccess(
                     trader: lane.trader,
                     alias: model.alias,
                     now: timer.now(),
@@ -312,7 +312,7 @@ package final class ModelGateway: Sendable {
             return .answered
         case .failure(let error):
             if let budget, let reservation {
-                _ = try? await budget.settle(reservation, tokens: 0, usd: 0, traderUSDLimit: lane.traderUSDLimit)
+                _ = try? budget.settle(reservation, tokens: 0, usd: 0, traderUSDLimit: lane.traderUSDLimit)
             }
             return .failed("\(model.alias): \(error.description)")
         }

@@ -70,7 +70,7 @@ struct GatewayBenchmark {
         func gateway(cachePath: String?) async throws -> ModelGateway {
             let wall = WallClock()
             let router = ModelRouter(routing: configuration.llm.routing, models: ["bench-model": model])
-            await router.register(trader: "bench", chain: ["bench-model"])
+            router.register(trader: "bench", chain: ["bench-model"])
             return ModelGateway(
                 models: ["bench-model": model],
                 providers: ["bench": provider],

@@ -468,7 +468,7 @@ package struct EngineAssembly {
                         clients[member] = try makeClient(model: model, provider: provider, httpClient: httpClient)
                     }
                 }
-                await router.register(trader: trader.id, chain: [trader.model])
+                router.register(trader: trader.id, chain: [trader.model])
                 continue
             }
             let chain = ModelRouter.chain(
@@ -487,7 +487,7 @@ package struct EngineAssembly {
                 }
                 usable.append(alias)
             }
-            await router.register(trader: trader.id, chain: usable)
+            router.register(trader: trader.id, chain: usable)
             if usable.count > 1 {
                 logger.info(
                     "model chain",

@@ -400,7 +400,8 @@ package final class ArenaManager: Service, Sendable {
             failure = error
         }
         // Another trader's failing file does not make this record any less durable: what counts is the queue.
-        let isDurable = await !(journal?.hasPending(trader: id) ?? false)
+        // (Asked only when it matters: a backtest, which neither fsyncs every cycle nor fails, does not ask.)
+        let isDurable = persistsEveryCycle || failure != nil ? await !(journal?.hasPending(trader: id) ?? false) : true
         if persistsEveryCycle, isDurable { await journal?.clearIntent(trader: id) }
         if let failure, !isDurable {
             holdBack(id, because: failure)
@@ -413,7 +414,7 @@ package final class ArenaManager: Service, Sendable {
             metrics.recordJournal(queueDepth: await journal.queueDepth, fullQueueWaits: await journal.fullQueueWaits)
         }
         if persistsEveryCycle { await persistIfJournalDurable() }
-        await commitGate.unlock()
+        commitGate.unlock()
         for sink in sinks { sink.cycleRecorded(record) }
         if let notifier {
             for text in TradeNotice.opened(record, trader: trader.configuration) { await notifier.send(.trades, text) }
@@ -459,7 +460,7 @@ package final class ArenaManager: Service, Sendable {
             holdBack(trader, because: failure ?? JournalError.pending)
             metrics?.recordJournalBlocked(trader: trader)
         }
-        await commitGate.unlock()
+        commitGate.unlock()
         return caughtUp
     }
 
@@ -636,24 +637,53 @@ package final class OnceFlag: Sendable {
 }
 
 /// An async mutual exclusion: `lock` suspends (never blocks a thread) until `unlock`; waiters go in order.
-package actor AsyncGate {
-    private var isLocked = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func lock() async {
-        guard isLocked else {
-            isLocked = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
+///
+/// Its state is behind a `Mutex`, not an actor: every cycle of a backtest takes and gives back the gate, and the
+/// gate is nearly always free — taken at once, without the two executor switches an actor call costs.
+package final class AsyncGate: Sendable {
+    private struct State {
+        var isLocked = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    func unlock() {
-        if waiters.isEmpty {
-            isLocked = false
-        } else {
-            waiters.removeFirst().resume()
+    private let state = Mutex(State())
+
+    package init() {}
+
+    package func lock() async {
+        let taken = state.withLock { state in
+            guard !state.isLocked else { return false }
+            state.isLocked = true
+            return true
         }
+        if taken { return }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            // Given back since the look above: taken now; else queued, and `unlock` hands the gate over.
+            let takenNow = state.withLock { state in
+                guard state.isLocked else {
+                    state.isLocked = true
+                    return true
+                }
+                state.waiters.append(waiter)
+                return false
+            }
+            if takenNow { waiter.resume() }
+        }
+    }
+
+    /// Tasks waiting for the gate.
+    package var waiting: Int { state.withLock { $0.waiters.count } }
+
+    /// Gives the gate back, or straight to the first waiter (it stays locked).
+    package func unlock() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiters.isEmpty else {
+                state.isLocked = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
     }
 }
 

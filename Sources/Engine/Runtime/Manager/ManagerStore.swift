@@ -120,16 +120,31 @@ package final class ManagerStore: Sendable {
     /// Writes the state as it is now (its clock time raised to `clockTime`) to `path`. The state is copied under the
     /// lock and written outside it; of two saves racing, the older state is never written over the newer.
     func save(clockTime: Int64) throws {
-        let (state, generation) = book.withLock { book in
+        try write(stage(clockTime: clockTime))
+    }
+
+    /// A copy of the state to save, numbered in the order saves were asked for.
+    struct StagedSave {
+        let state: ManagerState
+        let generation: Int
+    }
+
+    /// The state as it is now, its clock time raised to `clockTime`, numbered after every save before it.
+    func stage(clockTime: Int64) -> StagedSave {
+        book.withLock { book in
             book.state.clockTime = max(book.state.clockTime, clockTime)
             book.saves += 1
-            return (book.state, book.saves)
+            return StagedSave(state: book.state, generation: book.saves)
         }
+    }
+
+    /// Writes a staged state to `path`, unless a newer one was written already.
+    func write(_ staged: StagedSave) throws {
         guard let path else { return }
         try written.withLock { written in
-            guard generation > written else { return }
-            try AtomicFile.replaceJSON(path, with: state)
-            written = generation
+            guard staged.generation > written else { return }
+            try AtomicFile.replaceJSON(path, with: staged.state)
+            written = staged.generation
         }
     }
 }
