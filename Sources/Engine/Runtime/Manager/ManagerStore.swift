@@ -87,17 +87,16 @@ package final class ManagerStore: Sendable {
         now: Int64,
         remembers: Bool = false
     ) -> Bool {
-        book.withLock {
-            $0.observeTick(
-                trader: configuration.id,
-                risk: configuration.riskParams,
-                account: account,
-                trades: trades,
-                now: now,
-                remembers: remembers
-            ).closeAll
-        }
+        observeTick(
+            trader: configuration.id,
+            risk: configuration.riskParams,
+            account: account,
+            trades: trades,
+            now: now,
+            remembers: remembers
+        ).closeAll
     }
+    /// `observe` for a tick (`ManagerBook.observeTick`).
     package func observeTick(
         trader id: String,
         risk limits: RiskParameters,
