@@ -651,23 +651,22 @@ package final class AsyncGate: Sendable {
     package init() {}
 
     package func lock() async {
-        let taken = state.withLock { state in
-            guard !state.isLocked else { return false }
-            state.isLocked = true
-            return true
+        if take(orQueue: nil) { return }
+        // Given back since the look above: taken now; else queued, and `unlock` hands the gate over.
+        await withCheckedContinuation { waiter in
+            if take(orQueue: waiter) { waiter.resume() }
         }
-        if taken { return }
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            // Given back since the look above: taken now; else queued, and `unlock` hands the gate over.
-            let takenNow = state.withLock { state in
-                guard state.isLocked else {
-                    state.isLocked = true
-                    return true
-                }
-                state.waiters.append(waiter)
-                return false
+    }
+
+    /// Takes the gate when it is free; else queues `waiter` (when there is one) for `unlock` to hand it to.
+    private func take(orQueue waiter: CheckedContinuation<Void, Never>?) -> Bool {
+        state.withLock { state in
+            guard state.isLocked else {
+                state.isLocked = true
+                return true
             }
-            if takenNow { waiter.resume() }
+            if let waiter { state.waiters.append(waiter) }
+            return false
         }
     }
 
