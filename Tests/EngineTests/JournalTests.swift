@@ -188,6 +188,20 @@ struct JournalTests {
         try await restarted.append(record("a", cycle: 51))
         try await restarted.close()
         #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...51))
+
+        // Compressed: a rotated file is fsynced and compressed off the writer's path, and `close` waits for both.
+        let compressedRoot = try TestPaths.makeScratch("journal-nosync-gz")
+        var compressing = self.settings(compressedRoot, compressClosedFiles: true)
+        compressing.syncsEveryBatch = false
+        compressing.encodesInBackground = true
+        let compressor = JournalWriter(settings: compressing, logger: logger())
+        for cycle in 1...50 { try await compressor.append(record("a", cycle: cycle, padding: 200)) }
+        try await compressor.close()
+        let compressed = JournalDirectory(root: compressedRoot.path)
+        let files = compressed.files(trader: "a")
+        #expect(files.count >= 3)
+        #expect(files.dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") }, "\(files.map(\.path))")
+        #expect(try JournalReplay.records(journal: compressed, trader: "a").map(\.cycle) == Array(1...50))
     }
 
     @Test func closedFiles_areCompressedAtTheConfiguredLevel() async throws {

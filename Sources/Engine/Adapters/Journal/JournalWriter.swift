@@ -27,7 +27,7 @@ package actor JournalWriter: Service {
         package var syncsEveryBatch = true
         /// A full queue is the batching (a backtest): counted, logged at debug level only.
         package var fillsQueueByDesign = false
-        /// Encode each full batch beside the trading loop, on another thread, instead of in `append` (a backtest:
+        /// Encode each full batch beside the trading loop, on threads of their own (`WorkerThread.journalEncoding`), instead of in `append` (a backtest:
         /// the loop runs the next cycles meanwhile; the batch is written and fsynced when the next one is full,
         /// or on `flush`). A record still counts as pending until it is on disk.
         package var encodesInBackground = false
@@ -84,7 +84,7 @@ package actor JournalWriter: Service {
     package private(set) var fullQueueWaits = 0
     package var queueDepth: Int { queue.count }
     package private(set) var recordsWritten = 0
-    /// Compressions of closed files running beside the writer; awaited on close.
+    /// Closed files being fsynced or compressed beside the writer (`finishInBackground`); awaited on close.
     private var compressions: [Int: Task<Void, Never>] = [:]
     private var nextCompression = 0
     /// `encodesInBackground`: records not yet handed to an encoding, and the batch being encoded (its records
@@ -140,9 +140,7 @@ package actor JournalWriter: Service {
             unencoded = []
             inFlight = batch
             let encoder = encoder
-            encoding = Task.detached(priority: .userInitiated) {
-                try await Self.lines(batch, encoder: encoder, parts: Self.encodingParts)
-            }
+            encoding = Task.detached { try await Self.linesBeside(batch, encoder: encoder) }
             try writeQueue()
             return
         }
@@ -236,19 +234,20 @@ package actor JournalWriter: Service {
         return try records.map { try encoder.encodeLine($0, numbers: numbers) }
     }
 
-    /// A background batch is encoded in this many consecutive parts at once: one per core.
-    static let encodingParts = max(1, ProcessInfo.processInfo.activeProcessorCount)
-
-    /// Each record's line, in order, the batch cut into up to `parts` consecutive runs encoded at once (each with
-    /// its own text cache: the bytes do not depend on it). The first failure is thrown.
-    static func lines(_ records: [CycleRecord], encoder: SortedJSONEncoder, parts: Int) async throws -> [Data] {
-        let size = (records.count + parts - 1) / max(parts, 1)
-        // A run shorter than this is not worth a task of its own.
-        guard parts > 1, size >= 16 else { return try lines(records, encoder: encoder) }
+    /// Each record's line, in order, the batch cut into consecutive runs encoded at once on the journal's encoding
+    /// threads (one per core, each run with its own text cache: the bytes do not depend on it). The first failure
+    /// is thrown.
+    static func linesBeside(_ records: [CycleRecord], encoder: SortedJSONEncoder) async throws -> [Data] {
+        let workers = WorkerThread.journalEncoding
+        let size = (records.count + workers.count - 1) / workers.count
+        // A run shorter than this is not worth a thread of its own.
+        guard workers.count > 1, size >= 16 else {
+            return try await workers[0].perform { try lines(records, encoder: encoder) }
+        }
         return try await withThrowingTaskGroup(of: (Int, [Data]).self) { group in
             for (part, start) in stride(from: 0, to: records.count, by: size).enumerated() {
                 let run = Array(records[start..<min(start + size, records.count)])
-                group.addTask { (part, try lines(run, encoder: encoder)) }
+                group.addTask { (part, try await workers[part].perform { try lines(run, encoder: encoder) }) }
             }
             var runs = [[Data]](repeating: [], count: (records.count + size - 1) / size)
             for try await (part, lines) in group { runs[part] = lines }
@@ -275,7 +274,9 @@ package actor JournalWriter: Service {
         inFlight = []
     }
 
-    /// Writes the queue (see `flush`).
+    /// Writes the queue (see `flush`). Each run of one trader's consecutive records that fits its current file goes
+    /// out in one `write`: a write per record made the loop wait on the page the kernel was writing back, about
+    /// once per record.
     private func writeQueue() throws {
         guard !queue.isEmpty else { return }
         /// Each file this batch wrote to, with its length before the batch.
@@ -283,30 +284,47 @@ package actor JournalWriter: Service {
         var remaining: [(trader: String, line: Data, queuedAt: ContinuousClock.Instant)] = []
         var failed: Set<String> = []
         var failure: (any Error)?
-        for entry in queue {
-            guard !failed.contains(entry.trader) else {
-                remaining.append(entry)
+        var run: [UInt8] = []
+        var start = queue.startIndex
+        while start < queue.endIndex {
+            let trader = queue[start].trader
+            guard !failed.contains(trader) else {
+                remaining.append(queue[start])
+                start += 1
                 continue
             }
+            var end = start + 1
             do {
-                var file = try openFile(entry.trader, adding: entry.line.count)
-                if before[entry.trader]?.descriptor != file.descriptor {
-                    before[entry.trader] = (file.descriptor, file.bytes)
+                var file = try openFile(trader, adding: queue[start].line.count)
+                if before[trader]?.descriptor != file.descriptor {
+                    before[trader] = (file.descriptor, file.bytes)
                 }
+                var bytes = queue[start].line.count
+                while end < queue.endIndex, queue[end].trader == trader,
+                    file.bytes + bytes + queue[end].line.count <= settings.maxFileBytes
+                {
+                    bytes += queue[end].line.count
+                    end += 1
+                }
+                run.removeAll(keepingCapacity: true)
+                run.reserveCapacity(bytes)
+                for entry in queue[start..<end] { run.append(contentsOf: entry.line) }
                 do {
-                    try AtomicFile.writeAll(entry.line, to: file.descriptor, path: "journal")
+                    try run.withUnsafeBytes { try AtomicFile.writeAll($0, to: file.descriptor, path: "journal") }
                 } catch {
+                    // Nothing of the run stays: the file is cut back to its last whole record before it.
                     _ = ftruncate(file.descriptor, off_t(file.bytes))
-                    files[entry.trader] = file
+                    files[trader] = file
                     throw error
                 }
-                file.bytes += entry.line.count
-                files[entry.trader] = file
+                file.bytes += bytes
+                files[trader] = file
             } catch {
-                failed.insert(entry.trader)
-                remaining.append(entry)
+                failed.insert(trader)
+                remaining.append(contentsOf: queue[start..<end])
                 failure = failure ?? error
             }
+            start = end
         }
         let syncStarted = ContinuousClock.now
         if settings.syncsEveryBatch {
@@ -371,34 +389,57 @@ package actor JournalWriter: Service {
             Glibc.close(file.descriptor)
         }
         files.removeAll()
-        if let failure { throw failure }
         let running = compressions.values
         compressions.removeAll()
         for task in running { await task.value }
+        if let failure = failure ?? closedFileFailure { throw failure }
     }
 
     /// Compresses a closed file off the writer's path; a failure leaves the plain file, which readers accept.
     private func compressInBackground(_ path: String) {
+        finishInBackground(path, descriptor: nil)
+    }
+
+    /// Off the writer's path: fsyncs and closes a rotated file's `descriptor` (when given; a failure is thrown by
+    /// `close`), then compresses the file when closed files are compressed (a failure leaves the plain file,
+    /// which readers accept).
+    private func finishInBackground(_ path: String, descriptor: Int32?) {
         let logger = logger
         let level = settings.compressionLevel
+        let compresses = settings.compressClosedFiles
+        let folder = (path as NSString).deletingLastPathComponent
         nextCompression += 1
         let id = nextCompression
-        compressions[id] = Task.detached(priority: .utility) {
-            do {
-                try JournalDirectory.compress(path: path, level: level)
-            } catch {
-                logger.warning(
-                    "journal: a closed file stays uncompressed",
-                    metadata: ["path": "\(path)", "error": "\(error)"]
-                )
+        compressions[id] = Task.detached {
+            let failure = await WorkerThread.journalFiles.perform { () -> AtomicFile.Failure? in
+                if let descriptor {
+                    defer { Glibc.close(descriptor) }
+                    guard fsync(descriptor) == 0 else {
+                        return AtomicFile.Failure(operation: "fsync", path: folder, code: errno)
+                    }
+                }
+                guard compresses else { return nil }
+                do {
+                    try JournalDirectory.compress(path: path, level: level)
+                } catch {
+                    logger.warning(
+                        "journal: a closed file stays uncompressed",
+                        metadata: ["path": "\(path)", "error": "\(error)"]
+                    )
+                }
+                return nil
             }
-            await self.compressionFinished(id)
+            await self.compressionFinished(id, failure: failure)
         }
     }
 
-    private func compressionFinished(_ id: Int) {
+    private func compressionFinished(_ id: Int, failure: AtomicFile.Failure?) {
         compressions[id] = nil
+        if let failure, closedFileFailure == nil { closedFileFailure = failure }
     }
+
+    /// The first fsync of a rotated file that failed in the background (`finishInBackground`): thrown by `close`.
+    private var closedFileFailure: AtomicFile.Failure?
 
     package func run() async throws {
         do {
@@ -420,16 +461,19 @@ package actor JournalWriter: Service {
             let tooBig = file.bytes > 0 && file.bytes + count > settings.maxFileBytes
             let tooOld = ContinuousClock.now - file.openedAt >= settings.rotateInterval
             guard tooBig || tooOld else { return file }
-            guard fsync(file.descriptor) == 0 else {
-                throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
-            }
-            Glibc.close(file.descriptor)
-            if settings.compressClosedFiles {
-                compressInBackground(
-                    (directory.traderDirectory(trader) as NSString).appendingPathComponent(
-                        directory.fileName(sequence: file.sequence)
-                    )
-                )
+            let path = (directory.traderDirectory(trader) as NSString).appendingPathComponent(
+                directory.fileName(sequence: file.sequence)
+            )
+            if settings.syncsEveryBatch {
+                guard fsync(file.descriptor) == 0 else {
+                    throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: errno)
+                }
+                Glibc.close(file.descriptor)
+                if settings.compressClosedFiles { compressInBackground(path) }
+            } else {
+                // Nothing is promised durable before `close` (a backtest): the closed file is fsynced beside the
+                // loop, then compressed, instead of the loop waiting for its 64 MiB to reach the disk.
+                finishInBackground(path, descriptor: file.descriptor)
             }
             file = try create(trader, sequence: file.sequence + 1)
             return file

@@ -1,0 +1,66 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+@testable import Shared
+
+/// The threads that encode journal batches and compress closed files beside the loop: jobs in order, on a thread
+/// of the worker's own at its lower priority, results and errors handed back to the awaiting task.
+@Suite("Worker thread")
+struct WorkerThreadTests {
+    struct Failed: Error, Equatable { let job: Int }
+
+    /// What a job saw of the thread it ran on.
+    struct Seen: Sendable, Equatable {
+        let job: Int
+        let name: String
+        let nice: Int32
+
+        final class Log: Sendable {
+            private let entries = Mutex<[Seen]>([])
+            func append(_ seen: Seen) { entries.withLock { $0.append(seen) } }
+            var all: [Seen] { entries.withLock { $0 } }
+        }
+    }
+
+    /// The calling thread's name as the kernel knows it.
+    static func threadName() -> String {
+        let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "(unreadable)"
+        return comm.trimmingCharacters(in: .newlines)
+    }
+
+    @Test func jobsRunInOrder_onTheWorkersOwnThread_atItsLowerPriority() async {
+        let worker = WorkerThread(name: "test-worker", niceness: 7)
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        let callerNice = getpriority(which, 0)
+        let shared = Seen.Log()
+        for job in 0..<50 {
+            // The first job holds the thread while the others are given: they wait their turn.
+            worker.submit {
+                if job == 0 { usleep(20_000) }
+                shared.append(Seen(job: job, name: WorkerThreadTests.threadName(), nice: getpriority(which, 0)))
+            }
+        }
+        let before = await worker.perform { shared.all.count }
+        #expect(before == 50, "perform ran before the jobs given earlier")
+        let seen = shared.all
+        #expect(seen.map(\.job) == Array(0..<50))
+        #expect(seen.allSatisfy { $0.name == "test-worker" })
+        #expect(seen.allSatisfy { $0.nice == min(19, callerNice + 7) })
+        // Only the worker's thread is lowered, not the caller's (the process's other threads).
+        #expect(getpriority(which, 0) == callerNice)
+    }
+
+    @Test func perform_returnsTheResult_andThrowsTheJobsError() async throws {
+        let worker = WorkerThread(name: "test-worker-2", niceness: 1)
+        let value = try await worker.perform { () throws -> Int in 6 * 7 }
+        #expect(value == 42)
+        await #expect(throws: Failed(job: 3)) {
+            try await worker.perform { () throws -> Int in throw Failed(job: 3) }
+        }
+        // The thread goes on after a failed job.
+        #expect(await worker.perform { WorkerThreadTests.threadName() } == "test-worker-2")
+    }
+
+}
