@@ -301,4 +301,21 @@ struct PromptFormattingTests {
         #expect(throws: PromptTemplate.Failure.self) { try template.render(["a": "1"]) }
         #expect(try template.render(["a": "<x&y>", "items": [["b": "2", "c": "3"]]]) == "<x&y> 2 3")
     }
+
+    /// The direct reader tells item keys apart by length, then bytes: every key is found, and no other text of the
+    /// same length (one byte changed, a prefix, a case change) is taken for one.
+    @Test func itemKeys_areRecognisedExactly() {
+        for key in DecisionParser.ItemFields.Key.allCases {
+            let name = Array(key.name.utf8)
+            #expect(name.withUnsafeBufferPointer { DecisionParser.ItemFields.Key(bytes: $0) } == key)
+            for position in name.indices {
+                var changed = name
+                changed[position] ^= 0x20
+                #expect(changed.withUnsafeBufferPointer { DecisionParser.ItemFields.Key(bytes: $0) } == nil)
+            }
+            let prefix = Array(name.dropLast())
+            #expect(prefix.withUnsafeBufferPointer { DecisionParser.ItemFields.Key(bytes: $0) } == nil)
+        }
+        #expect([UInt8]().withUnsafeBufferPointer { DecisionParser.ItemFields.Key(bytes: $0) } == nil)
+    }
 }

@@ -7,7 +7,7 @@ import Foundation
 /// `JSONSerialization`. Anything else it declines (returns nil), and `JSONSerialization` decides, so every text is
 /// accepted or refused exactly as before, with the same values (`AnswerJSONTests` compares both on a corpus and
 /// on thousands of random and mutated texts).
-package indirect enum AnswerJSON: Equatable, Sendable {
+package enum AnswerJSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -209,14 +209,35 @@ package indirect enum AnswerJSON: Equatable, Sendable {
         /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`: an integer as a 64-bit integer converted (as
         /// JSONSerialization gives it), anything else as the nearest Double. Declined: integers beyond 64 bits,
         /// and other numbers whose nearest Double takes more than one exact operation.
+        ///
+        /// The value is computed while the digits are read: JSONSerialization's reading of long mantissas is not
+        /// the nearest Double, so only what every exact method agrees on is read here — at most 15 significant
+        /// digits scaled by at most 10^±22. Both the mantissa and the power of ten are then exact Doubles, and one
+        /// correctly rounded multiplication or division gives the nearest Double, as `strtod` does (a text of the
+        /// same number, made and read, cost a string and a C conversion per number; `AnswerJSONTests` compares
+        /// both on random numbers bit for bit).
         mutating func number() -> AnswerJSON? {
             let start = index
-            if bytes[index] == UInt8(ascii: "-") { index += 1 }
+            let isNegative = bytes[index] == UInt8(ascii: "-")
+            if isNegative { index += 1 }
             guard index < bytes.count else { return nil }
+            // Every digit of the integer and fraction parts, while it fits; `significant` counts from the first
+            // non-zero one.
+            var mantissa: UInt64 = 0
+            var significant = 0
+            var fractionDigits = 0
+            func add(_ byte: UInt8) {
+                let digit = UInt64(byte &- UInt8(ascii: "0"))
+                if significant > 0 || digit != 0 { significant += 1 }
+                if significant <= 19 { mantissa = mantissa &* 10 &+ digit }
+            }
             if bytes[index] == UInt8(ascii: "0") {
                 index += 1
             } else if isDigit(bytes[index]) {
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+                while index < bytes.count, isDigit(bytes[index]) {
+                    add(bytes[index])
+                    index += 1
+                }
             } else {
                 return nil
             }
@@ -225,56 +246,48 @@ package indirect enum AnswerJSON: Equatable, Sendable {
                 isInteger = false
                 index += 1
                 guard index < bytes.count, isDigit(bytes[index]) else { return nil }
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+                while index < bytes.count, isDigit(bytes[index]) {
+                    add(bytes[index])
+                    fractionDigits += 1
+                    index += 1
+                }
             }
+            var exponent = 0
             if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                 isInteger = false
                 index += 1
+                var exponentSign = 1
                 if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    if bytes[index] == UInt8(ascii: "-") { exponentSign = -1 }
                     index += 1
                 }
                 guard index < bytes.count, isDigit(bytes[index]) else { return nil }
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+                while index < bytes.count, isDigit(bytes[index]) {
+                    exponent = min(exponent * 10 + Int(bytes[index] &- UInt8(ascii: "0")), 10_000)
+                    index += 1
+                }
+                exponent *= exponentSign
             }
-            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger {
+                if significant <= 18 {
+                    let value = Int64(mantissa)
+                    return .number(Double(isNegative ? -value : value))
+                }
+                // 19 digits or more: Int64's own reading says whether it fits.
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
                 guard let integer = Int64(text) else { return nil }
                 return .number(Double(integer))
             }
-            // JSONSerialization's reading of long mantissas is not the nearest Double: read here only what every
-            // exact method agrees on — at most 15 significant digits scaled by at most 10^±22.
-            guard isExactlyScaled(start..<index), let value = Double(text), value.isFinite else { return nil }
-            return .number(value)
+            let scale = exponent - fractionDigits
+            guard significant <= 15, abs(scale) <= 22 else { return nil }
+            let magnitude =
+                scale >= 0 ? Double(mantissa) * Self.powersOfTen[scale] : Double(mantissa) / Self.powersOfTen[-scale]
+            return .number(isNegative ? -magnitude : magnitude)
         }
 
-        /// Whether the number at `range` has at most 15 significant digits and a decimal exponent (after moving
-        /// the point to the mantissa's end) within ±22: the mantissa and the power of ten are both exact Doubles,
-        /// so the value is one correctly rounded operation.
-        func isExactlyScaled(_ range: Range<Int>) -> Bool {
-            var significant = 0
-            var fractionDigits = 0
-            var inFraction = false
-            var exponent = 0
-            var exponentSign = 1
-            var inExponent = false
-            for position in range {
-                let byte = bytes[position]
-                switch byte {
-                case UInt8(ascii: "."): inFraction = true
-                case UInt8(ascii: "e"), UInt8(ascii: "E"): inExponent = true
-                case UInt8(ascii: "-") where inExponent: exponentSign = -1
-                case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    let digit = Int(byte - UInt8(ascii: "0"))
-                    if inExponent {
-                        exponent = min(exponent * 10 + digit, 10_000)
-                    } else {
-                        if significant > 0 || digit != 0 { significant += 1 }
-                        if inFraction { fractionDigits += 1 }
-                    }
-                default: break
-                }
-            }
-            return significant <= 15 && abs(exponentSign * exponent - fractionDigits) <= 22
+        /// 10^0 … 10^22: every one an exact Double.
+        static let powersOfTen: [Double] = (0...22).map { exponent in
+            (0..<exponent).reduce(1.0) { value, _ in value * 10 }
         }
 
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

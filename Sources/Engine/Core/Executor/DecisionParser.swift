@@ -23,7 +23,32 @@ package enum DecisionParser {
             case symbol, signal, leverage, positionSizeUSD, stopLoss, takeProfit, confidence, riskUSD
             case invalidationCondition, reasoning
 
-            var name: String {
+            var name: String { staticName.description }
+
+            /// The key whose name is `bytes`, if any: told apart by length, then compared whole.
+            init?(bytes: UnsafeBufferPointer<UInt8>) {
+                func either(_ first: Key, _ second: Key? = nil) -> Key? {
+                    if DecisionParser.equal(bytes, first.staticName) { return first }
+                    if let second, DecisionParser.equal(bytes, second.staticName) { return second }
+                    return nil
+                }
+                let key: Key? =
+                    switch bytes.count {
+                    case 6: either(.symbol, .signal)
+                    case 8: either(.leverage, .riskUSD)
+                    case 9: either(.stopLoss, .reasoning)
+                    case 10: either(.confidence)
+                    case 11: either(.takeProfit)
+                    case 17: either(.positionSizeUSD)
+                    case 22: either(.invalidationCondition)
+                    default: nil
+                    }
+                guard let key else { return nil }
+                self = key
+            }
+
+            /// `name`, without a string made for it.
+            var staticName: StaticString {
                 switch self {
                 case .symbol: "symbol"
                 case .signal: "signal"
@@ -36,19 +61,6 @@ package enum DecisionParser {
                 case .invalidationCondition: "invalidation_condition"
                 case .reasoning: "reasoning"
                 }
-            }
-
-            private static let names = allCases.map { Array($0.name.utf8) }
-
-            /// The key whose name is `bytes`, if any.
-            init?(bytes: UnsafeBufferPointer<UInt8>) {
-                for (index, name) in Self.names.enumerated() where name.count == bytes.count {
-                    if name.elementsEqual(bytes) {
-                        self.init(rawValue: index)
-                        return
-                    }
-                }
-                return nil
             }
         }
 
@@ -80,8 +92,8 @@ package enum DecisionParser {
     /// answers).
     static func parseDirect(_ bytes: UnsafeBufferPointer<UInt8>) -> [Decision]? {
         var reader = AnswerJSON.Reader(bytes: bytes)
-        guard reader.take(UInt8(ascii: "{")), let rootKey = reader.plainKey(),
-            "decisions".utf8.elementsEqual(rootKey), reader.take(UInt8(ascii: "["))
+        guard reader.take(UInt8(ascii: "{")), let rootKey = reader.plainKey(), equal(rootKey, "decisions"),
+            reader.take(UInt8(ascii: "["))
         else { return nil }
         var decisions: [Decision] = []
         if !reader.take(UInt8(ascii: "]")) {
@@ -107,6 +119,12 @@ package enum DecisionParser {
         guard reader.take(UInt8(ascii: "}")) else { return nil }
         reader.skipSpace()
         return reader.index == bytes.count ? decisions : nil
+    }
+
+    /// Whether `bytes` are `name`'s.
+    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+        bytes.count == name.utf8CodeUnitCount
+            && (bytes.isEmpty || memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0)
     }
 
     /// Any answer: its one JSON object found wherever it is, parsed, then read item by item.
