@@ -30,20 +30,34 @@ package struct SortedJSONEncoder: Sendable {
         try data(value, numbers: numbers, newline: true)
     }
 
+    /// The same for a value known to write itself (a journal record): no dynamic cast, which copied the whole
+    /// record into an existential box and out again for every line.
+    package func encodeLine<T: SortedJSONWritable & Encodable>(_ value: T, numbers: DoubleTextCache?) throws -> Data {
+        var writer = SortedJSONWriter(numbers: numbers, capacity: numbers?.lineCapacity ?? 4096)
+        try value.writeSortedJSON(to: &writer)
+        return Self.finish(&writer, numbers: numbers, newline: true)
+    }
+
     private func data<T: Encodable>(_ value: T, numbers: DoubleTextCache?, newline: Bool) throws -> Data {
         // A value that writes itself (a journal record) goes straight into one buffer the size of the last one
         // (the same bytes as through `valueNode`: its writer's bytes are the node written raw). Each grown or
         // copied buffer was a copy of the whole record.
         if var writer = try writtenBySelf(value, numbers: numbers, capacity: numbers?.lineCapacity ?? 4096) {
-            if newline { writer.newline() }
-            numbers?.lineCapacity = max(4096, writer.bytes.count + writer.bytes.count / 8)
-            return writer.bytes.withUnsafeBufferPointer { Data(buffer: $0) }
+            return Self.finish(&writer, numbers: numbers, newline: newline)
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(4096)
         try encode(value, into: &bytes, numbers: numbers)
         if newline { bytes.append(UInt8(ascii: "\n")) }
         return Data(bytes)
+    }
+
+    /// A self-written value's bytes as `Data`, with the newline when asked; the next line reserves a little more
+    /// than this one took.
+    private static func finish(_ writer: inout SortedJSONWriter, numbers: DoubleTextCache?, newline: Bool) -> Data {
+        if newline { writer.newline() }
+        numbers?.lineCapacity = max(4096, writer.bytes.count + writer.bytes.count / 8)
+        return writer.bytes.withUnsafeBufferPointer { Data(buffer: $0) }
     }
 
     /// What `JSONEncoder` gives with `.sortedKeys` alone (slashes escaped as `\/`). A `/` can only stand inside

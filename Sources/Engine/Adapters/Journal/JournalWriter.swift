@@ -219,7 +219,7 @@ package actor JournalWriter: Service {
         if settings.encodesInBackground {
             try await drainEncoding()
             let rest = unencoded
-            let lines = try Self.lines(rest, encoder: encoder)
+            let lines = try Self.lines(rest[...], encoder: encoder)
             unencoded = []
             let now = ContinuousClock.now
             for (record, line) in zip(rest, lines) { queue.append((record.traderID, line, now)) }
@@ -228,7 +228,7 @@ package actor JournalWriter: Service {
     }
 
     /// Each record's line (with its newline), in order.
-    private static func lines(_ records: [CycleRecord], encoder: SortedJSONEncoder) throws -> [Data] {
+    private static func lines(_ records: ArraySlice<CycleRecord>, encoder: SortedJSONEncoder) throws -> [Data] {
         // Consecutive records repeat most of their series' values: their text is copied, not formatted again.
         let numbers = DoubleTextCache()
         return try records.map { try encoder.encodeLine($0, numbers: numbers) }
@@ -242,11 +242,12 @@ package actor JournalWriter: Service {
         let size = (records.count + workers.count - 1) / workers.count
         // A run shorter than this is not worth a thread of its own.
         guard workers.count > 1, size >= 16 else {
-            return try await workers[0].perform { try lines(records, encoder: encoder) }
+            return try await workers[0].perform { try lines(records[...], encoder: encoder) }
         }
         return try await withThrowingTaskGroup(of: (Int, [Data]).self) { group in
             for (part, start) in stride(from: 0, to: records.count, by: size).enumerated() {
-                let run = Array(records[start..<min(start + size, records.count)])
+                // A slice shares the batch's storage: the records are not copied (each copy retained every field).
+                let run = records[start..<min(start + size, records.count)]
                 group.addTask { (part, try await workers[part].perform { try lines(run, encoder: encoder) }) }
             }
             var runs = [[Data]](repeating: [], count: (records.count + size - 1) / size)
