@@ -11,7 +11,7 @@ struct ParallelRunsTests {
     @Test func results_comeBackInItemOrder_everyItemOnce() throws {
         for count in [0, 1, 63, 64, 129, 1000, 4097] {
             let calls = Mutex(0)
-            let result = try ParallelRuns.map(count: count) { range in
+            let result = ParallelRuns.map(count: count) { range in
                 calls.withLock { $0 += 1 }
                 return range.map { $0 * 3 }
             }

@@ -115,7 +115,7 @@ package struct JournalReplay: Sendable {
     package func replay(trader: TraderConfiguration, records: [CycleRecord]) throws -> TraderSummary {
         let pipeline = try pipeline(for: trader)
         let symbols = symbols(of: trader)
-        let runs = try ParallelRuns.map(count: records.count, minimumPerRun: 128) { range in
+        let runs = ParallelRuns.map(count: records.count, minimumPerRun: 128) { range in
             [replay(records[range], trader: trader, pipeline: pipeline, symbols: symbols)]
         }
         var summary = TraderSummary(trader: trader.id)

@@ -244,7 +244,7 @@ extension CycleRows {
                 return range.map { offset in Self.decode(lines[first + offset], after: after, decoder: decoder) }
             }
             let decoded =
-                decodesInParallel ? try ParallelRuns.map(count: end - start, decode) : decode(0..<(end - start))
+                decodesInParallel ? ParallelRuns.map(count: end - start, decode) : decode(0..<(end - start))
             for (offset, line) in decoded.enumerated() {
                 let record: CycleRecord
                 switch line {
