@@ -166,15 +166,24 @@ struct JournalTests {
         #expect(directory.files(trader: "a").dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") })
     }
 
-    @Test func withoutAnFsyncPerBatch_everyRecordIsWritten_andACrashedTailIsCut() async throws {
-        let root = try TestPaths.makeScratch("journal-nosync")
-        var settings = self.settings(root)
+    /// A backtest's writer (no fsync per batch, encoding beside the loop) that wrote cycles 1–50 of trader `a` and
+    /// closed: its settings and its directory.
+    func backtestJournal(
+        _ name: String,
+        compressing: Bool
+    ) async throws -> (settings: JournalWriter.Settings, directory: JournalDirectory) {
+        let root = try TestPaths.makeScratch(name)
+        var settings = self.settings(root, compressClosedFiles: compressing)
         settings.syncsEveryBatch = false
         settings.encodesInBackground = true
         let writer = JournalWriter(settings: settings, logger: logger())
         for cycle in 1...50 { try await writer.append(record("a", cycle: cycle, padding: 200)) }
         try await writer.close()
-        let directory = JournalDirectory(root: root.path)
+        return (settings, JournalDirectory(root: root.path))
+    }
+
+    @Test func withoutAnFsyncPerBatch_everyRecordIsWritten_andACrashedTailIsCut() async throws {
+        let (settings, directory) = try await backtestJournal("journal-nosync", compressing: false)
         #expect(directory.files(trader: "a").count >= 3)
         #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...50))
         // What a crash between batches leaves: a torn line, cut at the next start; the run goes on after it.
@@ -190,14 +199,7 @@ struct JournalTests {
         #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...51))
 
         // Compressed: a rotated file is fsynced and compressed off the writer's path, and `close` waits for both.
-        let compressedRoot = try TestPaths.makeScratch("journal-nosync-gz")
-        var compressing = self.settings(compressedRoot, compressClosedFiles: true)
-        compressing.syncsEveryBatch = false
-        compressing.encodesInBackground = true
-        let compressor = JournalWriter(settings: compressing, logger: logger())
-        for cycle in 1...50 { try await compressor.append(record("a", cycle: cycle, padding: 200)) }
-        try await compressor.close()
-        let compressed = JournalDirectory(root: compressedRoot.path)
+        let compressed = try await backtestJournal("journal-nosync-gz", compressing: true).directory
         let files = compressed.files(trader: "a")
         #expect(files.count >= 3)
         #expect(files.dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") }, "\(files.map(\.path))")
