@@ -27,9 +27,9 @@ package actor JournalWriter: Service {
         package var syncsEveryBatch = true
         /// A full queue is the batching (a backtest): counted, logged at debug level only.
         package var fillsQueueByDesign = false
-        /// Encode each full batch beside the trading loop, on threads of their own (`WorkerThread.journalEncoding`), instead of in `append` (a backtest:
-        /// the loop runs the next cycles meanwhile; the batch is written and fsynced when the next one is full,
-        /// or on `flush`). A record still counts as pending until it is on disk.
+        /// Encode each full batch beside the trading loop, on threads of their own (`WorkerThread.journalEncoding`),
+        /// instead of in `append` (a backtest: the loop runs the next cycles meanwhile; the batch is written and
+        /// fsynced when the next one is full, or on `flush`). A record still counts as pending until it is on disk.
         package var encodesInBackground = false
 
         package init(_ configuration: ArenaConfiguration.Journal) {
