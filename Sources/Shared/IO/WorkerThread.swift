@@ -18,12 +18,13 @@ package final class WorkerThread: Sendable {
 
     private let jobs = Jobs()
 
-    /// `name`: the thread's (cut to 15 bytes, the kernel's limit). `niceness`: added to the process's nice value for this thread (Linux schedules threads one by one; 19 at
+    /// `name`: the thread's (cut to 15 bytes, the kernel's limit; a name that cannot be set is only cosmetic).
+    /// `niceness`: added to the process's nice value for this thread (Linux schedules threads one by one; 19 at
     /// most). The thread lives as long as the process; make one per kind of work, not per job.
     package init(name: String, niceness: Int32) {
         let jobs = jobs
         let thread = Thread {
-            // The kernel's name (`top -H`, `perf`): 15 bytes at most. (Glibc's `pthread_setname_np` is not imported.)
+            // The kernel's name (`top -H`, `perf`); Glibc's `pthread_setname_np` is not imported.
             try? Data(name.utf8.prefix(15)).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
             // Linux keeps a nice value per thread: `who` 0 is the calling thread, not the whole process.
             let which = __priority_which_t(PRIO_PROCESS.rawValue)
