@@ -212,12 +212,10 @@ package enum AnswerJSON: Equatable, Sendable {
         /// JSONSerialization gives it), anything else as the nearest Double. Declined: integers beyond 64 bits,
         /// and other numbers whose nearest Double takes more than one exact operation.
         ///
-        /// The value is computed while the digits are read: JSONSerialization's reading of long mantissas is not
-        /// the nearest Double, so only what every exact method agrees on is read here — at most 15 significant
-        /// digits scaled by at most 10^±22. Both the mantissa and the power of ten are then exact Doubles, and one
-        /// correctly rounded multiplication or division gives the nearest Double, as `strtod` does (a text of the
-        /// same number, made and read, cost a string and a C conversion per number; `AnswerJSONTests` compares
-        /// both on random numbers bit for bit).
+        /// The value is computed while the digits are read, within `ExactDecimal`'s fast path (at most 15
+        /// significant digits scaled by at most 10^±22: the nearest Double, as `strtod` gives it); longer mantissas
+        /// are left to JSONSerialization. A text of the number, made and read, cost a string and a C conversion per
+        /// number; `AnswerJSONTests` compares both on random numbers bit for bit.
         mutating func number() -> AnswerJSON? {
             let start = index
             let isNegative = bytes[index] == UInt8(ascii: "-")
@@ -280,16 +278,14 @@ package enum AnswerJSON: Equatable, Sendable {
                 guard let integer = Int64(text) else { return nil }
                 return .number(Double(integer))
             }
-            let scale = exponent - fractionDigits
-            guard significant <= 15, abs(scale) <= 22 else { return nil }
-            let magnitude =
-                scale >= 0 ? Double(mantissa) * Self.powersOfTen[scale] : Double(mantissa) / Self.powersOfTen[-scale]
+            guard
+                let magnitude = ExactDecimal.value(
+                    mantissa: mantissa,
+                    significantDigits: significant,
+                    scale: exponent - fractionDigits
+                )
+            else { return nil }
             return .number(isNegative ? -magnitude : magnitude)
-        }
-
-        /// 10^0 … 10^22: every one an exact Double.
-        static let powersOfTen: [Double] = (0...22).map { exponent in
-            (0..<exponent).reduce(1.0) { value, _ in value * 10 }
         }
 
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

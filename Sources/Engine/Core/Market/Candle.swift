@@ -148,14 +148,8 @@ package enum CandleCSV {
         }
     }
 
-    /// Powers of ten a Double holds exactly.
-    private static let exactPowersOfTen: [Double] = (0...22).map { exponent in
-        (0..<exponent).reduce(1.0) { value, _ in value * 10 }
-    }
-
-    /// `-?digits(.digits)?` with at most 15 significant digits and at most 22 after the point: the digits as an
-    /// integer and the power of ten are both exact Doubles, so one division is correctly rounded — the value
-    /// strtod gives. Nil for anything else (strtod reads it).
+    /// `-?digits(.digits)?` with at most 15 significant digits and at most 22 after the point, read exactly
+    /// (`ExactDecimal`): the value strtod gives. Nil for anything else (strtod reads it).
     static func exactDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         var position = 0
         let negative = !bytes.isEmpty && bytes[0] == UInt8(ascii: "-")
@@ -178,8 +172,9 @@ package enum CandleCSV {
             }
             position += 1
         }
-        guard digits > 0, fraction != 0, significant <= 15, fraction <= 22 else { return nil }
-        let value = Double(mantissa) / exactPowersOfTen[max(fraction, 0)]
+        guard digits > 0, fraction != 0,
+            let value = ExactDecimal.value(mantissa: mantissa, significantDigits: significant, scale: -max(fraction, 0))
+        else { return nil }
         return negative ? -value : value
     }
 
