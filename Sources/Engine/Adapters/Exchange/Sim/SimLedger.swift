@@ -418,39 +418,42 @@ package struct SimLedger: Sendable, Codable, Equatable {
         self.now = now
         for (symbol, price) in prices where price > 0 && price.isFinite { marks[symbol] = price }
         applyFunding(funding, now: now)
-        for trader in accounts.keys.sorted() {
-            // Nothing held and nothing resting (most ticks of most traders): nothing below would change anything.
-            guard let index = accounts.index(forKey: trader),
-                Self.inPlace(
-                    &accounts.values[index],
-                    { !$0.trader.positions.isEmpty || !$0.restingOrders.isEmpty }
-                )
-            else { continue }
-            refreshMarks(trader)
-            // Liquidation first: a mark that gaps through both the stop and the liquidation price liquidates the
-            // position (the loss is its isolated margin; cash never goes negative) instead of filling the stop
-            // beyond it.
-            liquidate(trader)
-            processRestingOrders(trader)
-            liquidate(trader)
+        // One account (a backtest of one trader): no sorted copy of the names every tick.
+        if accounts.count == 1, let only = accounts.keys.first {
+            settle(only)
+        } else {
+            for trader in accounts.keys.sorted() { settle(trader) }
         }
     }
 
-    private mutating func refreshMarks(_ trader: String) {
-        // Read and changed where they lie: a copy of the account or of its positions held while one is changed
-        // would make the change copy the whole table (every tick of a backtest).
-        guard let account = accounts.index(forKey: trader) else { return }
+    /// One trader's part of a market update: its positions marked, then liquidations, triggers, fills of crossed
+    /// resting limits and liquidations again.
+    private mutating func settle(_ trader: String) {
+        // Nearly every tick nothing is liquidated and no order fires: the positions are marked in place and both
+        // looked at in the same pass, and only when one of them is due do the passes below run (each finds the
+        // account again and looks again). When none is due they would change nothing.
+        guard let index = accounts.index(forKey: trader) else { return }
         let marks = marks
-        Self.inPlace(&accounts.values[account]) { account in
-            var index = account.trader.positions.values.startIndex
-            while index != account.trader.positions.values.endIndex {
-                let held = account.trader.positions.values[index]
-                if let mark = marks[held.symbol], mark != held.markPrice {
-                    account.trader.positions.values[index].markPrice = mark
+        let isDue = Self.inPlace(&accounts.values[index]) { account -> Bool in
+            var isDue = false
+            var position = account.trader.positions.values.startIndex
+            while position != account.trader.positions.values.endIndex {
+                let held = account.trader.positions.values[position]
+                if let mark = marks[held.symbol] {
+                    if mark != held.markPrice { account.trader.positions.values[position].markPrice = mark }
+                    if Self.isPastLiquidation(held, mark: mark) { isDue = true }
                 }
-                account.trader.positions.values.formIndex(after: &index)
+                account.trader.positions.values.formIndex(after: &position)
             }
+            return isDue || account.restingOrders.contains { Self.isTriggered($0.request, marks: marks) }
         }
+        guard isDue else { return }
+        // Liquidation first: a mark that gaps through both the stop and the liquidation price liquidates the
+        // position (the loss is its isolated margin; cash never goes negative) instead of filling the stop
+        // beyond it.
+        liquidate(trader)
+        processRestingOrders(trader)
+        liquidate(trader)
     }
 
     /// `body` on a value where it lies. Reading a field of `accounts.values[index]` directly goes through the
@@ -568,7 +571,11 @@ package struct SimLedger: Sendable, Codable, Equatable {
     /// Whether the mark has reached the position's liquidation price.
     private static func isPastLiquidation(_ position: Position, marks: [String: Double]) -> Bool {
         guard let mark = marks[position.symbol] else { return false }
-        return position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
+        return isPastLiquidation(position, mark: mark)
+    }
+
+    private static func isPastLiquidation(_ position: Position, mark: Double) -> Bool {
+        position.direction > 0 ? mark <= position.liquidationPrice : mark >= position.liquidationPrice
     }
 
     private mutating func liquidate(_ trader: String) {
