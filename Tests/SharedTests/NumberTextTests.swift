@@ -27,6 +27,12 @@ struct NumberTextTests {
             values += [few / tens, few * tens, few]
         }
         values += [100_000_000, 12_345_678, 123_456_789, 999_999.5, 9_999_999, 1e-4, 9.99999e-5, 1e15, 1e16]
+        // Rounded from more digits: carries through nines into the next decade (and across the %e/%f switch),
+        // halfway in the shortest digits (the C library's) and just past it.
+        values += [
+            9.9999951, 9.999995, 0.000_099_999_95, 999_999.51, 99_999.95, 1.234_565, 1.234_565_000_1, 0.000_012_345_65,
+            1.000_000_5, 2.675, 0.000_123_456_789, 6.265_123_4e-5, -9.999_999_9e-5, 123_456.5, 0.999_999_7,
+        ]
         var shortest = 0
         for digits in [1, 6, 8, 15, 17] {
             for value in values {
@@ -35,6 +41,11 @@ struct NumberTextTests {
                 if let text = GeneralNumberFormat.fromShortestDigits(value, significantDigits: digits) {
                     shortest += 1
                     #expect(text == expected, "\(value) \(digits)")
+                } else if digits <= 15, value.isNormal {
+                    // Only the halfway case is left to the C library: the shortest digits past the N-th are "5".
+                    let placed = value.magnitude.description.prefix { $0 != "e" }.filter { $0 != "." }
+                    let significant = placed.drop { $0 == "0" }.reversed().drop { $0 == "0" }.reversed()
+                    #expect(String(significant.dropFirst(digits)) == "5", "\(value) \(digits)")
                 }
             }
         }

@@ -24,10 +24,13 @@ package enum GeneralNumberFormat {
 
     private static let patterns: [String] = (0...17).map { "%.\($0)g" }
 
-    /// `%.Ng` laid out from the shortest round-trip digits (`description`'s) when there are at most N of them and
-    /// N ≤ 15: the C library rounds the exact binary value to N digits, and a normal value lies within half an ulp
-    /// (< 2.3 × 10^(X−15) for a leading digit at 10^X) of its shortest digits, far less than half a unit in the
-    /// N-th place — so it rounds to those digits. Otherwise (more digits, a subnormal, not finite) nil.
+    /// `%.Ng` laid out from the shortest round-trip digits S (`description`'s), N ≤ 15. The C library rounds the
+    /// exact binary value x to N digits. With at most N digits, S is that rounding: x lies within half an ulp
+    /// (< 2.3 × 10^(X−15) for a leading digit at 10^X) of S, far less than half a unit in the N-th place. With
+    /// more, S rounded to N digits is x's rounding, unless S is exactly the halfway point B (its digits after the
+    /// N-th are "5"): a B strictly between x and S would round-trip to x too, with N + 1 digits — shorter than S,
+    /// or as short and nearer to x, which the shortest digits rule out — so x and S lie on the same side of B.
+    /// Nil for that halfway case, a subnormal or a value that is not finite (the C library decides).
     static func fromShortestDigits(_ value: Double, significantDigits precision: Int) -> String? {
         guard precision <= 15, value.isNormal || value == 0 else { return nil }
         if value == 0 { return value.sign == .minus ? "-0" : "0" }
@@ -55,10 +58,31 @@ package enum GeneralNumberFormat {
             }
             let leading = digits.firstIndex { $0 != UInt8(ascii: "0") } ?? digits.count
             let trailing = digits.lastIndex { $0 != UInt8(ascii: "0") }.map { $0 + 1 } ?? leading
-            guard leading < trailing, trailing - leading <= precision else { return nil }
-            let significant = digits[leading..<trailing]
+            guard leading < trailing else { return nil }
+            var significant = digits[leading..<trailing]
             // The power of ten of the first significant digit.
-            let decade = point - 1 - leading + exponent
+            var decade = point - 1 - leading + exponent
+            if significant.count > precision {
+                let next = significant[significant.startIndex + precision]
+                guard next != UInt8(ascii: "5") || significant.count > precision + 1 else { return nil }
+                significant = significant.prefix(precision)
+                if next >= UInt8(ascii: "5") {
+                    // Up, carrying through nines; all nines become 1 followed by zeros, a decade higher.
+                    var place = significant.endIndex - 1
+                    while place >= significant.startIndex, significant[place] == UInt8(ascii: "9") {
+                        significant[place] = UInt8(ascii: "0")
+                        place -= 1
+                    }
+                    if place < significant.startIndex {
+                        significant[significant.startIndex] = UInt8(ascii: "1")
+                        decade += 1
+                    } else {
+                        significant[place] += 1
+                    }
+                }
+                // `%g` drops trailing zeros.
+                while significant.count > 1, significant.last == UInt8(ascii: "0") { significant.removeLast() }
+            }
             var out: [UInt8] = value < 0 ? [UInt8(ascii: "-")] : []
             out.reserveCapacity(32)
             if decade < -4 || decade >= precision {
