@@ -14,7 +14,7 @@ struct TypedTemplate: Sendable {
     indirect enum Op: Sendable {
         case text([UInt8])
         /// A variable of the element `level` sections deep (0: the prompt).
-        case variable(level: Int, write: UserPromptModel.Write)
+        case variable(level: Int, text: Kind.Text)
         /// A section over a list of the element `level` sections deep.
         case section(level: Int, list: Kind.List, inverted: Bool, body: [Op])
     }
@@ -30,28 +30,32 @@ struct TypedTemplate: Sendable {
 
     private let steps: [Step]
     private let text: [UInt8]
-    private let writes: [UserPromptModel.Write]
-    private let counts: [UserPromptModel.Count]
+    /// The variables' and the sections' functions, each in the struct that names it: an array of bare functions
+    /// holds each behind a reabstraction thunk (an array's elements are generic), a heap object that every call
+    /// retains and releases — the same objects from every core at once while replay renders in parallel, ~9 % of
+    /// a replay. In a struct a function is stored as it is, and one that captures nothing has no object at all.
+    private let writes: [Kind.Text]
+    private let counts: [Kind.List]
 
     init?(_ template: CompiledTemplate, memory: Bool) {
         guard let ops = Self.bind(template.nodes, kinds: [.root], memory: memory) else { return nil }
         var steps: [Step] = []
         var text: [UInt8] = []
-        var writes: [UserPromptModel.Write] = []
-        var counts: [UserPromptModel.Count] = []
+        var writes: [Kind.Text] = []
+        var counts: [Kind.List] = []
         func flatten(_ ops: [Op]) {
             for op in ops {
                 switch op {
                 case .text(let bytes):
                     steps.append(.text(start: text.count, end: text.count + bytes.count))
                     text += bytes
-                case .variable(let level, let write):
+                case .variable(let level, let variable):
                     steps.append(.variable(level: level, write: writes.count))
-                    writes.append(write)
+                    writes.append(variable)
                 case .section(let level, let list, let inverted, let body):
                     let at = steps.count
                     let count = counts.count
-                    counts.append(list.count)
+                    counts.append(list)
                     steps.append(.section(level: level, count: count, inverted: inverted, end: at + 1))
                     flatten(body)
                     steps[at] = .section(level: level, count: count, inverted: inverted, end: steps.count)
@@ -89,11 +93,11 @@ struct TypedTemplate: Sendable {
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: text[start..<end]))
                 step += 1
             case .variable(let level, let write):
-                writes[write](model, elements[level], &output)
+                writes[write].write(model, elements[level], &output)
                 step += 1
             case .section(let level, let count, let inverted, let end):
                 let body = (step + 1)..<end
-                let times = counts[count](model, elements[level])
+                let times = counts[count].count(model, elements[level])
                 if inverted {
                     // An inverted section renders once when its list is empty, in the scopes around it.
                     if times == 0 { run(body, text, model, &elements, &output) }
@@ -121,7 +125,7 @@ struct TypedTemplate: Sendable {
             case .variable(let name):
                 guard let found = lookup(name, in: kinds, memory: memory), case .text(let text) = found.binding
                 else { return nil }
-                ops.append(.variable(level: found.level, write: text.write))
+                ops.append(.variable(level: found.level, text: text))
             case .section(let name, let inverted, let body):
                 guard let found = lookup(name, in: kinds, memory: memory), case .list(let list) = found.binding,
                     let body = bind(body, kinds: inverted ? kinds : kinds + [list.kind], memory: memory)

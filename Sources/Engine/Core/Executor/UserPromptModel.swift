@@ -199,78 +199,115 @@ extension UserPromptModel {
         ]
     }
 
-    fileprivate static let marketTexts: [Kind.Text] = {
-        // Each value is read where it lies in the model (passing the whole snapshot would copy it per variable).
-        func number(_ name: String, _ value: @escaping @Sendable (UserPromptModel, Int) -> Double) -> Kind.Text {
-            .init(name: name, needsMemory: false) { model, element, bytes in
-                UserPromptModel.number(value(model, element.index), into: &bytes)
-            }
-        }
-        func list(_ name: String, _ values: @escaping @Sendable (UserPromptModel, Int) -> [Double]) -> Kind.Text {
-            .init(name: name, needsMemory: false) { model, element, bytes in
-                UserPromptModel.list(values(model, element.index), into: &bytes)
-            }
-        }
-        return [
-            .init(name: "symbol", needsMemory: false) { model, element, bytes in
-                string(model.marketSymbols[element.index], into: &bytes)
-            },
-            number("price") { $0.markets[$1].price },
-            number("ema20") { $0.markets[$1].ema20 },
-            number("macd") { $0.markets[$1].macd },
-            number("rsi7") { $0.markets[$1].rsi7 },
-            .init(name: "open_interest", needsMemory: false) { model, element, bytes in
-                UserPromptModel.number(model.markets[element.index].openInterest, or: "n/a", into: &bytes)
-            },
-            .init(name: "funding_rate", needsMemory: false) { model, element, bytes in
-                let rate = model.markets[element.index].fundingRate
-                string(rate.map { GeneralNumberFormat.format($0, significantDigits: 8) } ?? "n/a", into: &bytes)
-            },
-            list("intraday_prices") { $0.markets[$1].intraday.prices },
-            list("intraday_ema20") { $0.markets[$1].intraday.ema20 },
-            list("intraday_macd") { $0.markets[$1].intraday.macd },
-            list("intraday_rsi7") { $0.markets[$1].intraday.rsi7 },
-            list("intraday_rsi14") { $0.markets[$1].intraday.rsi14 },
-            number("context_ema20") { $0.markets[$1].context.ema20 },
-            number("context_ema50") { $0.markets[$1].context.ema50 },
-            number("context_atr3") { $0.markets[$1].context.atr3 },
-            number("context_atr14") { $0.markets[$1].context.atr14 },
-            number("context_volume") { $0.markets[$1].context.volume },
-            number("context_volume_avg") { $0.markets[$1].context.averageVolume },
-            list("context_macd") { $0.markets[$1].context.macd },
-            list("context_rsi14") { $0.markets[$1].context.rsi14 },
-        ]
-    }()
+    // Each value is read where it lies in the model (passing the whole snapshot would copy it per variable), by a
+    // function that captures nothing: one made by a helper from an accessor has a context object, which every
+    // write retains and releases — from every core at once while replay renders in parallel.
+    fileprivate static let marketTexts: [Kind.Text] = [
+        .init(name: "symbol", needsMemory: false) { model, element, bytes in
+            string(model.marketSymbols[element.index], into: &bytes)
+        },
+        .init(name: "price", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].price, into: &bytes)
+        },
+        .init(name: "ema20", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].ema20, into: &bytes)
+        },
+        .init(name: "macd", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].macd, into: &bytes)
+        },
+        .init(name: "rsi7", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].rsi7, into: &bytes)
+        },
+        .init(name: "open_interest", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].openInterest, or: "n/a", into: &bytes)
+        },
+        .init(name: "funding_rate", needsMemory: false) { model, element, bytes in
+            let rate = model.markets[element.index].fundingRate
+            string(rate.map { GeneralNumberFormat.format($0, significantDigits: 8) } ?? "n/a", into: &bytes)
+        },
+        .init(name: "intraday_prices", needsMemory: false) { model, element, bytes in
+            list(model.markets[element.index].intraday.prices, into: &bytes)
+        },
+        .init(name: "intraday_ema20", needsMemory: false) { model, element, bytes in
+            list(model.markets[element.index].intraday.ema20, into: &bytes)
+        },
+        .init(name: "intraday_macd", needsMemory: false) { model, element, bytes in
+            list(model.markets[element.index].intraday.macd, into: &bytes)
+        },
+        .init(name: "intraday_rsi7", needsMemory: false) { model, element, bytes in
+            list(model.markets[element.index].intraday.rsi7, into: &bytes)
+        },
+        .init(name: "intraday_rsi14", needsMemory: false) { model, element, bytes in
+            list(model.markets[element.index].intraday.rsi14, into: &bytes)
+        },
+        .init(name: "context_ema20", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].context.ema20, into: &bytes)
+        },
+        .init(name: "context_ema50", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].context.ema50, into: &bytes)
+        },
+        .init(name: "context_atr3", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].context.atr3, into: &bytes)
+        },
+        .init(name: "context_atr14", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].context.atr14, into: &bytes)
+        },
+        .init(name: "context_volume", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].context.volume, into: &bytes)
+        },
+        .init(name: "context_volume_avg", needsMemory: false) { model, element, bytes in
+            number(model.markets[element.index].context.averageVolume, into: &bytes)
+        },
+        .init(name: "context_macd", needsMemory: false) { model, element, bytes in
+            list(model.markets[element.index].context.macd, into: &bytes)
+        },
+        .init(name: "context_rsi14", needsMemory: false) { model, element, bytes in
+            list(model.markets[element.index].context.rsi14, into: &bytes)
+        },
+    ]
 
-    fileprivate static let positionTexts: [Kind.Text] = {
-        func position(_ name: String, _ write: @escaping @Sendable (Position, inout [UInt8]) -> Void) -> Kind.Text {
-            .init(name: name, needsMemory: false) { model, element, bytes in
-                write(model.positions[element.index].position, &bytes)
-            }
-        }
-        return [
-            .init(name: "symbol", needsMemory: false) { model, element, bytes in
-                string(model.positions[element.index].symbol, into: &bytes)
-            },
-            position("quantity") { number($0.quantity, into: &$1) },
-            position("entry_price") { number($0.entryPrice, into: &$1) },
-            position("current_price") { number($0.markPrice, into: &$1) },
-            position("liquidation_price") { number($0.liquidationPrice, into: &$1) },
-            position("unrealized_pnl") { number($0.unrealizedPnL, into: &$1) },
-            position("leverage") { number($0.leverage, into: &$1) },
-            position("stop_loss") { number($0.stopLoss, or: "none", into: &$1) },
-            position("profit_target") { number($0.takeProfit, or: "none", into: &$1) },
-            position("invalidation_condition") { string($0.invalidationCondition, into: &$1) },
-            position("confidence") { number($0.confidence, into: &$1) },
-            .init(name: "age_minutes", needsMemory: false) { model, element, bytes in
-                minutes(model.inputs.now - model.positions[element.index].position.openedAt, into: &bytes)
-            },
-            .init(name: "entry_reasoning", needsMemory: true) { model, element, bytes in
-                let symbol = model.positions[element.index].symbol
-                string(PromptContext.oneLine(model.memory?.entryReasons[symbol]), into: &bytes)
-            },
-        ]
-    }()
+    fileprivate static let positionTexts: [Kind.Text] = [
+        .init(name: "symbol", needsMemory: false) { model, element, bytes in
+            string(model.positions[element.index].symbol, into: &bytes)
+        },
+        .init(name: "quantity", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.quantity, into: &bytes)
+        },
+        .init(name: "entry_price", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.entryPrice, into: &bytes)
+        },
+        .init(name: "current_price", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.markPrice, into: &bytes)
+        },
+        .init(name: "liquidation_price", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.liquidationPrice, into: &bytes)
+        },
+        .init(name: "unrealized_pnl", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.unrealizedPnL, into: &bytes)
+        },
+        .init(name: "leverage", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.leverage, into: &bytes)
+        },
+        .init(name: "stop_loss", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.stopLoss, or: "none", into: &bytes)
+        },
+        .init(name: "profit_target", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.takeProfit, or: "none", into: &bytes)
+        },
+        .init(name: "invalidation_condition", needsMemory: false) { model, element, bytes in
+            string(model.positions[element.index].position.invalidationCondition, into: &bytes)
+        },
+        .init(name: "confidence", needsMemory: false) { model, element, bytes in
+            number(model.positions[element.index].position.confidence, into: &bytes)
+        },
+        .init(name: "age_minutes", needsMemory: false) { model, element, bytes in
+            minutes(model.inputs.now - model.positions[element.index].position.openedAt, into: &bytes)
+        },
+        .init(name: "entry_reasoning", needsMemory: true) { model, element, bytes in
+            let symbol = model.positions[element.index].symbol
+            string(PromptContext.oneLine(model.memory?.entryReasons[symbol]), into: &bytes)
+        },
+    ]
 
     fileprivate static let tradeTexts: [Kind.Text] = {
         func trade(
