@@ -68,6 +68,31 @@ struct JournalTests {
         #expect(await writer.fullQueueWaits >= 4)
     }
 
+    /// Runs of records larger than the write buffer (1 MiB) — gathered lines written in pieces, and lines of
+    /// more than a megabyte written on their own — land whole and in order, for each of two traders.
+    @Test func runsLargerThanTheWriteBuffer_areWrittenWholeAndInOrder() async throws {
+        let root = try TestPaths.makeScratch("journal-large")
+        let writer = JournalWriter(
+            settings: settings(root, maxFileBytes: 64 << 20, queueCapacity: 64),
+            logger: logger()
+        )
+        let paddings = [300_000, 700_000, 1_500_000, 10, 1_048_000, 2_100_000, 500_000, 600_000]
+        // One trader's records one after another (a run), then the other's.
+        for (index, padding) in paddings.enumerated() {
+            try await writer.append(record("a", cycle: index + 1, padding: padding))
+        }
+        for (index, padding) in paddings.enumerated() {
+            try await writer.append(record("b", cycle: index + 1, padding: padding / 2))
+        }
+        try await writer.close()
+        let directory = JournalDirectory(root: root.path)
+        for (trader, divisor) in [("a", 1), ("b", 2)] {
+            let records = try JournalReplay.records(journal: directory, trader: trader)
+            #expect(records.map(\.cycle) == Array(1...paddings.count))
+            #expect(records.map { $0.rawAnswer?.count ?? -1 } == paddings.map { $0 / divisor })
+        }
+    }
+
     /// A long journal is decoded in runs on several cores: the records come back in order, and a bad line is
     /// reported by its number — the first one when there are several, as a single loop would.
     @Test func records_decodedInParallel_inOrder_firstBadLineReported() async throws {

@@ -73,6 +73,11 @@ package actor JournalWriter: Service {
     package let directory: JournalDirectory
     private let logger: Logger
     private var queue: [(trader: String, line: Data, queuedAt: ContinuousClock.Instant)] = []
+    /// A run's lines gathered for one `write`, a piece of at most `gatherLimit` bytes at a time, in a buffer kept
+    /// from batch to batch: one buffer the size of a whole run (up to the queue's capacity of records, a hundred
+    /// megabytes of 24 KiB records) was mapped and faulted in afresh by every batch.
+    private var gathered: [UInt8] = []
+    private static let gatherLimit = 1 << 20
     /// Where the fsync time and the journal lag go (`/metrics`), when the engine serves them.
     private let metrics: EngineMetrics?
     private var files: [String: OpenFile] = [:]
@@ -278,6 +283,13 @@ package actor JournalWriter: Service {
     /// Writes the queue (see `flush`). Each run of one trader's consecutive records that fits its current file goes
     /// out in one `write`: a write per record made the loop wait on the page the kernel was writing back, about
     /// once per record.
+    /// Writes and empties `gathered` (keeping its memory).
+    private func writeGathered(_ descriptor: Int32) throws {
+        guard !gathered.isEmpty else { return }
+        try gathered.withUnsafeBytes { try AtomicFile.writeAll($0, to: descriptor, path: "journal") }
+        gathered.removeAll(keepingCapacity: true)
+    }
+
     private func writeQueue() throws {
         guard !queue.isEmpty else { return }
         /// Each file this batch wrote to, with its length before the batch.
@@ -285,7 +297,6 @@ package actor JournalWriter: Service {
         var remaining: [(trader: String, line: Data, queuedAt: ContinuousClock.Instant)] = []
         var failed: Set<String> = []
         var failure: (any Error)?
-        var run: [UInt8] = []
         var start = queue.startIndex
         while start < queue.endIndex {
             let trader = queue[start].trader
@@ -307,13 +318,21 @@ package actor JournalWriter: Service {
                     bytes += queue[end].line.count
                     end += 1
                 }
-                run.removeAll(keepingCapacity: true)
-                run.reserveCapacity(bytes)
-                for entry in queue[start..<end] { run.append(contentsOf: entry.line) }
                 do {
-                    try run.withUnsafeBytes { try AtomicFile.writeAll($0, to: file.descriptor, path: "journal") }
+                    for entry in queue[start..<end] {
+                        if gathered.count + entry.line.count > Self.gatherLimit { try writeGathered(file.descriptor) }
+                        if entry.line.count > Self.gatherLimit {
+                            try entry.line.withUnsafeBytes {
+                                try AtomicFile.writeAll($0, to: file.descriptor, path: "journal")
+                            }
+                        } else {
+                            gathered.append(contentsOf: entry.line)
+                        }
+                    }
+                    try writeGathered(file.descriptor)
                 } catch {
                     // Nothing of the run stays: the file is cut back to its last whole record before it.
+                    gathered.removeAll(keepingCapacity: true)
                     _ = ftruncate(file.descriptor, off_t(file.bytes))
                     files[trader] = file
                     throw error
