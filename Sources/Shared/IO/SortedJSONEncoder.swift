@@ -30,12 +30,14 @@ package struct SortedJSONEncoder: Sendable {
         try data(value, numbers: numbers, newline: true)
     }
 
-    /// The same for a value known to write itself (a journal record): no dynamic cast, which copied the whole
-    /// record into an existential box and out again for every line.
-    package func encodeLine<T: SortedJSONWritable & Encodable>(_ value: T, numbers: DoubleTextCache?) throws -> Data {
+    /// The same line for a value known to write itself (a journal record): no dynamic cast, which copied the whole
+    /// record into an existential box and out again for every line, and its bytes as they were written, not
+    /// copied into a `Data`.
+    package func lineBytes<T: SortedJSONWritable & Encodable>(_ value: T, numbers: DoubleTextCache?) throws -> [UInt8] {
         var writer = SortedJSONWriter(numbers: numbers, capacity: numbers?.lineCapacity ?? 4096)
         try value.writeSortedJSON(to: &writer)
-        return Self.finish(&writer, numbers: numbers, newline: true)
+        Self.finishLine(&writer, numbers: numbers, newline: true)
+        return writer.bytes
     }
 
     private func data<T: Encodable>(_ value: T, numbers: DoubleTextCache?, newline: Bool) throws -> Data {
@@ -55,9 +57,13 @@ package struct SortedJSONEncoder: Sendable {
     /// A self-written value's bytes as `Data`, with the newline when asked; the next line reserves a little more
     /// than this one took.
     private static func finish(_ writer: inout SortedJSONWriter, numbers: DoubleTextCache?, newline: Bool) -> Data {
+        finishLine(&writer, numbers: numbers, newline: newline)
+        return writer.bytes.withUnsafeBufferPointer { Data(buffer: $0) }
+    }
+
+    private static func finishLine(_ writer: inout SortedJSONWriter, numbers: DoubleTextCache?, newline: Bool) {
         if newline { writer.newline() }
         numbers?.lineCapacity = max(4096, writer.bytes.count + writer.bytes.count / 8)
-        return writer.bytes.withUnsafeBufferPointer { Data(buffer: $0) }
     }
 
     /// What `JSONEncoder` gives with `.sortedKeys` alone (slashes escaped as `\/`). A `/` can only stand inside

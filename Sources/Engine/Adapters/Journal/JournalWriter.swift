@@ -72,7 +72,7 @@ package actor JournalWriter: Service {
     package let settings: Settings
     package let directory: JournalDirectory
     private let logger: Logger
-    private var queue: [(trader: String, line: Data, queuedAt: ContinuousClock.Instant)] = []
+    private var queue: [(trader: String, line: [UInt8], queuedAt: ContinuousClock.Instant)] = []
     /// A run's lines gathered for one `write`, a piece of at most `gatherLimit` bytes at a time, in a buffer kept
     /// from batch to batch: one buffer the size of a whole run (up to the queue's capacity of records, a hundred
     /// megabytes of 24 KiB records) was mapped and faulted in afresh by every batch.
@@ -96,7 +96,7 @@ package actor JournalWriter: Service {
     /// kept for `hasPending` and `lastCycle` until its lines are queued).
     private var unencoded: [CycleRecord] = []
     private var inFlight: [CycleRecord] = []
-    private var encoding: Task<[Data], any Error>?
+    private var encoding: Task<[[UInt8]], any Error>?
 
     package init(settings: Settings, logger: Logger, metrics: EngineMetrics? = nil) {
         self.settings = settings
@@ -149,7 +149,7 @@ package actor JournalWriter: Service {
             try writeQueue()
             return
         }
-        queue.append((record.traderID, try encoder.encodeLine(record, numbers: numbers), ContinuousClock.now))
+        queue.append((record.traderID, try encoder.lineBytes(record, numbers: numbers), ContinuousClock.now))
         if queue.count >= settings.queueCapacity {
             fullQueueWaits += 1
             logger.log(
@@ -207,7 +207,7 @@ package actor JournalWriter: Service {
         struct Probe: Decodable { let cycle: Int }
         if let waiting = (inFlight + unencoded).last(where: { $0.traderID == trader }) { return waiting.cycle }
         if let queued = queue.last(where: { $0.trader == trader }) {
-            return try JSONDecoder().decode(Probe.self, from: queued.line).cycle
+            return try JSONDecoder().decode(Probe.self, from: Data(queued.line)).cycle
         }
         guard let line = try directory.lastLine(trader: trader) else { return nil }
         return try JSONDecoder().decode(Probe.self, from: line).cycle
@@ -233,29 +233,29 @@ package actor JournalWriter: Service {
     }
 
     /// Each record's line (with its newline), in order.
-    private static func lines(_ records: ArraySlice<CycleRecord>, encoder: SortedJSONEncoder) throws -> [Data] {
+    private static func lines(_ records: ArraySlice<CycleRecord>, encoder: SortedJSONEncoder) throws -> [[UInt8]] {
         // Consecutive records repeat most of their series' values: their text is copied, not formatted again.
         let numbers = DoubleTextCache()
-        return try records.map { try encoder.encodeLine($0, numbers: numbers) }
+        return try records.map { try encoder.lineBytes($0, numbers: numbers) }
     }
 
     /// Each record's line, in order, the batch cut into consecutive runs encoded at once on the journal's encoding
     /// threads (one per core, each run with its own text cache: the bytes do not depend on it). The first failure
     /// is thrown.
-    static func linesBeside(_ records: [CycleRecord], encoder: SortedJSONEncoder) async throws -> [Data] {
+    static func linesBeside(_ records: [CycleRecord], encoder: SortedJSONEncoder) async throws -> [[UInt8]] {
         let workers = WorkerThread.journalEncoding
         let size = (records.count + workers.count - 1) / workers.count
         // A run shorter than this is not worth a thread of its own.
         guard workers.count > 1, size >= 16 else {
             return try await workers[0].perform { try lines(records[...], encoder: encoder) }
         }
-        return try await withThrowingTaskGroup(of: (Int, [Data]).self) { group in
+        return try await withThrowingTaskGroup(of: (Int, [[UInt8]]).self) { group in
             for (part, start) in stride(from: 0, to: records.count, by: size).enumerated() {
                 // A slice shares the batch's storage: the records are not copied (each copy retained every field).
                 let run = records[start..<min(start + size, records.count)]
                 group.addTask { (part, try await workers[part].perform { try lines(run, encoder: encoder) }) }
             }
-            var runs = [[Data]](repeating: [], count: (records.count + size - 1) / size)
+            var runs = [[[UInt8]]](repeating: [], count: (records.count + size - 1) / size)
             for try await (part, lines) in group { runs[part] = lines }
             return runs.flatMap { $0 }
         }
@@ -266,7 +266,7 @@ package actor JournalWriter: Service {
         guard let task = encoding else { return }
         encoding = nil
         let batch = inFlight
-        let lines: [Data]
+        let lines: [[UInt8]]
         do {
             lines = try await task.value
         } catch {
@@ -294,7 +294,7 @@ package actor JournalWriter: Service {
         guard !queue.isEmpty else { return }
         /// Each file this batch wrote to, with its length before the batch.
         var before: [String: (descriptor: Int32, bytes: Int)] = [:]
-        var remaining: [(trader: String, line: Data, queuedAt: ContinuousClock.Instant)] = []
+        var remaining: [(trader: String, line: [UInt8], queuedAt: ContinuousClock.Instant)] = []
         var failed: Set<String> = []
         var failure: (any Error)?
         var start = queue.startIndex
