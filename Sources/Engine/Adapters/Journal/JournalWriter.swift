@@ -280,9 +280,6 @@ package actor JournalWriter: Service {
         inFlight = []
     }
 
-    /// Writes the queue (see `flush`). Each run of one trader's consecutive records that fits its current file goes
-    /// out in one `write`: a write per record made the loop wait on the page the kernel was writing back, about
-    /// once per record.
     /// Writes and empties `gathered` (keeping its memory).
     private func writeGathered(_ descriptor: Int32) throws {
         guard !gathered.isEmpty else { return }
@@ -290,6 +287,9 @@ package actor JournalWriter: Service {
         gathered.removeAll(keepingCapacity: true)
     }
 
+    /// Writes the queue (see `flush`). Each run of one trader's consecutive records that fits its current file goes
+    /// out in writes of up to `gatherLimit` bytes, not one per record: a write per record made the loop wait on the
+    /// page the kernel was writing back, about once per record.
     private func writeQueue() throws {
         guard !queue.isEmpty else { return }
         /// Each file this batch wrote to, with its length before the batch.
