@@ -45,7 +45,8 @@ package struct SortedJSONEncoder: Sendable {
         // (the same bytes as through `valueNode`: its writer's bytes are the node written raw). Each grown or
         // copied buffer was a copy of the whole record.
         if var writer = try writtenBySelf(value, numbers: numbers, capacity: numbers?.lineCapacity ?? 4096) {
-            return Self.finish(&writer, numbers: numbers, newline: newline)
+            Self.finishLine(&writer, numbers: numbers, newline: newline)
+            return writer.bytes.withUnsafeBufferPointer { Data(buffer: $0) }
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(4096)
@@ -54,13 +55,8 @@ package struct SortedJSONEncoder: Sendable {
         return Data(bytes)
     }
 
-    /// A self-written value's bytes as `Data`, with the newline when asked; the next line reserves a little more
-    /// than this one took.
-    private static func finish(_ writer: inout SortedJSONWriter, numbers: DoubleTextCache?, newline: Bool) -> Data {
-        finishLine(&writer, numbers: numbers, newline: newline)
-        return writer.bytes.withUnsafeBufferPointer { Data(buffer: $0) }
-    }
-
+    /// A self-written value's line ends (the newline when asked); the next line reserves a little more than this
+    /// one took.
     private static func finishLine(_ writer: inout SortedJSONWriter, numbers: DoubleTextCache?, newline: Bool) {
         if newline { writer.newline() }
         numbers?.lineCapacity = max(4096, writer.bytes.count + writer.bytes.count / 8)
