@@ -133,6 +133,61 @@ struct BacktestTests {
         }
     }
 
+    /// While every account is flat the runner leaves out the ticks that would change nothing — and the run is the
+    /// same, byte for byte, as one ticking at every close (`--every-tick`): journal, snapshot (the marks of the
+    /// last close, 23:36, inside a quiet hour), state, report and equity files. One symbol, decisions every 150 minutes on 3-minute candles (so
+    /// hours pass without one: their equity points are taken by ticks alone), a 6-hour cooldown after each close
+    /// and a 4 % drawdown switch: flat stretches across hours and days between positions with stops, then flat
+    /// from the switch to the end.
+    @Test func quietTicks_areLeftOut_andChangeNothing() async throws {
+        let scratch = try TestPaths.makeScratch("backtest-quiet")
+        let etc = scratch.appendingPathComponent("etc")
+        try FileManager.default.copyItem(at: TestPaths.shipped, to: etc)
+        let managerFile = etc.appendingPathComponent("manager.yaml")
+        var text = try String(contentsOf: managerFile, encoding: .utf8)
+        text = text.replacingOccurrences(of: "cooldown_after_close: 15m", with: "cooldown_after_close: 6h")
+            .replacingOccurrences(of: "max_drawdown_pct: 30", with: "max_drawdown_pct: 4")
+        let ema = try #require(text.range(of: "id: baseline-ema"))
+        let interval = try #require(text.range(of: "decision_interval: 3m", range: ema.upperBound..<text.endIndex))
+        text.replaceSubrange(interval, with: "decision_interval: 150m")
+        try text.write(to: managerFile, atomically: true, encoding: .utf8)
+        let configuration = try ConfigLoader(
+            environment: [
+                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
+                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
+            ],
+            baseDirectory: TestPaths.packageRoot.path
+        ).load(path: etc.appendingPathComponent("arena.yaml").path)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        func run(_ name: String, everyTick: Bool) async throws -> Backtest.Report {
+            var options = options(
+                scratch.appendingPathComponent(name),
+                from: "2025-07-15T00:00:00Z",
+                to: "2025-07-21T23:37:00Z"
+            )
+            options.traders = ["baseline-ema"]
+            options.symbols = ["BTC"]
+            options.ticksEveryStep = everyTick
+            return try await Backtest.run(base: configuration, options: options, logger: logger)
+        }
+        let every = try await run("every", everyTick: true)
+        let quiet = try await run("quiet", everyTick: false)
+        let result = try #require(quiet.traders.first)
+        // What the scenario is meant to cover: positions, flat stretches, the switch.
+        #expect(result.trades >= 3)
+        #expect(result.exposurePct > 20 && result.exposurePct < 80, "\(result.exposurePct)")
+        #expect(result.maxDrawdownPct > 4)
+        #expect(every.ticks == every.steps)
+        #expect(quiet.steps < every.steps && quiet.ticks < every.ticks * 2 / 3, "\(quiet.ticks) of \(every.ticks)")
+        #expect(quiet.cycles == every.cycles && quiet.traders == every.traders)
+        let everyFiles = try files(scratch.appendingPathComponent("every"))
+        let quietFiles = try files(scratch.appendingPathComponent("quiet"))
+        #expect(everyFiles.count >= 10)
+        #expect(everyFiles.keys.sorted() == quietFiles.keys.sorted())
+        for (name, data) in everyFiles { #expect(quietFiles[name] == data, "\(name) differs") }
+    }
+
     /// Without `--record-prompts` a baseline's backtest cycle renders no prompt (and says so in the record); with
     /// it, the prompts are there and replay compares them too. Decisions, verdicts and orders are the same either
     /// way, and a changed risk rule shows on the prompt-less records.

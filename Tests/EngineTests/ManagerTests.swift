@@ -369,6 +369,33 @@ struct ManagerTests {
         #expect(history[1].equity == 1060)
     }
 
+    /// After a tick has seen a trader's account, seeing it again changes nothing until the trader's next hourly
+    /// equity point (counted from its start) or the next UTC day; an operator's flatten, or a trader without a
+    /// state, ends the quiet at once. Observing the same account up to that time leaves the state as it was.
+    @Test func quietUntil_isTheNextEquityPointOrDay() async throws {
+        let store = try ManagerStore(path: nil)
+        let dayStart = (EngineFixtures.start / 86_400_000) * 86_400_000
+        let started = dayStart + 22 * 3_600_000 + 1_800_000  // 22:30
+        store.begin(trader: "t", capital: 1000, now: started)
+        func observe(at now: Int64) {
+            _ = store.observe(trader: Self.trader, account: account(equity: 990), trades: [], now: now)
+        }
+        observe(at: started + 60_000)
+        #expect(store.quietUntil(traders: ["t"], after: started + 60_000) == started + 3_600_000)
+        #expect(store.quietUntil(traders: ["t", "unseen"], after: started + 60_000) == nil)
+        // 23:30 to midnight: the day ends first.
+        observe(at: started + 3_600_000)
+        #expect(store.quietUntil(traders: ["t"], after: started + 3_600_000) == dayStart + 86_400_000)
+        let before = store.state("t")
+        observe(at: dayStart + 86_400_000 - 1)
+        #expect(store.state("t") == before)
+        _ = store.apply(
+            OperatorRequest(action: .flatten, trader: "t", user: "op", requestedAt: started),
+            now: started + 3_600_000
+        )
+        #expect(store.quietUntil(traders: ["t"], after: started + 3_600_000) == nil)
+    }
+
     @Test func claim_respectsTheConcurrencyLimit_andOneCyclePerTrader() async throws {
         let store = try ManagerStore(path: nil)
         #expect(store.claim("a", limit: 2))

@@ -345,11 +345,39 @@ struct SimExchangeTests {
         var l = ledger()
         #expect(l.submit(order("alo", buy: true, size: 0.1, kind: .limitALO, limit: 100_500)).status == .rejected)
         #expect(l.submit(order("ioc", buy: true, size: 0.1, kind: .limitIOC, limit: 99_000)).status == .cancelled)
+        #expect(l.isIdle)
         #expect(l.submit(order("gtc", buy: true, size: 0.1, kind: .limitGTC, limit: 99_000)).status == .resting)
+        // A resting order alone: the next mark can fill it, so no tick may be left out.
+        #expect(!l.isIdle)
         l.updateMarket(prices: ["BTC": 98_900], funding: [:], now: 2_000)
+        #expect(!l.isIdle)
         let position = try #require(l.accounts["t1"]?.trader.positions["BTC"])
         #expect(position.entryPrice == 99_000)
         #expect(Self.near(position.entryFee, 0.1 * 99_000 * 0.00015))
+    }
+
+    /// While idle, market updates left out change nothing: the next one (made while still idle) gives the ledger
+    /// every update would have — marks, clock and funding hours — and what follows is the same too.
+    @Test func idleUpdates_leftOut_leaveTheSameLedger() {
+        let prices: [Double] = [100_500, 99_000, 97_000, 101_000, 100_200]
+        func run(every: Bool) -> SimLedger {
+            var l = ledger()
+            for (index, price) in prices.enumerated() where every || index == prices.count - 1 {
+                #expect(l.isIdle)
+                l.updateMarket(prices: ["BTC": price], funding: ["BTC": 0.00002], now: Int64(index + 1) * 1_800_000)
+            }
+            _ = l.submit(order("a", buy: true, size: 0.1))
+            #expect(!l.isIdle)
+            l.updateMarket(prices: ["BTC": 100_300], funding: ["BTC": 0.00002], now: 10_900_000)
+            l.updateMarket(prices: ["BTC": 100_100], funding: ["BTC": 0.00002], now: 11_000_000)
+            return l
+        }
+        let every = run(every: true)
+        let last = run(every: false)
+        #expect(every == last)
+        // One hour's funding (the next hour's first mark), in both: the idle update left the same funding hour.
+        let paid = every.accounts["t1"]?.trader.positions["BTC"]?.fundingPaid ?? 0
+        #expect(Self.near(paid, 0.1 * 100_300 * 0.00002), "\(paid)")
     }
 
     @Test func samePricePath_givesTheSameLedger() {

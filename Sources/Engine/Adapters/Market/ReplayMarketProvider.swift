@@ -327,6 +327,17 @@ package final class ReplayMarketProvider: MarketProvider {
         return earliest
     }
 
+    /// The last intraday candle close at or before `time`, across symbols.
+    package func lastClose(atOrBefore time: Int64) -> Int64? {
+        ordered.compactMap { series in
+            series.flatMap { table in
+                table.intraday.lastClosedIndex(at: time).map {
+                    table.intraday.candles[$0].openTime + table.intraday.interval
+                }
+            }
+        }.max()
+    }
+
     /// Symbols without a funding file (or with an empty one): nothing charges funding on them.
     package var symbolsWithoutFunding: [String] {
         symbols.filter { series[$0]?.funding.isEmpty ?? true }

@@ -64,6 +64,12 @@ struct BacktestCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Refuse to run when a symbol has no funding data (default: name it, charge none).")
     var requireFunding = false
 
+    @Flag(
+        name: .long,
+        help: "Tick at every candle close even while every account is flat (slower; the same results)."
+    )
+    var everyTick = false
+
     @Option(
         name: .long,
         help: """
@@ -129,6 +135,7 @@ struct BacktestCommand: AsyncParsableCommand {
         backtestOptions.last = span
         backtestOptions.decidesBetweenCloses = decideBetweenCloses
         backtestOptions.requiresFunding = requireFunding
+        backtestOptions.ticksEveryStep = everyTick
         guard let compareTemplates else {
             _ = try await runOne(configuration: configuration, options: backtestOptions, tally: tally, fail: fail)
             return

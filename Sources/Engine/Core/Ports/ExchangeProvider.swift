@@ -79,6 +79,8 @@ package protocol PaperVenue: ExchangeProvider {
     func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) async throws
     /// The last mark per symbol.
     var marks: [String: Double] { get async }
+    /// Whether no account holds a position or a resting order (a market update then only moves the marks).
+    var isIdle: Bool { get async }
     /// Moves `amount` (negative: out of) the trader's cash for rebalance number `rebalance`; false when that
     /// rebalance was applied already.
     @discardableResult

@@ -26,6 +26,9 @@ package struct Backtest {
         package var decidesBetweenCloses = false
         /// Refuse to start when a symbol has no funding file, instead of naming it and charging no funding.
         package var requiresFunding = false
+        /// Tick at every step, quiet or not (`--every-tick`): slower, the same results (what shows that leaving
+        /// the quiet ticks out changes nothing).
+        package var ticksEveryStep = false
         /// Templates from this directory in place of `prompts/` (the same file names), as `--compare-templates`.
         package var templatesDirectory: String?
 
@@ -124,6 +127,10 @@ package struct Backtest {
         package var logCounts: [String: Int] = [:]
         /// Each trader's hourly equity, ending with its equity at the end (for the equity-curve files).
         package var curves: [String: [TraderState.EquityPoint]] = [:]
+        /// Steps of the virtual clock (candle closes and due times) and the ticks made at them (the rest were
+        /// quiet: `BacktestRunner`). Not in `report.json`: how the run went, not what it found.
+        package var steps = 0
+        package var ticks = 0
 
         enum CodingKeys: String, CodingKey {
             case from, to, candles, cycles, traders
@@ -295,8 +302,9 @@ package struct Backtest {
         clock.jump(to: from)
         let span = Double(to - from)
         var lastReported = -1.0
-        let runner = BacktestRunner(manager: manager, decidesBetweenCloses: options.decidesBetweenCloses)
-        let cycles = try await runner.run(until: to, clock: clock) { now, cycles in
+        var runner = BacktestRunner(manager: manager, decidesBetweenCloses: options.decidesBetweenCloses)
+        runner.leavesOutQuietTicks = !options.ticksEveryStep
+        let run = try await runner.run(until: to, clock: clock) { now, cycles in
             let fraction = Double(now - from) / span
             if fraction - lastReported >= 0.002 || now >= to {
                 lastReported = fraction
@@ -370,10 +378,12 @@ package struct Backtest {
             from: UTCTime.iso8601(from),
             to: UTCTime.iso8601(to),
             candles: candles,
-            cycles: cycles,
+            cycles: run.cycles,
             traders: results,
             fundingMissing: fundingMissing,
-            curves: curves
+            curves: curves,
+            steps: run.steps,
+            ticks: run.ticks
         )
     }
 

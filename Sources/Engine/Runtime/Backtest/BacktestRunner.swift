@@ -9,6 +9,8 @@ package struct BacktestRunner {
     /// Whether a trader whose decision interval is shorter than its candles' decides again before another candle
     /// has closed (on the same data); by default it waits for the next close.
     package var decidesBetweenCloses = false
+    /// Whether ticks that would change nothing are left out (see `run`); off, every step ticks.
+    package var leavesOutQuietTicks = true
 
     package init(manager: ArenaManager, decidesBetweenCloses: Bool = false) {
         self.manager = manager
@@ -18,12 +20,16 @@ package struct BacktestRunner {
     /// From the clock's time to `end`, tick, run every due trader one at a time (in id order, so the
     /// paper venue sees the same sequence every run), then jump straight to the next event: the next candle close
     /// or the next trader due, whichever is first. The same cycle, risk and order code as a live run; one snapshot
-    /// and one state save at the end. `progress` is called after each tick with the clock time and cycles run.
+    /// and one state save at the end. `progress` is called after each step with the clock time and cycles run.
+    ///
+    /// While every account is flat, ticks that would change nothing are left out (`ArenaManager.quietUntil`): the
+    /// clock jumps to the first candle close at or after the quiet's end, or to the next trader due, whichever is
+    /// first, and ticks there as it would have — the same results, byte for byte.
     package func run(
         until end: Int64,
         clock: VirtualClock,
         progress: (Int64, Int) -> Void = { _, _ in }
-    ) async throws -> Int {
+    ) async throws -> (cycles: Int, steps: Int, ticks: Int) {
         try await manager.prepare()
         let replayMarkets = manager.markets.values.compactMap { $0 as? ReplayMarketProvider }
         // In id order with each one's replay market, looked up once (every tick asks every trader).
@@ -36,10 +42,21 @@ package struct BacktestRunner {
         for (trader, _) in ordered { lastDecisions.append(manager.store.lastDecisionAt(trader.configuration.id)) }
         let intervals = ordered.map { $0.0.configuration.decisionInterval.milliseconds }
         var cycles = 0
+        var steps = 0
+        var ticksMade = 0
+        // Ticks before `quietUntil` change nothing, unless a trader is due (at `dueAt` or later).
+        var quietUntil = Int64.min
+        var dueAt = Int64.min
         while true {
             let now = clock.now()
             guard now <= end, !Task.isCancelled else { break }
-            await manager.tick(now: now)
+            steps += 1
+            let ticks = now >= quietUntil || now >= dueAt
+            if ticks {
+                ticksMade += 1
+                let isFlat = await manager.tick(now: now)
+                quietUntil = isFlat && leavesOutQuietTicks ? await manager.quietUntil(after: now) ?? .min : .min
+            }
             if manager.rebalancing != nil { await manager.rebalanceIfDue(now: now) }
             var nextDue = Int64.max
             for (index, (trader, market)) in ordered.enumerated() {
@@ -56,6 +73,9 @@ package struct BacktestRunner {
                     nextDue = min(nextDue, close)
                     continue
                 }
+                // Due now: what it does ends the quiet (its account may change), and so does a claim refused (it is
+                // asked again at the next close).
+                quietUntil = .min
                 guard manager.store.claim(trader.configuration.id, limit: .max) else { continue }
                 await manager.runCycle(trader, now: now)
                 lastDecisions[index] = manager.store.lastDecisionAt(trader.configuration.id)
@@ -63,8 +83,28 @@ package struct BacktestRunner {
                 nextDue = min(nextDue, now + interval)
             }
             progress(now, cycles)
+            dueAt = nextDue
+            // The next step as without the quiet: the next close or the next trader due.
             var next = nextDue
             for market in replayMarkets { next = min(next, market.nextClose(after: now) ?? .max) }
+            if quietUntil > now, next <= end {
+                // Quiet: each market's first close from the quiet's end on (or its next one when it has none by
+                // then), or the next trader due; when that is past `end`, the last close by `end`, which ticks.
+                var skip = nextDue
+                for market in replayMarkets {
+                    skip = min(skip, market.nextClose(after: quietUntil - 1) ?? market.nextClose(after: now) ?? .max)
+                }
+                if skip > end, let last = replayMarkets.compactMap({ $0.lastClose(atOrBefore: end) }).max() {
+                    skip = last
+                    quietUntil = .min
+                }
+                next = skip
+            }
+            // The last step ticks, as it would have (the snapshot shows its marks).
+            if next > end || next <= now, !ticks {
+                ticksMade += 1
+                await manager.tick(now: now)
+            }
             guard next != .max, next > now else { break }
             clock.jump(to: next)
         }
@@ -72,6 +112,6 @@ package struct BacktestRunner {
         await manager.export(now: finish)
         await manager.persist()
         try await manager.journal?.flush()
-        return cycles
+        return (cycles, steps, ticksMade)
     }
 }

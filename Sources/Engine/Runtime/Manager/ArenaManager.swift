@@ -494,10 +494,15 @@ package final class ArenaManager: Service, Sendable {
     }
 
     /// Marks, funding, triggers and liquidations on the paper venues; equity, cooldowns and kill switches.
-    func tick(now: Int64) async {
+    /// Returns whether every market was refreshed and every trader's account read, each without a position (what
+    /// `quietUntil` starts from).
+    @discardableResult
+    func tick(now: Int64) async -> Bool {
+        var isFlat = true
         do {
             try await refreshMarkets(now: now)
         } catch {
+            isFlat = false
             logger.warning("market refresh failed", metadata: ["error": "\(error)"])
         }
         await keepVenuesAlive(now: now)
@@ -506,6 +511,7 @@ package final class ArenaManager: Service, Sendable {
             // A live venue's account, orders and fills cost request weight: read every `liveAccountSync`, not every
             // tick (cycles and the stop check read them when they need them), so orders are never starved.
             if !isPaper {
+                isFlat = false
                 let id = trader.configuration.id
                 let due = lastLiveSync.withLock { synced in
                     guard now - (synced[id] ?? .min / 2) >= Self.liveAccountSync else { return false }
@@ -522,6 +528,7 @@ package final class ArenaManager: Service, Sendable {
                         await notifier.send(.trades, TradeNotice.closed(trade, trader: trader.configuration))
                     }
                 }
+                if !account.positions.isEmpty { isFlat = false }
                 let observed = store.observeTick(
                     trader: trader.configuration.id,
                     risk: trader.configuration.riskParams,
@@ -572,12 +579,29 @@ package final class ArenaManager: Service, Sendable {
                     )
                 }
             } catch {
+                isFlat = false
                 logger.warning(
                     "account sync failed",
                     metadata: ["trader": "\(trader.configuration.id)", "error": "\(error)"]
                 )
             }
         }
+        return isFlat
+    }
+
+    /// After a tick at `now` that found every account flat (`tick` said so), with nothing run since: the clock
+    /// time before which another tick would change nothing, or nil. Every paper venue idle (no position, no
+    /// resting order: a tick only moves its marks, which the next tick sets as they would have been), no live
+    /// venue, notifier, rebalancing or gauges (each wants its own ticks), and each trader's state as the tick left
+    /// it: observing the same account again is a no-op until its next hourly equity point or the next day is due
+    /// (`ManagerBook.quietUntil`). A backtest leaves out the ticks before then, unless a trader is due sooner;
+    /// a cycle ends the quiet.
+    package func quietUntil(after now: Int64) async -> Int64? {
+        guard !persistsEveryCycle, notifier == nil, rebalancing == nil, liveVenues.isEmpty else { return nil }
+        for (venue, _) in paperVenueMarkets {
+            guard await venue.isIdle else { return nil }
+        }
+        return store.quietUntil(traders: tickedTraders.map(\.trader.configuration.id), after: now)
     }
 
     /// Marks every paper venue from the markets its own traders use (and only those: another market's prices for

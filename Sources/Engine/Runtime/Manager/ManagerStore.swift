@@ -110,6 +110,9 @@ package final class ManagerStore: Sendable {
         }
     }
     func claimSummary(day: Int64) -> Bool { book.withLock { $0.claimSummary(day: day) } }
+    func quietUntil(traders ids: [String], after now: Int64) -> Int64? {
+        book.withLock { $0.quietUntil(traders: ids, after: now) }
+    }
     func armRebalancing(at time: Int64) { book.withLock { $0.armRebalancing(at: time) } }
     func applyTransfer(trader id: String, amount: Double, rebalance: Int) {
         book.withLock { $0.applyTransfer(trader: id, amount: amount, rebalance: rebalance) }
@@ -461,6 +464,25 @@ package struct ManagerBook: Sendable {
         }
         if changed { dirty = true }
         return observation
+    }
+
+    /// When `observeTick` at `now` has just seen each trader's account (flat), the time before which seeing the
+    /// same account again changes nothing: no new closed trade, the same equity against the same peak and the
+    /// same limits, in the same hour (its equity point taken) and the same day (its start equity taken). Nil
+    /// while an operator's flatten waits, or when the state is not what that tick leaves.
+    func quietUntil(traders ids: [String], after now: Int64) -> Int64? {
+        guard now >= 0 else { return nil }
+        let day = now / 86_400_000
+        var until = (day + 1) * 86_400_000
+        for id in ids {
+            guard let trader = state.traders[id], trader.flattenRequest == nil, trader.day == day,
+                now >= trader.startedAt
+            else { return nil }
+            let marker = (now - trader.startedAt) / 3_600_000
+            guard let last = trader.equityHistory.last?.marker, last >= Int(marker) else { return nil }
+            until = min(until, trader.startedAt + (marker + 1) * 3_600_000)
+        }
+        return until
     }
 
     // MARK: Rebalancing

@@ -142,6 +142,8 @@ package final class SimExchange: PaperVenue {
 
     package var marks: [String: Double] { read { $0.marks } }
 
+    package var isIdle: Bool { read { $0.isIdle } }
+
     package var state: SimLedger { read { $0 } }
 }
 

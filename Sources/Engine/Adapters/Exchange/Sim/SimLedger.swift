@@ -412,6 +412,13 @@ package struct SimLedger: Sendable, Codable, Equatable {
 
     // MARK: Market updates
 
+    /// Whether no account holds a position or a resting order: a market update then changes only the marks, the
+    /// clock and the funding hours, and the next update made while still idle sets all three as if none had been
+    /// left out (a backtest leaves out the ticks in between: `ArenaManager.quietUntil`).
+    package var isIdle: Bool {
+        accounts.values.allSatisfy { $0.trader.positions.isEmpty && $0.restingOrders.isEmpty }
+    }
+
     /// Moves the marks to `prices` at time `now`, then applies funding due (from the positions' margin),
     /// liquidates, fires triggers, fills crossed resting limits and liquidates again, in that order, trader by trader in name order (deterministic).
     package mutating func updateMarket(prices: [String: Double], funding: [String: Double], now: Int64) {
