@@ -127,9 +127,8 @@ package struct Backtest {
         package var logCounts: [String: Int] = [:]
         /// Each trader's hourly equity, ending with its equity at the end (for the equity-curve files).
         package var curves: [String: [TraderState.EquityPoint]] = [:]
-        /// Steps of the virtual clock (candle closes and due times) and the ticks made at them (the rest were
-        /// quiet: `BacktestRunner`). Not in `report.json`: how the run went, not what it found.
-        package var steps = 0
+        /// Ticks made (at candle closes and due times; the quiet ones are left out: `BacktestRunner`). Not in
+        /// `report.json`: how the run went, not what it found.
         package var ticks = 0
 
         enum CodingKeys: String, CodingKey {
@@ -382,7 +381,6 @@ package struct Backtest {
             traders: results,
             fundingMissing: fundingMissing,
             curves: curves,
-            steps: run.steps,
             ticks: run.ticks
         )
     }
@@ -391,7 +389,8 @@ package struct Backtest {
     /// per symbol, what was not charged and what the run logged.
     package static func format(_ report: Report, seconds: Double) -> String {
         var lines = [
-            "backtest \(report.from) → \(report.to): \(report.candles) candles, \(report.cycles) cycles in "
+            "backtest \(report.from) → \(report.to): \(report.candles) candles, \(report.cycles) cycles, "
+                + "\(report.ticks) ticks in "
                 + String(format: "%.2f s (%.0f candles/s)", seconds, Double(report.candles) / max(seconds, 1e-9))
         ]
         func optional(_ value: Double?, _ format: String) -> String {

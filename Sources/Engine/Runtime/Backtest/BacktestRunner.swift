@@ -29,7 +29,7 @@ package struct BacktestRunner {
         until end: Int64,
         clock: VirtualClock,
         progress: (Int64, Int) -> Void = { _, _ in }
-    ) async throws -> (cycles: Int, steps: Int, ticks: Int) {
+    ) async throws -> (cycles: Int, ticks: Int) {
         try await manager.prepare()
         let replayMarkets = manager.markets.values.compactMap { $0 as? ReplayMarketProvider }
         // In id order with each one's replay market, looked up once (every tick asks every trader).
@@ -42,7 +42,6 @@ package struct BacktestRunner {
         for (trader, _) in ordered { lastDecisions.append(manager.store.lastDecisionAt(trader.configuration.id)) }
         let intervals = ordered.map { $0.0.configuration.decisionInterval.milliseconds }
         var cycles = 0
-        var steps = 0
         var ticksMade = 0
         // Ticks before `quietUntil` change nothing, unless a trader is due (at `dueAt` or later).
         var quietUntil = Int64.min
@@ -50,7 +49,6 @@ package struct BacktestRunner {
         while true {
             let now = clock.now()
             guard now <= end, !Task.isCancelled else { break }
-            steps += 1
             let ticks = now >= quietUntil || now >= dueAt
             if ticks {
                 ticksMade += 1
@@ -112,6 +110,6 @@ package struct BacktestRunner {
         await manager.export(now: finish)
         await manager.persist()
         try await manager.journal?.flush()
-        return (cycles, steps, ticksMade)
+        return (cycles, ticksMade)
     }
 }
