@@ -298,4 +298,78 @@ struct MarketTests {
             try CandleCSV.parse("open_time_ms,open,high,low,close,volume\n1,2,x,1,2,5\n", path: "x")
         }
     }
+
+    /// A long file (here from 1,000 bytes on) is parsed in pieces on every core: the same candles as one pass (CRLF and blank lines
+    /// included), and a bad row or two rows out of order anywhere — inside a piece or where two meet — fail
+    /// with the error and line number one pass gives. Several files load at once; the first failing one in
+    /// order is named.
+    @Test func longFiles_parseInPieces_likeOnePass() throws {
+        let scratch = try TestPaths.makeScratch("csv-pieces")
+        var lines = [CandleCSV.header]
+        var time: Int64 = 1_700_000_000_000
+        while lines.count < 4000 {
+            let price = 30_000 + Double(lines.count % 977) * 0.5
+            lines.append("\(time),\(price),\(price + 1.25),\(price - 0.75),\(price + 0.5),\(Double(lines.count) / 8)")
+            time += 60_000
+            if lines.count % 1000 == 0 { lines.append("") }
+        }
+        let text = lines.joined(separator: "\r\n") + "\r\n"
+        let path = scratch.appendingPathComponent("long.csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let whole = try CandleCSV.parse(text, path: path)
+        #expect(whole.count > 3900)
+        #expect(try CandleCSV.load(paths: [path], piecewise: 1000) == [whole])
+        #expect(try CandleCSV.load(path: path) == whole)
+
+        // A malformed value, and a row repeated (out of order), inside pieces, each at its line.
+        for (eighth, malformed) in [(1, true), (2, false), (4, true), (5, false), (7, true), (7, false)] {
+            var broken = lines
+            var line = broken.count * eighth / 8
+            if broken[line].isEmpty { line += 1 }
+            if malformed {
+                broken[line] = broken[line].replacingOccurrences(of: ",", with: ",x")
+            } else {
+                broken[line] = broken[line - 2].isEmpty ? broken[line - 3] : broken[line - 2]
+            }
+            let badPath = scratch.appendingPathComponent("bad-\(eighth).csv").path
+            try (broken.joined(separator: "\n") + "\n").write(toFile: badPath, atomically: true, encoding: .utf8)
+            let reason = malformed ? "malformed row" : "rows are not in increasing time order"
+            #expect(throws: CandleCSV.Failure(path: badPath, line: line + 1, reason: reason)) {
+                try CandleCSV.load(paths: [badPath], piecewise: 1000)
+            }
+        }
+        // Rows out of order exactly where pieces meet: each piece is in order by itself.
+        let bytes = Array(text.utf8)
+        let boundary = try #require((bytes.count / 8..<bytes.count).first { bytes[$0] == UInt8(ascii: "\n") })
+        let lineAfter = bytes[..<boundary].filter { $0 == UInt8(ascii: "\n") }.count + 1
+        var swapped = lines
+        swapped[lineAfter] = lines[1]
+        let swappedPath = scratch.appendingPathComponent("swapped.csv").path
+        try (swapped.joined(separator: "\r\n") + "\r\n").write(toFile: swappedPath, atomically: true, encoding: .utf8)
+        #expect(
+            throws: CandleCSV.Failure(
+                path: swappedPath,
+                line: lineAfter + 1,
+                reason: "rows are not in increasing time order"
+            )
+        ) {
+            try CandleCSV.load(paths: [swappedPath], piecewise: 1000)
+        }
+
+        let missing = scratch.appendingPathComponent("missing.csv").path
+        let loaded = try CandleCSV.load(paths: [path, path], piecewise: 1000)
+        #expect(loaded == [whole, whole])
+        #expect(
+            throws: CandleCSV.Failure(
+                path: swappedPath,
+                line: lineAfter + 1,
+                reason: "rows are not in increasing time order"
+            )
+        ) {
+            try CandleCSV.load(paths: [path, swappedPath, missing], piecewise: 1000)
+        }
+        #expect(throws: CandleCSV.Failure(path: missing, line: 0, reason: "cannot read the file")) {
+            try CandleCSV.load(paths: [path, missing, swappedPath], piecewise: 1000)
+        }
+    }
 }
