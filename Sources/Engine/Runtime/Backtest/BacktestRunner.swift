@@ -50,10 +50,12 @@ package struct BacktestRunner {
             let now = clock.now()
             guard now <= end, !Task.isCancelled else { break }
             let ticks = now >= quietUntil || now >= dueAt
+            // Whether this step's tick found every account flat, with no order sent since.
+            var isFlat = false
             if ticks {
                 ticksMade += 1
-                let isFlat = await manager.tick(now: now)
-                quietUntil = isFlat && leavesOutQuietTicks ? await manager.quietUntil(after: now) ?? .min : .min
+                isFlat = await manager.tick(now: now) && leavesOutQuietTicks
+                quietUntil = .min
             }
             if manager.rebalancing != nil { await manager.rebalanceIfDue(now: now) }
             var nextDue = Int64.max
@@ -71,15 +73,18 @@ package struct BacktestRunner {
                     nextDue = min(nextDue, close)
                     continue
                 }
-                // Due now: what it does ends the quiet (its account may change), and so does a claim refused (it is
-                // asked again at the next close).
-                quietUntil = .min
-                guard manager.store.claim(trader.configuration.id, limit: .max) else { continue }
-                await manager.runCycle(trader, now: now)
+                // Due now: a cycle that sends an order ends the quiet (its account may change), and so does a claim
+                // refused (it is asked again at the next close). One that sends none leaves every account as it was.
+                guard manager.store.claim(trader.configuration.id, limit: .max) else {
+                    (quietUntil, isFlat) = (.min, false)
+                    continue
+                }
+                if await manager.runCycle(trader, now: now) { (quietUntil, isFlat) = (.min, false) }
                 lastDecisions[index] = manager.store.lastDecisionAt(trader.configuration.id)
                 cycles += 1
                 nextDue = min(nextDue, now + interval)
             }
+            if isFlat { quietUntil = await manager.quietUntil(after: now) ?? .min }
             progress(now, cycles)
             dueAt = nextDue
             // The next step as without the quiet: the next close or the next trader due.

@@ -302,10 +302,13 @@ package final class ArenaManager: Service, Sendable {
         return due
     }
 
-    func runCycle(_ trader: Trader, now: Int64) async {
+    /// One cycle of `trader` at `now`, committed; whether it sent its venue an order (what may change an account:
+    /// with none, the venue was only read — `BacktestRunner` keeps its quiet).
+    @discardableResult
+    func runCycle(_ trader: Trader, now: Int64) async -> Bool {
         guard await journalCaughtUp(trader.configuration.id) else {
             store.release(trader.configuration.id)
-            return
+            return false
         }
         let state = store.state(trader.configuration.id)
         let started = ContinuousClock.now
@@ -341,6 +344,7 @@ package final class ArenaManager: Service, Sendable {
                 ]
             )
         }
+        return !record.orders.isEmpty
     }
 
     /// Every tick, for every live venue, whatever its traders' cycles do (a long interval, a pause, stale data):
@@ -589,13 +593,13 @@ package final class ArenaManager: Service, Sendable {
         return isFlat
     }
 
-    /// After a tick at `now` that found every account flat (`tick` said so), with nothing run since: the clock
+    /// After a tick at `now` that found every account flat (`tick` said so), with no order sent since: the clock
     /// time before which another tick would change nothing, or nil. Every paper venue idle (no position, no
     /// resting order: a tick only moves its marks, which the next tick sets as they would have been), no live
     /// venue, notifier, rebalancing or gauges (each wants its own ticks), and each trader's state as the tick left
     /// it: observing the same account again is a no-op until its next hourly equity point or the next day is due
     /// (`ManagerBook.quietUntil`). A backtest leaves out the ticks before then, unless a trader is due sooner;
-    /// a cycle ends the quiet.
+    /// a cycle that sends an order ends the quiet.
     package func quietUntil(after now: Int64) async -> Int64? {
         guard !persistsEveryCycle, notifier == nil, rebalancing == nil, liveVenues.isEmpty else { return nil }
         for (venue, _) in paperVenueMarkets {
