@@ -112,9 +112,12 @@ package struct BacktestRunner {
             clock.jump(to: next)
         }
         let finish = min(clock.now(), end)
-        await manager.export(now: finish)
-        await manager.persist()
+        // The snapshot, the state and the journal's last records are independent files (each reads the state under
+        // its lock): written at once, on both cores.
+        async let exported: Void = manager.export(now: finish)
+        async let persisted: Void = manager.persist()
         try await manager.journal?.flush()
+        _ = await (exported, persisted)
         return (cycles, ticksMade)
     }
 }
