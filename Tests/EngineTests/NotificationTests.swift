@@ -73,6 +73,10 @@ struct NotificationTests {
                 if throttled { return Self.json(#"{"retry_after":0.2,"global":false}"#, .tooManyRequests) }
                 return Response(status: .noContent)
             }
+            router.post("/alerts") { _, _ -> Response in
+                self.state.withLock { $0.attempts += 1 }
+                return Response(status: .noContent)
+            }
             router.post("/broken/*/sendMessage") { _, _ -> Response in
                 self.state.withLock { $0.attempts += 1 }
                 return Self.json(#"{"ok":false,"error_code":500}"#, .internalServerError)
@@ -256,6 +260,52 @@ struct NotificationTests {
             try await restarted.httpClient.shutdown()
         }
         try await httpClient.shutdown()
+    }
+
+    /// A backtest's trades, daily summaries and alerts are simulated: none goes to Telegram, Discord or the alert
+    /// webhook, all three configured with every event (a live run of the same configuration sends them: above).
+    @Test func aBacktest_sendsNoNotice_summaryOrAlert() async throws {
+        let stand = Stand()
+        try await stand.application().test(.live) { client in
+            let port = try #require(client.port)
+            let scratch = try TestPaths.makeScratch("notify-backtest")
+            let etc = scratch.appendingPathComponent("etc")
+            try FileManager.default.copyItem(at: TestPaths.shipped, to: etc)
+            // A 1 % drawdown switch: the day's trading trips it, and its alert is raised.
+            let managerFile = etc.appendingPathComponent("manager.yaml")
+            try String(contentsOf: managerFile, encoding: .utf8)
+                .replacingOccurrences(of: "max_drawdown_pct: 30", with: "max_drawdown_pct: 1")
+                .write(to: managerFile, atomically: true, encoding: .utf8)
+            var configuration = try ConfigLoader(
+                environment: [
+                    "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
+                    "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
+                ],
+                baseDirectory: TestPaths.packageRoot.path
+            ).load(path: etc.appendingPathComponent("arena.yaml").path)
+            let every = Set(Notifier.Event.allCases)
+            configuration.manager.notifications = .init(
+                channels: [Self.telegram(port: port, events: every), Self.discord(port: port, events: every)],
+                dailySummaryMinute: 0
+            )
+            configuration.manager.monitoring.alertWebhook = "http://127.0.0.1:\(port)/alerts"
+            var options = Backtest.Options(
+                from: 1_752_624_000_000,  // 2025-07-16
+                to: 1_752_710_400_000,
+                output: scratch.appendingPathComponent("out").path
+            )
+            options.traders = ["baseline-ema"]
+            let report = try await Backtest.run(
+                base: configuration,
+                options: options,
+                logger: EngineFixtures.quietLogger()
+            )
+            let result = try #require(report.traders.first)
+            #expect(result.trades > 0 && result.maxDrawdownPct > 1, "\(result.trades) \(result.maxDrawdownPct)")
+            // Sends are queued: a second for any that were.
+            try await Task.sleep(for: .seconds(1))
+            #expect(stand.state.withLock { $0.attempts } == 0)
+        }
     }
 
     @Test func configuration_readsChannels_andRefusesWhatIsWrong() throws {

@@ -7,7 +7,7 @@ package struct ManagerConfiguration: Sendable {
 
     package struct Monitoring: Sendable {
         package let updateInterval: Duration
-        package let alertWebhook: String?
+        package var alertWebhook: String?
         package let metricsHost: String
         package let metricsPort: Int
     }
@@ -38,7 +38,7 @@ package struct ManagerConfiguration: Sendable {
     /// How long in-flight cycles may run on after SIGTERM/SIGINT before they are cancelled (a second signal
     /// cancels them at once).
     package var shutdownGrace: Duration = .seconds(30)
-    package let monitoring: Monitoring
+    package var monitoring: Monitoring
     /// Telegram and Discord channels (`notifications`), each with the events it gets.
     package var notifications = Notifications()
 

@@ -166,6 +166,10 @@ package struct Backtest {
         if configuration.journal.compressionLevel == nil {
             configuration.journal.compressionLevel = ArenaConfiguration.Journal.backtestCompressionLevel
         }
+        // Its trades, days and kill switches are simulated: nothing goes to Telegram, Discord or the alert webhook
+        // (alerts are logged and counted in the report). A live run's channels got every simulated trade before.
+        configuration.manager.notifications.channels = []
+        configuration.manager.monitoring.alertWebhook = nil
         if let directory = options.templatesDirectory {
             for (id, var template) in configuration.executor.templates {
                 template.path = ExecutorConfiguration.relocated(template.path, to: directory)
