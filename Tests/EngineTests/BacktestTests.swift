@@ -1,4 +1,5 @@
 import ArenaTestSupport
+import EngineTestSupport
 import Foundation
 import Logging
 import Testing
@@ -141,23 +142,17 @@ struct BacktestTests {
     /// from the switch to the end.
     @Test func quietTicks_areLeftOut_andChangeNothing() async throws {
         let scratch = try TestPaths.makeScratch("backtest-quiet")
-        let etc = scratch.appendingPathComponent("etc")
-        try FileManager.default.copyItem(at: TestPaths.shipped, to: etc)
-        let managerFile = etc.appendingPathComponent("manager.yaml")
-        var text = try String(contentsOf: managerFile, encoding: .utf8)
-        text = text.replacingOccurrences(of: "cooldown_after_close: 15m", with: "cooldown_after_close: 6h")
-            .replacingOccurrences(of: "max_drawdown_pct: 30", with: "max_drawdown_pct: 4")
-        let ema = try #require(text.range(of: "id: baseline-ema"))
-        let interval = try #require(text.range(of: "decision_interval: 3m", range: ema.upperBound..<text.endIndex))
-        text.replaceSubrange(interval, with: "decision_interval: 150m")
-        try text.write(to: managerFile, atomically: true, encoding: .utf8)
-        let configuration = try ConfigLoader(
-            environment: [
-                "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
-                "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
-            ],
-            baseDirectory: TestPaths.packageRoot.path
-        ).load(path: etc.appendingPathComponent("arena.yaml").path)
+        let arena = try EngineFixtures.shippedCopy(in: scratch) { shipped in
+            var text = shipped.replacingOccurrences(of: "cooldown_after_close: 15m", with: "cooldown_after_close: 6h")
+                .replacingOccurrences(of: "max_drawdown_pct: 30", with: "max_drawdown_pct: 4")
+            let ema = try #require(text.range(of: "id: baseline-ema"))
+            let interval = try #require(
+                text.range(of: "decision_interval: 3m", range: ema.upperBound..<text.endIndex)
+            )
+            text.replaceSubrange(interval, with: "decision_interval: 150m")
+            return text
+        }
+        let configuration = try EngineFixtures.configuration(scratch: scratch, path: arena)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         func run(_ name: String, everyTick: Bool) async throws -> Backtest.Report {

@@ -269,20 +269,11 @@ struct NotificationTests {
         try await stand.application().test(.live) { client in
             let port = try #require(client.port)
             let scratch = try TestPaths.makeScratch("notify-backtest")
-            let etc = scratch.appendingPathComponent("etc")
-            try FileManager.default.copyItem(at: TestPaths.shipped, to: etc)
             // A 1 % drawdown switch: the day's trading trips it, and its alert is raised.
-            let managerFile = etc.appendingPathComponent("manager.yaml")
-            try String(contentsOf: managerFile, encoding: .utf8)
-                .replacingOccurrences(of: "max_drawdown_pct: 30", with: "max_drawdown_pct: 1")
-                .write(to: managerFile, atomically: true, encoding: .utf8)
-            var configuration = try ConfigLoader(
-                environment: [
-                    "ARENA_LLM_BUDGET_PATH": scratch.appendingPathComponent("llm-budget.json").path,
-                    "ARENA_LLM_CACHE_PATH": scratch.appendingPathComponent("llm-cache.jsonl").path,
-                ],
-                baseDirectory: TestPaths.packageRoot.path
-            ).load(path: etc.appendingPathComponent("arena.yaml").path)
+            let arena = try EngineFixtures.shippedCopy(in: scratch) {
+                $0.replacingOccurrences(of: "max_drawdown_pct: 30", with: "max_drawdown_pct: 1")
+            }
+            var configuration = try EngineFixtures.configuration(scratch: scratch, path: arena)
             let every = Set(Notifier.Event.allCases)
             configuration.manager.notifications = .init(
                 channels: [Self.telegram(port: port, events: every), Self.discord(port: port, events: every)],
