@@ -172,6 +172,39 @@ struct MarketTests {
         }
     }
 
+    /// A table built for its role computes only the series a snapshot reads there (the others stay empty), and the
+    /// snapshots are the ones full tables give (and a replay market's load gives), every 3-minute close of two
+    /// days.
+    @Test func tablesForTheirRole_giveTheSameSnapshots() throws {
+        let intraday = try CandleCSV.load(path: "\(Self.dataDirectory)/hyperliquid_BTC_3m.csv")
+        let context = try CandleCSV.load(path: "\(Self.dataDirectory)/hyperliquid_BTC_4h.csv")
+        typealias Table = ReplayMarketProvider.IndicatorTable
+        let full = ReplayMarketProvider.SymbolSeries(
+            intraday: Table(candles: intraday, interval: 180_000),
+            context: Table(candles: context, interval: 14_400_000),
+            funding: []
+        )
+        let roles = ReplayMarketProvider.SymbolSeries(
+            intraday: Table(candles: intraday, interval: 180_000, role: .intraday),
+            context: Table(candles: context, interval: 14_400_000, role: .context),
+            funding: []
+        )
+        #expect(roles.intraday.atr14.isEmpty && roles.intraday.ema50.isEmpty && roles.context.rsi7.isEmpty)
+        #expect(roles.intraday.rsi7 == full.intraday.rsi7 && roles.context.atr14 == full.context.atr14)
+        // A replay market's load builds its tables for their roles: the same snapshots again.
+        let market = try provider(symbols: ["BTC"])
+        var compared = 0
+        for index in stride(from: 1_000, to: 2_000, by: 1) {
+            let now = intraday[index].openTime + 180_000
+            let expected = ReplayMarketProvider.snapshot(symbol: "BTC", series: full, now: now)
+            #expect(ReplayMarketProvider.snapshot(symbol: "BTC", series: roles, now: now) == expected)
+            let loaded = market.snapshot(symbol: "BTC", now: now)
+            #expect(loaded?.context == expected?.context && loaded?.intraday == expected?.intraday)
+            if expected != nil { compared += 1 }
+        }
+        #expect(compared == 1_000)
+    }
+
     /// The last closed candle, found where the time says on gapless candles and searched otherwise, is the one a
     /// linear scan finds: before the first close, at and one millisecond around every close, inside and after
     /// gaps, past the end, and on a table whose interval is not the spacing of its candles.

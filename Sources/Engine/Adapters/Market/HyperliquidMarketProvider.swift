@@ -136,8 +136,8 @@ package actor HyperliquidMarketProvider: MarketProvider {
                 let contextCandles = candles[Self.key(symbol, context)]?.candles
             else { continue }
             let series = ReplayMarketProvider.SymbolSeries(
-                intraday: .init(candles: intradayCandles, interval: intraday.milliseconds),
-                context: .init(candles: contextCandles, interval: context.milliseconds),
+                intraday: .init(candles: intradayCandles, interval: intraday.milliseconds, role: .intraday),
+                context: .init(candles: contextCandles, interval: context.milliseconds, role: .context),
                 funding: []
             )
             guard var snapshot = ReplayMarketProvider.snapshot(symbol: symbol, series: series, now: now) else {

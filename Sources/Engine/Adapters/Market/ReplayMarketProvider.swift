@@ -56,8 +56,24 @@ package final class ReplayMarketProvider: MarketProvider {
         }
     }
 
-    /// A candle file with every indicator precomputed per row.
+    /// A candle file with its indicators precomputed per row: every one, or those a snapshot reads from a table in
+    /// its `Role` (the others left empty).
     package final class IndicatorTable: Sendable {
+        /// What a snapshot reads a table for: the intraday series (EMA 20, MACD, RSI 7 and 14) or the longer-term
+        /// context (EMA 20 and 50, MACD, RSI 14, ATR 3 and 14, average volume). A million-row intraday table
+        /// computed the other four for nothing.
+        package enum Role: Sendable {
+            case intraday, context
+
+            /// The series numbers (see `series`) a snapshot reads.
+            var series: [Int] {
+                switch self {
+                case .intraday: [0, 2, 3, 4]
+                case .context: [0, 1, 2, 4, 5, 6, 7]
+                }
+            }
+        }
+
         package let interval: Int64
         package let candles: [Candle]
         package let ema20: [Double?]
@@ -85,9 +101,15 @@ package final class ReplayMarketProvider: MarketProvider {
             }
         }
 
-        package convenience init(candles: [Candle], interval: Int64) {
+        /// Every series, or those `role` reads.
+        package convenience init(candles: [Candle], interval: Int64, role: Role? = nil) {
             let closes = candles.map(\.close)
-            self.init(candles: candles, interval: interval, series: (0..<8).map { Self.series($0, candles, closes) })
+            let wanted = role?.series ?? Array(0..<8)
+            self.init(
+                candles: candles,
+                interval: interval,
+                series: (0..<8).map { wanted.contains($0) ? Self.series($0, candles, closes) : .values([]) }
+            )
         }
 
         private init(candles: [Candle], interval: Int64, series: [Series]) {
@@ -117,19 +139,18 @@ package final class ReplayMarketProvider: MarketProvider {
             }
         }
 
-        /// The tables of several candle files, every series of every table computed on every core at once (a
+        /// The tables of several candle files, the series each one's role reads computed on every core at once (a
         /// million 1-minute candles took 0.3 s one series after the other).
-        static func tables(_ files: [(candles: [Candle], interval: Int64)]) -> [IndicatorTable] {
+        static func tables(_ files: [(candles: [Candle], interval: Int64, role: Role)]) -> [IndicatorTable] {
             let closes = files.map { $0.candles.map(\.close) }
-            let series = ParallelRuns.map(count: files.count * 8, minimumPerRun: 1) { range in
-                range.map { job in Self.series(job % 8, files[job / 8].candles, closes[job / 8]) }
+            let jobs = files.indices.flatMap { file in files[file].role.series.map { (file, $0) } }
+            let computed = ParallelRuns.map(count: jobs.count, minimumPerRun: 1) { range in
+                range.map { job in Self.series(jobs[job].1, files[jobs[job].0].candles, closes[jobs[job].0]) }
             }
+            var series = Array(repeating: Array(repeating: Series.values([]), count: 8), count: files.count)
+            for (job, (file, number)) in jobs.enumerated() { series[file][number] = computed[job] }
             return files.indices.map { file in
-                IndicatorTable(
-                    candles: files[file].candles,
-                    interval: files[file].interval,
-                    series: Array(series[file * 8..<file * 8 + 8])
-                )
+                IndicatorTable(candles: files[file].candles, interval: files[file].interval, series: series[file])
             }
         }
 
@@ -206,7 +227,9 @@ package final class ReplayMarketProvider: MarketProvider {
             paths: (0..<symbols.count * 2).map { path(symbols[$0 / 2], intervals[$0 % 2].name) }
         )
         let tables = IndicatorTable.tables(
-            files.enumerated().map { job, candles in (candles, intervals[job % 2].milliseconds) }
+            files.enumerated().map { job, candles in
+                (candles, intervals[job % 2].milliseconds, job % 2 == 0 ? .intraday : .context)
+            }
         )
         var series: [String: SymbolSeries] = [:]
         for (position, symbol) in symbols.enumerated() {
