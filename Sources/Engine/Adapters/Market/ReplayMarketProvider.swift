@@ -154,6 +154,9 @@ package final class ReplayMarketProvider: MarketProvider {
             }
         }
 
+        /// When candle `index` closes.
+        package func close(of index: Int) -> Int64 { candles[index].openTime + interval }
+
         /// Index of the newest candle closed at `now`, if any.
         package func lastClosedIndex(at now: Int64) -> Int? {
             // Candles without gaps (the usual case) put the answer where the time says: checked against its
@@ -331,7 +334,7 @@ package final class ReplayMarketProvider: MarketProvider {
                     continue
                 }
                 marks.prices[symbol] = series.intraday.candles[index].close
-                marks.asOf[symbol] = series.intraday.candles[index].openTime + series.intraday.interval
+                marks.asOf[symbol] = series.intraday.close(of: index)
                 marks.funding[symbol] = series.funding(atCloseOf: index)
             }
             return marks
@@ -345,7 +348,7 @@ package final class ReplayMarketProvider: MarketProvider {
             guard let table = series?.intraday else { continue }
             let next = (table.lastClosedIndex(at: now) ?? -1) + 1
             guard next < table.candles.count else { continue }
-            let close = table.candles[next].openTime + table.interval
+            let close = table.close(of: next)
             earliest = min(earliest ?? close, close)
         }
         return earliest
@@ -354,11 +357,7 @@ package final class ReplayMarketProvider: MarketProvider {
     /// The last intraday candle close at or before `time`, across symbols.
     package func lastClose(atOrBefore time: Int64) -> Int64? {
         ordered.compactMap { series in
-            series.flatMap { table in
-                table.intraday.lastClosedIndex(at: time).map {
-                    table.intraday.candles[$0].openTime + table.intraday.interval
-                }
-            }
+            series.flatMap { series in series.intraday.lastClosedIndex(at: time).map(series.intraday.close(of:)) }
         }.max()
     }
 

@@ -268,7 +268,7 @@ package struct ManagerBook: Sendable {
         fresh.inceptionCapital = capital
         fresh.peakEquity = capital
         fresh.dayStartEquity = capital
-        fresh.day = now / 86_400_000
+        fresh.day = Self.day(at: now)
         fresh.equityHistory = [
             .init(marker: 0, time: now, equity: capital, realizedPnL: 0, unrealizedPnL: 0)
         ]
@@ -408,7 +408,7 @@ package struct ManagerBook: Sendable {
                 trader.closedTradesSeen = trades.count
                 changed = true
             }
-            let marker = Int((now - trader.startedAt) / 3_600_000)
+            let marker = Int(Self.equityMarker(at: now, startedAt: trader.startedAt))
             if marker > (trader.equityHistory.last?.marker ?? -1) {
                 if let previous = trader.equityHistory.last, previous.equity > 0 {
                     trader.recordPromptVersionReturn((equity - (trader.pendingFlow ?? 0)) / previous.equity - 1)
@@ -431,7 +431,7 @@ package struct ManagerBook: Sendable {
                 }
                 changed = true
             }
-            let day = now / 86_400_000
+            let day = Self.day(at: now)
             if day != trader.day {
                 trader.day = day
                 trader.dayStartEquity = equity
@@ -472,18 +472,25 @@ package struct ManagerBook: Sendable {
     /// while an operator's flatten waits, or when the state is not what that tick leaves.
     func quietUntil(traders ids: [String], after now: Int64) -> Int64? {
         guard now >= 0 else { return nil }
-        let day = now / 86_400_000
-        var until = (day + 1) * 86_400_000
+        let day = Self.day(at: now)
+        var until = (day + 1) * Self.dayLength
         for id in ids {
             guard let trader = state.traders[id], trader.flattenRequest == nil, trader.day == day,
                 now >= trader.startedAt
             else { return nil }
-            let marker = (now - trader.startedAt) / 3_600_000
+            let marker = Self.equityMarker(at: now, startedAt: trader.startedAt)
             guard let last = trader.equityHistory.last?.marker, last >= Int(marker) else { return nil }
-            until = min(until, trader.startedAt + (marker + 1) * 3_600_000)
+            until = min(until, trader.startedAt + (marker + 1) * Self.equityPointSpacing)
         }
         return until
     }
+
+    /// The UTC day of `now` (a trader's daily loss limit and start equity go by it).
+    static func day(at now: Int64) -> Int64 { now / dayLength }
+    /// The hourly equity point a tick at `now` falls in, counted from the trader's start.
+    static func equityMarker(at now: Int64, startedAt: Int64) -> Int64 { (now - startedAt) / equityPointSpacing }
+    private static let dayLength: Int64 = 86_400_000
+    private static let equityPointSpacing: Int64 = 3_600_000
 
     // MARK: Rebalancing
 
