@@ -34,10 +34,29 @@ struct NumberTextTests {
             1.000_000_5, 2.675, 0.000_123_456_789, 6.265_123_4e-5, -9.999_999_9e-5, 123_456.5, 0.999_999_7,
         ]
         var shortest = 0
-        for digits in [1, 6, 8, 15, 17] {
+        var scaled = 0
+        for digits in [1, 6, 8, 9, 15, 17] {
             for value in values {
                 let expected = String(format: "%.\(digits)g", value)
                 #expect(GeneralNumberFormat.format(value, significantDigits: digits) == expected, "\(value) \(digits)")
+                let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+                    GeneralNumberFormat.fromScaledProduct(value, significantDigits: digits, to: buffer.baseAddress!)
+                        .map {
+                            String(decoding: UnsafeBufferPointer(start: buffer.baseAddress, count: $0), as: UTF8.self)
+                        }
+                }
+                if let written {
+                    scaled += 1
+                    #expect(written == expected, "scaled \(value) \(digits)")
+                } else if digits <= 9, value.isNormal {
+                    // Left to the other paths only near a tie, or far out of the exact powers of ten.
+                    let decade = Int(floor(log10(value.magnitude)))
+                    let shift = digits - 1 - decade
+                    if abs(shift) <= 21 {
+                        let product = value.magnitude * pow(10, Double(shift))
+                        #expect(abs(product - product.rounded(.down) - 0.5) < 1e-5, "\(value) \(digits)")
+                    }
+                }
                 if let text = GeneralNumberFormat.fromShortestDigits(value, significantDigits: digits) {
                     shortest += 1
                     #expect(text == expected, "\(value) \(digits)")
@@ -50,7 +69,8 @@ struct NumberTextTests {
             }
         }
         // Both paths were taken many times.
-        #expect(shortest > 100_000 && shortest < values.count * 5 - 100_000)
+        #expect(shortest > 100_000 && shortest < values.count * 6 - 100_000)
+        #expect(scaled > 100_000)
     }
 
     /// Powers of ten that are exact Doubles.

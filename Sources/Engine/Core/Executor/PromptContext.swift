@@ -129,6 +129,14 @@ package enum PromptContext {
             // 6 to 9 decimals; the scale is exact (`pow(10, n)` for these n gives the same Double).
             digits = 5 - decade(magnitude)
             product = value * decimalScales[digits]
+        } else if magnitude == 0 {
+            start[0] = UInt8(ascii: "0")
+            return 1
+        } else if magnitude < 1e-4,
+            let count = GeneralNumberFormat.fromScaledProduct(value, significantDigits: 6, to: start)
+        {
+            // `numberByDescription`'s `%.6g` of a small value, written in place.
+            return count
         } else {
             var text = numberByDescription(value)
             return text.withUTF8 { utf8 in

@@ -141,6 +141,23 @@ extension UserPromptModel {
         if let value { number(value, into: &bytes) } else { string(absent, into: &bytes) }
     }
 
+    /// `%.<significantDigits>g` of `value` (`GeneralNumberFormat`), written in place when it can be.
+    private static func general(_ value: Double, significantDigits: Int, into bytes: inout [UInt8]) {
+        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: GeneralNumberFormat.maxScaledBytes) {
+            buffer -> Bool in
+            guard
+                let count = GeneralNumberFormat.fromScaledProduct(
+                    value,
+                    significantDigits: significantDigits,
+                    to: buffer.baseAddress!
+                )
+            else { return false }
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress, count: count))
+            return true
+        }
+        if !written { string(GeneralNumberFormat.format(value, significantDigits: significantDigits), into: &bytes) }
+    }
+
     private static func list(_ values: [Double], into bytes: inout [UInt8]) {
         PromptContext.appendList(values, to: &bytes)
     }
@@ -222,8 +239,11 @@ extension UserPromptModel {
             number(model.markets[element.index].openInterest, or: "n/a", into: &bytes)
         },
         .init(name: "funding_rate", needsMemory: false) { model, element, bytes in
-            let rate = model.markets[element.index].fundingRate
-            string(rate.map { GeneralNumberFormat.format($0, significantDigits: 8) } ?? "n/a", into: &bytes)
+            if let rate = model.markets[element.index].fundingRate {
+                general(rate, significantDigits: 8, into: &bytes)
+            } else {
+                string("n/a", into: &bytes)
+            }
         },
         .init(name: "intraday_prices", needsMemory: false) { model, element, bytes in
             list(model.markets[element.index].intraday.prices, into: &bytes)
