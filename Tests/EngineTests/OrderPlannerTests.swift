@@ -16,5 +16,19 @@ struct OrderPlannerTests {
             OrderPlanner.cloid(trader: "trader-é", cycle: 12, symbol: "SOL", leg: "stop")
                 == "0xcb94ce249c8379165598a8719864fbf4"
         )
+        // The cycle's text as `String(cycle)` writes it, at both ends of its range; a long trader id.
+        #expect(
+            OrderPlanner.cloid(trader: "trader-ü", cycle: -3, symbol: "ETH", leg: "stop")
+                == "0xfcffe550a202638a6d518d4e0aa45ed7"
+        )
+        #expect(
+            OrderPlanner.cloid(
+                trader: String(repeating: "a", count: 40),
+                cycle: .max,
+                symbol: "kPEPE",
+                leg: "take_profit"
+            )
+                == "0x037e2813ff872c85052f4f0d067e52d3"
+        )
     }
 }

@@ -6,10 +6,47 @@ import Shared
 package enum OrderPlanner {
     /// `0x` + 32 hex digits (the 128-bit form Hyperliquid accepts), from sha256(trader|cycle|symbol|leg).
     package static func cloid(trader: String, cycle: Int, symbol: String, leg: String) -> String {
-        // The text's own bytes hashed (not a copy of them in a `Data`: three to five legs every cycle).
-        var text = "\(trader)|\(cycle)|\(symbol)|\(leg)"
-        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
-        return "0x" + Hex.encode(digest.prefix(16))
+        // The text's bytes laid out in scratch room and hashed there (three to five legs every cycle; the
+        // interpolated string and its digits were a quarter of a cloid).
+        var trader = trader
+        var symbol = symbol
+        var leg = leg
+        return trader.withUTF8 { trader in
+            symbol.withUTF8 { symbol in
+                leg.withUTF8 { leg in
+                    let capacity = trader.count + symbol.count + leg.count + 24
+                    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                        var at = 0
+                        func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                            for byte in bytes {
+                                buffer[at] = byte
+                                at += 1
+                            }
+                        }
+                        func separator() {
+                            buffer[at] = UInt8(ascii: "|")
+                            at += 1
+                        }
+                        put(trader)
+                        separator()
+                        // `String(cycle)`'s text.
+                        if cycle < 0 {
+                            buffer[at] = UInt8(ascii: "-")
+                            at += 1
+                        }
+                        at += ASCIIDigits.write(UInt64(cycle.magnitude), to: buffer.baseAddress! + at)
+                        separator()
+                        put(symbol)
+                        separator()
+                        put(leg)
+                        let digest = SHA256.hash(
+                            data: UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[..<at]))
+                        )
+                        return Hex.encode(digest, prefix: 16, lead: "0x")
+                    }
+                }
+            }
+        }
     }
 
     /// Entry legs: the entry (market IOC, or limit IOC at the slippage bound) and its reduce-only stop and target.
