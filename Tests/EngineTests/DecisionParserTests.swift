@@ -216,6 +216,66 @@ struct DecisionParserTests {
     }
 }
 
+extension DecisionParserTests {
+    /// An in-process policy's decisions put through the parser's rules (`reread`) give what parsing its answer's
+    /// text gives, to the byte once encoded — or nil, and then the text is parsed: never accepted where the text
+    /// would be refused. Random decisions with every field valid, invalid, absent, or awkward (any finite
+    /// magnitude, integers past 2^53, negative zero, NaN, escapes, long texts, repeated symbols).
+    @Test func reread_givesWhatParsingTheAnswerGives() throws {
+        var random = SeededRandom(seed: 7)
+        func pick<T>(_ values: [T]) -> T { values[random.int(below: values.count)] }
+        func number() -> Double {
+            switch random.int(below: 6) {
+            case 0: return Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF)
+            case 1: return Double(random.int(below: 1_000_000)) / 100
+            case 2: return pick([0, -0.0, -1, .nan, 9_007_199_254_740_993, 1e300, 5e-324, 0.1 + 0.2])
+            default: return Double(random.next() % 100_000_000) * pick([1e-8, 1e-3, 1, 1e3])
+            }
+        }
+        func maybe<T>(_ make: () -> T) -> T? { random.int(below: 4) == 0 ? nil : make() }
+        func text() -> String {
+            pick([
+                "4h EMA20/EMA50 cross", "a \"q\" \\ b\n\t\u{1}", "ü → 中文", "e\u{301}", "", "ema_cross",
+                String(repeating: "x", count: 4001), String(repeating: "é", count: 4000),
+            ])
+        }
+        var reread = 0
+        var refused = 0
+        for _ in 0..<20_000 {
+            let decisions = (0..<random.int(below: 5)).map { _ in
+                Decision(
+                    symbol: pick(["BTC", "ETH", "SOL", "DOGE", "btc", "", "B/TC"]),
+                    signal: pick(Decision.Signal.allCases),
+                    leverage: maybe { pick([1, 2, 5, 20, 0, 1000, 1001, -3]) },
+                    positionSizeUSD: maybe(number),
+                    stopLoss: maybe(number),
+                    takeProfit: maybe(number),
+                    confidence: pick([0.6, 0, 1, -0.0, 1.5, .nan, Double(random.int(below: 1001)) / 1000, number()]),
+                    riskUSD: maybe(number),
+                    invalidationCondition: maybe(text),
+                    reasoning: maybe(text)
+                )
+            }
+            guard let answer = try? BaselinePolicy.answer(decisions) else {
+                // No text for a value that is not finite (the policy fails its call): nor does reread accept it.
+                #expect(DecisionParser.reread(decisions) == nil)
+                continue
+            }
+            let parsed = try? DecisionParser.parse(answer)
+            guard let checked = DecisionParser.reread(decisions) else {
+                if parsed == nil { refused += 1 }
+                continue
+            }
+            reread += 1
+            let expected = try #require(parsed, "reread accepted what parsing refuses: \(answer)")
+            #expect(checked == expected, "\(answer)")
+            #expect(try BaselinePolicy.answer(checked) == BaselinePolicy.answer(expected), "\(answer)")
+        }
+        // Both ways were taken many times.
+        #expect(reread > 2_000 && refused > 2_000, "reread \(reread), refused \(refused)")
+    }
+}
+
 @Suite("Prompt numbers and templates")
 struct PromptFormattingTests {
     @Test func numbers_areShortAndStable() {

@@ -20,9 +20,10 @@ package struct BaselinePolicy: LLMClient {
     }
 
     package func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse {
+        let decisions = decide(request.input)
         let text: String
         do {
-            text = try Self.answer(decide(request.input))
+            text = try Self.answer(decisions)
         } catch {
             throw .malformedResponse("cannot encode baseline decisions")
         }
@@ -31,7 +32,8 @@ package struct BaselinePolicy: LLMClient {
             modelName: kind.rawValue,
             promptTokens: 0,
             completionTokens: 0,
-            latencyMilliseconds: 0
+            latencyMilliseconds: 0,
+            decisions: decisions
         )
     }
 

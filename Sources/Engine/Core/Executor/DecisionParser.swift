@@ -121,6 +121,57 @@ package enum DecisionParser {
         return reader.index == bytes.count ? decisions : nil
     }
 
+    /// Decisions an in-process policy wrote its answer from, put through the parser's own rules (each item's
+    /// fields handed to `parseItem` as the values the text holds; at most `maxDecisions`; one per symbol): what
+    /// `parse` of that answer gives — the text's numbers are the shortest forms that read back as the same
+    /// Doubles, its strings escaped and unescaped to the same bytes (`DecisionParserTests` compares both on random
+    /// decisions) — without reading the text back (a backtest's baseline answers every cycle). Nil when an item
+    /// fails, when a value would not come back the same (a negative zero is read as zero; a NaN is no number):
+    /// the text is parsed then, and decides.
+    package static func reread(_ decisions: [Decision]) -> [Decision]? {
+        guard decisions.count <= maxDecisions else { return nil }
+        var symbols: Set<String> = []
+        for (index, decision) in decisions.enumerated() {
+            var fields = ItemFields()
+            fields[.symbol] = .string(decision.symbol)
+            fields[.signal] = .string(decision.signal.rawValue)
+            fields[.confidence] = .number(decision.confidence)
+            fields[.leverage] = decision.leverage.map { .number(Double($0)) }
+            fields[.positionSizeUSD] = decision.positionSizeUSD.map(AnswerJSON.number)
+            fields[.stopLoss] = decision.stopLoss.map(AnswerJSON.number)
+            fields[.takeProfit] = decision.takeProfit.map(AnswerJSON.number)
+            fields[.riskUSD] = decision.riskUSD.map(AnswerJSON.number)
+            fields[.invalidationCondition] = decision.invalidationCondition.map(AnswerJSON.string)
+            fields[.reasoning] = decision.reasoning.map(AnswerJSON.string)
+            guard readsBack(decision.confidence), readsBack(decision.positionSizeUSD), readsBack(decision.stopLoss),
+                readsBack(decision.takeProfit), readsBack(decision.riskUSD),
+                let read = try? parseItem(fields, at: index), read == decision,
+                symbols.insert(decision.symbol).inserted
+            else { return nil }
+        }
+        return decisions
+    }
+
+    /// Whether the answer's text of `value` (its shortest round-trip digits) reads back as `value` itself: a whole
+    /// number below 10^15 (its digits, read as an integer), or one that is `M / 10^k` for a whole `M` below 10^15
+    /// and k ≤ 9 — the quotient of two exact Doubles, so `value` is that decimal correctly rounded, its shortest
+    /// digits are at most 15 and the reader's exact path (`ExactDecimal`) gives `value` back. False for anything
+    /// else (a value past 10^15, more digits, a negative zero, which reads back as zero): the text is parsed then.
+    private static func readsBack(_ value: Double?) -> Bool {
+        guard let value else { return true }
+        guard value.isFinite, value.magnitude < 1e15, !(value == 0 && value.sign == .minus) else { return false }
+        if value == value.rounded(.towardZero) { return true }
+        var scale = 1.0
+        for _ in 1...9 {
+            scale *= 10
+            let product = value * scale
+            if product == product.rounded(.towardZero) {
+                return product.magnitude < 1e15 && product / scale == value
+            }
+        }
+        return false
+    }
+
     /// Whether `bytes` are `name`'s.
     static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
         bytes.count == name.utf8CodeUnitCount

@@ -158,37 +158,29 @@ package enum PromptContext {
             start[0] = UInt8(ascii: "0")
             return 1
         }
-        // The digits of the integer, right to left, the decimal point `digits` from the right; the fraction's
-        // trailing zeros (all of them: no point) dropped first.
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
-            var index = 32
-            var rest = whole.magnitude
-            var fraction = digits
-            while fraction > 0, rest % 10 == 0 {
-                rest /= 10
-                fraction -= 1
-            }
-            if fraction > 0 {
-                for _ in 0..<fraction {
-                    index -= 1
-                    buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                    rest /= 10
-                }
-                index -= 1
-                buffer[index] = UInt8(ascii: ".")
-            }
-            repeat {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            if whole < 0 {
-                index -= 1
-                buffer[index] = UInt8(ascii: "-")
-            }
-            start.update(from: buffer.baseAddress! + index, count: 32 - index)
-            return 32 - index
+        // The digits of the integer, the decimal point `digits` from the right; the fraction's trailing zeros
+        // (all of them: no point) dropped first. Laid out in place, right to left, two digits at a time.
+        var rest = whole.magnitude
+        var fraction = digits
+        while fraction > 0, rest % 10 == 0 {
+            rest /= 10
+            fraction -= 1
         }
+        let integerDigits = max(ASCIIDigits.count(rest) - fraction, 1)
+        let sign = whole < 0 ? 1 : 0
+        let length = sign + integerDigits + (fraction > 0 ? fraction + 1 : 0)
+        if sign == 1 { start[0] = UInt8(ascii: "-") }
+        var end = start + length
+        if fraction > 0 {
+            var scale: UInt64 = 1
+            for _ in 0..<fraction { scale &*= 10 }
+            ASCIIDigits.write(rest % scale, digits: fraction, endingAt: end)
+            rest /= scale
+            end -= fraction + 1
+            end[0] = UInt8(ascii: ".")
+        }
+        ASCIIDigits.write(rest, digits: integerDigits, endingAt: end)
+        return length
     }
 
     /// `floor(log10(magnitude))` for a magnitude in [1e-4, 1): comparisons well inside a decade, the library's

@@ -33,19 +33,29 @@ package struct LLMResponse: Sendable, Equatable, Codable {
     package var promptTokens: Int
     package var completionTokens: Int
     package var latencyMilliseconds: Int64
+    /// The decisions `text` encodes, when an in-process policy wrote the text from them (a baseline): the cycle
+    /// checks them with the parser's own rules (`DecisionParser.reread`) instead of reading the text back, and
+    /// reads the text when they fail. Never stored (not in the coding keys).
+    package var decisions: [Decision]?
 
     package init(
         text: String,
         modelName: String,
         promptTokens: Int,
         completionTokens: Int,
-        latencyMilliseconds: Int64
+        latencyMilliseconds: Int64,
+        decisions: [Decision]? = nil
     ) {
         self.text = text
         self.modelName = modelName
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.latencyMilliseconds = latencyMilliseconds
+        self.decisions = decisions
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case text, modelName, promptTokens, completionTokens, latencyMilliseconds
     }
 }
 

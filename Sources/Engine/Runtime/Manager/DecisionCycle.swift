@@ -257,7 +257,11 @@ package struct DecisionCycle: Sendable {
 
         var decisions: [Decision]
         do {
-            decisions = try DecisionParser.parse(answer.response.text)
+            if let given = answer.response.decisions, let checked = DecisionParser.reread(given) {
+                decisions = checked
+            } else {
+                decisions = try DecisionParser.parse(answer.response.text)
+            }
         } catch {
             let firstError = error.message
             record.rejectedAnswer = answer.response.text
