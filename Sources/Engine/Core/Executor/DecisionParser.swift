@@ -130,7 +130,6 @@ package enum DecisionParser {
     /// the text is parsed then, and decides.
     package static func reread(_ decisions: [Decision]) -> [Decision]? {
         guard decisions.count <= maxDecisions else { return nil }
-        var symbols: Set<String> = []
         for (index, decision) in decisions.enumerated() {
             var fields = ItemFields()
             fields[.symbol] = .string(decision.symbol)
@@ -146,7 +145,7 @@ package enum DecisionParser {
             guard readsBack(decision.confidence), readsBack(decision.positionSizeUSD), readsBack(decision.stopLoss),
                 readsBack(decision.takeProfit), readsBack(decision.riskUSD),
                 let read = try? parseItem(fields, at: index), read == decision,
-                symbols.insert(decision.symbol).inserted
+                !decisions[..<index].contains(where: { $0.symbol == decision.symbol })
             else { return nil }
         }
         return decisions
