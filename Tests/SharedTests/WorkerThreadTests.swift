@@ -63,4 +63,31 @@ struct WorkerThreadTests {
         #expect(await worker.perform { WorkerThreadTests.threadName() } == "test-worker-2")
     }
 
+    /// Something that records the thread it was freed on.
+    final class Freed: Sendable {
+        let log: Seen.Log
+        let job: Int
+
+        init(_ job: Int, log: Seen.Log) {
+            self.job = job
+            self.log = log
+        }
+
+        deinit { log.append(Seen(job: job, name: WorkerThreadTests.threadName(), nice: 0)) }
+    }
+
+    /// A value handed over with its last reference is freed on the worker's thread, not the caller's; the
+    /// worker's earlier jobs run first.
+    @Test func release_freesTheValueOnTheWorkersThread() async {
+        let worker = WorkerThread(name: "test-worker-3", niceness: 1)
+        let log = Seen.Log()
+        worker.submit { usleep(20_000) }
+        var batch = (0..<8).map { Freed($0, log: log) }
+        worker.release(consume batch)
+        batch = []
+        #expect(log.all.isEmpty, "freed before the worker's earlier job ended")
+        await worker.perform {}
+        #expect(log.all.map(\.job) == Array(0..<8))
+        #expect(log.all.allSatisfy { $0.name == "test-worker-3" })
+    }
 }

@@ -44,6 +44,23 @@ package final class WorkerThread: Sendable {
         jobs.ready.signal()
     }
 
+    /// Drops `value` on the thread: something large and spent (a batch of journal records with their markets,
+    /// their encoded lines) is freed here rather than on the caller's thread, the trading loop's (freeing a
+    /// backtest's spent batches was 4 % of its loop). The caller hands over its last reference.
+    package func release<T: Sendable>(_ value: consuming T) {
+        let spent = Spent(value)
+        submit { spent.drop() }
+    }
+
+    /// A value on its way to be dropped; only the thread touches it once it is handed over.
+    private final class Spent<T>: @unchecked Sendable {
+        private var value: T?
+
+        init(_ value: consuming T) { self.value = value }
+
+        func drop() { value = nil }
+    }
+
     /// `work`'s result, computed on the thread; the caller suspends meanwhile (it holds no thread).
     package func perform<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -63,6 +80,6 @@ package final class WorkerThread: Sendable {
     package static let journalEncoding = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
         WorkerThread(name: "journal-enc-\($0)", niceness: 5)
     }
-    /// Closed journal files fsynced and compressed.
+    /// Closed journal files fsynced and compressed. (The journal's spent batches are freed on the encoding threads.)
     package static let journalFiles = WorkerThread(name: "journal-files", niceness: 10)
 }

@@ -276,8 +276,11 @@ package actor JournalWriter: Service {
             throw error
         }
         let now = ContinuousClock.now
-        for (record, line) in zip(batch, lines) { queue.append((record.traderID, line, now)) }
         inFlight = []
+        for (record, line) in zip(batch, lines) { queue.append((record.traderID, line, now)) }
+        // Freed on an encoding thread, after the batch it is encoding now: beside the loop, and soon (the files
+        // thread can be busy compressing for a second while spent batches pile up).
+        WorkerThread.journalEncoding[0].release(consume batch)
     }
 
     /// Writes and empties `gathered` (keeping its memory).
@@ -365,7 +368,10 @@ package actor JournalWriter: Service {
             let now = ContinuousClock.now
             metrics.recordJournalFlush(fsync: now - syncStarted, lag: now - oldest)
         }
-        queue = remaining
+        // The written lines are freed beside the loop (handed over, the queue's only reference).
+        var spent = remaining
+        swap(&spent, &queue)
+        WorkerThread.journalEncoding[WorkerThread.journalEncoding.count - 1].release(consume spent)
         recordsWritten += written
         if let failure { throw failure }
     }
