@@ -72,14 +72,30 @@ package struct SortedJSONEncoder: Sendable {
     }
 
     /// `plain` with each `/` written `\/`, as `JSONEncoder` writes it without `.withoutEscapingSlashes`.
+    /// The runs between slashes are copied whole into an array made at its final size (a byte-by-byte append was
+    /// 15 % of writing a baseline's answer, itself a tenth of a backtest's loop).
     package static func escapingSlashes(_ plain: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(plain.count + 16)
-        for byte in plain {
-            if byte == UInt8(ascii: "/") { bytes.append(UInt8(ascii: "\\")) }
-            bytes.append(byte)
+        plain.withUnsafeBufferPointer { source in
+            let slashes = source.reduce(0) { $0 + ($1 == UInt8(ascii: "/") ? 1 : 0) }
+            guard slashes > 0 else { return plain }
+            return [UInt8](unsafeUninitializedCapacity: source.count + slashes) { out, initialized in
+                var written = 0
+                var start = 0
+                for index in source.indices where source[index] == UInt8(ascii: "/") {
+                    out.baseAddress!.advanced(by: written).update(
+                        from: source.baseAddress! + start,
+                        count: index - start
+                    )
+                    written += index - start
+                    out[written] = UInt8(ascii: "\\")
+                    written += 1
+                    start = index
+                }
+                out.baseAddress!.advanced(by: written)
+                    .update(from: source.baseAddress! + start, count: source.count - start)
+                initialized = written + source.count - start
+            }
         }
-        return bytes
     }
 
     /// Appends the encoding of `value` to `bytes`.
