@@ -204,6 +204,51 @@ struct ManagerTests {
         TraderAccount(cash: equity, positions: [:], realizedPnL: 0, feesPaid: 0)
     }
 
+    /// The manager's state file is written as `JSONEncoder` with `.sortedKeys` writes it, byte for byte: a state
+    /// with two days of hourly equity points, closed trades, cooldowns, a flow and a second trader.
+    @Test func stateFile_isJSONEncodersBytes() throws {
+        let store = try ManagerStore(path: nil)
+        store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)
+        store.begin(trader: "ü/2", capital: 250.5, now: EngineFixtures.start)
+        for hour: Int64 in 0..<50 {
+            let now = EngineFixtures.start + hour * 3_600_000 + 1_000
+            let trades =
+                hour % 7 == 3
+                ? [
+                    ClosedTrade(
+                        tradeID: hour,
+                        trader: "t",
+                        symbol: "BTC",
+                        quantity: 0.01,
+                        leverage: 2,
+                        confidence: 0.7,
+                        entryOrderID: 2 * hour,
+                        exitOrderID: 2 * hour + 1,
+                        entryTime: now - 600_000,
+                        exitTime: now - 60_000,
+                        entryPrice: 100_000 + Double(hour) * 13.37,
+                        exitPrice: 99_000.5,
+                        entryFee: 0.45,
+                        exitFee: 0.445,
+                        fundingPaid: -0.012_5,
+                        wasLiquidated: false,
+                        exitPlan: nil
+                    )
+                ] : []
+            _ = store.observe(
+                trader: Self.trader,
+                account: account(equity: 1000 + sin(Double(hour)) * 37.123_456_789),
+                trades: trades,
+                now: now
+            )
+        }
+        let state = store.state
+        #expect(state.traders.count == 2)
+        let foundation = JSONEncoder()
+        foundation.outputFormatting = [.sortedKeys]
+        #expect(try AtomicFile.jsonBytes(state) == foundation.encode(state))
+    }
+
     @Test func closedTrade_startsTheSymbolsCooldown() async throws {
         let store = try ManagerStore(path: nil)
         store.begin(trader: "t", capital: 1000, now: EngineFixtures.start)

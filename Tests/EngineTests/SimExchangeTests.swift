@@ -52,6 +52,22 @@ struct SimExchangeTests {
 
     static func near(_ a: Double, _ b: Double, _ tolerance: Double = 1e-6) -> Bool { abs(a - b) <= tolerance }
 
+    /// The paper venue's state file is written as `JSONEncoder` with `.sortedKeys` writes it, byte for byte: a ledger
+    /// with fills, a closed trade, resting stops and targets, funding, marks and remembered results.
+    @Test func stateFile_isJSONEncodersBytes() throws {
+        var l = ledger()
+        l.openAccount(trader: "t/2", capital: 5_000.25)
+        _ = l.submit(order("a", buy: true, size: 0.1))
+        l.updateMarket(prices: ["BTC": 101_234.56789], funding: ["BTC": 0.000_012_5], now: 3_601_000)
+        _ = l.submit(order("b", buy: false, size: 0.05, reduceOnly: true))
+        _ = l.submit(order("c", buy: false, size: 0.05, kind: .stopLoss, reduceOnly: true, trigger: 97_000.5))
+        l.updateMarket(prices: ["BTC": 99_000.125], funding: [:], now: 7_201_000)
+        let foundation = JSONEncoder()
+        foundation.outputFormatting = [.sortedKeys]
+        #expect(String(decoding: try AtomicFile.jsonBytes(l), as: UTF8.self).contains("closedTrades"))
+        #expect(try AtomicFile.jsonBytes(l) == foundation.encode(l))
+    }
+
     @Test func marketOpenAndClose_chargeSlippageAndTakerFees() throws {
         var l = ledger()
         let open = l.submit(order("a", buy: true, size: 0.1))
