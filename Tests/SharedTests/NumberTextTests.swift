@@ -39,6 +39,9 @@ struct NumberTextTests {
             for value in values {
                 let expected = String(format: "%.\(digits)g", value)
                 #expect(GeneralNumberFormat.format(value, significantDigits: digits) == expected, "\(value) \(digits)")
+                var appended = Array("x".utf8)
+                GeneralNumberFormat.append(value, significantDigits: digits, to: &appended)
+                #expect(String(decoding: appended, as: UTF8.self) == "x" + expected, "appended \(value) \(digits)")
                 let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
                     GeneralNumberFormat.fromScaledProduct(value, significantDigits: digits, to: buffer.baseAddress!)
                         .map {

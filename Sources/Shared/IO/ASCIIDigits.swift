@@ -10,19 +10,8 @@ package enum ASCIIDigits {
 
     /// Writes the digits of `value` at `start` (room for 20); returns how many.
     package static func write(_ value: UInt64, to start: UnsafeMutablePointer<UInt8>) -> Int {
-        var count = 1
-        var bound: UInt64 = 10
-        while count < 20, value >= bound {
-            count += 1
-            bound = bound &* 10
-        }
-        var rest = value
-        var index = count
-        repeat {
-            index -= 1
-            start[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-        } while index > 0
+        let count = count(value)
+        write(value, digits: count, endingAt: start + count)
         return count
     }
 

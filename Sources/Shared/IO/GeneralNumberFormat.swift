@@ -17,7 +17,24 @@ package enum GeneralNumberFormat {
                 String(decoding: UnsafeBufferPointer(start: buffer.baseAddress, count: $0), as: UTF8.self)
             }
         }
-        if let scaled { return scaled }
+        return scaled ?? unscaled(value, significantDigits: significantDigits)
+    }
+
+    /// `format(value, significantDigits:)` appended to `bytes`, written in place when the scaled path can (a
+    /// prompt's funding rates).
+    package static func append(_ value: Double, significantDigits: Int, to bytes: inout [UInt8]) {
+        precondition((1...17).contains(significantDigits), "significant digits out of range")
+        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxScaledBytes) { buffer -> Bool in
+            guard let count = fromScaledProduct(value, significantDigits: significantDigits, to: buffer.baseAddress!)
+            else { return false }
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress, count: count))
+            return true
+        }
+        if !written { bytes.append(contentsOf: unscaled(value, significantDigits: significantDigits).utf8) }
+    }
+
+    /// The text when the scaled path declines: from the shortest digits, else from the C library.
+    private static func unscaled(_ value: Double, significantDigits: Int) -> String {
         if let text = fromShortestDigits(value, significantDigits: significantDigits) { return text }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { buffer in
             let pattern = patterns[significantDigits]
@@ -84,11 +101,7 @@ package enum GeneralNumberFormat {
         }
         /// Writes `count` digits of `number` (zero-padded on the left) at `at`.
         func put(_ number: UInt64, count: Int, at: UnsafeMutablePointer<UInt8>) {
-            var rest = number
-            for place in stride(from: count - 1, through: 0, by: -1) {
-                at[place] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            }
+            ASCIIDigits.write(number, digits: count, endingAt: at + count)
         }
         let tens = UInt64(exactTens[count - 1])
         if decade < -4 || decade >= precision {

@@ -141,23 +141,6 @@ extension UserPromptModel {
         if let value { number(value, into: &bytes) } else { string(absent, into: &bytes) }
     }
 
-    /// `%.<significantDigits>g` of `value` (`GeneralNumberFormat`), written in place when it can be.
-    private static func general(_ value: Double, significantDigits: Int, into bytes: inout [UInt8]) {
-        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: GeneralNumberFormat.maxScaledBytes) {
-            buffer -> Bool in
-            guard
-                let count = GeneralNumberFormat.fromScaledProduct(
-                    value,
-                    significantDigits: significantDigits,
-                    to: buffer.baseAddress!
-                )
-            else { return false }
-            bytes.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress, count: count))
-            return true
-        }
-        if !written { string(GeneralNumberFormat.format(value, significantDigits: significantDigits), into: &bytes) }
-    }
-
     private static func list(_ values: [Double], into bytes: inout [UInt8]) {
         PromptContext.appendList(values, to: &bytes)
     }
@@ -240,7 +223,7 @@ extension UserPromptModel {
         },
         .init(name: "funding_rate", needsMemory: false) { model, element, bytes in
             if let rate = model.markets[element.index].fundingRate {
-                general(rate, significantDigits: 8, into: &bytes)
+                GeneralNumberFormat.append(rate, significantDigits: 8, to: &bytes)
             } else {
                 string("n/a", into: &bytes)
             }
