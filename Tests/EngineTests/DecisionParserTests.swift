@@ -228,7 +228,7 @@ extension DecisionParserTests {
             switch random.int(below: 6) {
             case 0: return Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF)
             case 1: return Double(random.int(below: 1_000_000)) / 100
-            case 2: return pick([0, -0.0, -1, .nan, 9_007_199_254_740_993, 1e300, 5e-324, 0.1 + 0.2])
+            case 2: return pick([0, -0.0, -1, .nan, 0x1p53 + 2, 1e300, .leastNonzeroMagnitude, 0.1 + 0.2])
             default: return Double(random.next() % 100_000_000) * pick([1e-8, 1e-3, 1, 1e3])
             }
         }
