@@ -87,14 +87,9 @@ struct CycleBenchmark {
                     reasoning: "bench"
                 )
             }
-            // `JSONEncoder` with sorted keys, written by the journal's encoder (the same bytes, tested), once per
-            // distinct answer: the fake model's own encoding is not the engine's time (it was 8 % of the measure).
-            let text = answers.text(for: decisions) {
-                String(
-                    decoding: (try? SortedJSONEncoder().encodeEscapingSlashes(["decisions": decisions])) ?? Data(),
-                    as: UTF8.self
-                )
-            }
+            // A baseline's answer text (`JSONEncoder`'s sorted-keys bytes), once per distinct answer: the fake
+            // model's own encoding is not the engine's time (it was 8 % of the measure).
+            let text = answers.text(for: decisions) { (try? BaselinePolicy.answer(decisions)) ?? "" }
             return LLMResponse(
                 text: text,
                 modelName: "instant",
