@@ -84,6 +84,10 @@ package struct ArenaConfiguration: Sendable {
         /// Each written batch is fsynced (a live engine). A backtest fsyncs a file when it is closed — rotated
         /// out, or at the end of the run — instead: a crash loses the unsynced tail, and the run is made again.
         package var syncsEveryBatch = true
+        /// A record's market series that continue the previous record's are written as continuations
+        /// (`{"append":[…],"shift":k}`), not whole (a backtest: its cycles see the same series moved on by a candle).
+        /// A live engine's records stand alone, line by line.
+        package var continuesSeries = false
     }
 
     /// The engine's clock: the wall clock for live use, or a replay of history `speed` times faster.

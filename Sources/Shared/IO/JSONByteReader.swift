@@ -151,6 +151,12 @@ package struct JSONByteReader {
 
     // MARK: Values
 
+    /// Whether an object comes next (without consuming anything).
+    package mutating func objectComesNext() -> Bool {
+        skipWhitespace()
+        return peek() == UInt8(ascii: "{")
+    }
+
     /// Consumes a `null` if one comes next.
     package mutating func null() -> Bool {
         skipWhitespace()

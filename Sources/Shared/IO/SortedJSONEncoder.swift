@@ -34,8 +34,16 @@ package struct SortedJSONEncoder: Sendable {
     /// record into an existential box and out again for every line, and its bytes as they were written, not
     /// copied into a `Data`.
     package func lineBytes<T: SortedJSONWritable & Encodable>(_ value: T, numbers: DoubleTextCache?) throws -> [UInt8] {
+        try lineBytes(numbers: numbers) { try value.writeSortedJSON(to: &$0) }
+    }
+
+    /// A line written by `write` (a record written against the one before it).
+    package func lineBytes(
+        numbers: DoubleTextCache?,
+        _ write: (inout SortedJSONWriter) throws -> Void
+    ) throws -> [UInt8] {
         var writer = SortedJSONWriter(numbers: numbers, capacity: numbers?.lineCapacity ?? 4096)
-        try value.writeSortedJSON(to: &writer)
+        try write(&writer)
         Self.finishLine(&writer, numbers: numbers, newline: true)
         return writer.bytes
     }
@@ -182,9 +190,18 @@ enum JSONNode {
 
     /// `[…]` of doubles, formatted into one scratch buffer and appended at once (`BracketedList`).
     static func writeDoubles(_ values: [Double], into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
+        try writeDoubles(values[...], into: &bytes, numbers: numbers)
+    }
+
+    static func writeDoubles(
+        _ values: ArraySlice<Double>,
+        into bytes: inout [UInt8],
+        numbers: DoubleTextCache? = nil
+    ) throws {
         for value in values { try requireFinite(value) }
+        let first = values.startIndex
         BracketedList.append(values.count, itemBytes: maxDoubleBytes, separator: ",", to: &bytes) { index, at in
-            format(values[index], to: at, numbers: numbers)
+            format(values[first + index], to: at, numbers: numbers)
         }
     }
 
@@ -559,6 +576,10 @@ package struct SortedJSONWriter {
     }
 
     package mutating func doubles(_ values: [Double]) throws {
+        try JSONNode.writeDoubles(values[...], into: &bytes, numbers: numbers)
+    }
+
+    package mutating func doubles(_ values: ArraySlice<Double>) throws {
         try JSONNode.writeDoubles(values, into: &bytes, numbers: numbers)
     }
 

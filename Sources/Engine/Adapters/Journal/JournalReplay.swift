@@ -326,24 +326,31 @@ package struct JournalReplay: Sendable {
         _ body: ([CycleRecord]) throws -> Void
     ) throws {
         var before = 0
+        var chain = MarketChain()
         try journal.forEachFile(trader: trader) { lines in
-            try body(records(lines, trader: trader, numberedFrom: before + 1))
+            try body(records(lines, trader: trader, numberedFrom: before + 1, chain: &chain))
             before += lines.count
         }
     }
 
-    /// `lines` decoded, the first being record `first` of the trader's journal (for the error message).
-    private static func records(_ lines: [Data], trader: String, numberedFrom first: Int) throws -> [CycleRecord] {
-        try ParallelRuns.map(count: lines.count) { range in
+    /// `lines` decoded, the first being record `first` of the trader's journal (for the error message), their
+    /// continued market series resolved in order against `chain` (the records before them).
+    private static func records(
+        _ lines: [Data],
+        trader: String,
+        numberedFrom first: Int,
+        chain: inout MarketChain
+    ) throws -> [CycleRecord] {
+        let decoded = try ParallelRuns.map(count: lines.count) { range in
             try range.map { index in
                 do {
-                    let record = try CycleRecord.read(from: lines[index])
-                    guard CycleRecord.readableSchemaVersions.contains(record.schemaVersion) else {
+                    let line = try CycleRecord.readLine(from: lines[index])
+                    guard CycleRecord.readableSchemaVersions.contains(line.record.schemaVersion) else {
                         throw Failure.record(
-                            "record \(first + index) of \(trader) has schema_version \(record.schemaVersion)"
+                            "record \(first + index) of \(trader) has schema_version \(line.record.schemaVersion)"
                         )
                     }
-                    return record
+                    return line
                 } catch let failure as Failure {
                     throw failure
                 } catch {
@@ -351,6 +358,18 @@ package struct JournalReplay: Sendable {
                 }
             }
         }
+        var records: [CycleRecord] = []
+        records.reserveCapacity(decoded.count)
+        for (index, line) in decoded.enumerated() {
+            var record = line.record
+            do {
+                try chain.resolve(&record, line.continuation)
+            } catch {
+                throw Failure.record("record \(first + index) of \(trader) does not decode: \(error)")
+            }
+            records.append(record)
+        }
+        return records
     }
 
     package init(configuration: ArenaConfiguration, templatesDirectory: String?) {

@@ -31,6 +31,9 @@ package actor JournalWriter: Service {
         /// instead of in `append` (a backtest: the loop runs the next cycles meanwhile; the batch is written and
         /// fsynced when the next one is full, or on `flush`). A record still counts as pending until it is on disk.
         package var encodesInBackground = false
+        /// With `encodesInBackground`: market series that continue the trader's previous record's are written as
+        /// continuations (`MarketContinuation`); the first record with a market in each file is written whole.
+        package var continuesSeries = false
 
         package init(_ configuration: ArenaConfiguration.Journal) {
             root = configuration.path
@@ -43,6 +46,7 @@ package actor JournalWriter: Service {
             fillsQueueByDesign = configuration.fillsQueueByDesign
             encodesInBackground = configuration.encodesInBackground
             syncsEveryBatch = configuration.syncsEveryBatch
+            continuesSeries = configuration.continuesSeries
         }
 
         package init(
@@ -67,12 +71,29 @@ package actor JournalWriter: Service {
         var sequence: Int
         var bytes: Int
         var openedAt: ContinuousClock.Instant
+        /// A line with a market is in the file (written by this writer): later lines may continue its series.
+        var hasMarket = false
+    }
+
+    /// A queued line, and whether its record has a market written whole or continued from an earlier record's
+    /// (`continuesSeries`; its batch is kept — one reference, not a copy of the record — to write it whole if it
+    /// turns out first in a file).
+    private struct QueuedLine {
+        enum Market {
+            case none, whole
+            case continued(RecordBatch, Int)
+        }
+
+        var trader: String
+        var line: [UInt8]
+        var queuedAt: ContinuousClock.Instant
+        var market: Market
     }
 
     package let settings: Settings
     package let directory: JournalDirectory
     private let logger: Logger
-    private var queue: [(trader: String, line: [UInt8], queuedAt: ContinuousClock.Instant)] = []
+    private var queue: [QueuedLine] = []
     /// A run's lines gathered for one `write`, a piece of at most `gatherLimit` bytes at a time, in a buffer kept
     /// from batch to batch: one buffer the size of a whole run (up to the queue's capacity of records, a hundred
     /// megabytes of 24 KiB records) was mapped and faulted in afresh by every batch.
@@ -96,7 +117,9 @@ package actor JournalWriter: Service {
     /// kept for `hasPending` and `lastCycle` until its lines are queued).
     private var unencoded: [CycleRecord] = []
     private var inFlight: [CycleRecord] = []
-    private var encoding: Task<[[UInt8]], any Error>?
+    private var encoding: Task<[EncodedLine], any Error>?
+    /// `continuesSeries`: each trader's newest market handed to an encoding, which its next record continues.
+    private var lastMarkets: [String: MarketSnapshot] = [:]
 
     package init(settings: Settings, logger: Logger, metrics: EngineMetrics? = nil) {
         self.settings = settings
@@ -145,11 +168,23 @@ package actor JournalWriter: Service {
             unencoded = []
             inFlight = batch
             let encoder = encoder
-            encoding = Task.detached { try await Self.linesBeside(batch, encoder: encoder) }
+            let previous = lastMarkets
+            if settings.continuesSeries { Self.advance(&lastMarkets, past: batch[...]) }
+            let continues = settings.continuesSeries
+            encoding = Task.detached {
+                try await Self.linesBeside(batch, encoder: encoder, continuing: continues ? previous : nil)
+            }
             try writeQueue()
             return
         }
-        queue.append((record.traderID, try encoder.lineBytes(record, numbers: numbers), ContinuousClock.now))
+        queue.append(
+            QueuedLine(
+                trader: record.traderID,
+                line: try encoder.lineBytes(record, numbers: numbers),
+                queuedAt: ContinuousClock.now,
+                market: record.market == nil ? .none : .whole
+            )
+        )
         if queue.count >= settings.queueCapacity {
             fullQueueWaits += 1
             logger.log(
@@ -224,38 +259,96 @@ package actor JournalWriter: Service {
         if settings.encodesInBackground {
             try await drainEncoding()
             let rest = unencoded
-            let lines = try Self.lines(rest[...], encoder: encoder)
+            let lines = try Self.lines(
+                rest[...],
+                encoder: encoder,
+                continuing: settings.continuesSeries ? lastMarkets : nil
+            )
+            if settings.continuesSeries { Self.advance(&lastMarkets, past: rest[...]) }
             unencoded = []
-            let now = ContinuousClock.now
-            for (record, line) in zip(rest, lines) { queue.append((record.traderID, line, now)) }
+            enqueue(rest, lines)
         }
         try writeQueue()
     }
 
-    /// Each record's line (with its newline), in order.
-    private static func lines(_ records: ArraySlice<CycleRecord>, encoder: SortedJSONEncoder) throws -> [[UInt8]] {
+    /// A record's line, and whether it continues an earlier record's market series.
+    typealias EncodedLine = (line: [UInt8], continues: Bool)
+
+    /// Each record's line (with its newline), in order. With `previous` (each trader's market before the first
+    /// record), each record's series continue the trader's newest market before it where they can.
+    private static func lines(
+        _ records: ArraySlice<CycleRecord>,
+        encoder: SortedJSONEncoder,
+        continuing previous: [String: MarketSnapshot]?
+    ) throws -> [EncodedLine] {
         // Consecutive records repeat most of their series' values: their text is copied, not formatted again.
         let numbers = DoubleTextCache()
-        return try records.map { try encoder.lineBytes($0, numbers: numbers) }
+        guard var previous else { return try records.map { (try encoder.lineBytes($0, numbers: numbers), false) } }
+        return try records.map { record in
+            guard let market = record.market else { return (try encoder.lineBytes(record, numbers: numbers), false) }
+            let earlier = previous[record.traderID]
+            previous[record.traderID] = market
+            let line = try encoder.lineBytes(numbers: numbers) {
+                try record.writeSortedJSON(to: &$0, continuing: earlier)
+            }
+            return (line, earlier != nil)
+        }
+    }
+
+    /// `markets` moved on past `records`: each trader's newest market among them.
+    private static func advance(_ markets: inout [String: MarketSnapshot], past records: ArraySlice<CycleRecord>) {
+        for record in records {
+            if let market = record.market { markets[record.traderID] = market }
+        }
+    }
+
+    /// Records encoded together, shared by their queued lines.
+    private final class RecordBatch: Sendable {
+        let records: [CycleRecord]
+        init(_ records: [CycleRecord]) { self.records = records }
+    }
+
+    /// Queues each record's line, in order.
+    private func enqueue(_ records: [CycleRecord], _ lines: [EncodedLine]) {
+        let now = ContinuousClock.now
+        let batch = RecordBatch(records)
+        for (index, encoded) in lines.enumerated() {
+            // By field: a copy of the record would retain every one of its fields.
+            let market: QueuedLine.Market =
+                records[index].market == nil ? .none : encoded.continues ? .continued(batch, index) : .whole
+            queue.append(
+                QueuedLine(trader: records[index].traderID, line: encoded.line, queuedAt: now, market: market)
+            )
+        }
     }
 
     /// Each record's line, in order, the batch cut into consecutive runs encoded at once on the journal's encoding
     /// threads (one per core, each run with its own text cache: the bytes do not depend on it). The first failure
     /// is thrown.
-    static func linesBeside(_ records: [CycleRecord], encoder: SortedJSONEncoder) async throws -> [[UInt8]] {
+    static func linesBeside(
+        _ records: [CycleRecord],
+        encoder: SortedJSONEncoder,
+        continuing previous: [String: MarketSnapshot]?
+    ) async throws -> [EncodedLine] {
         let workers = WorkerThread.journalEncoding
         let size = (records.count + workers.count - 1) / workers.count
         // A run shorter than this is not worth a thread of its own.
         guard workers.count > 1, size >= 16 else {
-            return try await workers[0].perform { try lines(records[...], encoder: encoder) }
+            return try await workers[0].perform { try lines(records[...], encoder: encoder, continuing: previous) }
         }
-        return try await withThrowingTaskGroup(of: (Int, [[UInt8]]).self) { group in
+        return try await withThrowingTaskGroup(of: (Int, [EncodedLine]).self) { group in
+            var markets = previous
             for (part, start) in stride(from: 0, to: records.count, by: size).enumerated() {
                 // A slice shares the batch's storage: the records are not copied (each copy retained every field).
                 let run = records[start..<min(start + size, records.count)]
-                group.addTask { (part, try await workers[part].perform { try lines(run, encoder: encoder) }) }
+                // Each run continues from the markets of the records before it.
+                let before = markets
+                if markets != nil { advance(&markets!, past: run) }
+                group.addTask {
+                    (part, try await workers[part].perform { try lines(run, encoder: encoder, continuing: before) })
+                }
             }
-            var runs = [[[UInt8]]](repeating: [], count: (records.count + size - 1) / size)
+            var runs = [[EncodedLine]](repeating: [], count: (records.count + size - 1) / size)
             for try await (part, lines) in group { runs[part] = lines }
             return runs.flatMap { $0 }
         }
@@ -266,18 +359,19 @@ package actor JournalWriter: Service {
         guard let task = encoding else { return }
         encoding = nil
         let batch = inFlight
-        let lines: [[UInt8]]
+        let lines: [EncodedLine]
         do {
             lines = try await task.value
         } catch {
-            // Not encodable (a non-finite number): the batch goes back to be encoded again, and fails again.
+            // Not encodable (a non-finite number): the batch goes back to be encoded again, and fails again. Its
+            // records' markets were never written: what follows is written whole.
             unencoded = batch + unencoded
             inFlight = []
+            lastMarkets = [:]
             throw error
         }
-        let now = ContinuousClock.now
         inFlight = []
-        for (record, line) in zip(batch, lines) { queue.append((record.traderID, line, now)) }
+        enqueue(batch, lines)
         // Freed on an encoding thread, after the batch it is encoding now: beside the loop, and soon (the files
         // thread can be busy compressing for a second while spent batches pile up).
         WorkerThread.journalEncoding[0].release(consume batch)
@@ -296,8 +390,8 @@ package actor JournalWriter: Service {
     private func writeQueue() throws {
         guard !queue.isEmpty else { return }
         /// Each file this batch wrote to, with its length before the batch.
-        var before: [String: (descriptor: Int32, bytes: Int)] = [:]
-        var remaining: [(trader: String, line: [UInt8], queuedAt: ContinuousClock.Instant)] = []
+        var before: [String: (descriptor: Int32, bytes: Int, hasMarket: Bool)] = [:]
+        var remaining: [QueuedLine] = []
         var failed: Set<String> = []
         var failure: (any Error)?
         var start = queue.startIndex
@@ -312,8 +406,9 @@ package actor JournalWriter: Service {
             do {
                 var file = try openFile(trader, adding: queue[start].line.count)
                 if before[trader]?.descriptor != file.descriptor {
-                    before[trader] = (file.descriptor, file.bytes)
+                    before[trader] = (file.descriptor, file.bytes, file.hasMarket)
                 }
+                if !file.hasMarket { try writeFirstMarketWhole(from: start) }
                 var bytes = queue[start].line.count
                 while end < queue.endIndex, queue[end].trader == trader,
                     file.bytes + bytes + queue[end].line.count <= settings.maxFileBytes
@@ -341,6 +436,11 @@ package actor JournalWriter: Service {
                     throw error
                 }
                 file.bytes += bytes
+                if !file.hasMarket {
+                    file.hasMarket = queue[start..<end].contains {
+                        if case .none = $0.market { false } else { true }
+                    }
+                }
                 files[trader] = file
             } catch {
                 failed.insert(trader)
@@ -358,6 +458,7 @@ package actor JournalWriter: Service {
                     guard var file = files[other], file.descriptor == start.descriptor else { continue }
                     _ = ftruncate(file.descriptor, off_t(start.bytes))
                     file.bytes = start.bytes
+                    file.hasMarket = start.hasMarket
                     files[other] = file
                 }
                 throw AtomicFile.Failure(operation: "fsync", path: directory.traderDirectory(trader), code: code)
@@ -374,6 +475,24 @@ package actor JournalWriter: Service {
         WorkerThread.journalEncoding[WorkerThread.journalEncoding.count - 1].release(consume spent)
         recordsWritten += written
         if let failure { throw failure }
+    }
+
+    /// The first line with a market among the trader's consecutive lines from `start`, written whole when it
+    /// continues an earlier record: it starts a file (or one this writer has written no market to), which must
+    /// resolve on its own.
+    private func writeFirstMarketWhole(from start: Int) throws {
+        let trader = queue[start].trader
+        var index = start
+        while index < queue.endIndex, queue[index].trader == trader {
+            switch queue[index].market {
+            case .none: index += 1
+            case .whole: return
+            case .continued(let batch, let position):
+                queue[index].line = try encoder.lineBytes(batch.records[position], numbers: nil)
+                queue[index].market = .whole
+                return
+            }
+        }
     }
 
     /// A flush from the writer's own timer: a failure (a full disk) leaves the records queued and is logged once

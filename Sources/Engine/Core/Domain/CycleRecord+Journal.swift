@@ -7,6 +7,12 @@ import Shared
 
 extension CycleRecord: SortedJSONWritable {
     package func writeSortedJSON(to writer: inout SortedJSONWriter) throws {
+        try writeSortedJSON(to: &writer, continuing: nil)
+    }
+
+    /// The record, its market's series written as continuations of `previous`'s where they continue them
+    /// (`MarketContinuation`; the trader's newest earlier market in its journal file).
+    package func writeSortedJSON(to writer: inout SortedJSONWriter, continuing previous: MarketSnapshot?) throws {
         writer.beginObject()
         var first = true
         func key(_ name: StaticString) {
@@ -53,7 +59,7 @@ extension CycleRecord: SortedJSONWritable {
         writer.integer(latencyMilliseconds)
         if let market {
             key("market")
-            try writer.value(market)
+            try market.writeSortedJSON(to: &writer, continuing: previous)
         }
         if let modelAnswered {
             key("model_answered")

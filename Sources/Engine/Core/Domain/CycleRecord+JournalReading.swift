@@ -1,3 +1,4 @@
+import Foundation
 import Shared
 
 // A journal line read back without `JSONDecoder`: each type reads the keys its `Decodable` conformance reads, with
@@ -6,7 +7,26 @@ import Shared
 // `JournalReadingTests` and the journal tests read random and real records both ways and compare.
 
 extension CycleRecord: JSONByteReadable {
+    /// A record that stands alone (an intent, a record written whole): one with continued market series throws.
     package init(reading reader: inout JSONByteReader) throws {
+        var continuation = MarketContinuation()
+        try self.init(reading: &reader, continuation: &continuation)
+        try continuation.refuse()
+    }
+
+    /// A line of a trader's journal, with the market series it continues from the record before it (resolved by
+    /// `MarketChain` in the journal's order).
+    package static func readLine(from data: Data) throws -> (record: CycleRecord, continuation: MarketContinuation) {
+        try data.withUnsafeBytes { bytes in
+            var reader = JSONByteReader(bytes)
+            var continuation = MarketContinuation()
+            let record = try CycleRecord(reading: &reader, continuation: &continuation)
+            try reader.finish()
+            return (record, continuation)
+        }
+    }
+
+    init(reading reader: inout JSONByteReader, continuation: inout MarketContinuation) throws {
         var schemaVersion: Int?
         var traderID: String?
         var cycle: Int?
@@ -52,7 +72,8 @@ extension CycleRecord: JSONByteReadable {
             case "prompt_tokens": record.promptTokens = reader.null() ? 0 : try reader.int()
             case "completion_tokens": record.completionTokens = reader.null() ? 0 : try reader.int()
             case "latency_ms": record.latencyMilliseconds = try reader.optionalInteger() ?? 0
-            case "market": record.market = try reader.null() ? nil : MarketSnapshot(reading: &reader)
+            case "market":
+                record.market = try reader.null() ? nil : MarketSnapshot(reading: &reader, continuation: &continuation)
             case "account": record.account = try reader.null() ? nil : TraderAccount(reading: &reader)
             case "decisions": record.decisions = try reader.null() ? [] : reader.array(of: Decision.self)
             case "verdicts": record.verdicts = try reader.null() ? [] : reader.array(of: RiskVerdict.self)
@@ -81,8 +102,24 @@ extension CycleRecord: JSONByteReadable {
     }
 }
 
+extension MarketContinuation {
+    /// Throws when any series is continued (a reader that cannot resolve them).
+    func refuse() throws {
+        guard let (symbol, shifts) = shifts.min(by: { $0.key < $1.key }),
+            let series = shifts.keys.map(\.rawValue).min()
+        else { return }
+        throw Failure.nothingToContinue(symbol: symbol, series: series)
+    }
+}
+
 extension MarketSnapshot: JSONByteReadable {
     package init(reading reader: inout JSONByteReader) throws {
+        var continuation = MarketContinuation()
+        try self.init(reading: &reader, continuation: &continuation)
+        try continuation.refuse()
+    }
+
+    init(reading reader: inout JSONByteReader, continuation: inout MarketContinuation) throws {
         var takenAt: Int64?
         var symbols: [String: SymbolSnapshot]?
         try reader.beginObject()
@@ -92,7 +129,11 @@ extension MarketSnapshot: JSONByteReadable {
             case "symbols":
                 var table: [String: SymbolSnapshot] = [:]
                 try reader.beginObject()
-                while let symbol = try reader.nextKey() { table[symbol.string] = try SymbolSnapshot(reading: &reader) }
+                while let symbol = try reader.nextKey() {
+                    var shifts: [MarketContinuation.Series: Int] = [:]
+                    table[symbol.string] = try SymbolSnapshot(reading: &reader, shifts: &shifts)
+                    if !shifts.isEmpty { continuation.shifts[symbol.string] = shifts }
+                }
                 symbols = table
             default: try reader.skipValue()
             }
@@ -106,6 +147,12 @@ extension MarketSnapshot: JSONByteReadable {
 
 extension SymbolSnapshot: JSONByteReadable {
     package init(reading reader: inout JSONByteReader) throws {
+        var shifts: [MarketContinuation.Series: Int] = [:]
+        try self.init(reading: &reader, shifts: &shifts)
+        try MarketContinuation(shifts: shifts.isEmpty ? [:] : ["": shifts]).refuse()
+    }
+
+    init(reading reader: inout JSONByteReader, shifts: inout [MarketContinuation.Series: Int]) throws {
         var symbol: String?
         var asOf: Int64?
         var price: Double?
@@ -129,8 +176,8 @@ extension SymbolSnapshot: JSONByteReadable {
             case "ema20": ema20 = try reader.double()
             case "macd": macd = try reader.double()
             case "rsi7": rsi7 = try reader.double()
-            case "intraday": intraday = try Series(reading: &reader)
-            case "context": context = try Context(reading: &reader)
+            case "intraday": intraday = try Series(reading: &reader, shifts: &shifts)
+            case "context": context = try Context(reading: &reader, shifts: &shifts)
             default: try reader.skipValue()
             }
         }
@@ -153,6 +200,12 @@ extension SymbolSnapshot: JSONByteReadable {
 
 extension SymbolSnapshot.Series: JSONByteReadable {
     package init(reading reader: inout JSONByteReader) throws {
+        var shifts: [MarketContinuation.Series: Int] = [:]
+        try self.init(reading: &reader, shifts: &shifts)
+        try MarketContinuation(shifts: shifts.isEmpty ? [:] : ["": shifts]).refuse()
+    }
+
+    init(reading reader: inout JSONByteReader, shifts: inout [MarketContinuation.Series: Int]) throws {
         var prices: [Double]?
         var ema20: [Double]?
         var macd: [Double]?
@@ -161,11 +214,11 @@ extension SymbolSnapshot.Series: JSONByteReadable {
         try reader.beginObject()
         while let key = try reader.nextKey() {
             switch key {
-            case "prices": prices = try reader.doubles()
-            case "ema20": ema20 = try reader.doubles()
-            case "macd": macd = try reader.doubles()
-            case "rsi7": rsi7 = try reader.doubles()
-            case "rsi14": rsi14 = try reader.doubles()
+            case "prices": prices = try reader.series(.prices, shifts: &shifts)
+            case "ema20": ema20 = try reader.series(.ema20, shifts: &shifts)
+            case "macd": macd = try reader.series(.macd, shifts: &shifts)
+            case "rsi7": rsi7 = try reader.series(.rsi7, shifts: &shifts)
+            case "rsi14": rsi14 = try reader.series(.rsi14, shifts: &shifts)
             default: try reader.skipValue()
             }
         }
@@ -182,6 +235,12 @@ extension SymbolSnapshot.Series: JSONByteReadable {
 
 extension SymbolSnapshot.Context: JSONByteReadable {
     package init(reading reader: inout JSONByteReader) throws {
+        var shifts: [MarketContinuation.Series: Int] = [:]
+        try self.init(reading: &reader, shifts: &shifts)
+        try MarketContinuation(shifts: shifts.isEmpty ? [:] : ["": shifts]).refuse()
+    }
+
+    init(reading reader: inout JSONByteReader, shifts: inout [MarketContinuation.Series: Int]) throws {
         var ema20: Double?
         var ema50: Double?
         var atr3: Double?
@@ -199,8 +258,8 @@ extension SymbolSnapshot.Context: JSONByteReadable {
             case "atr14": atr14 = try reader.double()
             case "volume": volume = try reader.double()
             case "averageVolume": averageVolume = try reader.double()
-            case "macd": macd = try reader.doubles()
-            case "rsi14": rsi14 = try reader.doubles()
+            case "macd": macd = try reader.series(.contextMacd, shifts: &shifts)
+            case "rsi14": rsi14 = try reader.series(.contextRSI14, shifts: &shifts)
             default: try reader.skipValue()
             }
         }
@@ -782,5 +841,28 @@ extension PerformanceWindow: JSONByteReadable {
             netPnL: try reader.required(netPnL, "netPnL", in: type),
             sharpe: try reader.required(sharpe, "sharpe", in: type)
         )
+    }
+}
+
+extension JSONByteReader {
+    /// A series' values: an array, or a continuation `{"append":[…],"shift":k}` whose shift goes to `shifts` and
+    /// whose appended values stand in for the series until it is resolved (`MarketContinuation`).
+    fileprivate mutating func series(
+        _ series: MarketContinuation.Series,
+        shifts: inout [MarketContinuation.Series: Int]
+    ) throws -> [Double] {
+        guard objectComesNext() else { return try doubles() }
+        var append: [Double]?
+        var shift: Int?
+        try beginObject()
+        while let key = try nextKey() {
+            switch key {
+            case "append": append = try doubles()
+            case "shift": shift = try int()
+            default: try skipValue()
+            }
+        }
+        shifts[series] = try required(shift, "shift", in: "continued series")
+        return try required(append, "append", in: "continued series")
     }
 }

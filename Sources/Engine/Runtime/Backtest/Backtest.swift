@@ -159,6 +159,9 @@ package struct Backtest {
         configuration.journal.queueCapacity = min(configuration.journal.queueCapacity, Self.journalBatch)
         configuration.journal.fillsQueueByDesign = true
         configuration.journal.encodesInBackground = true
+        // Most of a record is its market's series, and each cycle's repeat the last one's but for a candle: written
+        // as continuations they are a fifth of the bytes to encode and compress.
+        configuration.journal.continuesSeries = true
         // One fsync per file (when it is rotated out, and at the end), not per batch: 0.6 s of the side-by-side
         // backtest's 5.4 s was the trading loop waiting for fsyncs.
         configuration.journal.syncsEveryBatch = false

@@ -235,24 +235,32 @@ extension CycleRows {
         // Decoding is most of an import's own time: in parallel, lines are decoded a run at a time (in order), then
         // written batch by batch; on one thread, a line at a time, so no more than one decoded record is held.
         let run = decodesInParallel ? Self.decodeRun : 1
+        // Every line is decoded, the skipped ones too: a later record's market may continue theirs.
+        var chain = MarketChain()
         var start = 0
         while start < lines.count {
             let end = min(lines.count, start + run)
             let first = start
             let decode: @Sendable (Range<Int>) -> [DecodedLine] = { range in
-                let decoder = JSONDecoder()
-                return range.map { offset in Self.decode(lines[first + offset], after: after, decoder: decoder) }
+                range.map { offset in Self.decode(lines[first + offset]) }
             }
             let decoded =
                 decodesInParallel ? ParallelRuns.map(count: end - start, decode) : decode(0..<(end - start))
             for (offset, line) in decoded.enumerated() {
-                let record: CycleRecord
+                var record: CycleRecord
                 switch line {
-                case .skipped: continue
                 case .undecodable(let reason):
                     try undecodable(UndecodableLine(trader: trader, line: start + offset + 1, error: reason))
                     continue
-                case .record(let decodedRecord): record = decodedRecord
+                case .record(let decodedRecord, let continuation):
+                    record = decodedRecord
+                    do {
+                        try chain.resolve(&record, continuation)
+                    } catch {
+                        let reason = DecodingFailure(description: "\(error)")
+                        try undecodable(UndecodableLine(trader: trader, line: start + offset + 1, error: reason))
+                        continue
+                    }
                 }
                 guard record.cycle > after else { continue }
                 rows.add(record)
@@ -274,18 +282,12 @@ extension CycleRows {
         return total
     }
 
-    private struct CycleProbe: Decodable {
-        let cycle: Int
-    }
-
     /// Lines decoded together, on every core.
     private static let decodeRun = 2048
 
     /// A journal line as the import sees it.
     private enum DecodedLine: Sendable {
-        /// At or before the cursor (found from the cycle number alone: most lines when catching up a short gap).
-        case skipped
-        case record(CycleRecord)
+        case record(CycleRecord, MarketContinuation)
         case undecodable(DecodingFailure)
     }
 
@@ -294,12 +296,10 @@ extension CycleRows {
         package let description: String
     }
 
-    private static func decode(_ line: Data, after: Int, decoder: JSONDecoder) -> DecodedLine {
-        if after > 0, let probe = try? decoder.decode(CycleProbe.self, from: line), probe.cycle <= after {
-            return .skipped
-        }
+    private static func decode(_ line: Data) -> DecodedLine {
         do {
-            return .record(try CycleRecord.read(from: line))
+            let (record, continuation) = try CycleRecord.readLine(from: line)
+            return .record(record, continuation)
         } catch {
             return .undecodable(DecodingFailure(description: "\(error)"))
         }
