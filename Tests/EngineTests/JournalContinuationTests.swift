@@ -188,4 +188,41 @@ struct JournalContinuationTests {
         }
         #expect("\(tooFar.map { "\($0)" } ?? "")".contains("drops 10 values of an earlier record's 10"))
     }
+
+    /// What the README tells a person to run: `zcat -f FILE | jq -c -n -f scripts/journal-whole.jq` gives each
+    /// file's records with every series whole — the same JSON as the records written whole.
+    @Test func theJQRecipe_givesEachFileWhole() async throws {
+        let root = try TestPaths.makeScratch("journal-continued-jq")
+        try await Self.write(root, cycles: 1...60)
+        let wholeRoot = try TestPaths.makeScratch("journal-whole-jq")
+        try await Self.write(wholeRoot, cycles: 1...60, continues: false)
+        let recipe = TestPaths.packageRoot.appendingPathComponent("scripts/journal-whole.jq").path
+        for trader in ["a", "b"] {
+            var resolved: [NSDictionary] = []
+            for file in JournalDirectory(root: root.path).files(trader: trader) {
+                let run = try ProcessRunner.run(
+                    "/bin/sh",
+                    ["-c", "zcat -f \"$0\" | jq -c -n -f \"$1\"", file.path, recipe]
+                )
+                #expect(run.status == 0, "\(run.stderr)")
+                for line in run.stdout.split(separator: "\n") {
+                    resolved.append(
+                        try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? NSDictionary)
+                    )
+                }
+            }
+            let whole = try JournalDirectory(root: wholeRoot.path).lines(trader: trader).map {
+                try #require(try JSONSerialization.jsonObject(with: $0) as? NSDictionary)
+            }
+            #expect(whole.count == 60)
+            #expect(resolved == whole)
+        }
+        // A continued line read without the record before it is an error, not a short series.
+        let second = try JournalDirectory(root: root.path).lines(trader: "a")[1]
+        let alone = try TestPaths.makeScratch("journal-continued-jq-alone").appendingPathComponent("line.jsonl")
+        try second.write(to: alone)
+        let run = try ProcessRunner.run("/bin/sh", ["-c", "jq -c -n -f \"$1\" < \"$0\"", alone.path, recipe])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("market BTC continues a record before this one"))
+    }
 }
