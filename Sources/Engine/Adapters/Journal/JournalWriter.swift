@@ -166,6 +166,8 @@ package actor JournalWriter: Service {
             try await drainEncoding()
             let batch = unencoded
             unencoded = []
+            // At its batch's size from the start: grown from empty, every batch copied its records over again.
+            unencoded.reserveCapacity(settings.queueCapacity)
             inFlight = batch
             let encoder = encoder
             let previous = lastMarkets
@@ -297,8 +299,15 @@ package actor JournalWriter: Service {
 
     /// `markets` moved on past `records`: each trader's newest market among them.
     private static func advance(_ markets: inout [String: MarketSnapshot], past records: ArraySlice<CycleRecord>) {
-        for record in records {
-            if let market = record.market { markets[record.traderID] = market }
+        // From the newest, by field (a record copied out of the batch retained every field of it), each trader's
+        // first market found being its newest.
+        var found: Set<String> = []
+        var index = records.endIndex
+        while index > records.startIndex {
+            index -= 1
+            guard records[index].market != nil, !found.contains(records[index].traderID) else { continue }
+            found.insert(records[index].traderID)
+            markets[records[index].traderID] = records[index].market
         }
     }
 
