@@ -155,6 +155,35 @@ struct SortedJSONEncoderTests {
         #expect(String(decoding: actual, as: UTF8.self).contains(#"EMA20\/EMA50"#))
     }
 
+    /// The rebalance log's lines and the Redis generation header (and the Postgres rows and Redis values, through
+    /// the same call) are written by `encodeEscapingSlashes`: `JSONEncoder`'s `.sortedKeys` bytes, as before.
+    @Test func rebalanceLinesAndTheRedisHeader_areSortedKeysBytes() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let move = RebalancesDocument.Move(
+            modelID: "ema/cross-2",
+            equityBefore: 10_023.456789,
+            amountUSD: -0.1 - 0.2,
+            targetPct: 33.333333333333336,
+            score: 1e-7,
+            sharpe: -2.5,
+            drawdownPct: 0,
+            utilisationPct: 12.5,
+            marginUsed: 1e21
+        )
+        let rebalance = RebalancesDocument.Rebalance(
+            id: 7,
+            timestamp: 1_752_830_100_000,
+            poolUSD: 30_000.000000000004,
+            moves: [move, move],
+            skipped: [.init(modelID: "live/1", reason: "a live venue")]
+        )
+        #expect(try SortedJSONEncoder().encodeEscapingSlashes(rebalance) == encoder.encode(rebalance))
+        #expect(String(decoding: try encoder.encode(rebalance), as: UTF8.self).contains(#"ema\/cross-2"#))
+        let header = RedisGenerationHeader(generation: 12, publishedAt: 1_752_830_100_000, documents: ["a/b", "c"])
+        #expect(header.encoded == String(decoding: try encoder.encode(header), as: UTF8.self))
+    }
+
     /// A key encoded twice keeps its last value, wherever it stands; objects of one shape with different keys
     /// present (optionals) each get their own order, also when one encoder has seen the shape before.
     struct Twice: Encodable {

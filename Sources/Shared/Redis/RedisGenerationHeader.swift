@@ -22,9 +22,7 @@ package struct RedisGenerationHeader: Sendable, Equatable, Codable {
     }
 
     package var encoded: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        (try? SortedJSONEncoder().encodeEscapingSlashes(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     package static func decode(_ data: Data) -> RedisGenerationHeader? {

@@ -18,9 +18,7 @@ package struct RebalanceLog: Sendable {
     func append(_ rebalance: RebalancesDocument.Rebalance) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var line = try encoder.encode(rebalance)
+        var line = try SortedJSONEncoder().encodeEscapingSlashes(rebalance)
         line.append(0x0A)
         try AtomicFile.appendAndSync(line, to: path)
     }

@@ -85,17 +85,16 @@ package struct CycleRows: Sendable {
 
     package var isEmpty: Bool { recordCount == 0 }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
+    /// `JSONEncoder`'s `.sortedKeys` bytes, from the journal's encoder.
+    private static let encoder = SortedJSONEncoder()
 
     package mutating func add(_ record: CycleRecord) {
         recordCount += 1
         let trader = record.traderID
         let cycle = Int64(record.cycle)
-        let decisions = (try? Self.encoder.encode(record.decisions)).map { String(decoding: $0, as: UTF8.self) }
+        let decisions = (try? Self.encoder.encodeEscapingSlashes(record.decisions)).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         cycles.append([
             .text(trader), .int(cycle), .text(record.cycleID), .int(record.startedAt), .int(record.endedAt),
             .text(record.outcome.rawValue), .text(record.reason?.rawValue), .text(record.error),

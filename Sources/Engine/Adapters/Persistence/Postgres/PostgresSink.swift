@@ -181,8 +181,7 @@ package actor PostgresSink: PersistenceSink, Service {
 
     /// The traders' configurations, with a row per version (its digest) the first time it runs.
     private func registerTraders() async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = SortedJSONEncoder()
         var rows = RowBatch(
             "traders",
             [
@@ -203,7 +202,7 @@ package actor PostgresSink: PersistenceSink, Service {
         )
         let now = UTCTime.nowMilliseconds()
         for trader in traders {
-            let json = String(decoding: try encoder.encode(TraderRow(trader)), as: UTF8.self)
+            let json = String(decoding: try encoder.encodeEscapingSlashes(TraderRow(trader)), as: UTF8.self)
             let digest = Hex.sha256(json)
             rows.append([
                 .text(trader.id), .text(trader.name), .text(trader.model), .text(trader.exchangeProvider),

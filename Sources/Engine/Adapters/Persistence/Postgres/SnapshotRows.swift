@@ -54,8 +54,8 @@ package struct SnapshotRows: Sendable {
     /// Adds a generation's files. `at` (Unix ms) dates documents that carry no `serverTime`.
     package mutating func add(files: [String: Data], generation: String, at: Int64) throws {
         let decoder = SnapshotCoding.makeDecoder()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        // `JSONEncoder`'s `.sortedKeys` bytes, from the journal's encoder.
+        let encoder = SortedJSONEncoder()
         func decode<T: Decodable>(_ document: SnapshotDocument, _ type: T.Type) throws -> T? {
             guard let data = files[document.fileName] else { return nil }
             do {
@@ -65,7 +65,7 @@ package struct SnapshotRows: Sendable {
             }
         }
         func json(_ value: some Encodable) throws -> String {
-            String(decoding: try encoder.encode(value), as: UTF8.self)
+            String(decoding: try encoder.encodeEscapingSlashes(value), as: UTF8.self)
         }
         func milliseconds(_ seconds: Double) -> Int64 { Int64((seconds * 1000).rounded()) }
 

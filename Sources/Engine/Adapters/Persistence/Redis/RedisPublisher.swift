@@ -132,10 +132,10 @@ package final class RedisPublisher: PersistenceSink, Service, Sendable {
         let short = seconds(ttl.short)
         let medium = seconds(ttl.medium)
         let long = seconds(ttl.long)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        // `JSONEncoder`'s `.sortedKeys` bytes, from the journal's encoder.
+        let encoder = SortedJSONEncoder()
         func json(_ value: some Encodable) -> String {
-            (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+            (try? encoder.encodeEscapingSlashes(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }
 
         var venues: [String: [SnapshotPublication.TraderLive]] = [:]
