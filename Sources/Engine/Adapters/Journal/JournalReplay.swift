@@ -341,6 +341,9 @@ package struct JournalReplay: Sendable {
         numberedFrom first: Int,
         chain: inout MarketChain
     ) throws -> [CycleRecord] {
+        @Sendable func undecodable(_ index: Int, _ error: any Error) -> Failure {
+            .record("record \(first + index) of \(trader) does not decode: \(error)")
+        }
         let decoded = try ParallelRuns.map(count: lines.count) { range in
             try range.map { index in
                 do {
@@ -354,7 +357,7 @@ package struct JournalReplay: Sendable {
                 } catch let failure as Failure {
                     throw failure
                 } catch {
-                    throw Failure.record("record \(first + index) of \(trader) does not decode: \(error)")
+                    throw undecodable(index, error)
                 }
             }
         }
@@ -365,7 +368,7 @@ package struct JournalReplay: Sendable {
             do {
                 try chain.resolve(&record, line.continuation)
             } catch {
-                throw Failure.record("record \(first + index) of \(trader) does not decode: \(error)")
+                throw undecodable(index, error)
             }
             records.append(record)
         }

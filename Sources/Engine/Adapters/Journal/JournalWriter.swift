@@ -170,12 +170,8 @@ package actor JournalWriter: Service {
             unencoded.reserveCapacity(settings.queueCapacity)
             inFlight = batch
             let encoder = encoder
-            let previous = lastMarkets
-            if settings.continuesSeries { Self.advance(&lastMarkets, past: batch[...]) }
-            let continues = settings.continuesSeries
-            encoding = Task.detached {
-                try await Self.linesBeside(batch, encoder: encoder, continuing: continues ? previous : nil)
-            }
+            let previous = handOver(batch[...])
+            encoding = Task.detached { try await Self.linesBeside(batch, encoder: encoder, continuing: previous) }
             try writeQueue()
             return
         }
@@ -261,12 +257,13 @@ package actor JournalWriter: Service {
         if settings.encodesInBackground {
             try await drainEncoding()
             let rest = unencoded
-            let lines = try Self.lines(
-                rest[...],
-                encoder: encoder,
-                continuing: settings.continuesSeries ? lastMarkets : nil
-            )
-            if settings.continuesSeries { Self.advance(&lastMarkets, past: rest[...]) }
+            let lines: [EncodedLine]
+            do {
+                lines = try Self.lines(rest[...], encoder: encoder, continuing: handOver(rest[...]))
+            } catch {
+                lastMarkets = [:]
+                throw error
+            }
             unencoded = []
             enqueue(rest, lines)
         }
@@ -295,6 +292,15 @@ package actor JournalWriter: Service {
             }
             return (line, earlier != nil)
         }
+    }
+
+    /// The markets `records` continue (nil without `continuesSeries`); `lastMarkets` moves on past them. A failed
+    /// encoding empties `lastMarkets`: what follows it is written whole.
+    private func handOver(_ records: ArraySlice<CycleRecord>) -> [String: MarketSnapshot]? {
+        guard settings.continuesSeries else { return nil }
+        let previous = lastMarkets
+        Self.advance(&lastMarkets, past: records)
+        return previous
     }
 
     /// `markets` moved on past `records`: each trader's newest market among them.
@@ -373,7 +379,7 @@ package actor JournalWriter: Service {
             lines = try await task.value
         } catch {
             // Not encodable (a non-finite number): the batch goes back to be encoded again, and fails again. Its
-            // records' markets were never written: what follows is written whole.
+            // records' markets were never written: what follows is written whole (`handOver`).
             unencoded = batch + unencoded
             inFlight = []
             lastMarkets = [:]

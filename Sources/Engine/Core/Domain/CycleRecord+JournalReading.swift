@@ -145,13 +145,8 @@ extension MarketSnapshot: JSONByteReadable {
     }
 }
 
-extension SymbolSnapshot: JSONByteReadable {
-    package init(reading reader: inout JSONByteReader) throws {
-        var shifts: [MarketContinuation.Series: Int] = [:]
-        try self.init(reading: &reader, shifts: &shifts)
-        try MarketContinuation(shifts: shifts.isEmpty ? [:] : ["": shifts]).refuse()
-    }
-
+extension SymbolSnapshot {
+    /// Read as part of a market snapshot: a continued series' shift goes to `shifts`.
     init(reading reader: inout JSONByteReader, shifts: inout [MarketContinuation.Series: Int]) throws {
         var symbol: String?
         var asOf: Int64?
@@ -198,13 +193,8 @@ extension SymbolSnapshot: JSONByteReadable {
     }
 }
 
-extension SymbolSnapshot.Series: JSONByteReadable {
-    package init(reading reader: inout JSONByteReader) throws {
-        var shifts: [MarketContinuation.Series: Int] = [:]
-        try self.init(reading: &reader, shifts: &shifts)
-        try MarketContinuation(shifts: shifts.isEmpty ? [:] : ["": shifts]).refuse()
-    }
-
+extension SymbolSnapshot.Series {
+    /// Read as part of a market snapshot: a continued series' shift goes to `shifts`.
     init(reading reader: inout JSONByteReader, shifts: inout [MarketContinuation.Series: Int]) throws {
         var prices: [Double]?
         var ema20: [Double]?
@@ -233,13 +223,8 @@ extension SymbolSnapshot.Series: JSONByteReadable {
     }
 }
 
-extension SymbolSnapshot.Context: JSONByteReadable {
-    package init(reading reader: inout JSONByteReader) throws {
-        var shifts: [MarketContinuation.Series: Int] = [:]
-        try self.init(reading: &reader, shifts: &shifts)
-        try MarketContinuation(shifts: shifts.isEmpty ? [:] : ["": shifts]).refuse()
-    }
-
+extension SymbolSnapshot.Context {
+    /// Read as part of a market snapshot: a continued series' shift goes to `shifts`.
     init(reading reader: inout JSONByteReader, shifts: inout [MarketContinuation.Series: Int]) throws {
         var ema20: Double?
         var ema50: Double?
