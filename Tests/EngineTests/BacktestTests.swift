@@ -108,6 +108,11 @@ struct BacktestTests {
             #expect(summary.mismatchedCycles.isEmpty, "\(summary.differences.prefix(2))")
             // Baselines never read a prompt, so the backtest rendered none: the rest of each cycle was compared.
             #expect(summary.withoutPrompts == 481)
+            // Its records' series continue the record before them (`MarketContinuation`): all but the first.
+            let continued = try directory.lines(trader: trader).filter {
+                !(try CycleRecord.readLine(from: $0).continuation.shifts.isEmpty)
+            }
+            #expect(continued.count == 480)
         }
     }
 
