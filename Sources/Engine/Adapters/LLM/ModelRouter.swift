@@ -33,7 +33,11 @@ package final class ModelRouter: Sendable {
         var consecutiveFailures = 0
         var lastProbeAt: Int64?
         var switchedAt: Int64?
-        var primaryOutcomes: [(time: Int64, success: Bool)] = []
+        /// The primary's outcomes in the window: `outcomes[outcomesStart...]` (the ones before it are dropped, and
+        /// removed once they are as many as the limit: removing one from the front at every call moved the rest).
+        var outcomes: [(time: Int64, success: Bool)] = []
+        var outcomesStart = 0
+        var primaryOutcomes: ArraySlice<(time: Int64, success: Bool)> { outcomes[outcomesStart...] }
     }
 
     package let routing: LLMConfiguration.Routing
@@ -119,7 +123,7 @@ package final class ModelRouter: Sendable {
             defer { lanes[trader] = lane }
             if alias == lane.chain[lane.current] { lane.consecutiveFailures = 0 }
             guard alias == lane.chain[0] else { return nil }
-            lane.primaryOutcomes.append((now, true))
+            lane.outcomes.append((now, true))
             trim(&lane, now: now)
             guard lane.current != 0, !underBudgetPressure else { return nil }
             let rate = successRatePct(lane)
@@ -145,7 +149,7 @@ package final class ModelRouter: Sendable {
             guard var lane = lanes.removeValue(forKey: trader) else { return nil }
             defer { lanes[trader] = lane }
             if alias == lane.chain[0] {
-                lane.primaryOutcomes.append((now, false))
+                lane.outcomes.append((now, false))
                 trim(&lane, now: now)
             }
             // A failed probe changes nothing but the primary's record.
@@ -189,8 +193,11 @@ package final class ModelRouter: Sendable {
     private func trim(_ lane: inout Lane, now: Int64) {
         let horizon = now - routing.successWindow.milliseconds
         let old = lane.primaryOutcomes.prefix { $0.time < horizon }.count
-        let excess = max(old, lane.primaryOutcomes.count - Self.outcomeLimit)
-        if excess > 0 { lane.primaryOutcomes.removeFirst(excess) }
+        lane.outcomesStart += max(old, lane.primaryOutcomes.count - Self.outcomeLimit)
+        if lane.outcomesStart >= Self.outcomeLimit {
+            lane.outcomes.removeFirst(lane.outcomesStart)
+            lane.outcomesStart = 0
+        }
     }
 
     static let outcomeLimit = 1_000
