@@ -64,12 +64,15 @@ extension MarketSnapshot {
     package mutating func resolve(_ continuation: MarketContinuation, previous: MarketSnapshot?) throws {
         // In a fixed order: a failure names the same series every time.
         for symbol in continuation.shifts.keys.sorted() {
-            guard let shifts = continuation.shifts[symbol], var snapshot = symbols[symbol] else { continue }
+            guard let shifts = continuation.shifts[symbol], var snapshot = symbols[symbol],
+                let first = MarketContinuation.Series.allCases.first(where: { shifts[$0] != nil })
+            else { continue }
+            // Looked up once per symbol: each lookup copied the earlier symbol's snapshot out of its table.
+            guard let earlier = previous?.symbols[symbol] else {
+                throw MarketContinuation.Failure.nothingToContinue(symbol: symbol, series: first.rawValue)
+            }
             for series in MarketContinuation.Series.allCases {
                 guard let shift = shifts[series] else { continue }
-                guard let earlier = previous?.symbols[symbol] else {
-                    throw MarketContinuation.Failure.nothingToContinue(symbol: symbol, series: series.rawValue)
-                }
                 let before = earlier[series]
                 guard shift >= 0, shift < before.count else {
                     throw MarketContinuation.Failure.shiftTooFar(
