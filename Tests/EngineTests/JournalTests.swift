@@ -294,17 +294,32 @@ struct JournalTests {
         #expect(try Gzip.decompress(try Gzip.compress(Data())) == Data())
         #expect(throws: Gzip.Failure.self) { try Gzip.decompress(Data("not gzip".utf8)) }
 
-        // A file, streamed a mebibyte at a time (this one is over 2 MiB): the same bytes as compressing it whole.
+        // A file, streamed a mebibyte at a time (these are over 2 MiB; the noise compresses to more than the 256 KiB
+        // an output step holds): the same bytes as compressing it whole, at level 1 (ISA-L's igzip) and at a zlib
+        // level, and a standard gzip file that zlib and the system's `gzip -d` read back.
+        var random = SeededRandom(seed: 5)
+        let noise = Data((0..<(3 << 20)).map { _ in UInt8(truncatingIfNeeded: random.next()) })
         let root = try TestPaths.makeScratch("gzip-file")
-        for (name, data) in [("large", large), ("empty", Data())] {
-            let source = root.appendingPathComponent(name).path
-            try data.write(to: URL(fileURLWithPath: source))
-            let size = try Gzip.compressFile(source, to: source + ".gz", level: 1)
-            let packed = try Data(contentsOf: URL(fileURLWithPath: source + ".gz"))
-            #expect(packed.count == size)
-            #expect(try Gzip.decompress(packed) == data)
-            #expect(packed == (try Gzip.compress(data, level: 1)))
+        for level: Int32 in [1, 6] {
+            for (name, data) in [("large", large), ("noise", noise), ("empty", Data())] {
+                let source = root.appendingPathComponent("\(name)-\(level)").path
+                try data.write(to: URL(fileURLWithPath: source))
+                let size = try Gzip.compressFile(source, to: source + ".gz", level: level)
+                let packed = try Data(contentsOf: URL(fileURLWithPath: source + ".gz"))
+                #expect(packed.count == size)
+                #expect(Array(packed.prefix(3)) == [0x1F, 0x8B, 0x08])
+                #expect(try Gzip.decompress(packed) == data)
+                #expect(packed == (try Gzip.compress(data, level: level)))
+                let system = try ProcessRunner.run(
+                    "/bin/sh",
+                    ["-c", "gzip -dc < \"$0\" | cmp - \"$1\"", source + ".gz", source]
+                )
+                #expect(system.status == 0, "\(name) at level \(level): \(system.stderr)")
+            }
         }
+        // The levels' engines differ: igzip's level 1 is not zlib's, and both are smaller than the text.
+        #expect(try Gzip.compress(large, level: 1) != (try Gzip.compress(large, level: 2)))
+        #expect(try Gzip.compress(large, level: 1).count < large.count / 4)
         #expect(throws: AtomicFile.Failure.self) {
             try Gzip.compressFile(
                 root.appendingPathComponent("missing").path,

@@ -20,7 +20,7 @@ ensure_packages() {
 }
 
 # The Debian packages the build itself needs (system-library shims and pkg-config to find them).
-BUILD_PACKAGES=(libsecp256k1-dev libhiredis-dev zlib1g-dev pkg-config)
+BUILD_PACKAGES=(libsecp256k1-dev libhiredis-dev zlib1g-dev libisal-dev pkg-config)
 
 # Prints a TCP port that is free on loopback right now.
 free_port() {
