@@ -174,7 +174,7 @@ struct ConsensusTests {
             #expect(decision.signal == .buyToEnter)
             #expect(decision.stopLoss == 97_500)
             #expect(decision.reasoning?.hasPrefix("consensus (majority): buy_to_enter by m1, m2, m3 of 3") == true)
-            #expect(first.rawAnswer.flatMap { try? DecisionParser.parse($0) } == first.decisions)
+            #expect(first.rawAnswer.flatMap { try? DecisionParser.parse($0.text) } == first.decisions)
             #expect(first.verdicts.first?.isAccepted == true)
             #expect(try exchange.account(trader: "llm-1").positions["BTC"] != nil)
         }

@@ -105,6 +105,28 @@ import Testing
             let line = try encoder.encode(record)
             #expect(try CycleRecord.read(from: line) == record)
             #expect(try CycleRecord.read(from: line) == JSONDecoder().decode(CycleRecord.self, from: line))
+            // An in-process policy's answer, its text written from its decisions only when the record is: the
+            // same line as the text itself, through both encoders, and read back as that text.
+            let written = try #require(AnswerText.answering(decisions))
+            guard case .decisions = written else {
+                Issue.record("not kept as decisions")
+                return
+            }
+            record.rawAnswer = written
+            let fromDecisions = try encoder.encode(record)
+            record.rawAnswer = .text(answer)
+            #expect(fromDecisions == (try encoder.encode(record)))
+            #expect(fromDecisions == (try Self.foundation(record)))
+            #expect(try CycleRecord.read(from: fromDecisions).rawAnswer == .text(answer))
+            #expect(written == .text(answer) && written.text == answer)
+            // A number without a JSON form: no answer (the policy refuses it, as writing it would).
+            if var broken = decisions.first {
+                broken.stopLoss = .nan
+                #expect(AnswerText.answering(decisions + [broken]) == nil)
+                broken.stopLoss = nil
+                broken.confidence = .infinity
+                #expect(AnswerText.answering([broken]) == nil)
+            }
         }
     }
 
@@ -163,7 +185,7 @@ import Testing
                 systemPrompt: maybe(text()),
                 userPrompt: maybe(text()),
                 promptDigest: maybe(text()),
-                rawAnswer: maybe(text())
+                rawAnswer: maybe(text()).map(AnswerText.text)
             )
             record.promptsSkipped = maybe(random.int(below: 2) == 0)
             record.promptTokens = random.int(below: 100_000)

@@ -43,7 +43,7 @@ struct JournalTests {
             endedAt: Int64(cycle) * 1000 + 5,
             outcome: .completed,
             modelAsked: "m",
-            rawAnswer: String(repeating: "x", count: padding)
+            rawAnswer: .text(String(repeating: "x", count: padding))
         )
     }
 
@@ -89,7 +89,7 @@ struct JournalTests {
         for (trader, divisor) in [("a", 1), ("b", 2)] {
             let records = try JournalReplay.records(journal: directory, trader: trader)
             #expect(records.map(\.cycle) == Array(1...paddings.count))
-            #expect(records.map { $0.rawAnswer?.count ?? -1 } == paddings.map { $0 / divisor })
+            #expect(records.map { $0.rawAnswer?.text.count ?? -1 } == paddings.map { $0 / divisor })
         }
     }
 
@@ -237,9 +237,7 @@ struct JournalTests {
         let words = ["BTC", "ETH", "ema20", "buy_to_enter", "hold", "close_position", "0.0425", "117403.24"]
         func padded(_ cycle: Int) -> CycleRecord {
             var entry = record("a", cycle: cycle)
-            entry.rawAnswer = (0..<80).map { _ in words[random.int(below: words.count)] }.joined(
-                separator: " "
-            )
+            entry.rawAnswer = .text((0..<80).map { _ in words[random.int(below: words.count)] }.joined(separator: " "))
             return entry
         }
         var compressed: [Int: Data] = [:]

@@ -208,6 +208,26 @@ struct RiskPolicyTests {
         #expect(reasons(Self.goodLong(), c) == [.traderPaused])
     }
 
+    @Test func verdictReasons_areSortedAndEachOnce() {
+        // Several rules at once: every reason, sorted, once.
+        var c = context()
+        c.isDailyLossLimitHit = true
+        c.isDrawdownLimitHit = true
+        c.isPaused = true
+        c.cooldownUntil["BTC"] = c.now + 1
+        let all = reasons(Self.goodLong(), c)
+        #expect(all == [.dailyLossLimit, .drawdownLimit, .traderPaused, .cooldownActive].sorted())
+        // The helper gives what a set of them sorted gives, on random lists with repeats.
+        var random = SeededRandom(seed: 11)
+        let codes = Array(ReasonCode.allCases)
+        for length in 0..<12 {
+            for _ in 0..<50 {
+                let list = (0..<length).map { _ in codes[random.int(below: min(codes.count, 5))] }
+                #expect(RiskPolicy.uniqueSorted(list) == Array(Set(list)).sorted(), "\(list)")
+            }
+        }
+    }
+
     @Test func secondEntryInACycle_countsTheFirstOnesMargin() {
         var eth = Decision(
             symbol: "ETH",

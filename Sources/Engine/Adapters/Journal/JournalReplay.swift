@@ -187,12 +187,16 @@ package struct JournalReplay: Sendable {
                 }
             }
             // 4. A consensus: its members' recorded answers combined again by the configured rule.
-            var answer = record.rawAnswer
+            var answer = record.rawAnswer?.text
             if let recorded = record.consensus {
                 if let consensus = configuration.llm.models[recorded.model]?.consensus {
                     let outcome = ConsensusCombiner.combine(recorded.members, consensus: consensus, symbols: symbols)
                     answer = outcome.hasQuorum(consensus) ? try? ConsensusCombiner.answerText(outcome.decisions) : nil
-                    compare("raw_answer (consensus of \(recorded.model))", record.rawAnswer ?? "none", answer ?? "none")
+                    compare(
+                        "raw_answer (consensus of \(recorded.model))",
+                        record.rawAnswer?.text ?? "none",
+                        answer ?? "none"
+                    )
                 } else {
                     compare("consensus", recorded.model, "not a consensus in the configuration")
                 }

@@ -21,14 +21,13 @@ package struct BaselinePolicy: LLMClient {
 
     package func complete(_ request: LLMRequest) async throws(LLMError) -> LLMResponse {
         let decisions = decide(request.input)
-        let text: String
-        do {
-            text = try Self.answer(decisions)
-        } catch {
+        // The text is written from the decisions when it is read (in a backtest, by the journal's encoding
+        // threads), not here: checked writable now, as writing it here did.
+        guard let answer = AnswerText.answering(decisions) else {
             throw .malformedResponse("cannot encode baseline decisions")
         }
         return LLMResponse(
-            text: text,
+            answer: answer,
             modelName: kind.rawValue,
             promptTokens: 0,
             completionTokens: 0,
@@ -39,14 +38,7 @@ package struct BaselinePolicy: LLMClient {
 
     /// The answer's text: JSONEncoder's `.sortedKeys` bytes of `{"decisions": […]}`, as earlier journals
     /// recorded them, each decision writing its own bytes.
-    package static func answer(_ decisions: [Decision]) throws -> String {
-        var writer = SortedJSONWriter()
-        writer.beginObject()
-        writer.key("decisions", first: true)
-        try writer.array(decisions)
-        writer.endObject()
-        return String(decoding: SortedJSONEncoder.escapingSlashes(writer.bytes), as: UTF8.self)
-    }
+    package static func answer(_ decisions: [Decision]) throws -> String { try AnswerText.text(of: decisions) }
 
     package func decide(_ input: DecisionInput) -> [Decision] {
         var decisions: [Decision] = []

@@ -6,7 +6,7 @@ extension CycleRecord {
         modelAnswered = answer.alias
         providerModel = answer.response.modelName
         route = answer.route
-        rawAnswer = answer.response.text
+        rawAnswer = answer.response.answer
         promptTokens += answer.response.promptTokens
         completionTokens += answer.response.completionTokens
         latencyMilliseconds += answer.response.latencyMilliseconds

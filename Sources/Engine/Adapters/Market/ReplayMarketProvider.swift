@@ -249,7 +249,8 @@ package final class ReplayMarketProvider: MarketProvider {
     }
 
     package func snapshot(symbols requested: [String], now: Int64) async throws -> MarketSnapshot {
-        var result: [String: SymbolSnapshot] = [:]
+        // At its size from the start: grown from empty, it was rehashed on the way, every cycle.
+        var result = [String: SymbolSnapshot](minimumCapacity: requested.count)
         for symbol in requested {
             if let snapshot = self.snapshot(symbol: symbol, now: now) { result[symbol] = snapshot }
         }

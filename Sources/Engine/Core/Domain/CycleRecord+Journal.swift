@@ -91,7 +91,7 @@ extension CycleRecord: SortedJSONWritable {
         }
         if let rawAnswer {
             key("raw_answer")
-            writer.string(rawAnswer)
+            writer.string(rawAnswer.text)
         }
         if let reason {
             key("reason")

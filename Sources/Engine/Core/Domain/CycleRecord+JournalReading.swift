@@ -68,7 +68,7 @@ extension CycleRecord: JSONByteReadable {
             case "user_prompt": record.userPrompt = try reader.optionalString()
             case "prompt_digest": record.promptDigest = try reader.optionalString()
             case "prompts_skipped": record.promptsSkipped = try reader.optionalBool()
-            case "raw_answer": record.rawAnswer = try reader.optionalString()
+            case "raw_answer": record.rawAnswer = try reader.optionalString().map(AnswerText.text)
             case "prompt_tokens": record.promptTokens = reader.null() ? 0 : try reader.int()
             case "completion_tokens": record.completionTokens = reader.null() ? 0 : try reader.int()
             case "latency_ms": record.latencyMilliseconds = try reader.optionalInteger() ?? 0

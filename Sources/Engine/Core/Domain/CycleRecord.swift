@@ -41,7 +41,8 @@ package struct CycleRecord: Sendable, Codable, Equatable {
     /// records them). Replay checks such a cycle's decisions, verdicts and orders; a counterfactual renders its
     /// prompts from the recorded inputs. Absent otherwise.
     package var promptsSkipped: Bool?
-    package var rawAnswer: String?
+    /// The model's answer (for an in-process policy, its decisions, written as text when read: `AnswerText`).
+    package var rawAnswer: AnswerText?
     package var promptTokens: Int = 0
     package var completionTokens: Int = 0
     package var latencyMilliseconds: Int64 = 0
@@ -138,7 +139,7 @@ package struct CycleRecord: Sendable, Codable, Equatable {
         systemPrompt: String? = nil,
         userPrompt: String? = nil,
         promptDigest: String? = nil,
-        rawAnswer: String? = nil,
+        rawAnswer: AnswerText? = nil,
         promptTokens: Int = 0,
         completionTokens: Int = 0,
         latencyMilliseconds: Int64 = 0,
@@ -289,7 +290,7 @@ extension CycleRecord {
         userPrompt = try container.decodeIfPresent(String.self, forKey: .userPrompt)
         promptDigest = try container.decodeIfPresent(String.self, forKey: .promptDigest)
         promptsSkipped = try container.decodeIfPresent(Bool.self, forKey: .promptsSkipped)
-        rawAnswer = try container.decodeIfPresent(String.self, forKey: .rawAnswer)
+        rawAnswer = try container.decodeIfPresent(String.self, forKey: .rawAnswer).map(AnswerText.text)
         promptTokens = try container.decodeIfPresent(Int.self, forKey: .promptTokens) ?? 0
         completionTokens = try container.decodeIfPresent(Int.self, forKey: .completionTokens) ?? 0
         latencyMilliseconds = try container.decodeIfPresent(Int64.self, forKey: .latencyMilliseconds) ?? 0

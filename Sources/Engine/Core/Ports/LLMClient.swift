@@ -27,7 +27,13 @@ package struct LLMRequest: Sendable {
 }
 
 package struct LLMResponse: Sendable, Equatable, Codable {
-    package var text: String
+    /// The answer: the text the model sent, or the decisions an in-process policy answered with (`AnswerText`).
+    package var answer: AnswerText
+    /// The answer's text (written from the decisions when first read, for an in-process policy's).
+    package var text: String {
+        get { answer.text }
+        set { answer = .text(newValue) }
+    }
     /// The model that answered, as the provider names it.
     package var modelName: String
     package var promptTokens: Int
@@ -46,7 +52,25 @@ package struct LLMResponse: Sendable, Equatable, Codable {
         latencyMilliseconds: Int64,
         decisions: [Decision]? = nil
     ) {
-        self.text = text
+        self.init(
+            answer: .text(text),
+            modelName: modelName,
+            promptTokens: promptTokens,
+            completionTokens: completionTokens,
+            latencyMilliseconds: latencyMilliseconds,
+            decisions: decisions
+        )
+    }
+
+    package init(
+        answer: AnswerText,
+        modelName: String,
+        promptTokens: Int,
+        completionTokens: Int,
+        latencyMilliseconds: Int64,
+        decisions: [Decision]? = nil
+    ) {
+        self.answer = answer
         self.modelName = modelName
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
@@ -55,7 +79,8 @@ package struct LLMResponse: Sendable, Equatable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case text, modelName, promptTokens, completionTokens, latencyMilliseconds
+        case answer = "text"
+        case modelName, promptTokens, completionTokens, latencyMilliseconds
     }
 }
 

@@ -112,7 +112,7 @@ package enum RiskPolicy {
                     marginUsed += (decision.positionSizeUSD ?? 0) / Double(decision.leverage ?? 1)
                 }
             }
-            let unique = Array(Set(reasons)).sorted()
+            let unique = Self.uniqueSorted(reasons)
             return RiskVerdict(
                 symbol: decision.symbol,
                 signal: decision.signal,
@@ -120,6 +120,20 @@ package enum RiskPolicy {
                 reasons: unique
             )
         }
+    }
+
+    /// The reasons sorted, each once (what `Array(Set(reasons)).sorted()` gives, without a set per verdict:
+    /// most verdicts have none or one).
+    static func uniqueSorted(_ reasons: [ReasonCode]) -> [ReasonCode] {
+        guard reasons.count > 1 else { return reasons }
+        var sorted = reasons.sorted()
+        var kept = 1
+        for index in 1..<sorted.count where sorted[index] != sorted[kept - 1] {
+            sorted[kept] = sorted[index]
+            kept += 1
+        }
+        sorted.removeLast(sorted.count - kept)
+        return sorted
     }
 
     private static func entryReasons(

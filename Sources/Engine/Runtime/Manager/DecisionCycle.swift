@@ -362,7 +362,7 @@ package struct DecisionCycle: Sendable {
         record.route = .primary
         do {
             let text = try ConsensusCombiner.answerText(outcome.decisions)
-            record.rawAnswer = text
+            record.rawAnswer = .text(text)
             return try DecisionParser.parse(text)
         } catch {
             throw FailedClosed(.llmOutputInvalid, "the combined answer: \(error)")

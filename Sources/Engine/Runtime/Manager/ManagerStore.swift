@@ -341,7 +341,7 @@ package struct ManagerBook: Sendable {
                         model: record.modelAnswered ?? record.modelAsked,
                         system: system,
                         user: user,
-                        answer: record.rawAnswer ?? (record.error ?? ""),
+                        answer: record.rawAnswer?.text ?? (record.error ?? ""),
                         outcome: record.outcome.rawValue,
                         reason: record.reason?.rawValue,
                         verdicts: record.verdicts.map(\.summary),

@@ -107,7 +107,7 @@ package struct CycleRows: Sendable {
             conversations.append([
                 .text(trader), .int(cycle), .int(record.startedAt), .text(record.modelAnswered ?? record.modelAsked),
                 .text(record.providerModel), .text(record.systemPrompt), .text(record.userPrompt),
-                .text(record.rawAnswer), .text(record.promptDigest), .int(Int64(record.promptTokens)),
+                .text(record.rawAnswer?.text), .text(record.promptDigest), .int(Int64(record.promptTokens)),
                 .int(Int64(record.completionTokens)), .double(record.costUSD), .bool(record.isCacheHit),
             ])
         }
