@@ -207,6 +207,36 @@ struct JournalTests {
         return (settings, JournalDirectory(root: root.path))
     }
 
+    /// A backtest's writer writes its batches on the files thread: a write that fails there (a full disk: the file
+    /// is `/dev/full`) fails the writer — `append`, `flush` and `close` throw it, and the trader's records count
+    /// as pending, so the manager holds the trader back.
+    @Test func writesBesideTheWriter_aFailedWriteFailsTheWriter_andLeavesRecordsPending() async throws {
+        let root = try TestPaths.makeScratch("journal-beside-full")
+        var settings = self.settings(root, maxFileBytes: 1 << 20)
+        settings.syncsEveryBatch = false
+        settings.encodesInBackground = true
+        let folder = root.appendingPathComponent("a")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let directory = JournalDirectory(root: root.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent(directory.fileName(sequence: 1)).path,
+            withDestinationPath: "/dev/full"
+        )
+        let writer = JournalWriter(settings: settings, logger: logger())
+        var thrown: (any Error)?
+        for cycle in 1...40 where thrown == nil {
+            do { try await writer.append(record("a", cycle: cycle)) } catch { thrown = error }
+        }
+        if thrown == nil {
+            do { try await writer.flush() } catch { thrown = error }
+        }
+        let failure = try #require(thrown as? AtomicFile.Failure)
+        #expect(failure.code == ENOSPC, "\(failure)")
+        #expect(await writer.hasPending(trader: "a"))
+        await #expect(throws: AtomicFile.Failure.self) { try await writer.append(record("a", cycle: 41)) }
+        await #expect(throws: AtomicFile.Failure.self) { try await writer.close() }
+    }
+
     @Test func withoutAnFsyncPerBatch_everyRecordIsWritten_andACrashedTailIsCut() async throws {
         let (settings, directory) = try await backtestJournal("journal-nosync", compressing: false)
         #expect(directory.files(trader: "a").count >= 3)

@@ -52,6 +52,40 @@ struct WorkerThreadTests {
         #expect(getpriority(which, 0) == callerNice)
     }
 
+    /// `schedule` queues its job at the call, in order with `submit`'s, and its task ends with the result — awaited
+    /// before the job ran or after.
+    @Test func schedule_queuesAtTheCall_andItsTaskEndsWithTheResult() async {
+        let worker = WorkerThread(name: "test-worker-3", niceness: 1)
+        let order = Mutex<[Int]>([])
+        let gate = DispatchSemaphore(value: 0)
+        worker.submit { gate.wait() }
+        var tasks: [Task<Int, Never>] = []
+        for job in 0..<20 {
+            if job % 2 == 0 {
+                tasks.append(
+                    worker.schedule {
+                        order.withLock { $0.append(job) }
+                        return job * job
+                    }
+                )
+            } else {
+                worker.submit { order.withLock { $0.append(job) } }
+            }
+        }
+        // Awaited while the jobs are still held back, and then after they ran.
+        let early = tasks[0]
+        let waiting = Task { await early.value }
+        try? await Task.sleep(for: .milliseconds(20))
+        #expect(order.withLock { $0 }.isEmpty)
+        gate.signal()
+        #expect(await waiting.value == 0)
+        var results: [Int] = []
+        for task in tasks { results.append(await task.value) }
+        #expect(results == stride(from: 0, to: 20, by: 2).map { $0 * $0 })
+        #expect(order.withLock { $0 } == Array(0..<20))
+        #expect(await worker.schedule { 7 }.value == 7)
+    }
+
     @Test func perform_returnsTheResult_andThrowsTheJobsError() async throws {
         let worker = WorkerThread(name: "test-worker-2", niceness: 1)
         let value = try await worker.perform { () throws -> Int in 6 * 7 }

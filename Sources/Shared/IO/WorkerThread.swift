@@ -75,6 +75,48 @@ package final class WorkerThread: Sendable {
         }
     }
 
+    /// Queues `work` now — after the jobs given before this call, before those given after it, which `perform`
+    /// called from a new task does not promise — and returns a task that ends with its result.
+    package func schedule<T: Sendable>(_ work: @escaping @Sendable () -> T) -> Task<T, Never> {
+        let outcome = Outcome<T>()
+        submit { outcome.fulfil(work()) }
+        return Task { await outcome.value() }
+    }
+
+    /// A job's result, handed from the thread to whoever awaits it (before or after it is there).
+    private final class Outcome<T: Sendable>: Sendable {
+        private enum State {
+            case waiting(CheckedContinuation<T, Never>?)
+            case done(T)
+        }
+
+        private let state = Mutex<State>(.waiting(nil))
+
+        func fulfil(_ value: T) {
+            let waiter = state.withLock { state -> CheckedContinuation<T, Never>? in
+                guard case .waiting(let waiter) = state else { return nil }
+                state = .done(value)
+                return waiter
+            }
+            waiter?.resume(returning: value)
+        }
+
+        func value() async -> T {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> T? in
+                    switch state {
+                    case .done(let value):
+                        return value
+                    case .waiting:
+                        state = .waiting(continuation)
+                        return nil
+                    }
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+
     /// Journal batches encoded beside a backtest's loop: one thread per core, a part of each batch on each (the
     /// loop, at the normal priority, still gets its core).
     package static let journalEncoding = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import ServiceLifecycle
 import Shared
+import Synchronization
 
 #if canImport(Glibc)
 #endif
@@ -120,6 +121,19 @@ package actor JournalWriter: Service {
     private var encoding: Task<[EncodedLine], any Error>?
     /// `continuesSeries`: each trader's newest market handed to an encoding, which its next record continues.
     private var lastMarkets: [String: MarketSnapshot] = [:]
+    /// `writesBeside`: the queue's runs being written on the files thread, oldest first (at most `writesAhead`),
+    /// the newest line handed over per trader, and what those writes share with the thread.
+    private var writes: [Task<Void, Never>] = []
+    private var lastHandedOver: [String: [UInt8]] = [:]
+    private let beside = BesideWrites()
+    private static let writesAhead = 16
+
+    /// Without an fsync per batch, a batch encoded beside the loop (a backtest) is also written beside it: its
+    /// `write` calls — a twentieth of a backtest's loop — go to the files thread (`WorkerThread.journalFiles`), in
+    /// order with the rotated files' fsync and compression there. Nothing was promised durable before `close`; a
+    /// failed write fails the writer: the file is cut back to the last whole record before the run that failed,
+    /// later runs are not written, and `append`, `flush` and `close` throw it from then on.
+    private var writesBeside: Bool { settings.encodesInBackground && !settings.syncsEveryBatch }
 
     package init(settings: Settings, logger: Logger, metrics: EngineMetrics? = nil) {
         self.settings = settings
@@ -158,6 +172,7 @@ package actor JournalWriter: Service {
     }
 
     package func append(_ record: CycleRecord) async throws {
+        if writesBeside, let failure = beside.failure { throw failure }
         if settings.encodesInBackground {
             unencoded.append(record)
             guard unencoded.count >= settings.queueCapacity else { return }
@@ -172,6 +187,9 @@ package actor JournalWriter: Service {
             let encoder = encoder
             let previous = handOver(batch[...])
             encoding = Task.detached { try await Self.linesBeside(batch, encoder: encoder, continuing: previous) }
+            // Written runs are let go once done; past `writesAhead` of them (the files thread busy with a long
+            // compression) the loop waits for the oldest, so that memory stays bounded.
+            while writes.count >= Self.writesAhead { await writes.removeFirst().value }
             try writeQueue()
             return
         }
@@ -242,6 +260,9 @@ package actor JournalWriter: Service {
         if let queued = queue.last(where: { $0.trader == trader }) {
             return try JSONDecoder().decode(Probe.self, from: Data(queued.line)).cycle
         }
+        if let handedOver = lastHandedOver[trader] {
+            return try JSONDecoder().decode(Probe.self, from: Data(handedOver)).cycle
+        }
         guard let line = try directory.lastLine(trader: trader) else { return nil }
         return try JSONDecoder().decode(Probe.self, from: line).cycle
     }
@@ -268,6 +289,15 @@ package actor JournalWriter: Service {
             enqueue(rest, lines)
         }
         try writeQueue()
+        try await waitForWrites()
+    }
+
+    /// Waits for the runs being written beside the writer, then throws the first failed write (`writesBeside`).
+    private func waitForWrites() async throws {
+        let running = writes
+        writes = []
+        for task in running { await task.value }
+        if let failure = beside.failure { throw failure }
     }
 
     /// A record's line, and whether it continues an earlier record's market series.
@@ -403,6 +433,7 @@ package actor JournalWriter: Service {
     /// out in writes of up to `gatherLimit` bytes, not one per record: a write per record made the loop wait on the
     /// page the kernel was writing back, about once per record.
     private func writeQueue() throws {
+        if writesBeside, let failure = beside.failure { throw failure }
         guard !queue.isEmpty else { return }
         /// Each file this batch wrote to, with its length before the batch.
         var before: [String: (descriptor: Int32, bytes: Int, hasMarket: Bool)] = [:]
@@ -431,24 +462,16 @@ package actor JournalWriter: Service {
                     bytes += queue[end].line.count
                     end += 1
                 }
-                do {
-                    for entry in queue[start..<end] {
-                        if gathered.count + entry.line.count > Self.gatherLimit { try writeGathered(file.descriptor) }
-                        if entry.line.count > Self.gatherLimit {
-                            try entry.line.withUnsafeBytes {
-                                try AtomicFile.writeAll($0, to: file.descriptor, path: "journal")
-                            }
-                        } else {
-                            gathered.append(contentsOf: entry.line)
-                        }
-                    }
-                    try writeGathered(file.descriptor)
-                } catch {
-                    // Nothing of the run stays: the file is cut back to its last whole record before it.
-                    gathered.removeAll(keepingCapacity: true)
-                    _ = ftruncate(file.descriptor, off_t(file.bytes))
-                    files[trader] = file
-                    throw error
+                if writesBeside {
+                    let lines = queue[start..<end].map(\.line)
+                    lastHandedOver[trader] = lines.last
+                    let beside = beside
+                    let (descriptor, length) = (file.descriptor, file.bytes)
+                    writes.append(
+                        WorkerThread.journalFiles.schedule { beside.write(lines, to: descriptor, after: length) }
+                    )
+                } else {
+                    try writeRun(start..<end, to: file, trader: trader)
                 }
                 file.bytes += bytes
                 if !file.hasMarket {
@@ -490,6 +513,29 @@ package actor JournalWriter: Service {
         WorkerThread.journalEncoding[WorkerThread.journalEncoding.count - 1].release(consume spent)
         recordsWritten += written
         if let failure { throw failure }
+    }
+
+    /// Writes the queue's lines in `range` to `file`, gathered in pieces of up to `gatherLimit` bytes. On a failure
+    /// nothing of the run stays: the file is cut back to its last whole record before it.
+    private func writeRun(_ range: Range<Int>, to file: OpenFile, trader: String) throws {
+        do {
+            for entry in queue[range] {
+                if gathered.count + entry.line.count > Self.gatherLimit { try writeGathered(file.descriptor) }
+                if entry.line.count > Self.gatherLimit {
+                    try entry.line.withUnsafeBytes {
+                        try AtomicFile.writeAll($0, to: file.descriptor, path: "journal")
+                    }
+                } else {
+                    gathered.append(contentsOf: entry.line)
+                }
+            }
+            try writeGathered(file.descriptor)
+        } catch {
+            gathered.removeAll(keepingCapacity: true)
+            _ = ftruncate(file.descriptor, off_t(file.bytes))
+            files[trader] = file
+            throw error
+        }
     }
 
     /// The first line with a market among the trader's consecutive lines from `start`, written whole when it
@@ -536,6 +582,8 @@ package actor JournalWriter: Service {
     package func hasPending(trader: String) -> Bool {
         queue.contains { $0.trader == trader } || inFlight.contains { $0.traderID == trader }
             || unencoded.contains { $0.traderID == trader }
+            // A failed write beside the writer lost the runs handed over after it.
+            || (beside.failure != nil && lastHandedOver[trader] != nil)
     }
 
     package func close() async throws {
@@ -570,27 +618,26 @@ package actor JournalWriter: Service {
         let folder = (path as NSString).deletingLastPathComponent
         nextCompression += 1
         let id = nextCompression
-        compressions[id] = Task.detached {
-            let failure = await WorkerThread.journalFiles.perform { () -> AtomicFile.Failure? in
-                if let descriptor {
-                    defer { Glibc.close(descriptor) }
-                    guard fsync(descriptor) == 0 else {
-                        return AtomicFile.Failure(operation: "fsync", path: folder, code: errno)
-                    }
+        // Queued now: after the writes handed to the files thread before it (`writesBeside`), its file's included.
+        let job = WorkerThread.journalFiles.schedule { () -> AtomicFile.Failure? in
+            if let descriptor {
+                defer { Glibc.close(descriptor) }
+                guard fsync(descriptor) == 0 else {
+                    return AtomicFile.Failure(operation: "fsync", path: folder, code: errno)
                 }
-                guard compresses else { return nil }
-                do {
-                    try JournalDirectory.compress(path: path, level: level)
-                } catch {
-                    logger.warning(
-                        "journal: a closed file stays uncompressed",
-                        metadata: ["path": "\(path)", "error": "\(error)"]
-                    )
-                }
-                return nil
             }
-            await self.compressionFinished(id, failure: failure)
+            guard compresses else { return nil }
+            do {
+                try JournalDirectory.compress(path: path, level: level)
+            } catch {
+                logger.warning(
+                    "journal: a closed file stays uncompressed",
+                    metadata: ["path": "\(path)", "error": "\(error)"]
+                )
+            }
+            return nil
         }
+        compressions[id] = Task.detached { await self.compressionFinished(id, failure: await job.value) }
     }
 
     private func compressionFinished(_ id: Int, failure: AtomicFile.Failure?) {
@@ -665,6 +712,53 @@ package actor JournalWriter: Service {
         guard descriptor >= 0 else { throw AtomicFile.Failure(operation: "open", path: path, code: errno) }
         try AtomicFile.syncDirectory(folder)
         return OpenFile(descriptor: descriptor, sequence: sequence, bytes: 0, openedAt: .now)
+    }
+}
+
+/// What the writer's runs written on the files thread share with it (`JournalWriter.writesBeside`): the first
+/// failed write, and a gathering buffer only that thread touches (jobs run one at a time).
+private final class BesideWrites: @unchecked Sendable {
+    private let failed = Mutex<AtomicFile.Failure?>(nil)
+    private var gathered: [UInt8] = []
+    private static let gatherLimit = 1 << 20
+
+    var failure: AtomicFile.Failure? { failed.withLock { $0 } }
+
+    /// On the files thread: appends `lines` to `descriptor`, whose file held `length` bytes before them. After a
+    /// failed write nothing more is written; the failed run is cut back off the file.
+    func write(_ lines: [[UInt8]], to descriptor: Int32, after length: Int) {
+        guard failure == nil else { return }
+        var problem: AtomicFile.Failure?
+        for line in lines where problem == nil {
+            if gathered.count + line.count > Self.gatherLimit { problem = flush(descriptor) }
+            if line.count > Self.gatherLimit {
+                problem = problem ?? Self.write(line, to: descriptor)
+            } else {
+                gathered.append(contentsOf: line)
+            }
+        }
+        problem = problem ?? flush(descriptor)
+        guard let problem else { return }
+        gathered.removeAll(keepingCapacity: true)
+        _ = ftruncate(descriptor, off_t(length))
+        failed.withLock { $0 = $0 ?? problem }
+    }
+
+    private func flush(_ descriptor: Int32) -> AtomicFile.Failure? {
+        guard !gathered.isEmpty else { return nil }
+        defer { gathered.removeAll(keepingCapacity: true) }
+        return Self.write(gathered, to: descriptor)
+    }
+
+    private static func write(_ bytes: [UInt8], to descriptor: Int32) -> AtomicFile.Failure? {
+        bytes.withUnsafeBytes { raw in
+            do throws(AtomicFile.Failure) {
+                try AtomicFile.writeAll(raw, to: descriptor, path: "journal")
+                return nil
+            } catch {
+                return error
+            }
+        }
     }
 }
 
