@@ -113,12 +113,28 @@ import Testing
                 return
             }
             record.rawAnswer = written
+            // The record's own decisions array: the line wraps their bytes (the same array, so the same bits).
+            #expect(decisions.isSameArray(as: record.decisions))
             let fromDecisions = try encoder.encode(record)
             record.rawAnswer = .text(answer)
             #expect(fromDecisions == (try encoder.encode(record)))
             #expect(fromDecisions == (try Self.foundation(record)))
             #expect(try CycleRecord.read(from: fromDecisions).rawAnswer == .text(answer))
             #expect(written == .text(answer) && written.text == answer)
+            // Answered decisions equal to the record's but not the same array are written again: a −0 in the
+            // answer (`==` takes it for the record's 0) keeps its own text.
+            if !decisions.isEmpty {
+                var answered = decisions
+                answered[0].stopLoss = -0.0
+                record.decisions[0].stopLoss = 0
+                #expect(answered == record.decisions && !answered.isSameArray(as: record.decisions))
+                record.rawAnswer = .decisions(answered)
+                let line = try encoder.encode(record)
+                record.rawAnswer = .text(try AnswerText.text(of: answered))
+                #expect(line == (try encoder.encode(record)))
+                #expect(String(decoding: line, as: UTF8.self).contains(#"\"stop_loss\":-0,"#))
+                record.decisions = decisions
+            }
             // A number without a JSON form: no answer (the policy refuses it, as writing it would).
             if var broken = decisions.first {
                 broken.stopLoss = .nan

@@ -64,8 +64,13 @@ package final class EngineMetrics: Sendable {
         var paused: Gauge
     }
 
-    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// False where nothing serves the metrics (a backtest: `engine backtest` starts no `/metrics` endpoint): every
+    /// `record…` returns at once — they were 3 % of a backtest's trading loop — and the registry stays empty.
+    package let isRecording: Bool
+
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), isRecording: Bool = true) {
         self.registry = registry
+        self.isRecording = isRecording
     }
 
     private func handle<Metric: AnyObject>(
@@ -121,6 +126,7 @@ package final class EngineMetrics: Sendable {
         completionTokens: Int,
         costUSD: Double
     ) {
+        guard isRecording else { return }
         cycleHandles.withLock { cached in
             let key = CycleHandles.Request(model: model, outcome: outcome)
             let requests = Self.memo(&cached.requests, key) {
@@ -156,6 +162,7 @@ package final class EngineMetrics: Sendable {
 
     /// One decision cycle: its wall time, outcome, risk rejections by reason, orders and venue errors.
     package func recordCycle(_ record: CycleRecord, duration: Duration, venue: String) {
+        guard isRecording else { return }
         cycleHandles.withLock { cached in
             let decision = Self.memo(&cached.decision) {
                 histogram(
@@ -205,6 +212,7 @@ package final class EngineMetrics: Sendable {
 
     /// A trader's equity, exposure and state after a tick.
     package func recordTrader(_ id: String, account: TraderAccount, isHalted: Bool, isPaused: Bool = false) {
+        guard isRecording else { return }
         let gauges = traderGauges(id)
         gauges.equity.set(account.equity)
         gauges.exposure.set(account.orderedPositions.reduce(0) { $0 + $1.notional })
@@ -253,6 +261,7 @@ package final class EngineMetrics: Sendable {
 
     /// A notification's fate, by channel (`delivered`, `failed`, `dropped`).
     package func recordNotification(channel: String, outcome: String) {
+        guard isRecording else { return }
         counter(
             descriptor: Self.descriptor("notifications", "total", "Notifications by channel and outcome"),
             labels: [("channel", channel), ("outcome", outcome)]
@@ -261,6 +270,7 @@ package final class EngineMetrics: Sendable {
 
     /// Age of the market data a cycle used, by market provider.
     package func recordMarketAge(provider: String, seconds: Double) {
+        guard isRecording else { return }
         cycleHandles.withLock { cached in
             let age = Self.memo(&cached.marketAge, provider) {
                 gauge(
@@ -277,6 +287,7 @@ package final class EngineMetrics: Sendable {
     }
 
     package func recordJournal(queueDepth: Int, fullQueueWaits: Int) {
+        guard isRecording else { return }
         cycleHandles.withLock { cached in
             Self.memo(&cached.journalDepth) {
                 gauge(
@@ -297,6 +308,7 @@ package final class EngineMetrics: Sendable {
 
     /// A trader's cycle not started because records of its earlier cycles are not durable yet (a failing disk).
     package func recordJournalBlocked(trader: String) {
+        guard isRecording else { return }
         counter(
             descriptor: Self.descriptor(
                 "journal_blocked_cycles",
@@ -310,6 +322,7 @@ package final class EngineMetrics: Sendable {
     /// A journal batch made durable: the time its fsyncs took, and how long its oldest record waited from the
     /// append until it was on disk (the journal's lag).
     package func recordJournalFlush(fsync: Duration, lag: Duration) {
+        guard isRecording else { return }
         histogram(
             descriptor: Self.descriptor("journal_fsync", "seconds", "Time to fsync one journal batch"),
             buckets: Self.storeBuckets
@@ -322,6 +335,7 @@ package final class EngineMetrics: Sendable {
 
     /// One round trip to PostgreSQL or Redis, by store and operation (a fixed set of names).
     package func recordPersistence(store: String, operation: String, duration: Duration, failed: Bool) {
+        guard isRecording else { return }
         histogram(
             descriptor: Self.descriptor("persistence_round_trip", "seconds", "PostgreSQL and Redis round trips"),
             labels: [("store", store), ("operation", operation)],
@@ -337,6 +351,7 @@ package final class EngineMetrics: Sendable {
 
     /// Cycles not taken by a full persistence queue (they are read back from the journal later).
     package func recordPersistenceDropped(store: String) {
+        guard isRecording else { return }
         counter(
             descriptor: Self.descriptor("persistence_queue_overflows", "total", "Cycles left to journal catch-up"),
             labels: [("store", store)]
@@ -345,6 +360,7 @@ package final class EngineMetrics: Sendable {
 
     /// Cycles waiting for a store and how long it has been behind (0 when current).
     package func recordPersistenceBacklog(store: String, records: Int, lagSeconds: Double) {
+        guard isRecording else { return }
         gauge(
             descriptor: Self.descriptor("persistence_backlog", "records", "Cycles waiting to be written"),
             labels: [("store", store)]
@@ -362,6 +378,7 @@ package final class EngineMetrics: Sendable {
     ]
 
     package func recordModelSwitch(reason: String) {
+        guard isRecording else { return }
         counter(
             descriptor: Self.descriptor("llm_model_switches", "total", "Changes of the model in use, by reason"),
             labels: [("reason", reason)]
@@ -369,6 +386,7 @@ package final class EngineMetrics: Sendable {
     }
 
     package func recordAlert(key: String) {
+        guard isRecording else { return }
         counter(
             descriptor: Self.descriptor("alerts", "total", "Alerts raised, by kind"),
             labels: [("alert", String(key.prefix { $0 != ":" }))]

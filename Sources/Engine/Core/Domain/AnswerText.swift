@@ -34,11 +34,17 @@ package enum AnswerText: Sendable, Codable, CustomStringConvertible {
     /// The decisions' answer text (throws for a number that is not finite).
     package static func text(of decisions: [Decision]) throws -> String {
         var writer = SortedJSONWriter()
-        writer.beginObject()
-        writer.key("decisions", first: true)
         try writer.array(decisions)
-        writer.endObject()
-        return String(decoding: SortedJSONEncoder.escapingSlashes(writer.bytes), as: UTF8.self)
+        return text(ofWritten: writer.bytes[...])
+    }
+
+    /// The answer text of decisions whose journal bytes (`[…]`, `SortedJSONWriter.array`) are `written`.
+    package static func text(ofWritten written: ArraySlice<UInt8>) -> String {
+        var bytes = Array(#"{"decisions":"#.utf8)
+        bytes.reserveCapacity(bytes.count + written.count + 1)
+        bytes.append(contentsOf: written)
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: SortedJSONEncoder.escapingSlashes(bytes), as: UTF8.self)
     }
 
     package init(from decoder: any Decoder) throws {
@@ -58,6 +64,17 @@ extension AnswerText: Equatable {
 
 extension AnswerText: ExpressibleByStringLiteral {
     package init(stringLiteral value: String) { self = .text(value) }
+}
+
+extension [Decision] {
+    /// Whether both are one array (the same storage): then they hold the same decisions to the bit, which `==`
+    /// does not tell (it takes −0 for 0, whose texts differ).
+    package func isSameArray(as other: [Decision]) -> Bool {
+        count == other.count
+            && withUnsafeBufferPointer { mine in
+                other.withUnsafeBufferPointer { $0.baseAddress == mine.baseAddress }
+            }
+    }
 }
 
 extension Decision {

@@ -40,7 +40,9 @@ extension CycleRecord: SortedJSONWritable {
         key("cycle_id")
         writer.string(cycleID)
         key("decisions")
+        let decisionsStart = writer.bytes.count
         try writer.array(decisions)
+        let decisionsBytes = decisionsStart..<writer.bytes.count
         key("ended_at")
         writer.integer(endedAt)
         if let entryRecheck {
@@ -91,7 +93,13 @@ extension CycleRecord: SortedJSONWritable {
         }
         if let rawAnswer {
             key("raw_answer")
-            writer.string(rawAnswer.text)
+            if case .decisions(let answered) = rawAnswer, answered.isSameArray(as: decisions) {
+                // An in-process policy's answer of these very decisions (the same array, so the same bits): its
+                // text wraps the bytes just written for them rather than writing them again.
+                writer.string(AnswerText.text(ofWritten: writer.bytes[decisionsBytes]))
+            } else {
+                writer.string(rawAnswer.text)
+            }
         }
         if let reason {
             key("reason")

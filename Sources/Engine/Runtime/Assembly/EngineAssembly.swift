@@ -63,6 +63,7 @@ package struct EngineAssembly {
         clockOverride: (any ArenaClock)? = nil,
         persistsEveryCycle: Bool = true,
         rendersInProcessPrompts: Bool = true,
+        recordsMetrics: Bool = true,
         shutdownSignals: ShutdownSignals? = nil
     )
         async throws -> EngineAssembly
@@ -80,6 +81,7 @@ package struct EngineAssembly {
                 clockOverride: clockOverride,
                 persistsEveryCycle: persistsEveryCycle,
                 rendersInProcessPrompts: rendersInProcessPrompts,
+                recordsMetrics: recordsMetrics,
                 shutdownSignals: shutdownSignals,
                 httpClient: httpClient,
                 limiter: limiter,
@@ -98,6 +100,7 @@ package struct EngineAssembly {
         clockOverride: (any ArenaClock)?,
         persistsEveryCycle: Bool,
         rendersInProcessPrompts: Bool,
+        recordsMetrics: Bool,
         shutdownSignals: ShutdownSignals?,
         httpClient: HTTPClient,
         limiter: WeightLimiter,
@@ -173,7 +176,7 @@ package struct EngineAssembly {
         } catch {
             throw Failure(message: error.description)
         }
-        let metrics = EngineMetrics()
+        let metrics = EngineMetrics(isRecording: recordsMetrics)
         let baseAlerts: any AlertSink =
             if let webhook = configuration.manager.monitoring.alertWebhook {
                 WebhookAlertSink(url: webhook, httpClient: httpClient, metrics: metrics, logger: logger)

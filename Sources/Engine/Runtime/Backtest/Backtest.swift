@@ -247,7 +247,9 @@ package struct Backtest {
             logger: logger,
             clockOverride: clock,
             persistsEveryCycle: false,
-            rendersInProcessPrompts: options.recordsPrompts
+            rendersInProcessPrompts: options.recordsPrompts,
+            // Nothing serves a backtest's metrics: they are not recorded.
+            recordsMetrics: false
         )
         do {
             let report = try await run(
