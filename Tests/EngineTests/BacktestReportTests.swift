@@ -13,6 +13,32 @@ import Testing
 /// 3-minute candles: coarser candles than the decision interval, no funding files, relative spans.
 @Suite("Backtest reports", .serialized)
 struct BacktestReportTests {
+    /// The equity files' numbers: `%.4f` of the value rounded to ten-thousandths, trailing zeros cut (whole
+    /// numbers as integers) — written from the integer now; the same text as that recipe on every value.
+    @Test func fileNumbers_areThePrintfRecipesText() {
+        func recipe(_ value: Double) -> String {
+            guard value.isFinite else { return "0" }
+            let rounded = (value * 10_000).rounded() / 10_000
+            if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
+            return String(format: "%.4f", rounded).replacingOccurrences(
+                of: "0+$",
+                with: "",
+                options: .regularExpression
+            )
+        }
+        var random = SeededRandom(seed: 44)
+        var values: [Double] = [
+            0, -0.0, 0.00004, -0.00004, 0.00005, -0.00005, 0.0001, -0.0001, 1.5, -1.5, 12.34005, 2999.99995,
+            123_456.789_01, -98_765.432_1, 9.2e11, 9.0071992547e11, 1e15, 1.5e15, -3e16, .nan, .infinity,
+        ]
+        for _ in 0..<20_000 {
+            let magnitude = pow(10, Double(random.int(below: 17)) - 5)
+            let value = Double(random.next() % 2_000_000_000) / 1_000_000_000 * magnitude
+            values.append(random.next() % 2 == 0 ? value : -value)
+        }
+        for value in values { #expect(BacktestFiles.number(value) == recipe(value), "\(value)") }
+    }
+
     static func trade(
         _ id: Int64,
         symbol: String = "BTC",

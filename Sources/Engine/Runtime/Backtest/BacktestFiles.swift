@@ -106,8 +106,24 @@ package enum BacktestFiles {
     /// Shortest text that reads back as the same number, without exponent for the values charts use.
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "0" }
-        let rounded = (value * 10_000).rounded() / 10_000
+        let scaled = (value * 10_000).rounded()
+        let rounded = scaled / 10_000
         if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
+        // Below 2^53 ten-thousandths, `%.4f` of `scaled / 10_000` prints `scaled`'s own digits (the quotient is
+        // within half an ulp of that decimal, far finer than 10⁻⁴): written from the integer, as `%.4f` then the
+        // trailing zeros cut would — an equity curve has tens of thousands of them.
+        if abs(scaled) < 9_007_199_254_740_992 {
+            let units = Int64(scaled)
+            var fraction = Int(units.magnitude % 10_000)
+            var digits = 4
+            while fraction != 0, fraction % 10 == 0 {
+                fraction /= 10
+                digits -= 1
+            }
+            let text = String(fraction)
+            let padding = String(repeating: "0", count: digits - text.count)
+            return (units < 0 ? "-" : "") + String(units.magnitude / 10_000) + "." + padding + text
+        }
         return String(format: "%.4f", rounded).replacingOccurrences(
             of: "0+$",
             with: "",
