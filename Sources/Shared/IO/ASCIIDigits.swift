@@ -2,10 +2,7 @@
 package enum ASCIIDigits {
     /// The digits of `value`.
     package static func append(_ value: UInt64, to bytes: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            let start = buffer.baseAddress!
-            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: write(value, to: start)))
-        }
+        bytes.appendInPlace(upTo: 20) { write(value, to: $0) }
     }
 
     /// Writes the digits of `value` at `start` (room for 20); returns how many.

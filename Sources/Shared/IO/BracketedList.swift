@@ -12,8 +12,7 @@ package enum BracketedList {
         _ write: (Int, UnsafeMutablePointer<UInt8>) -> Int
     ) {
         let separatorCount = separator.utf8CodeUnitCount
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count * (itemBytes + separatorCount) + 2) { buffer in
-            let start = buffer.baseAddress!
+        bytes.appendInPlace(upTo: count * (itemBytes + separatorCount) + 2) { start in
             start[0] = UInt8(ascii: "[")
             var length = 1
             for index in 0..<count {
@@ -24,7 +23,7 @@ package enum BracketedList {
                 length += write(index, start + length)
             }
             start[length] = UInt8(ascii: "]")
-            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: length + 1))
+            return length + 1
         }
     }
 }

@@ -193,12 +193,7 @@ enum JSONNode {
     /// Foundation's form: the shortest round-trip `description`, without a trailing `.0`.
     static func writeDouble(_ value: Double, into bytes: inout [UInt8], numbers: DoubleTextCache? = nil) throws {
         try requireFinite(value)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxDoubleBytes) { buffer in
-            let start = buffer.baseAddress!
-            bytes.append(
-                contentsOf: UnsafeBufferPointer(start: start, count: format(value, to: start, numbers: numbers))
-            )
-        }
+        bytes.appendInPlace(upTo: maxDoubleBytes) { format(value, to: $0, numbers: numbers) }
     }
 
     /// `[…]` of doubles, formatted into one scratch buffer and appended at once (`BracketedList`).
@@ -525,10 +520,9 @@ package struct SortedJSONWriter {
 
     /// `"key":`, after a comma unless it is the object's first.
     package mutating func key(_ key: StaticString, first: Bool = false) {
-        // In one append: each append checks the array's uniqueness and capacity.
+        // Written in place at once: each append checks the array's uniqueness and capacity.
         let length = key.utf8CodeUnitCount
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length + 4) { buffer in
-            let start = buffer.baseAddress!
+        bytes.appendInPlace(upTo: length + 4) { start in
             var count = 0
             if !first {
                 start[0] = UInt8(ascii: ",")
@@ -539,7 +533,7 @@ package struct SortedJSONWriter {
             count += length + 1
             start[count] = UInt8(ascii: "\"")
             start[count + 1] = UInt8(ascii: ":")
-            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: count + 2))
+            return count + 2
         }
     }
 
