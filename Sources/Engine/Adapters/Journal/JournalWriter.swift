@@ -95,11 +95,8 @@ package actor JournalWriter: Service {
     package let directory: JournalDirectory
     private let logger: Logger
     private var queue: [QueuedLine] = []
-    /// A run's lines gathered for one `write`, a piece of at most `gatherLimit` bytes at a time, in a buffer kept
-    /// from batch to batch: one buffer the size of a whole run (up to the queue's capacity of records, a hundred
-    /// megabytes of 24 KiB records) was mapped and faulted in afresh by every batch.
-    private var gathered: [UInt8] = []
-    private static let gatherLimit = 1 << 20
+    /// Lines gathered for one `write` at a time (`LineGatherer`), in a buffer kept from batch to batch.
+    private let gatherer = LineGatherer()
     /// Where the fsync time and the journal lag go (`/metrics`), when the engine serves them.
     private let metrics: EngineMetrics?
     private var files: [String: OpenFile] = [:]
@@ -422,16 +419,8 @@ package actor JournalWriter: Service {
         WorkerThread.journalEncoding[0].release(consume batch)
     }
 
-    /// Writes and empties `gathered` (keeping its memory).
-    private func writeGathered(_ descriptor: Int32) throws {
-        guard !gathered.isEmpty else { return }
-        try gathered.withUnsafeBytes { try AtomicFile.writeAll($0, to: descriptor, path: "journal") }
-        gathered.removeAll(keepingCapacity: true)
-    }
-
     /// Writes the queue (see `flush`). Each run of one trader's consecutive records that fits its current file goes
-    /// out in writes of up to `gatherLimit` bytes, not one per record: a write per record made the loop wait on the
-    /// page the kernel was writing back, about once per record.
+    /// out through a `LineGatherer` (here, or on the files thread with `writesBeside`).
     private func writeQueue() throws {
         if writesBeside, let failure = beside.failure { throw failure }
         guard !queue.isEmpty else { return }
@@ -515,26 +504,12 @@ package actor JournalWriter: Service {
         if let failure { throw failure }
     }
 
-    /// Writes the queue's lines in `range` to `file`, gathered in pieces of up to `gatherLimit` bytes. On a failure
-    /// nothing of the run stays: the file is cut back to its last whole record before it.
+    /// Writes the queue's lines in `range` to `file` (`LineGatherer`). On a failure nothing of the run stays: the
+    /// file is cut back to its last whole record before it.
     private func writeRun(_ range: Range<Int>, to file: OpenFile, trader: String) throws {
-        do {
-            for entry in queue[range] {
-                if gathered.count + entry.line.count > Self.gatherLimit { try writeGathered(file.descriptor) }
-                if entry.line.count > Self.gatherLimit {
-                    try entry.line.withUnsafeBytes {
-                        try AtomicFile.writeAll($0, to: file.descriptor, path: "journal")
-                    }
-                } else {
-                    gathered.append(contentsOf: entry.line)
-                }
-            }
-            try writeGathered(file.descriptor)
-        } catch {
-            gathered.removeAll(keepingCapacity: true)
-            _ = ftruncate(file.descriptor, off_t(file.bytes))
+        if let failure = gatherer.write(queue[range].lazy.map(\.line), to: file.descriptor, after: file.bytes) {
             files[trader] = file
-            throw error
+            throw failure
         }
     }
 
@@ -715,33 +690,35 @@ package actor JournalWriter: Service {
     }
 }
 
-/// What the writer's runs written on the files thread share with it (`JournalWriter.writesBeside`): the first
-/// failed write, and a gathering buffer only that thread touches (jobs run one at a time).
-private final class BesideWrites: @unchecked Sendable {
-    private let failed = Mutex<AtomicFile.Failure?>(nil)
+/// A run of lines appended to a file in writes of up to a mebibyte, not one per line (a write per record made the
+/// loop wait on the page the kernel was writing back, about once per record), gathered in a buffer kept from run
+/// to run (one the size of a whole run — up to a hundred megabytes of 24 KiB records — was mapped and faulted in
+/// afresh by every batch). Used by one thread at a time.
+private final class LineGatherer: @unchecked Sendable {
     private var gathered: [UInt8] = []
-    private static let gatherLimit = 1 << 20
+    private static let limit = 1 << 20
 
-    var failure: AtomicFile.Failure? { failed.withLock { $0 } }
-
-    /// On the files thread: appends `lines` to `descriptor`, whose file held `length` bytes before them. After a
-    /// failed write nothing more is written; the failed run is cut back off the file.
-    func write(_ lines: [[UInt8]], to descriptor: Int32, after length: Int) {
-        guard failure == nil else { return }
+    /// Appends `lines` to `descriptor`, whose file held `length` bytes before them. On a failed write the file is
+    /// cut back to `length` (no torn line, nothing of the run) and the failure returned.
+    func write(
+        _ lines: some Sequence<[UInt8]>,
+        to descriptor: Int32,
+        after length: Int
+    ) -> AtomicFile.Failure? {
         var problem: AtomicFile.Failure?
         for line in lines where problem == nil {
-            if gathered.count + line.count > Self.gatherLimit { problem = flush(descriptor) }
-            if line.count > Self.gatherLimit {
+            if gathered.count + line.count > Self.limit { problem = flush(descriptor) }
+            if line.count > Self.limit {
                 problem = problem ?? Self.write(line, to: descriptor)
             } else {
                 gathered.append(contentsOf: line)
             }
         }
         problem = problem ?? flush(descriptor)
-        guard let problem else { return }
+        guard let problem else { return nil }
         gathered.removeAll(keepingCapacity: true)
         _ = ftruncate(descriptor, off_t(length))
-        failed.withLock { $0 = $0 ?? problem }
+        return problem
     }
 
     private func flush(_ descriptor: Int32) -> AtomicFile.Failure? {
@@ -759,6 +736,23 @@ private final class BesideWrites: @unchecked Sendable {
                 return error
             }
         }
+    }
+}
+
+/// What the writer's runs written on the files thread share with it (`JournalWriter.writesBeside`): the first
+/// failed write, and the thread's own gatherer (jobs run one at a time).
+private final class BesideWrites: Sendable {
+    private let failed = Mutex<AtomicFile.Failure?>(nil)
+    private let gatherer = LineGatherer()
+
+    var failure: AtomicFile.Failure? { failed.withLock { $0 } }
+
+    /// On the files thread: appends `lines` to `descriptor`, whose file held `length` bytes before them. After a
+    /// failed write nothing more is written; the failed run is cut back off the file.
+    func write(_ lines: [[UInt8]], to descriptor: Int32, after length: Int) {
+        guard failure == nil else { return }
+        guard let problem = gatherer.write(lines, to: descriptor, after: length) else { return }
+        failed.withLock { $0 = $0 ?? problem }
     }
 }
 
