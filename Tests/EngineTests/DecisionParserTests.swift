@@ -256,7 +256,7 @@ extension DecisionParserTests {
                     reasoning: maybe(text)
                 )
             }
-            guard let answer = try? BaselinePolicy.answer(decisions) else {
+            guard let answer = try? AnswerText.text(of: decisions) else {
                 // No text for a value that is not finite (the policy fails its call): nor does reread accept it.
                 #expect(DecisionParser.reread(decisions) == nil)
                 continue
@@ -269,7 +269,7 @@ extension DecisionParserTests {
             reread += 1
             let expected = try #require(parsed, "reread accepted what parsing refuses: \(answer)")
             #expect(checked == expected, "\(answer)")
-            #expect(try BaselinePolicy.answer(checked) == BaselinePolicy.answer(expected), "\(answer)")
+            #expect(try AnswerText.text(of: checked) == AnswerText.text(of: expected), "\(answer)")
         }
         // Both ways were taken many times.
         #expect(reread > 2_000 && refused > 2_000, "reread \(reread), refused \(refused)")

@@ -84,7 +84,7 @@ import Testing
             // A baseline's answer: JSONEncoder with `.sortedKeys` alone, slashes escaped (`\/`).
             let sortedKeys = JSONEncoder()
             sortedKeys.outputFormatting = [.sortedKeys]
-            let answer = try BaselinePolicy.answer(decisions)
+            let answer = try AnswerText.text(of: decisions)
             #expect(answer == String(decoding: try sortedKeys.encode(["decisions": decisions]), as: UTF8.self))
             if let first = decisions.first { #expect(try encoder.encode(first) == (try Self.foundation(first))) }
             for decision in decisions { #expect(try Decision.read(from: encoder.encode(decision)) == decision) }

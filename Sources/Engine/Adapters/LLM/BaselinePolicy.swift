@@ -36,10 +36,6 @@ package struct BaselinePolicy: LLMClient {
         )
     }
 
-    /// The answer's text: JSONEncoder's `.sortedKeys` bytes of `{"decisions": […]}`, as earlier journals
-    /// recorded them, each decision writing its own bytes.
-    package static func answer(_ decisions: [Decision]) throws -> String { try AnswerText.text(of: decisions) }
-
     package func decide(_ input: DecisionInput) -> [Decision] {
         var decisions: [Decision] = []
         let limits = input.limits

@@ -89,7 +89,7 @@ struct CycleBenchmark {
             }
             // A baseline's answer text (`JSONEncoder`'s sorted-keys bytes), once per distinct answer: the fake
             // model's own encoding is not the engine's time (it was 8 % of the measure).
-            let text = answers.text(for: decisions) { (try? BaselinePolicy.answer(decisions)) ?? "" }
+            let text = answers.text(for: decisions) { (try? AnswerText.text(of: decisions)) ?? "" }
             return LLMResponse(
                 text: text,
                 modelName: "instant",
