@@ -21,8 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        // Already in the graph through Hummingbird; named here for `NIOHTTPTypes`, the request and response
-        // parts control-api's prepared-document fast path handles on the event loop.
+        // Already in the graph through Hummingbird; named here for `NIOHTTPTypes` and `NIOHTTPTypesHTTP1`: where
+        // control-api's prepared-document fast path counts the router's answers (after Hummingbird's codec).
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
     ],
     targets: [
@@ -129,6 +129,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ],
             // The browser dashboard, embedded in the binary (no files to install beside it).
             resources: [

@@ -11,7 +11,7 @@ import Testing
 
 /// The prepared-document fast path (`PreparedDocumentHandler`) on a live server: every document it answers on
 /// the event loop is what the router answers for the same request (status, headers, body), and it leaves every
-/// other request to the router.
+/// other request to the router; and how it reads request heads (`RequestHead.parse`).
 @Suite("control-api's prepared-document fast path")
 struct PreparedDocumentTests {
     static let paths = [
@@ -87,8 +87,6 @@ struct PreparedDocumentTests {
             let head = try await client.execute(uri: "/api/leaderboard", method: .head)
             #expect(head.status == .ok)
             #expect(head.body.readableBytes == 0)
-            let post = try await client.execute(uri: "/api/leaderboard", method: .post)
-            #expect(post.status == .methodNotAllowed)
             let limited = try await client.execute(uri: "/api/trades?limit=1", method: .get)
             #expect(limited.status == .ok)
             let object = try #require(
@@ -99,9 +97,14 @@ struct PreparedDocumentTests {
             #expect(try await client.execute(uri: "/api/analytics/bad%20id", method: .get).status == .badRequest)
             #expect(try await client.execute(uri: "/api/health", method: .get).status == .ok)
             #expect(Self.fastPathAnswers(metrics) == 0)
-            // After all of that on the same server, a plain GET is still answered fast, and in order.
+            // After all of that on the same connection, a plain GET is still answered fast, and in order.
             let plain = try await client.execute(uri: "/api/leaderboard", method: .get)
             #expect(plain.status == .ok)
+            #expect(Self.fastPathAnswers(metrics) == 1)
+            // A request with a body (this client sends a bodiless POST chunked) hands the connection to the codec.
+            let post = try await client.execute(uri: "/api/leaderboard", method: .post)
+            #expect(post.status == .methodNotAllowed)
+            #expect(try await client.execute(uri: "/api/leaderboard", method: .get).status == .ok)
             #expect(Self.fastPathAnswers(metrics) == 1)
         }
     }
@@ -133,12 +136,69 @@ struct PreparedDocumentTests {
         #expect(APIResponder.acceptsGzip(header) == accepted, "\(header)")
     }
 
-    /// (The live test client always sends `Connection: keep-alive`, so the close case is checked here.)
-    @Test func connectionClose_goesToTheRouter() {
-        #expect(PreparedDocumentHandler.asksToClose([.connection: "close"]))
-        #expect(PreparedDocumentHandler.asksToClose([.connection: "Keep-Alive, Close"]))
-        #expect(!PreparedDocumentHandler.asksToClose([.connection: "keep-alive"]))
-        #expect(!PreparedDocumentHandler.asksToClose([:]))
+    static func parse(_ text: String) -> RequestHead.Parsed {
+        RequestHead.parse(Array(text.utf8))
+    }
+
+    @Test func aPlainGet_isReadWithTheHeadersItsAnswerReads() throws {
+        let text =
+            "GET /api/leaderboard HTTP/1.1\r\nHost: a\r\naccept-encoding: gzip, br\r\nORIGIN:  https://x.example \r\n"
+            + "If-None-Match:\t\"e1\"\r\nConnection: Keep-Alive\r\nUser-Agent: wrk\r\n\r\n"
+        var expected = RequestHead(isDocumentGet: true, path: "/api/leaderboard")
+        expected.document = .init(acceptEncoding: "gzip, br", origin: "https://x.example", ifNoneMatch: "\"e1\"")
+        let length = text.utf8.count
+        #expect(Self.parse(text) == .request(expected, length: length))
+        // The next request's bytes behind it are not part of it.
+        #expect(Self.parse(text + "GET /api/trades HTTP/1.1\r\n") == .request(expected, length: length))
+        // Cut anywhere before its blank line, it waits for the rest.
+        let bytes = Array(text.utf8)
+        for cut in 0..<length {
+            #expect(RequestHead.parse(Array(bytes[..<cut])) == .incomplete, "cut at \(cut)")
+        }
+    }
+
+    @Test(arguments: [
+        "HEAD /api/leaderboard HTTP/1.1\r\n\r\n", "GET /api/trades?limit=1 HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n", "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", "OPTIONS * HTTP/1.1\r\n\r\n",
+        "GET /api/analytics/bad%20id HTTP/1.1\r\n\r\n", "DELETE /api/leaderboard HTTP/1.1\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+        "POST /api/leaderboard HTTP/1.1\r\ncontent-length:0\r\n\r\n",
+    ])
+    func otherSimpleRequests_areForTheRouter_oneByOne(text: String) {
+        guard case .request(let head, let length) = Self.parse(text) else {
+            Issue.record("\(text.debugDescription) was not read as a simple request")
+            return
+        }
+        #expect(!head.isDocumentGet)
+        #expect(length == text.utf8.count)
+    }
+
+    @Test(arguments: [
+        "GET /api/leaderboard HTTP/1.0\r\n\r\n", "GET /api/leaderboard HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+        "GET /api/leaderboard HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+        "POST /api/leaderboard HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\nHost: a\n\n", "GET /api/leaderboard HTTP/1.1\r\nHost: a\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nHost : a\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nNoColon\r\n\r\n", "GET /api/leaderboard HTTP/1.1\r\nX: caf\u{E9}\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nAccept-Encoding: gzip\r\naccept-encoding: br\r\n\r\n",
+        "GET /api/leaderboard HTTP/1.1\r\nOrigin: a\r\nOrigin: b\r\n\r\n",
+        "GET  /api/leaderboard HTTP/1.1\r\n\r\n", "GET /api/leaderboard  HTTP/1.1\r\n\r\n",
+        "GET /api/leaderboard\r\n\r\n", "\r\nGET /api/leaderboard HTTP/1.1\r\n\r\n", "GET /api/a\rb HTTP/1.1\r\n\r\n",
+    ])
+    func anythingElse_isTheCodecs(text: String) {
+        #expect(Self.parse(text) == .other, "\(text.debugDescription)")
+    }
+
+    @Test func tooManyHeaders_areTheCodecs() {
+        let headers = (0...RequestHead.maxHeaderCount).map { "X-\($0): v\r\n" }.joined()
+        #expect(Self.parse("GET /api/leaderboard HTTP/1.1\r\n\(headers)\r\n") == .other)
+        let fewer = (1...RequestHead.maxHeaderCount).map { "X-\($0): v\r\n" }.joined()
+        #expect(Self.parse("GET /api/leaderboard HTTP/1.1\r\n\(fewer)\r\n") != .other)
     }
 
     @Test func httpDate_isIMFFixdate() {

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTPTypesHTTP1
 
 /// Builds the control-api application: the generation store, its watcher, and the responder.
 enum ControlAPIServer {
@@ -40,13 +41,43 @@ enum ControlAPIServer {
         let watcher = SnapshotWatcher(store: store, interval: settings.watchInterval, logger: logger)
         return Application(
             responder: responder,
-            server: .http1(
-                configuration: .init(additionalChannelHandlers: [PreparedDocumentHandler(responder: responder)])
-            ),
+            server: HTTPServerBuilder { routed in
+                PreparedDocumentChannel(http1: HTTP1Channel(responder: routed), responder: responder)
+            },
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             services: [watcher],
             onServerRunning: onServerRunning,
             logger: logger
         )
+    }
+}
+
+/// HTTP/1 with the prepared-document fast path (`PreparedDocumentHandler`) in front of Hummingbird's codec.
+struct PreparedDocumentChannel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let http1: HTTP1Channel
+    let responder: APIResponder
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let routed = RoutedAnswers()
+        do {
+            try channel.pipeline.syncOperations.addHandler(
+                PreparedDocumentHandler(responder: responder, routed: routed)
+            )
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            // The counter of routed answers goes right after the codec, where responses are whole parts.
+            let operations = channel.pipeline.syncOperations
+            let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
+            try operations.addHandler(RoutedAnswerCounter(routed: routed), position: .after(codec))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await http1.handle(value: value, logger: logger)
     }
 }

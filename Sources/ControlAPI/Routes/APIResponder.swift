@@ -191,7 +191,7 @@ struct APIResponder: HTTPResponder {
             prepared,
             generation: generation,
             maxAge: maxAge,
-            requestHeaders: request.headers
+            request: DocumentRequest(request.headers)
         )
         return Response(status: status, headers: headers, body: body.map { ResponseBody(byteBuffer: $0) } ?? .init())
     }
@@ -203,16 +203,16 @@ struct APIResponder: HTTPResponder {
         _ prepared: PreparedDocument,
         generation: LoadedGeneration,
         maxAge: Int,
-        requestHeaders: HTTPFields
+        request: DocumentRequest
     ) -> (HTTPResponse.Status, HTTPFields, ByteBuffer?) {
-        let wantsGzip = prepared.isCompressible && Self.acceptsGzip(requestHeaders[.acceptEncoding])
+        let wantsGzip = prepared.isCompressible && Self.acceptsGzip(request.acceptEncoding)
         var headers = generation.headers.fields(
             maxAge: maxAge,
             isGzip: wantsGzip,
             isCompressible: prepared.isCompressible
         )
-        if !cors.allowsAny { cors.apply(to: &headers, origin: requestHeaders[.origin]) }
-        if let match = requestHeaders[.ifNoneMatch], Self.matches(match, generation: generation.id) {
+        if !cors.allowsAny { cors.apply(to: &headers, origin: request.origin) }
+        if let match = request.ifNoneMatch, Self.matches(match, generation: generation.id) {
             headers[.contentEncoding] = nil
             return (.notModified, headers, nil)
         }
@@ -224,7 +224,7 @@ struct APIResponder: HTTPResponder {
     /// the rebalances of the current generation — as the router would give it, or nil when the request is
     /// anything else (another route, no generation yet, a document the generation lacks, a malformed model id):
     /// those go to the router, which answers them and their errors. Counts the request when it answers.
-    func preparedResponse(path: String, requestHeaders: HTTPFields) -> (HTTPResponse, ByteBuffer?)? {
+    func preparedResponse(path: String, request: DocumentRequest) -> (HTTPResponse, ByteBuffer?)? {
         // Plain paths only: a query, an escape or anything unusual is the router's to interpret.
         guard path.hasPrefix("/api/"), path.utf8.allSatisfy(Self.isPlainPathByte), let generation = store.generation
         else { return nil }
@@ -255,10 +255,30 @@ struct APIResponder: HTTPResponder {
             prepared,
             generation: generation,
             maxAge: maxAge,
-            requestHeaders: requestHeaders
+            request: request
         )
-        if !headers.contains(.contentLength) { headers[.contentLength] = String(body?.readableBytes ?? 0) }
+        // A 304 has no body and no length, as the router's HTTP encoder sends it.
+        if status != .notModified { headers[.contentLength] = String(body?.readableBytes ?? 0) }
         return (HTTPResponse(status: status, headerFields: headers), body)
+    }
+
+    /// The request headers a prepared document's answer depends on (`documentParts`).
+    struct DocumentRequest: Equatable {
+        var acceptEncoding: String?
+        var origin: String?
+        var ifNoneMatch: String?
+
+        init(acceptEncoding: String? = nil, origin: String? = nil, ifNoneMatch: String? = nil) {
+            (self.acceptEncoding, self.origin, self.ifNoneMatch) = (acceptEncoding, origin, ifNoneMatch)
+        }
+
+        init(_ headers: HTTPFields) {
+            self.init(
+                acceptEncoding: headers[.acceptEncoding],
+                origin: headers[.origin],
+                ifNoneMatch: headers[.ifNoneMatch]
+            )
+        }
     }
 
     // MARK: Health and errors
