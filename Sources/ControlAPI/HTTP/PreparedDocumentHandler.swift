@@ -6,8 +6,8 @@ import Shared
 
 /// The hot path: a plain GET of a prepared document (`APIResponder.preparedResponse`) is answered from the
 /// socket's bytes, on the event loop, before the HTTP/1 codec: the request head is read here, the answer is the
-/// router's own document code (`APIResponder.documentParts`) written as one buffer (head and body; a large body
-/// as a second buffer, never copied), and the writes of one read go out with one flush.
+/// router's own document code (`APIResponder.documentParts`) written as one buffer (head and body; a large body's
+/// shared part as a buffer of its own, never copied), and the writes of one read go out with one flush.
 ///
 /// Only simple HTTP/1.1 requests are read here (`RequestHead.parse`): CRLF line ends, no body (no
 /// `Transfer-Encoding`, no `Content-Length` but `0`, which leaves the request to the router), no `Expect` or `Upgrade`, `Connection` only `keep-alive`, each of `Accept-Encoding`,
@@ -186,10 +186,10 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
-    private func write(_ response: HTTPResponse, body: ByteBuffer?, context: ChannelHandlerContext) {
-        let bodyBytes = body?.readableBytes ?? 0
+    private func write(_ response: HTTPResponse, body: PreparedDocument.Parts?, context: ChannelHandlerContext) {
+        let bodyBytes = body?.byteCount ?? 0
         let inline = bodyBytes <= Self.inlineBodyBytes
-        var buffer = context.channel.allocator.buffer(capacity: 256 + (inline ? bodyBytes : 0))
+        var buffer = context.channel.allocator.buffer(capacity: 256 + (inline ? bodyBytes : 64))
         buffer.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
         for field in response.headerFields {
             buffer.writeString(field.name.rawName)
@@ -200,13 +200,21 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
         buffer.writeStaticString("Date: ")
         buffer.writeString(date.now())
         buffer.writeStaticString("\r\n\r\n")
-        if inline, var body {
-            buffer.writeBuffer(&body)
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
-        } else {
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
-            if let body { context.write(wrapOutboundOut(.byteBuffer(body)), promise: nil) }
+        if let body {
+            buffer.writeImmutableBuffer(body.front)
+            if inline {
+                buffer.writeImmutableBuffer(body.shared)
+                if let back = body.back { buffer.writeImmutableBuffer(back) }
+            } else {
+                // The large shared part goes as it is (the socket write gathers the buffers), never copied.
+                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+                context.write(wrapOutboundOut(.byteBuffer(body.shared)), promise: nil)
+                if let back = body.back { context.write(wrapOutboundOut(.byteBuffer(back)), promise: nil) }
+                unflushed = true
+                return
+            }
         }
+        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
         unflushed = true
     }
 }

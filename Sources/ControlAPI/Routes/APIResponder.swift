@@ -193,7 +193,11 @@ struct APIResponder: HTTPResponder {
             maxAge: maxAge,
             request: DocumentRequest(request.headers)
         )
-        return Response(status: status, headers: headers, body: body.map { ResponseBody(byteBuffer: $0) } ?? .init())
+        return Response(
+            status: status,
+            headers: headers,
+            body: body.map { ResponseBody(byteBuffer: $0.joined()) } ?? .init()
+        )
     }
 
     /// Status, headers and body of a prepared document for a request's headers: the one place that decides
@@ -204,7 +208,7 @@ struct APIResponder: HTTPResponder {
         generation: LoadedGeneration,
         maxAge: Int,
         request: DocumentRequest
-    ) -> (HTTPResponse.Status, HTTPFields, ByteBuffer?) {
+    ) -> (HTTPResponse.Status, HTTPFields, PreparedDocument.Parts?) {
         let wantsGzip = prepared.isCompressible && Self.acceptsGzip(request.acceptEncoding)
         var headers = generation.headers.fields(
             maxAge: maxAge,
@@ -216,7 +220,7 @@ struct APIResponder: HTTPResponder {
             headers[.contentEncoding] = nil
             return (.notModified, headers, nil)
         }
-        let body = prepared.body(serverTime: clock(), encoding: wantsGzip ? .gzip : .identity)
+        let body = prepared.parts(serverTime: clock(), encoding: wantsGzip ? .gzip : .identity)
         return (.ok, headers, body)
     }
 
@@ -224,7 +228,7 @@ struct APIResponder: HTTPResponder {
     /// the rebalances of the current generation — as the router would give it, or nil when the request is
     /// anything else (another route, no generation yet, a document the generation lacks, a malformed model id):
     /// those go to the router, which answers them and their errors. Counts the request when it answers.
-    func preparedResponse(path: String, request: DocumentRequest) -> (HTTPResponse, ByteBuffer?)? {
+    func preparedResponse(path: String, request: DocumentRequest) -> (HTTPResponse, PreparedDocument.Parts?)? {
         // Plain paths only: a query, an escape or anything unusual is the router's to interpret.
         guard path.hasPrefix("/api/"), path.utf8.allSatisfy(Self.isPlainPathByte), let generation = store.generation
         else { return nil }
@@ -258,7 +262,7 @@ struct APIResponder: HTTPResponder {
             request: request
         )
         // A 304 has no body and no length, as the router's HTTP encoder sends it.
-        if status != .notModified { headers[.contentLength] = String(body?.readableBytes ?? 0) }
+        if status != .notModified { headers[.contentLength] = String(body?.byteCount ?? 0) }
         return (HTTPResponse(status: status, headerFields: headers), body)
     }
 

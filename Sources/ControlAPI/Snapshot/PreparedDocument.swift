@@ -3,11 +3,31 @@ import NIOCore
 import Synchronization
 
 /// One JSON object ready to serve many times: its bytes after the opening brace are fixed for the whole
-/// generation, and `serverTime` is spliced in front. The assembled response is cached per millisecond, so under
-/// load the body is built about once per millisecond and shared (a `ByteBuffer` is copy-on-write) by every
-/// response of that millisecond; no response copies the body.
+/// generation, and `serverTime` is spliced in front. A body is three parts (`Parts`): a few bytes in front that
+/// change with `serverTime` (the prefix, or gzip's header with the prefix as a stored block), the fixed tail (as
+/// it is, or deflated once) shared by every response, and gzip's 8-byte trailer. The changing parts are built at
+/// most once per millisecond and shared (a `ByteBuffer` is copy-on-write); the tail is never copied for the fast
+/// path, which writes the parts as they are.
 final class PreparedDocument: Sendable {
     enum Encoding: Sendable { case identity, gzip }
+
+    /// A body as written: `front`, then `shared`, then `back` (gzip's trailer) when present.
+    struct Parts {
+        let front: ByteBuffer
+        let shared: ByteBuffer
+        let back: ByteBuffer?
+
+        var byteCount: Int { front.readableBytes + shared.readableBytes + (back?.readableBytes ?? 0) }
+
+        /// The parts in one buffer.
+        func joined() -> ByteBuffer {
+            var buffer = ByteBufferAllocator().buffer(capacity: byteCount)
+            buffer.writeImmutableBuffer(front)
+            buffer.writeImmutableBuffer(shared)
+            if let back { buffer.writeImmutableBuffer(back) }
+            return buffer
+        }
+    }
 
     /// Everything after the opening `{`, including the closing `}`.
     let tail: [UInt8]
@@ -19,8 +39,8 @@ final class PreparedDocument: Sendable {
 
     private struct Cached {
         var millisecond: Int64 = -1
-        var identity: ByteBuffer?
-        var gzip: ByteBuffer?
+        var identity: Parts?
+        var gzip: Parts?
     }
 
     /// `json` must be an encoded JSON object without a `serverTime` key.
@@ -45,10 +65,15 @@ final class PreparedDocument: Sendable {
         Array("{\"serverTime\":\(serverTime)\(isEmptyObject ? "" : ",")".utf8)
     }
 
-    /// The full body for `serverTime`, built at most once per millisecond.
+    /// The full body for `serverTime`, in one buffer.
     func body(serverTime: Int64, encoding: Encoding) -> ByteBuffer {
+        parts(serverTime: serverTime, encoding: encoding).joined()
+    }
+
+    /// The body's parts for `serverTime`, the changing ones built at most once per millisecond.
+    func parts(serverTime: Int64, encoding: Encoding) -> Parts {
         let wantsGzip = encoding == .gzip && gzip != nil
-        if let cached = cache.withLock({ state -> ByteBuffer? in
+        if let cached = cache.withLock({ state -> Parts? in
             guard state.millisecond == serverTime else { return nil }
             return wantsGzip ? state.gzip : state.identity
         }) {
@@ -67,24 +92,18 @@ final class PreparedDocument: Sendable {
     /// Whether a gzip variant exists (bodies under 256 bytes are always sent as they are).
     var isCompressible: Bool { gzip != nil }
 
-    private func buildIdentity(serverTime: Int64) -> ByteBuffer {
-        let prefix = prefix(serverTime: serverTime)
-        var buffer = ByteBufferAllocator().buffer(capacity: prefix.count + tail.count)
-        buffer.writeBytes(prefix)
-        buffer.writeImmutableBuffer(tailBuffer)
-        return buffer
+    private func buildIdentity(serverTime: Int64) -> Parts {
+        Parts(front: ByteBuffer(bytes: prefix(serverTime: serverTime)), shared: tailBuffer, back: nil)
     }
 
-    private func buildGzip(serverTime: Int64) -> ByteBuffer {
+    private func buildGzip(serverTime: Int64) -> Parts {
         guard let gzip, let gzipTailBuffer else { return buildIdentity(serverTime: serverTime) }
         let prefix = prefix(serverTime: serverTime)
-        let head = gzip.head(prefix: prefix)
-        let trailer = gzip.trailer(prefix: prefix)
-        var buffer = ByteBufferAllocator().buffer(capacity: head.count + gzip.deflatedTail.count + 8)
-        buffer.writeBytes(head)
-        buffer.writeImmutableBuffer(gzipTailBuffer)
-        buffer.writeBytes(trailer)
-        return buffer
+        return Parts(
+            front: ByteBuffer(bytes: gzip.head(prefix: prefix)),
+            shared: gzipTailBuffer,
+            back: ByteBuffer(bytes: gzip.trailer(prefix: prefix))
+        )
     }
 }
 
