@@ -46,6 +46,8 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
+        // glibc's memfd_create, which Swift's Glibc module does not declare (control-api's large documents).
+        .systemLibrary(name: "CMemfd"),
         .target(
             name: "Shared",
             dependencies: [
@@ -120,6 +122,7 @@ let package = Package(
             dependencies: [
                 "Shared",
                 "CZlib",
+                "CMemfd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -145,6 +145,28 @@ struct GenerationTests {
         }
     }
 
+    /// A large tail is also in an anonymous memory file (the fast path sends it with `sendfile`) holding exactly
+    /// the tail's bytes; a small one is not.
+    @Test func preparedDocument_largeTail_isInAMemoryFileOfTheSameBytes() throws {
+        let json = Array(try Data(contentsOf: TestPaths.capture.appendingPathComponent("trades.json")))
+        var decoded = try JSONDecoder().decode(TradesDocument.self, from: Data(json))
+        decoded.serverTime = nil
+        let document = try PreparedDocument(encoding: decoded, encoder: SnapshotCoding.makeEncoder())
+        #expect(document.tail.count >= PreparedDocument.fileTailBytes)
+        let file = try #require(document.tailFile)
+        #expect(file.count == document.tail.count)
+        var read = [UInt8](repeating: 0, count: file.count + 1)
+        let count = read.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress, $0.count, 0) }
+        #expect(count == file.count)
+        #expect(Array(read[..<max(0, count)]) == document.tail)
+        let parts = document.parts(serverTime: 1, encoding: .identity)
+        #expect(parts.file === file)
+        #expect(document.parts(serverTime: 1, encoding: .gzip).file == nil)
+        let link = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(file.descriptor)")
+        #expect(link.hasPrefix("/memfd:"), "\(link)")
+        #expect(try PreparedDocument(json: Array("{\"a\":1}".utf8)).tailFile == nil)
+    }
+
     @Test func controlAPISources_neverImportEngine_norWriteFiles() throws {
         let directory = TestPaths.packageRoot.appendingPathComponent("Sources/ControlAPI")
         let enumerator = try #require(FileManager.default.enumerator(atPath: directory.path))

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
@@ -206,9 +207,14 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
                 buffer.writeImmutableBuffer(body.shared)
                 if let back = body.back { buffer.writeImmutableBuffer(back) }
             } else {
-                // The large shared part goes as it is (the socket write gathers the buffers), never copied.
+                // The large shared part goes as it is, never copied: from its file with `sendfile`, or as a buffer
+                // the socket write gathers with the others.
                 context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
-                context.write(wrapOutboundOut(.byteBuffer(body.shared)), promise: nil)
+                if let file = body.file, let region = Self.region(of: file, context: context) {
+                    context.write(wrapOutboundOut(.fileRegion(region.region)), promise: region.written)
+                } else {
+                    context.write(wrapOutboundOut(.byteBuffer(body.shared)), promise: nil)
+                }
                 if let back = body.back { context.write(wrapOutboundOut(.byteBuffer(back)), promise: nil) }
                 unflushed = true
                 return
@@ -216,6 +222,22 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
         unflushed = true
+    }
+}
+
+extension PreparedDocumentHandler {
+    /// All of `file` as a region of a descriptor of its own (a `dup`, closed once the write has ended, so the
+    /// document's file may go meanwhile), or nil when no descriptor is to be had.
+    static func region(
+        of file: SharedFile,
+        context: ChannelHandlerContext
+    ) -> (region: FileRegion, written: EventLoopPromise<Void>)? {
+        let descriptor = dup(file.descriptor)
+        guard descriptor >= 0 else { return nil }
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { _ in try? handle.close() }
+        return (FileRegion(fileHandle: handle, readerIndex: 0, endIndex: file.count), written)
     }
 }
 

@@ -1,4 +1,6 @@
+import CMemfd
 import Foundation
+import Glibc
 import NIOCore
 import Synchronization
 
@@ -11,11 +13,13 @@ import Synchronization
 final class PreparedDocument: Sendable {
     enum Encoding: Sendable { case identity, gzip }
 
-    /// A body as written: `front`, then `shared`, then `back` (gzip's trailer) when present.
+    /// A body as written: `front`, then `shared`, then `back` (gzip's trailer) when present. `file`, when
+    /// present, holds the same bytes as `shared`, for `sendfile`.
     struct Parts {
         let front: ByteBuffer
         let shared: ByteBuffer
         let back: ByteBuffer?
+        var file: SharedFile? = nil
 
         var byteCount: Int { front.readableBytes + shared.readableBytes + (back?.readableBytes ?? 0) }
 
@@ -35,6 +39,11 @@ final class PreparedDocument: Sendable {
     let gzip: GzipSplice?
     let tailBuffer: ByteBuffer
     let gzipTailBuffer: ByteBuffer?
+    /// A large tail also in a file of its own, which the fast path sends with `sendfile`, as nginx sends a
+    /// static file (no copy from memory into the socket); nil for small tails or when no such file can be made.
+    let tailFile: SharedFile?
+    /// Tails from this size on get a `tailFile`.
+    static let fileTailBytes = 65536
     private let cache: Mutex<Cached>
 
     private struct Cached {
@@ -54,6 +63,7 @@ final class PreparedDocument: Sendable {
         gzip = compress && tail.count >= 256 ? try GzipSplice(tail: tail) : nil
         tailBuffer = ByteBuffer(bytes: tail)
         gzipTailBuffer = gzip.map { ByteBuffer(bytes: $0.deflatedTail) }
+        tailFile = tail.count >= Self.fileTailBytes ? SharedFile(bytes: tail) : nil
         cache = Mutex(Cached())
     }
 
@@ -93,7 +103,7 @@ final class PreparedDocument: Sendable {
     var isCompressible: Bool { gzip != nil }
 
     private func buildIdentity(serverTime: Int64) -> Parts {
-        Parts(front: ByteBuffer(bytes: prefix(serverTime: serverTime)), shared: tailBuffer, back: nil)
+        Parts(front: ByteBuffer(bytes: prefix(serverTime: serverTime)), shared: tailBuffer, back: nil, file: tailFile)
     }
 
     private func buildGzip(serverTime: Int64) -> Parts {
@@ -105,6 +115,33 @@ final class PreparedDocument: Sendable {
             back: ByteBuffer(bytes: gzip.trailer(prefix: prefix))
         )
     }
+}
+
+/// Bytes in an anonymous memory file (`memfd_create`: in no file system, gone with its last descriptor), closed
+/// when the last reference goes. Readers `dup` the descriptor for as long as they need it.
+final class SharedFile: Sendable {
+    let descriptor: CInt
+    let count: Int
+
+    /// Nil when the file cannot be made or filled: the bytes are then sent from memory.
+    init?(bytes: [UInt8]) {
+        let descriptor = memfd_create("arena-control-api-document", ARENA_MFD_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                close(descriptor)
+                return nil
+            }
+            written += count
+        }
+        self.descriptor = descriptor
+        self.count = bytes.count
+    }
+
+    deinit { close(descriptor) }
 }
 
 enum PreparedDocumentError: Error {
