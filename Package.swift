@@ -46,8 +46,9 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
-        // glibc's memfd_create, which Swift's Glibc module does not declare (control-api's large documents).
-        .systemLibrary(name: "CMemfd"),
+        // Linux calls Swift's Glibc module does not declare: memfd_create (control-api's large documents),
+        // sync_file_range (the live journal's writeback).
+        .systemLibrary(name: "CLinux"),
         .target(
             name: "Shared",
             dependencies: [
@@ -76,6 +77,7 @@ let package = Package(
                 "ArenaCore",
                 "Shared",
                 "CSecp256k1",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -122,7 +124,7 @@ let package = Package(
             dependencies: [
                 "Shared",
                 "CZlib",
-                "CMemfd",
+                "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

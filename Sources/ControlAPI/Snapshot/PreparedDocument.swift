@@ -1,4 +1,4 @@
-import CMemfd
+import CLinux
 import Foundation
 import Glibc
 import NIOCore
