@@ -5,9 +5,11 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import ControlAPI
+@testable import Shared
 
 /// The prepared-document fast path (`PreparedDocumentHandler`) on a live server: every document it answers on
 /// the event loop is what the router answers for the same request (status, headers, body), and it leaves every
@@ -134,6 +136,51 @@ struct PreparedDocumentTests {
     ])
     func acceptEncoding_isReadAsBefore(header: String, accepted: Bool) {
         #expect(APIResponder.acceptsGzip(header) == accepted, "\(header)")
+    }
+
+    /// Answers that do not depend on the client are built once per millisecond and encoding and shared; those
+    /// that do (an allowed or refused `Origin` under a CORS list, `If-None-Match`) are built for the request.
+    @Test func answersOfAMillisecond_areShared_unlessTheyDependOnTheClient() throws {
+        let store = GenerationStore(
+            reader: SnapshotReader(root: TestPaths.capture.path),
+            metrics: APIMetrics(),
+            corsAllowsAny: false
+        )
+        store.refresh(logger: Logger(label: "test"))
+        let clock = Mutex<Int64>(1_796_000_000_000)
+        let responder = APIResponder(
+            store: store,
+            cors: CORSPolicy(origins: ["https://dash.example"]),
+            metrics: APIMetrics(),
+            clock: { clock.withLock { $0 } }
+        )
+        func answer(_ request: APIResponder.DocumentRequest = .init()) throws -> APIResponder.WireAnswer {
+            try #require(responder.preparedAnswer(path: "/api/leaderboard", request: request))
+        }
+        func storage(_ answer: APIResponder.WireAnswer) -> UnsafeRawPointer? {
+            answer.bytes.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) }
+        }
+        let first = try answer()
+        #expect(storage(try answer()) == storage(first))
+        #expect(
+            storage(try answer(.init(acceptEncoding: "gzip"))) == storage(try answer(.init(acceptEncoding: "br, gzip")))
+        )
+        #expect(storage(try answer(.init(acceptEncoding: "gzip"))) != storage(first))
+        let allowed = try answer(.init(origin: "https://dash.example"))
+        #expect(storage(allowed) != storage(first))
+        #expect(String(buffer: allowed.bytes).contains("Access-Control-Allow-Origin: https://dash.example\r\n"))
+        #expect(!String(buffer: first.bytes).contains("Access-Control-Allow-Origin"))
+        #expect(
+            String(buffer: try answer(.init(ifNoneMatch: "\"\(store.generation!.id)\"")).bytes).hasPrefix(
+                "HTTP/1.1 304"
+            )
+        )
+        // The next millisecond has answers of its own, with its serverTime.
+        clock.withLock { $0 += 1 }
+        let next = try answer()
+        #expect(storage(next) != storage(first))
+        #expect(String(buffer: next.bytes).contains("\"serverTime\":1796000000001,"))
+        #expect(String(buffer: first.bytes).contains("\"serverTime\":1796000000000,"))
     }
 
     static func parse(_ text: String) -> RequestHead.Parsed {

@@ -5,10 +5,11 @@ import NIOCore
 import NIOHTTPTypes
 import Shared
 
-/// The hot path: a plain GET of a prepared document (`APIResponder.preparedResponse`) is answered from the
+/// The hot path: a plain GET of a prepared document (`APIResponder.preparedAnswer`) is answered from the
 /// socket's bytes, on the event loop, before the HTTP/1 codec: the request head is read here, the answer is the
-/// router's own document code (`APIResponder.documentParts`) written as one buffer (head and body; a large body's
-/// shared part as a buffer of its own, never copied), and the writes of one read go out with one flush.
+/// router's own document code (`APIResponder.documentParts`) written as one buffer (head and body, shared by the
+/// answers of a millisecond; a large body's shared part as a buffer or file region of its own, never copied), and
+/// the writes of one read go out with one flush.
 ///
 /// Only simple HTTP/1.1 requests are read here (`RequestHead.parse`): CRLF line ends, no body (no
 /// `Transfer-Encoding`, no `Content-Length` but `0`, which leaves the request to the router), no `Expect` or `Upgrade`, `Connection` only `keep-alive`, each of `Accept-Encoding`,
@@ -29,8 +30,6 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// Heads longer than this go to the codec, which applies its own limits.
     static let maxHeadBytes = 8192
-    /// Bodies up to this size are copied behind the head into one buffer; larger ones are sent as they are.
-    static let inlineBodyBytes = 16384
 
     private let responder: APIResponder
     private let routed: RoutedAnswers
@@ -45,7 +44,6 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var unflushed = false
     /// Bytes were handed to the codec since the last read completed.
     private var handedOn = false
-    private var date = HTTPDate()
 
     init(responder: APIResponder, routed: RoutedAnswers) {
         self.responder = responder
@@ -144,9 +142,9 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
                 return
             case .request(let head, let length):
                 if head.isDocumentGet, routed.inFlight == 0, !unwritable,
-                    let (response, body) = responder.preparedResponse(path: head.path, request: head.document)
+                    let answer = responder.preparedAnswer(path: head.path, request: head.document)
                 {
-                    write(response, body: body, context: context)
+                    write(answer, context: context)
                     unwritable = !context.channel.isWritable
                     _ = buffer.readSlice(length: length)
                 } else if waits {
@@ -187,41 +185,18 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
-    private func write(_ response: HTTPResponse, body: PreparedDocument.Parts?, context: ChannelHandlerContext) {
-        let bodyBytes = body?.byteCount ?? 0
-        let inline = bodyBytes <= Self.inlineBodyBytes
-        var buffer = context.channel.allocator.buffer(capacity: 256 + (inline ? bodyBytes : 64))
-        buffer.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
-        for field in response.headerFields {
-            buffer.writeString(field.name.rawName)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("Date: ")
-        buffer.writeString(date.now())
-        buffer.writeStaticString("\r\n\r\n")
-        if let body {
-            buffer.writeImmutableBuffer(body.front)
-            if inline {
-                buffer.writeImmutableBuffer(body.shared)
-                if let back = body.back { buffer.writeImmutableBuffer(back) }
-            } else {
-                // The large shared part goes as it is, never copied: from its file with `sendfile`, or as a buffer
-                // the socket write gathers with the others.
-                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
-                if let file = body.file, let region = Self.region(of: file, context: context) {
-                    context.write(wrapOutboundOut(.fileRegion(region.region)), promise: region.written)
-                } else {
-                    context.write(wrapOutboundOut(.byteBuffer(body.shared)), promise: nil)
-                }
-                if let back = body.back { context.write(wrapOutboundOut(.byteBuffer(back)), promise: nil) }
-                unflushed = true
-                return
-            }
-        }
-        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+    private func write(_ answer: APIResponder.WireAnswer, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.byteBuffer(answer.bytes)), promise: nil)
         unflushed = true
+        guard let rest = answer.rest else { return }
+        // A large body's shared part goes as it is, never copied: from its file with `sendfile`, or as a buffer
+        // the socket write gathers with the others.
+        if let file = rest.file, let region = Self.region(of: file, context: context) {
+            context.write(wrapOutboundOut(.fileRegion(region.region)), promise: region.written)
+        } else {
+            context.write(wrapOutboundOut(.byteBuffer(rest.shared)), promise: nil)
+        }
+        if let back = rest.back { context.write(wrapOutboundOut(.byteBuffer(back)), promise: nil) }
     }
 }
 
@@ -440,20 +415,8 @@ struct RequestHead: Equatable {
     }
 }
 
-/// An IMF-fixdate (`Wed, 02 Dec 2026 03:21:28 GMT`), formatted once per second.
-struct HTTPDate {
-    private var second: Int = -1
-    private var text = ""
-
-    mutating func now() -> String {
-        let current = Int(Date().timeIntervalSince1970)
-        if current != second {
-            second = current
-            text = Self.format(current)
-        }
-        return text
-    }
-
+/// An IMF-fixdate (`Wed, 02 Dec 2026 03:21:28 GMT`), the `Date` header's form.
+enum HTTPDate {
     static func format(_ seconds: Int) -> String {
         let (year, month, day, hour, minute, second, _) = UTCTime.components(Int64(seconds) * 1000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400

@@ -207,7 +207,8 @@ struct APIResponder: HTTPResponder {
         _ prepared: PreparedDocument,
         generation: LoadedGeneration,
         maxAge: Int,
-        request: DocumentRequest
+        request: DocumentRequest,
+        serverTime: Int64? = nil
     ) -> (HTTPResponse.Status, HTTPFields, PreparedDocument.Parts?) {
         let wantsGzip = prepared.isCompressible && Self.acceptsGzip(request.acceptEncoding)
         var headers = generation.headers.fields(
@@ -220,15 +221,24 @@ struct APIResponder: HTTPResponder {
             headers[.contentEncoding] = nil
             return (.notModified, headers, nil)
         }
-        let body = prepared.parts(serverTime: clock(), encoding: wantsGzip ? .gzip : .identity)
+        let body = prepared.parts(serverTime: serverTime ?? clock(), encoding: wantsGzip ? .gzip : .identity)
         return (.ok, headers, body)
+    }
+
+    /// The fast path's answer on the wire: `bytes` (status line, headers with `Date`, and the body when it is
+    /// small), then — for a large body — `rest`'s shared part and trailer, written after them.
+    struct WireAnswer {
+        let bytes: ByteBuffer
+        let rest: PreparedDocument.Parts?
     }
 
     /// The answer to a GET of a prepared document with no query — a snapshot document, a model's analytics or
     /// the rebalances of the current generation — as the router would give it, or nil when the request is
     /// anything else (another route, no generation yet, a document the generation lacks, a malformed model id):
-    /// those go to the router, which answers them and their errors. Counts the request when it answers.
-    func preparedResponse(path: String, request: DocumentRequest) -> (HTTPResponse, PreparedDocument.Parts?)? {
+    /// those go to the router, which answers them and their errors. Counts the request when it answers. An
+    /// answer that is the same for every client in a millisecond (no `If-None-Match`; CORS `*` or no `Origin`)
+    /// is built once per millisecond and encoding, and shared.
+    func preparedAnswer(path: String, request: DocumentRequest) -> WireAnswer? {
         // Plain paths only: a query, an escape or anything unusual is the router's to interpret.
         guard path.hasPrefix("/api/"), path.utf8.allSatisfy(Self.isPlainPathByte), let generation = store.generation
         else { return nil }
@@ -255,15 +265,57 @@ struct APIResponder: HTTPResponder {
         }
         metrics.record(route)
         metrics.fastPathAnswers.increment()
-        var (status, headers, body) = documentParts(
-            prepared,
-            generation: generation,
-            maxAge: maxAge,
-            request: request
-        )
-        // A 304 has no body and no length, as the router's HTTP encoder sends it.
-        if status != .notModified { headers[.contentLength] = String(body?.byteCount ?? 0) }
-        return (HTTPResponse(status: status, headerFields: headers), body)
+        let serverTime = clock()
+        func build() -> WireAnswer {
+            let (status, headers, body) = documentParts(
+                prepared,
+                generation: generation,
+                maxAge: maxAge,
+                request: request,
+                serverTime: serverTime
+            )
+            return Self.wire(status: status, headers: headers, body: body, serverTime: serverTime)
+        }
+        guard request.ifNoneMatch == nil, cors.allowsAny || request.origin == nil else { return build() }
+        let wantsGzip = prepared.isCompressible && Self.acceptsGzip(request.acceptEncoding)
+        return prepared.shared(serverTime: serverTime, encoding: wantsGzip ? .gzip : .identity, build: build)
+    }
+
+    /// Bodies up to this size are copied behind the head into one buffer; larger ones are sent as they are.
+    static let inlineBodyBytes = 16384
+
+    /// A response as the router's HTTP/1 encoder writes it (a 304 without a length), with the `Date` of
+    /// `serverTime`.
+    static func wire(
+        status: HTTPResponse.Status,
+        headers: HTTPFields,
+        body: PreparedDocument.Parts?,
+        serverTime: Int64
+    ) -> WireAnswer {
+        let bodyBytes = body?.byteCount ?? 0
+        let inline = bodyBytes <= inlineBodyBytes
+        var buffer = ByteBufferAllocator().buffer(capacity: 320 + (inline ? bodyBytes : 64))
+        buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        for field in headers {
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        if status != .notModified {
+            buffer.writeStaticString("Content-Length: ")
+            buffer.writeString(String(bodyBytes))
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("Date: ")
+        buffer.writeString(HTTPDate.format(Int(serverTime / 1000)))
+        buffer.writeStaticString("\r\n\r\n")
+        guard let body else { return WireAnswer(bytes: buffer, rest: nil) }
+        buffer.writeImmutableBuffer(body.front)
+        guard inline else { return WireAnswer(bytes: buffer, rest: body) }
+        buffer.writeImmutableBuffer(body.shared)
+        if let back = body.back { buffer.writeImmutableBuffer(back) }
+        return WireAnswer(bytes: buffer, rest: nil)
     }
 
     /// The request headers a prepared document's answer depends on (`documentParts`).

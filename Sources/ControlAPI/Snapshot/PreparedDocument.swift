@@ -50,6 +50,9 @@ final class PreparedDocument: Sendable {
         var millisecond: Int64 = -1
         var identity: Parts?
         var gzip: Parts?
+        /// Whole answers of this millisecond (`shared(serverTime:encoding:build:)`).
+        var identityAnswer: APIResponder.WireAnswer?
+        var gzipAnswer: APIResponder.WireAnswer?
     }
 
     /// `json` must be an encoded JSON object without a `serverTime` key.
@@ -95,6 +98,28 @@ final class PreparedDocument: Sendable {
                 state = Cached(millisecond: serverTime)
             }
             if wantsGzip { state.gzip = built } else { state.identity = built }
+        }
+        return built
+    }
+
+    /// An answer that is the same for every request of a millisecond, built by `build` at most once per
+    /// millisecond and encoding, and shared.
+    func shared(
+        serverTime: Int64,
+        encoding: Encoding,
+        build: () -> APIResponder.WireAnswer
+    ) -> APIResponder.WireAnswer {
+        let wantsGzip = encoding == .gzip && gzip != nil
+        if let cached = cache.withLock({ state -> APIResponder.WireAnswer? in
+            guard state.millisecond == serverTime else { return nil }
+            return wantsGzip ? state.gzipAnswer : state.identityAnswer
+        }) {
+            return cached
+        }
+        let built = build()
+        cache.withLock { state in
+            guard state.millisecond == serverTime else { return }
+            if wantsGzip { state.gzipAnswer = built } else { state.identityAnswer = built }
         }
         return built
     }
