@@ -157,4 +157,43 @@ struct DashboardTests {
         #expect(defaults.dashboard)
         #expect(defaults.staleAfter == .seconds(60))
     }
+
+    /// `api.threads`: 0 (the shipped value) is half the cores, at least one; a number is taken as it is; a
+    /// negative or absurd one is refused with the key named.
+    @Test func apiThreads_areReadFromArenaYAML() throws {
+        let root = try TestPaths.makeScratch("api-threads")
+        let configuration = root.appendingPathComponent("etc")
+        try FileManager.default.copyItem(at: TestPaths.shipped, to: configuration)
+        let path = configuration.appendingPathComponent("arena.yaml").path
+        let shipped = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(shipped.contains("  threads: 0 "))
+        func settings(_ threads: String) throws(ConfigError) -> ControlAPISettings {
+            try? shipped.replacingOccurrences(of: "  threads: 0 ", with: "  threads: \(threads) ")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return try ControlAPISettings.resolve(
+                configPath: path,
+                dataPath: nil,
+                host: nil,
+                port: nil,
+                environment: [:]
+            )
+        }
+        let automatic = try settings("0")
+        #expect(automatic.threads == 0)
+        #expect(automatic.eventLoopThreads(cores: 2) == 1)
+        #expect(automatic.eventLoopThreads(cores: 1) == 1)
+        #expect(automatic.eventLoopThreads(cores: 8) == 4)
+        let three = try settings("3")
+        #expect(three.eventLoopThreads(cores: 2) == 3)
+        for bad in ["-1", "257"] {
+            #expect {
+                _ = try settings(bad)
+            } throws: { error in
+                "\(error)".contains("threads")
+            }
+        }
+        let group = ControlAPIServer.eventLoops(3)
+        #expect(Array(group.makeIterator()).count == 3)
+        #expect(ControlAPIServer.eventLoops(3) === group)
+    }
 }

@@ -4,6 +4,8 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypesHTTP1
+import NIOPosix
+import Synchronization
 
 /// Builds the control-api application: the generation store, its watcher, and the responder.
 enum ControlAPIServer {
@@ -47,8 +49,24 @@ enum ControlAPIServer {
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             services: [watcher],
             onServerRunning: onServerRunning,
+            eventLoopGroupProvider: .shared(eventLoops(settings.eventLoopThreads())),
             logger: logger
         )
+    }
+}
+
+extension ControlAPIServer {
+    private static let groups = Mutex<[Int: MultiThreadedEventLoopGroup]>([:])
+
+    /// One group of `count` event loops for the process, made on first use and kept, like NIO's singleton (a
+    /// server made again — the tests make many — takes the same threads).
+    static func eventLoops(_ count: Int) -> MultiThreadedEventLoopGroup {
+        groups.withLock { groups in
+            if let group = groups[count] { return group }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: count)
+            groups[count] = group
+            return group
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Shared
 
 /// Where the control-api reads snapshots and where it listens: from `arena.yaml`, overridden by flags.
@@ -12,6 +13,8 @@ struct ControlAPISettings: Sendable {
     var dashboard = true
     /// A generation older than this is reported stale (`api.stale_after`).
     var staleAfter: Duration = .seconds(60)
+    /// Event-loop threads (`api.threads`); 0: half the machine's cores, at least one (`eventLoopThreads`).
+    var threads = 0
     /// Redis to read through (`redis.address`), its password and key prefix; nil: files only.
     var redisAddress: String? = nil
     var redisPassword: String? = nil
@@ -24,6 +27,13 @@ struct ControlAPISettings: Sendable {
         corsOrigins: ["*"],
         watchInterval: .milliseconds(250)
     )
+
+    /// The event-loop threads to run: `threads`, or for 0 half of `cores`, at least one. The API shares its
+    /// machine with the engine, and a loop per core made its answers wait behind the scheduler: on two cores
+    /// under `wrk`, one loop answered as many requests as two with a p99 of 2.9–3.6 ms instead of 4.8–5.7 ms.
+    func eventLoopThreads(cores: Int = System.coreCount) -> Int {
+        threads > 0 ? threads : max(1, cores / 2)
+    }
 
     /// Reads `configPath` (when given) and applies the flag overrides.
     static func resolve(
@@ -43,6 +53,7 @@ struct ControlAPISettings: Sendable {
             settings.watchInterval = configuration.api.watchInterval
             settings.dashboard = configuration.api.dashboard
             settings.staleAfter = configuration.api.staleAfter
+            settings.threads = configuration.api.threads
             settings.redisAddress = configuration.redis.address
             settings.redisPassword = configuration.redis.password.revealed
             settings.redisKeyPrefix = configuration.redis.keyPrefix

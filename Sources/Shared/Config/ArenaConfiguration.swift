@@ -11,6 +11,8 @@ package struct ArenaConfiguration: Sendable {
         package var dashboard = true
         /// A generation older than this is reported stale (`/api/health`, the dashboard).
         package var staleAfter: Duration = .seconds(60)
+        /// `control-api`'s event-loop threads; 0: half the machine's cores, at least one.
+        package var threads = 0
     }
 
     package struct Postgres: Sendable {
@@ -148,7 +150,8 @@ struct RootSection {
             watchInterval: api?.duration("watch_interval", default: .milliseconds(250), minimum: .milliseconds(10))
                 ?? .milliseconds(250),
             dashboard: api?.bool("dashboard", default: true) ?? true,
-            staleAfter: api?.duration("stale_after", default: .seconds(60), minimum: .seconds(1)) ?? .seconds(60)
+            staleAfter: api?.duration("stale_after", default: .seconds(60), minimum: .seconds(1)) ?? .seconds(60),
+            threads: api?.int("threads", default: 0, range: 0...256) ?? 0
         )
         api?.finish()
 
