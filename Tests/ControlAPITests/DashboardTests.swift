@@ -129,11 +129,15 @@ struct DashboardTests {
         }
     }
 
-    @Test func apiDashboardSettings_areReadFromArenaYAML() throws {
-        let root = try TestPaths.makeScratch("dashboard-config")
-        let configuration = root.appendingPathComponent("etc")
+    /// A scratch copy of the shipped `etc/`; the path of its `arena.yaml`.
+    static func shippedArenaYAML(_ name: String) throws -> String {
+        let configuration = try TestPaths.makeScratch(name).appendingPathComponent("etc")
         try FileManager.default.copyItem(at: TestPaths.shipped, to: configuration)
-        let path = configuration.appendingPathComponent("arena.yaml").path
+        return configuration.appendingPathComponent("arena.yaml").path
+    }
+
+    @Test func apiDashboardSettings_areReadFromArenaYAML() throws {
+        let path = try Self.shippedArenaYAML("dashboard-config")
         var text = try String(contentsOfFile: path, encoding: .utf8)
         text = text.replacingOccurrences(of: "dashboard: true", with: "dashboard: false")
             .replacingOccurrences(of: "stale_after: 60s", with: "stale_after: 5m")
@@ -161,10 +165,7 @@ struct DashboardTests {
     /// `api.threads`: 0 (the shipped value) is half the cores, at least one; a number is taken as it is; a
     /// negative or absurd one is refused with the key named.
     @Test func apiThreads_areReadFromArenaYAML() throws {
-        let root = try TestPaths.makeScratch("api-threads")
-        let configuration = root.appendingPathComponent("etc")
-        try FileManager.default.copyItem(at: TestPaths.shipped, to: configuration)
-        let path = configuration.appendingPathComponent("arena.yaml").path
+        let path = try Self.shippedArenaYAML("api-threads")
         let shipped = try String(contentsOfFile: path, encoding: .utf8)
         #expect(shipped.contains("  threads: 0 "))
         func settings(_ threads: String) throws(ConfigError) -> ControlAPISettings {

@@ -86,13 +86,14 @@ struct PreparedDocumentChannel: ServerChildChannel {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        // On the channel's loop (where setup runs): both handlers share `routed` there.
+        return http1.setup(channel: channel, logger: logger).assumeIsolated().flatMapThrowing { value in
             // The counter of routed answers goes right after the codec, where responses are whole parts.
             let operations = channel.pipeline.syncOperations
             let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
             try operations.addHandler(RoutedAnswerCounter(routed: routed), position: .after(codec))
             return value
-        }
+        }.nonisolated()
     }
 
     func handle(value: Value, logger: Logger) async {
