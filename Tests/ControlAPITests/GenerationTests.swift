@@ -71,7 +71,8 @@ struct GenerationTests {
         try publisher.publish(try leaderboard(equity: 200))
         #expect(store.refresh(logger: logger))
         #expect(store.generation?.id == "g2")
-        let body = try #require(store.generation?.documents[.leaderboard]).body(serverTime: 5, encoding: .identity)
+        let body = try #require(store.generation?.documents[.leaderboard]).parts(serverTime: 5, encoding: .identity)
+            .joined()
         #expect(String(buffer: body).contains("\"equity\":200"))
         #expect(String(buffer: body).hasPrefix("{\"serverTime\":5,"))
     }
@@ -129,7 +130,7 @@ struct GenerationTests {
 
     @Test func preparedDocument_emptyObject_getsOnlyServerTime() throws {
         let document = try PreparedDocument(json: Array("{}".utf8))
-        #expect(String(buffer: document.body(serverTime: 42, encoding: .identity)) == "{\"serverTime\":42}")
+        #expect(String(buffer: document.parts(serverTime: 42, encoding: .identity).joined()) == "{\"serverTime\":42}")
         #expect(throws: PreparedDocumentError.self) { try PreparedDocument(json: Array("[1]".utf8)) }
     }
 
@@ -139,8 +140,8 @@ struct GenerationTests {
         decoded.serverTime = nil
         let document = try PreparedDocument(encoding: decoded, encoder: SnapshotCoding.makeEncoder())
         for serverTime: Int64 in [0, 7, 1_761_452_335_744, Int64(Int32.max) * 10] {
-            let identity = Array(buffer: document.body(serverTime: serverTime, encoding: .identity))
-            let gzip = Array(buffer: document.body(serverTime: serverTime, encoding: .gzip))
+            let identity = Array(buffer: document.parts(serverTime: serverTime, encoding: .identity).joined())
+            let gzip = Array(buffer: document.parts(serverTime: serverTime, encoding: .gzip).joined())
             #expect(try gunzip(gzip) == identity)
         }
     }

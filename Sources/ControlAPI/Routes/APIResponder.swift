@@ -227,7 +227,7 @@ struct APIResponder: HTTPResponder {
 
     /// The fast path's answer on the wire: `bytes` (status line, headers with `Date`, and the body when it is
     /// small), then — for a large body — `rest`'s shared part and trailer, written after them.
-    struct WireAnswer {
+    struct WireAnswer: Sendable {
         let bytes: ByteBuffer
         let rest: PreparedDocument.Parts?
     }
@@ -311,10 +311,11 @@ struct APIResponder: HTTPResponder {
         buffer.writeString(HTTPDate.format(Int(serverTime / 1000)))
         buffer.writeStaticString("\r\n\r\n")
         guard let body else { return WireAnswer(bytes: buffer, rest: nil) }
-        buffer.writeImmutableBuffer(body.front)
-        guard inline else { return WireAnswer(bytes: buffer, rest: body) }
-        buffer.writeImmutableBuffer(body.shared)
-        if let back = body.back { buffer.writeImmutableBuffer(back) }
+        guard inline else {
+            buffer.writeImmutableBuffer(body.front)
+            return WireAnswer(bytes: buffer, rest: body)
+        }
+        body.copy(into: &buffer)
         return WireAnswer(bytes: buffer, rest: nil)
     }
 

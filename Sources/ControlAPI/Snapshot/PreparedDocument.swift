@@ -15,7 +15,7 @@ final class PreparedDocument: Sendable {
 
     /// A body as written: `front`, then `shared`, then `back` (gzip's trailer) when present. `file`, when
     /// present, holds the same bytes as `shared`, for `sendfile`.
-    struct Parts {
+    struct Parts: Sendable {
         let front: ByteBuffer
         let shared: ByteBuffer
         let back: ByteBuffer?
@@ -26,10 +26,15 @@ final class PreparedDocument: Sendable {
         /// The parts in one buffer.
         func joined() -> ByteBuffer {
             var buffer = ByteBufferAllocator().buffer(capacity: byteCount)
+            copy(into: &buffer)
+            return buffer
+        }
+
+        /// Appends the parts, in order, to `buffer`.
+        func copy(into buffer: inout ByteBuffer) {
             buffer.writeImmutableBuffer(front)
             buffer.writeImmutableBuffer(shared)
             if let back { buffer.writeImmutableBuffer(back) }
-            return buffer
         }
     }
 
@@ -78,28 +83,12 @@ final class PreparedDocument: Sendable {
         Array("{\"serverTime\":\(serverTime)\(isEmptyObject ? "" : ",")".utf8)
     }
 
-    /// The full body for `serverTime`, in one buffer.
-    func body(serverTime: Int64, encoding: Encoding) -> ByteBuffer {
-        parts(serverTime: serverTime, encoding: encoding).joined()
-    }
-
     /// The body's parts for `serverTime`, the changing ones built at most once per millisecond.
     func parts(serverTime: Int64, encoding: Encoding) -> Parts {
         let wantsGzip = encoding == .gzip && gzip != nil
-        if let cached = cache.withLock({ state -> Parts? in
-            guard state.millisecond == serverTime else { return nil }
-            return wantsGzip ? state.gzip : state.identity
-        }) {
-            return cached
+        return memo(serverTime, wantsGzip ? \.gzip : \.identity) {
+            wantsGzip ? buildGzip(serverTime: serverTime) : buildIdentity(serverTime: serverTime)
         }
-        let built = wantsGzip ? buildGzip(serverTime: serverTime) : buildIdentity(serverTime: serverTime)
-        cache.withLock { state in
-            if state.millisecond != serverTime {
-                state = Cached(millisecond: serverTime)
-            }
-            if wantsGzip { state.gzip = built } else { state.identity = built }
-        }
-        return built
     }
 
     /// An answer that is the same for every request of a millisecond, built by `build` at most once per
@@ -110,16 +99,25 @@ final class PreparedDocument: Sendable {
         build: () -> APIResponder.WireAnswer
     ) -> APIResponder.WireAnswer {
         let wantsGzip = encoding == .gzip && gzip != nil
-        if let cached = cache.withLock({ state -> APIResponder.WireAnswer? in
-            guard state.millisecond == serverTime else { return nil }
-            return wantsGzip ? state.gzipAnswer : state.identityAnswer
-        }) {
+        return memo(serverTime, wantsGzip ? \.gzipAnswer : \.identityAnswer, build: build)
+    }
+
+    /// The value at `slot` for `serverTime`, built by `build` when this millisecond has none yet (a new
+    /// millisecond empties every slot).
+    private func memo<Value: Sendable>(
+        _ serverTime: Int64,
+        _ slot: WritableKeyPath<Cached, Value?>,
+        build: () -> Value
+    ) -> Value {
+        if let cached = cache.withLock({ $0.millisecond == serverTime ? $0[keyPath: slot] : nil }) {
             return cached
         }
         let built = build()
         cache.withLock { state in
-            guard state.millisecond == serverTime else { return }
-            if wantsGzip { state.gzipAnswer = built } else { state.identityAnswer = built }
+            if state.millisecond != serverTime {
+                state = Cached(millisecond: serverTime)
+            }
+            state[keyPath: slot] = built
         }
         return built
     }
