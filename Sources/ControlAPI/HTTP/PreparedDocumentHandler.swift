@@ -191,20 +191,26 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard let rest = answer.rest else { return }
         // A large body's shared part goes as it is, never copied: from its file with `sendfile`, or as a buffer
         // the socket write gathers with the others.
-        if let file = rest.file, let region = Self.region(of: file, context: context) {
+        if let file = rest.file, let region = Self.region(of: file, from: answer.sent, context: context) {
             context.write(wrapOutboundOut(.fileRegion(region.region)), promise: region.written)
         } else {
-            context.write(wrapOutboundOut(.byteBuffer(rest.shared)), promise: nil)
+            let shared = rest.shared
+            let remaining = shared.getSlice(
+                at: shared.readerIndex + answer.sent,
+                length: shared.readableBytes - answer.sent
+            )!
+            context.write(wrapOutboundOut(.byteBuffer(remaining)), promise: nil)
         }
         if let back = rest.back { context.write(wrapOutboundOut(.byteBuffer(back)), promise: nil) }
     }
 }
 
 extension PreparedDocumentHandler {
-    /// All of `file` as a region of a descriptor of its own (a `dup`, closed once the write has ended, so the
+    /// `file` from `start` as a region of a descriptor of its own (a `dup`, closed once the write has ended, so the
     /// document's file may go meanwhile), or nil when no descriptor is to be had.
     static func region(
         of file: SharedFile,
+        from start: Int,
         context: ChannelHandlerContext
     ) -> (region: FileRegion, written: EventLoopPromise<Void>)? {
         let descriptor = dup(file.descriptor)
@@ -212,7 +218,7 @@ extension PreparedDocumentHandler {
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenComplete { _ in try? handle.close() }
-        return (FileRegion(fileHandle: handle, readerIndex: 0, endIndex: file.count), written)
+        return (FileRegion(fileHandle: handle, readerIndex: start, endIndex: file.count), written)
     }
 }
 

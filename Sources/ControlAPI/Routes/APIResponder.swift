@@ -230,6 +230,8 @@ struct APIResponder: HTTPResponder {
     struct WireAnswer: Sendable {
         let bytes: ByteBuffer
         let rest: PreparedDocument.Parts?
+        /// How much of `rest`'s shared part is already in `bytes`.
+        var sent = 0
     }
 
     /// The answer to a GET of a prepared document with no query — a snapshot document, a model's analytics or
@@ -312,8 +314,11 @@ struct APIResponder: HTTPResponder {
         buffer.writeStaticString("\r\n\r\n")
         guard let body else { return WireAnswer(bytes: buffer, rest: nil) }
         guard inline else {
+            // The head and the body's first bytes fill one segment: the head does not go out alone.
             buffer.writeImmutableBuffer(body.front)
-            return WireAnswer(bytes: buffer, rest: body)
+            let sent = min(max(0, inlineBodyBytes - buffer.readableBytes), body.shared.readableBytes - 1)
+            buffer.writeImmutableBuffer(body.shared.getSlice(at: body.shared.readerIndex, length: sent)!)
+            return WireAnswer(bytes: buffer, rest: body, sent: sent)
         }
         body.copy(into: &buffer)
         return WireAnswer(bytes: buffer, rest: nil)
