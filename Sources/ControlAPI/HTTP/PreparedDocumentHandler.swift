@@ -107,8 +107,7 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
         // codec's, which answers or rejects it as it always has.
         if !forwarding, let event = event as? ChannelEvent, event == .inputClosed, pending != nil {
             forwardAll(context: context)
-            handedOn = false
-            context.fireChannelReadComplete()
+            deliverHandedOn(context: context)
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -118,14 +117,18 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard !forwarding, !waits, pending != nil else { return }
         answerPending(context: context)
         flushIfNeeded(context: context)
-        // What was handed on is delivered to the router at the end of a read (as after a socket read).
-        if handedOn {
-            handedOn = false
-            context.fireChannelReadComplete()
-        }
+        deliverHandedOn(context: context)
         if !waits || pending == nil, readWanted {
             readWanted = false
             context.read()
+        }
+    }
+
+    /// Outside a socket read, what was handed on reaches the router at the end of a read, as after one.
+    private func deliverHandedOn(context: ChannelHandlerContext) {
+        if handedOn {
+            handedOn = false
+            context.fireChannelReadComplete()
         }
     }
 
@@ -141,7 +144,7 @@ final class PreparedDocumentHandler: ChannelDuplexHandler, RemovableChannelHandl
                 forwardAll(context: context)
                 return
             case .request(let head, let length):
-                if head.isDocumentGet, routed.inFlight == 0, !unwritable,
+                if head.isDocumentGet, !waits,
                     let answer = responder.preparedAnswer(path: head.path, request: head.document)
                 {
                     write(answer, context: context)
