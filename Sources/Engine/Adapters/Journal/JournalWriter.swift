@@ -301,7 +301,7 @@ package actor JournalWriter: Service {
     }
 
     /// A record's line, and whether it continues an earlier record's market series.
-    typealias EncodedLine = (line: [UInt8], continues: Bool)
+    package typealias EncodedLine = (line: [UInt8], continues: Bool)
 
     /// Each record's line (with its newline), in order. With `previous` (each trader's market before the first
     /// record), each record's series continue the trader's newest market before it where they can.
@@ -370,7 +370,7 @@ package actor JournalWriter: Service {
     /// Each record's line, in order, the batch cut into consecutive runs encoded at once on the journal's encoding
     /// threads (one per core, each run with its own text cache: the bytes do not depend on it). The first failure
     /// is thrown.
-    static func linesBeside(
+    package static func linesBeside(
         _ records: [CycleRecord],
         encoder: SortedJSONEncoder,
         continuing previous: [String: MarketSnapshot]?

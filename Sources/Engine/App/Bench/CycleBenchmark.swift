@@ -25,6 +25,9 @@ struct CycleBenchmark {
         /// Encoded beside the loop on every core, as a backtest writes it; fsync per batch.
         var backgroundJournalRecordsPerSecond: Double
         var backgroundJournalMegabytesPerSecond: Double
+        /// The same records encoded on every core and written nowhere: what any append could reach on this CPU.
+        var encodingCeilingRecordsPerSecond: Double
+        var encodingCeilingMegabytesPerSecond: Double
         var replayCyclesPerSecond: Double
         /// As `engine replay` runs: the same records read back from journal files (a file at a time), decoded and
         /// replayed.
@@ -272,6 +275,18 @@ struct CycleBenchmark {
         let unsynced = try await journalThroughput(syncing: false)
         let background = try await journalThroughput(syncing: true, inBackground: true)
 
+        // The ceiling of any append here: the same records, in the same batches, encoded on every core at once
+        // (`JournalWriter.linesBeside`, as a backtest encodes) and written nowhere. An fsync'd append cannot beat
+        // it whatever the disk: against a disk faster than this, the CPU is the limit.
+        let ceilingStarted = ContinuousClock.now
+        var ceilingBytes = 0
+        for start in stride(from: 0, to: 20_000, by: Backtest.journalBatch) {
+            let batch = (start..<min(start + Backtest.journalBatch, 20_000)).map { records[$0 % records.count] }
+            let lines = try await JournalWriter.linesBeside(batch, encoder: SortedJSONEncoder(), continuing: nil)
+            ceilingBytes += lines.reduce(0) { $0 + $1.line.count }
+        }
+        let ceilingSeconds = (ContinuousClock.now - ceilingStarted).microseconds / 1_000_000
+
         // Encoding alone: the journal's encoder against Foundation's, on the same records (the bytes are equal).
         let foundation = JSONEncoder()
         foundation.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -350,6 +365,8 @@ struct CycleBenchmark {
             unsyncedJournalMegabytesPerSecond: unsynced.bytesPerSecond / 1_000_000,
             backgroundJournalRecordsPerSecond: background.recordsPerSecond,
             backgroundJournalMegabytesPerSecond: background.bytesPerSecond / 1_000_000,
+            encodingCeilingRecordsPerSecond: 20_000 / ceilingSeconds,
+            encodingCeilingMegabytesPerSecond: Double(ceilingBytes) / ceilingSeconds / 1_000_000,
             replayCyclesPerSecond: Double(summary.cycles) / replaySeconds,
             replayFromFilesCyclesPerSecond: Double(fromFiles.cycles) / fromFilesSeconds,
             foundationDecodeMicroseconds: foundationDecode,

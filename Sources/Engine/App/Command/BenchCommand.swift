@@ -56,12 +56,18 @@ struct BenchCommand: AsyncParsableCommand {
                 + "previous one is written) | \(String(format: "%.0f", result.backgroundJournalRecordsPerSecond)) records/s, "
                 + "\(String(format: "%.0f", result.backgroundJournalMegabytesPerSecond)) MB/s |"
         )
+        print(
+            "| the ceiling: the same records encoded on every core, written nowhere | "
+                + "\(String(format: "%.0f", result.encodingCeilingRecordsPerSecond)) records/s, "
+                + "\(String(format: "%.0f", result.encodingCeilingMegabytesPerSecond)) MB/s |"
+        )
         if let disk = ProcessInfo.processInfo.environment["ARENA_BENCH_DISK_MBPS"].flatMap(Double.init), disk > 0 {
             print(
                 "| the disk's fsync'd sequential bandwidth (`dd … conv=fdatasync`, same run); journal / disk: "
-                    + "encoded in append, as a backtest writes it | \(String(format: "%.0f", disk)) MB/s; "
+                    + "encoded in append, as a backtest writes it, the ceiling | \(String(format: "%.0f", disk)) MB/s; "
                     + "\(String(format: "%.2f", result.journalMegabytesPerSecond / disk)) ×, "
-                    + "\(String(format: "%.2f", result.backgroundJournalMegabytesPerSecond / disk)) × |"
+                    + "\(String(format: "%.2f", result.backgroundJournalMegabytesPerSecond / disk)) ×, "
+                    + "\(String(format: "%.2f", result.encodingCeilingMegabytesPerSecond / disk)) × |"
             )
         }
         print(
