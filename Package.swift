@@ -49,12 +49,15 @@ let package = Package(
         // Linux calls Swift's Glibc module does not declare: memfd_create (control-api's large documents),
         // sync_file_range (the live journal's writeback).
         .systemLibrary(name: "CLinux"),
+        // The JSON writer's byte scans with SSE2 (a header of our own, no library).
+        .systemLibrary(name: "CText"),
         .target(
             name: "Shared",
             dependencies: [
                 "CZlib",
                 "CIsal",
                 "CHiredis",
+                "CText",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -118,15 +118,15 @@ struct SortedJSONEncoderTests {
         try Self.same(["key/with\"quote": 1, "é": 2, "\n": 3])
     }
 
-    /// Strings are scanned eight bytes at a time: every character that needs an escape (and some that do not:
+    /// Strings are scanned sixteen bytes at a time: every character that needs an escape (and some that do not:
     /// DEL, `/`, `!`, `#`, `]`, multi-byte characters whose bytes sit near the tested values) at every offset
-    /// of a word, in runs long enough to span several words, alone and next to another.
+    /// of a block, in runs long enough to span several blocks, alone and next to another.
     @Test func strings_escapedAtEveryOffsetOfAWord() throws {
         let specials: [String] = [
             "\"", "\\", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "/", "!", "#", "]", "é", "中", "🚀",
         ]
         var texts: [String] = []
-        for length in 0..<26 {
+        for length in 0..<40 {
             let plain = String(repeating: "a", count: length)
             texts.append(plain)
             for special in specials {

@@ -1,3 +1,4 @@
+import CText
 import Foundation
 import Synchronization
 
@@ -260,8 +261,8 @@ enum JSONNode {
         ASCIIDigits.appendSigned(value, to: &bytes)
     }
 
-    /// A string in quotes: runs that need no escape are copied whole (prompts are long and rarely escaped),
-    /// found eight bytes at a time.
+    /// A string in quotes: runs that need no escape are copied whole (prompts are long and rarely escaped), each
+    /// found by `arena_json_plain_prefix` (sixteen bytes at a time).
     static func writeString(_ value: String, into bytes: inout [UInt8]) {
         var text = value
         text.withUTF8 { utf8 in
@@ -273,51 +274,21 @@ enum JSONNode {
                 out[0] = UInt8(ascii: "\"")
                 var written = 1
                 if let base = utf8.baseAddress {
-                    var start = 0
                     var index = 0
                     while index < count {
-                        if index + 8 <= count {
-                            let found = escapeMask(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                            if found == 0 {
-                                index += 8
-                                continue
-                            }
-                            // The lowest flagged byte is exactly the first that needs an escape (a false flag can
-                            // only sit above a true one); bytes in memory order are the word's from its low end.
-                            index += found.trailingZeroBitCount / 8
-                        } else {
-                            let byte = base[index]
-                            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
-                                index += 1
-                                continue
-                            }
-                        }
-                        (out + written).update(from: base + start, count: index - start)
-                        written += index - start
+                        let run = arena_json_plain_prefix(base + index, count - index)
+                        (out + written).update(from: base + index, count: run)
+                        written += run
+                        index += run
+                        guard index < count else { break }
                         written += escape(base[index], to: out + written)
                         index += 1
-                        start = index
                     }
-                    (out + written).update(from: base + start, count: count - start)
-                    written += count - start
                 }
                 out[written] = UInt8(ascii: "\"")
                 bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: written + 1))
             }
         }
-    }
-
-    /// The high bit of each of the eight bytes of `word` (in memory order from the low end) that is a control
-    /// character, `"` or `\\` — and possibly of bytes above such a one (the classic zero-byte and less-than
-    /// tests borrow upwards): zero exactly when none needs an escape, and its lowest bit marks the first one.
-    @inline(__always)
-    static func escapeMask(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let control = (word &- ones &* 0x20) & ~word
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        return (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & high
     }
 
     /// Writes the escape of `byte` at `out`; returns its length.
