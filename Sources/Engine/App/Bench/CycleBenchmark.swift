@@ -241,7 +241,8 @@ struct CycleBenchmark {
         let tickMicroseconds = (ContinuousClock.now - tickStarted).microseconds / Double(ticks)
 
         // Journal: realistic records (full prompts, snapshots, decisions, orders), batched, with and without the
-        // fsync of each batch.
+        // fsync of each batch; each form writes the same number of them.
+        let journalRecords = 20_000
         // `inBackground`: as a backtest writes it — batches of `Backtest.journalBatch` encoded beside the loop on
         // every core, the previous batch written meanwhile.
         func journalThroughput(
@@ -261,15 +262,14 @@ struct CycleBenchmark {
             settings.encodesInBackground = inBackground
             settings.fillsQueueByDesign = inBackground
             let writer = JournalWriter(settings: settings, logger: logger)
-            let count = 20_000
             let started = ContinuousClock.now
-            for index in 0..<count { try await writer.append(records[index % records.count]) }
+            for index in 0..<journalRecords { try await writer.append(records[index % records.count]) }
             try await writer.close()
             let seconds = (ContinuousClock.now - started).microseconds / 1_000_000
             let bytes = JournalDirectory(root: journalDirectory).files(trader: "bench").reduce(0) { total, file in
                 total + ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0)
             }
-            return (Double(count) / seconds, Double(bytes) / seconds, bytes / count)
+            return (Double(journalRecords) / seconds, Double(bytes) / seconds, bytes / journalRecords)
         }
         let synced = try await journalThroughput(syncing: true)
         let unsynced = try await journalThroughput(syncing: false)
@@ -280,8 +280,8 @@ struct CycleBenchmark {
         // it whatever the disk: against a disk faster than this, the CPU is the limit.
         let ceilingStarted = ContinuousClock.now
         var ceilingBytes = 0
-        for start in stride(from: 0, to: 20_000, by: Backtest.journalBatch) {
-            let batch = (start..<min(start + Backtest.journalBatch, 20_000)).map { records[$0 % records.count] }
+        for start in stride(from: 0, to: journalRecords, by: Backtest.journalBatch) {
+            let batch = (start..<min(start + Backtest.journalBatch, journalRecords)).map { records[$0 % records.count] }
             let lines = try await JournalWriter.linesBeside(batch, encoder: SortedJSONEncoder(), continuing: nil)
             ceilingBytes += lines.reduce(0) { $0 + $1.line.count }
         }
@@ -365,7 +365,7 @@ struct CycleBenchmark {
             unsyncedJournalMegabytesPerSecond: unsynced.bytesPerSecond / 1_000_000,
             backgroundJournalRecordsPerSecond: background.recordsPerSecond,
             backgroundJournalMegabytesPerSecond: background.bytesPerSecond / 1_000_000,
-            encodingCeilingRecordsPerSecond: 20_000 / ceilingSeconds,
+            encodingCeilingRecordsPerSecond: Double(journalRecords) / ceilingSeconds,
             encodingCeilingMegabytesPerSecond: Double(ceilingBytes) / ceilingSeconds / 1_000_000,
             replayCyclesPerSecond: Double(summary.cycles) / replaySeconds,
             replayFromFilesCyclesPerSecond: Double(fromFiles.cycles) / fromFilesSeconds,
