@@ -586,9 +586,12 @@ package actor JournalWriter: Service {
         finishInBackground(path, descriptor: nil)
     }
 
-    /// Off the writer's path: fsyncs and closes a rotated file's `descriptor` (when given; a failure is thrown by
-    /// `close`), then compresses the file when closed files are compressed (a failure leaves the plain file,
-    /// which readers accept).
+    /// Off the writer's path: makes a rotated file durable and closes its `descriptor` (when given; a failure is
+    /// thrown by `close`), and compresses the file when closed files are compressed (a failure leaves the plain
+    /// file, which readers accept). A file that is compressed is made durable as its compressed copy (fsynced
+    /// before it replaces the plain file, which is then removed): the plain file is fsynced only when it stays —
+    /// compression off, or failed. (A backtest's rotated files were each fsynced whole, then deleted: the wait
+    /// held up the writes queued behind it on the files thread.)
     private func finishInBackground(_ path: String, descriptor: Int32?) {
         let logger = logger
         let level = settings.compressionLevel
@@ -598,20 +601,20 @@ package actor JournalWriter: Service {
         let id = nextCompression
         // Queued now: after the writes handed to the files thread before it (`writesBeside`), its file's included.
         let job = WorkerThread.journalFiles.schedule { () -> AtomicFile.Failure? in
-            if let descriptor {
-                defer { Glibc.close(descriptor) }
-                guard fsync(descriptor) == 0 else {
-                    return AtomicFile.Failure(operation: "fsync", path: folder, code: errno)
+            defer { if let descriptor { Glibc.close(descriptor) } }
+            if compresses {
+                do {
+                    try JournalDirectory.compress(path: path, level: level)
+                    return nil
+                } catch {
+                    logger.warning(
+                        "journal: a closed file stays uncompressed",
+                        metadata: ["path": "\(path)", "error": "\(error)"]
+                    )
                 }
             }
-            guard compresses else { return nil }
-            do {
-                try JournalDirectory.compress(path: path, level: level)
-            } catch {
-                logger.warning(
-                    "journal: a closed file stays uncompressed",
-                    metadata: ["path": "\(path)", "error": "\(error)"]
-                )
+            if let descriptor, fsync(descriptor) != 0 {
+                return AtomicFile.Failure(operation: "fsync", path: folder, code: errno)
             }
             return nil
         }
