@@ -207,6 +207,36 @@ struct JournalTests {
         return (settings, JournalDirectory(root: root.path))
     }
 
+    /// A journal without an fsync per batch (a backtest's) makes each rotated file durable once: as its compressed
+    /// copy (fsynced before it replaces the plain file, which is then removed) — the plain file is not fsynced
+    /// first, a wait that held up the writes queued behind it — or, when it stays plain, by an fsync of its own.
+    @Test func aRotatedFileWhoseCompressionFails_staysPlain_andIsFsynced() async throws {
+        // On the repository's disk: a tmpfs's pages are never written back, so never dirty in that sense.
+        let root = TestPaths.packageRoot.appendingPathComponent(".build/test-rotated-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var settings = self.settings(root, maxFileBytes: 4 << 20, queueCapacity: 16, compressClosedFiles: true)
+        settings.syncsEveryBatch = false
+        settings.encodesInBackground = true
+        let directory = JournalDirectory(root: root.path)
+        // The first file's compressed copy cannot be made: a directory stands where its temporary would go.
+        let blocked = directory.traderDirectory("a") + "/" + directory.fileName(sequence: 1) + ".gz.tmp"
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)
+        let writer = JournalWriter(settings: settings, logger: logger())
+        for cycle in 1...150 { try await writer.append(record("a", cycle: cycle, padding: 64 << 10)) }
+        try await writer.close()
+        let files = directory.files(trader: "a")
+        #expect(files.count >= 3, "\(files)")
+        #expect(files.first?.path.hasSuffix(".jsonl") == true, "\(files)")
+        #expect(files.dropFirst().dropLast().allSatisfy { $0.path.hasSuffix(".jsonl.gz") }, "\(files)")
+        #expect(try JournalReplay.records(journal: directory, trader: "a").map(\.cycle) == Array(1...150))
+        // The plain file that stayed, and the last one, are on the disk: none of their pages is dirty.
+        for file in [files.first, files.last].compactMap({ $0 }) {
+            let pages = try JournalWritebackTests.pages(file.path)
+            #expect(pages.cached > 0 && pages.dirty == 0, "\(file.path): \(pages)")
+        }
+    }
+
     /// A backtest's writer writes its batches on the files thread: a write that fails there (a full disk: the file
     /// is `/dev/full`) fails the writer — `append`, `flush` and `close` throw it, and the trader's records count
     /// as pending, so the manager holds the trader back.
