@@ -54,4 +54,12 @@ public enum TestPaths {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
+
+    /// A scratch directory on the repository's disk (under `.build/`), for tests that watch pages being written
+    /// back: the temporary directory could be a tmpfs, whose pages are never written back. The caller removes it.
+    public static func makeDiskScratch(_ name: String) throws -> URL {
+        let url = packageRoot.appendingPathComponent(".build/test-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
 }

@@ -211,9 +211,7 @@ struct JournalTests {
     /// copy (fsynced before it replaces the plain file, which is then removed) — the plain file is not fsynced
     /// first, a wait that held up the writes queued behind it — or, when it stays plain, by an fsync of its own.
     @Test func aRotatedFileWhoseCompressionFails_staysPlain_andIsFsynced() async throws {
-        // On the repository's disk: a tmpfs's pages are never written back, so never dirty in that sense.
-        let root = TestPaths.packageRoot.appendingPathComponent(".build/test-rotated-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let root = try TestPaths.makeDiskScratch("rotated")
         defer { try? FileManager.default.removeItem(at: root) }
         var settings = self.settings(root, maxFileBytes: 4 << 20, queueCapacity: 16, compressClosedFiles: true)
         settings.syncsEveryBatch = false

@@ -37,8 +37,7 @@ struct JournalWritebackTests {
     /// 8 MiB of lines written by a gatherer into a new file on the repository's disk (a scratch directory in
     /// `/tmp` could be a tmpfs, whose pages are never written back).
     static func write(startsWriteback: Bool) throws -> String {
-        let directory = TestPaths.packageRoot.appendingPathComponent(".build/test-writeback-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try TestPaths.makeDiskScratch("writeback")
         let path = directory.appendingPathComponent("00000001.jsonl").path
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         #expect(descriptor >= 0)
